@@ -1,0 +1,187 @@
+//! Roles and permissions: the single table that decides who may do what.
+//!
+//! Every HTTP route names exactly one [`Permission`]; the router refuses to serve a
+//! route that has none, and `docs/permissions.md` is rendered from [`Role::allows`]
+//! (a test keeps the two equal), so the documentation cannot drift from enforcement.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// The role an API key (and later a staff user) acts with. One key, one program, one role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Manager,
+    Cashier,
+    Partner,
+    Analyst,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Manager,
+        Role::Cashier,
+        Role::Partner,
+        Role::Analyst,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Manager => "manager",
+            Role::Cashier => "cashier",
+            Role::Partner => "partner",
+            Role::Analyst => "analyst",
+        }
+    }
+
+    /// The permission table. Kept as one exhaustive match so adding a permission
+    /// forces a decision for every role.
+    pub fn allows(self, permission: Permission) -> bool {
+        use Permission::*;
+        match self {
+            Role::Admin => true,
+            Role::Manager => !matches!(permission, AuditRead | ApiKeysManage),
+            Role::Cashier => matches!(
+                permission,
+                ProgramRead | CustomersRead | CustomersWrite | CardsRead | CardsIssue | CardsManage
+            ),
+            // A coalition partner identifies members to earn and redeem; it never edits them.
+            Role::Partner => matches!(permission, ProgramRead | CustomersRead | CardsRead),
+            Role::Analyst => matches!(permission, ProgramRead | CustomersRead | CardsRead),
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("unknown role {0:?}: expected admin, manager, cashier, partner or analyst")]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownRole(s.to_owned()))
+    }
+}
+
+/// What a route does, at the grain a business owner would grant it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Permission {
+    /// Read the program's own settings.
+    ProgramRead,
+    /// Find and read customer records.
+    CustomersRead,
+    /// Register customers and edit their profile.
+    CustomersWrite,
+    /// Erase a customer's personal data (the ledger stays).
+    CustomersErase,
+    /// Merge duplicate customer records.
+    CustomersMerge,
+    /// Look up cards.
+    CardsRead,
+    /// Issue cards and bind bearer cards to customers.
+    CardsIssue,
+    /// Block and replace cards.
+    CardsManage,
+    /// Read the audit log.
+    AuditRead,
+    /// Create, list and revoke API keys.
+    ApiKeysManage,
+}
+
+impl Permission {
+    pub const ALL: [Permission; 10] = [
+        Permission::ProgramRead,
+        Permission::CustomersRead,
+        Permission::CustomersWrite,
+        Permission::CustomersErase,
+        Permission::CustomersMerge,
+        Permission::CardsRead,
+        Permission::CardsIssue,
+        Permission::CardsManage,
+        Permission::AuditRead,
+        Permission::ApiKeysManage,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Permission::ProgramRead => "program.read",
+            Permission::CustomersRead => "customers.read",
+            Permission::CustomersWrite => "customers.write",
+            Permission::CustomersErase => "customers.erase",
+            Permission::CustomersMerge => "customers.merge",
+            Permission::CardsRead => "cards.read",
+            Permission::CardsIssue => "cards.issue",
+            Permission::CardsManage => "cards.manage",
+            Permission::AuditRead => "audit.read",
+            Permission::ApiKeysManage => "apikeys.manage",
+        }
+    }
+}
+
+impl fmt::Display for Permission {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Permission {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Permission::ALL
+            .into_iter()
+            .find(|p| p.as_str() == s)
+            .ok_or_else(|| format!("unknown permission {s:?}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_round_trip_through_their_names() {
+        for role in Role::ALL {
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        assert!("root".parse::<Role>().is_err());
+        for p in Permission::ALL {
+            assert_eq!(p.as_str().parse::<Permission>(), Ok(p));
+        }
+    }
+
+    #[test]
+    fn only_admin_reads_audit_and_manages_keys() {
+        for role in Role::ALL {
+            let admin = role == Role::Admin;
+            assert_eq!(role.allows(Permission::AuditRead), admin);
+            assert_eq!(role.allows(Permission::ApiKeysManage), admin);
+        }
+    }
+
+    #[test]
+    fn read_only_roles_cannot_write() {
+        for role in [Role::Partner, Role::Analyst] {
+            for p in Permission::ALL {
+                let is_read = matches!(
+                    p,
+                    Permission::ProgramRead | Permission::CustomersRead | Permission::CardsRead
+                );
+                assert_eq!(role.allows(p), is_read, "{role} {p:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! Vafa's domain: value types and rules with no I/O, no async and no SQL.
+//!
+//! Everything here is plain data and plain functions so the rules that decide money
+//! and customer identity are tested in microseconds and reused by every adapter
+//! (HTTP, CLI, import) without dragging a runtime along.
+
+pub mod auth;
+pub mod card;
+pub mod customer;
+pub mod date;
+pub mod digits;
+pub mod mobile;
+pub mod national_id;
+pub mod patch;
+pub mod program;
+pub mod text;
+pub mod validate;
+
+pub use validate::{FieldError, FieldErrors};
