@@ -1,0 +1,46 @@
+//! Store errors: domain outcomes (not found, duplicates, wrong state) kept apart from
+//! database failures, so the API can map each to a stable code.
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("another customer of this program already has this mobile number")]
+    DuplicateMobile,
+    #[error("another customer of this program already has this external id")]
+    DuplicateExternalId,
+    #[error("another customer of this program already has this national id")]
+    DuplicateNationalId,
+    #[error("the customer is {0}; only active or blocked customers can be changed")]
+    CustomerClosed(&'static str),
+    #[error("a customer cannot be merged into itself")]
+    MergeSelf,
+    #[error("the card is {0}; only active cards can be changed")]
+    CardNotActive(&'static str),
+    #[error("the card is already bound to a customer")]
+    CardAlreadyBound,
+    #[error("the API key is already revoked")]
+    KeyRevoked,
+    #[error("could not generate unique card numbers; try again")]
+    CardNumberExhausted,
+    #[error("stored data is not readable: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration error: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0}")]
+    Open(String),
+}
+
+impl StoreError {
+    /// True when the failure is the database being unreachable or overloaded, not the request.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(
+                sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) | sqlx::Error::Tls(_)
+            )
+        )
+    }
+}

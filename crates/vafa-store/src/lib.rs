@@ -1,0 +1,69 @@
+//! Vafa's persistence: one trait of coarse, transactional operations ([`Store`]),
+//! implemented for SQLite (the embedded default) and PostgreSQL (scale).
+//!
+//! Each operation owns its transaction: it validates state, writes the change and
+//! its audit row together, and commits — callers never hold a transaction open.
+
+mod error;
+pub mod ids;
+pub mod keys;
+mod model;
+mod open;
+mod sql;
+pub mod testing;
+
+pub use error::StoreError;
+pub use model::*;
+pub use open::{open, Backend, OpenOptions};
+
+use async_trait::async_trait;
+use vafa_core::auth::Role;
+use vafa_core::card::CardNumber;
+use vafa_core::customer::{Customer, ProfilePatch};
+use vafa_core::program::NewProgram;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+    /// A cheap round trip proving the database answers.
+    async fn health(&self) -> Result<()>;
+    /// Migration versions applied to this database, ascending.
+    async fn applied_migrations(&self) -> Result<Vec<i64>>;
+
+    /// Open a program and its first admin key (returned once, in clear).
+    async fn create_program(&self, program: &NewProgram, ctx: &SystemCtx) -> Result<(Program, IssuedKey)>;
+    async fn get_program(&self, program_id: &str) -> Result<Option<Program>>;
+
+    async fn create_api_key(&self, ctx: &Ctx, role: Role, name: Option<&str>) -> Result<IssuedKey>;
+    async fn list_api_keys(&self, program_id: &str) -> Result<Vec<ApiKeyInfo>>;
+    async fn revoke_api_key(&self, ctx: &Ctx, key_id: &str) -> Result<ApiKeyInfo>;
+    /// The principal behind a presented bearer token, if it is a live key.
+    async fn authenticate(&self, presented: &str) -> Result<Option<Principal>>;
+
+    async fn create_customer(&self, ctx: &Ctx, profile: ProfilePatch) -> Result<Customer>;
+    async fn get_customer(&self, program_id: &str, id: &str) -> Result<Option<Customer>>;
+    async fn update_customer(&self, ctx: &Ctx, id: &str, patch: ProfilePatch) -> Result<Customer>;
+    async fn list_customers(&self, program_id: &str, query: &CustomerQuery) -> Result<Page<Customer>>;
+    /// Drop personal data; the id, cards, purchases and ledger stay.
+    async fn erase_customer(&self, ctx: &Ctx, id: &str) -> Result<Customer>;
+    /// Move everything of `duplicate_id` to `survivor_id` and mark the duplicate merged.
+    async fn merge_customers(&self, ctx: &Ctx, survivor_id: &str, duplicate_id: &str) -> Result<MergeOutcome>;
+
+    async fn issue_cards(&self, ctx: &Ctx, request: &IssueCards) -> Result<Vec<Card>>;
+    async fn get_card(&self, program_id: &str, number: &CardNumber) -> Result<Option<CardDetail>>;
+    async fn customer_cards(&self, program_id: &str, customer_id: &str) -> Result<Vec<Card>>;
+    async fn bind_card(&self, ctx: &Ctx, number: &CardNumber, customer_id: &str) -> Result<Card>;
+    async fn block_card(&self, ctx: &Ctx, number: &CardNumber, reason: &str) -> Result<Card>;
+    /// Block the card and issue its successor to the same holder, in one step.
+    async fn replace_card(&self, ctx: &Ctx, number: &CardNumber, reason: &str) -> Result<CardReplacement>;
+
+    async fn list_audit(&self, program_id: &str, page: &PageRequest) -> Result<Page<AuditEntry>>;
+}
+
+/// The migration versions each backend's tree holds, for the test that keeps them equal.
+pub fn migration_versions() -> (Vec<i64>, Vec<i64>) {
+    let versions = |m: &sqlx::migrate::Migrator| m.iter().map(|m| m.version).collect();
+    (versions(&sql::sqlite::MIGRATOR), versions(&sql::postgres::MIGRATOR))
+}

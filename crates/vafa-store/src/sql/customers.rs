@@ -1,0 +1,311 @@
+//! Customer operations: create, update, find, erase, merge.
+
+pub(crate) const CUSTOMER_COLUMNS: &str = "id, program_id, status, first_name, last_name, honorific, mobile, \
+     email, birth_date, marriage_date, gender, city, occupation, national_id, external_id, attributes, \
+     merged_into, created_at, updated_at, erased_at";
+
+/// Inherent customer operations of `SqlStore<$db>`; `$lock` is the row-lock suffix of a
+/// read that precedes a write (`FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE`
+/// already holds the database's one write lock).
+macro_rules! customer_ops {
+    ($db:ty, $lock:literal) => {
+        impl SqlStore<$db> {
+            pub(crate) async fn load_customers(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                rows: Vec<CustomerRow>,
+            ) -> Result<Vec<Customer>> {
+                if rows.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+                let mut tq = sqlx::QueryBuilder::<$db>::new("SELECT customer_id, tag FROM customer_tags WHERE customer_id IN (");
+                let mut sep = tq.separated(", ");
+                for id in &ids {
+                    sep.push_bind(*id);
+                }
+                tq.push(") ORDER BY tag");
+                let tags: Vec<TagRow> = tq.build_query_as().fetch_all(&mut *conn).await?;
+                let mut cq = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT customer_id, channel, granted, at, source FROM customer_consents WHERE customer_id IN (",
+                );
+                let mut sep = cq.separated(", ");
+                for id in &ids {
+                    sep.push_bind(*id);
+                }
+                cq.push(")");
+                let consents: Vec<ConsentRow> = cq.build_query_as().fetch_all(&mut *conn).await?;
+                rows.into_iter().map(|r| r.into_customer(&tags, &consents)).collect()
+            }
+
+            pub(crate) async fn load_customer(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                program_id: &str,
+                id: &str,
+                for_write: bool,
+            ) -> Result<Option<Customer>> {
+                let sql = format!(
+                    "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE program_id = $1 AND id = $2{}",
+                    if for_write { $lock } else { "" }
+                );
+                let row: Option<CustomerRow> =
+                    sqlx::query_as(&sql).bind(program_id).bind(id).fetch_optional(&mut *conn).await?;
+                let Some(row) = row else { return Ok(None) };
+                Ok(Self::load_customers(conn, vec![row]).await?.pop())
+            }
+
+            /// Load for a change: it must exist and be open (active or blocked).
+            pub(crate) async fn open_customer(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                program_id: &str,
+                id: &str,
+            ) -> Result<Customer> {
+                let c = Self::load_customer(conn, program_id, id, true)
+                    .await?
+                    .ok_or(StoreError::NotFound("customer"))?;
+                if !c.is_open() {
+                    return Err(StoreError::CustomerClosed(c.status.as_str()));
+                }
+                Ok(c)
+            }
+
+            /// Write the whole record (row, tags, consents) as it now is.
+            pub(crate) async fn save_customer(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                c: &Customer,
+                insert: bool,
+            ) -> Result<()> {
+                let sql = if insert {
+                    format!(
+                        "INSERT INTO customers ({CUSTOMER_COLUMNS}, search_name) VALUES \
+                         ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)"
+                    )
+                } else {
+                    "UPDATE customers SET status = $3, first_name = $4, last_name = $5, honorific = $6, \
+                     mobile = $7, email = $8, birth_date = $9, marriage_date = $10, gender = $11, city = $12, \
+                     occupation = $13, national_id = $14, external_id = $15, attributes = $16, merged_into = $17, \
+                     created_at = $18, updated_at = $19, erased_at = $20, search_name = $21 \
+                     WHERE id = $1 AND program_id = $2"
+                        .to_owned()
+                };
+                let attributes = serde_json::to_string(c.attributes.as_map())
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                sqlx::query(&sql)
+                    .bind(&c.id)
+                    .bind(&c.program_id)
+                    .bind(c.status.as_str())
+                    .bind(&c.first_name)
+                    .bind(&c.last_name)
+                    .bind(c.honorific.map(|h| h.as_str()))
+                    .bind(c.mobile.as_ref().map(|m| m.as_e164()))
+                    .bind(&c.email)
+                    .bind(c.birth_date.map(|d| d.to_string()))
+                    .bind(c.marriage_date.map(|d| d.to_string()))
+                    .bind(c.gender.map(|g| g.as_str()))
+                    .bind(&c.city)
+                    .bind(&c.occupation)
+                    .bind(c.national_id.as_ref().map(|n| n.as_str()))
+                    .bind(&c.external_id)
+                    .bind(attributes)
+                    .bind(&c.merged_into)
+                    .bind(micros(c.created_at))
+                    .bind(micros(c.updated_at))
+                    .bind(c.erased_at.map(micros))
+                    .bind(Customer::search_name(c.first_name.as_deref(), c.last_name.as_deref()))
+                    .execute(&mut *conn)
+                    .await
+                    .map_err(classify)?;
+                sqlx::query("DELETE FROM customer_tags WHERE customer_id = $1 AND program_id = $2")
+                    .bind(&c.id)
+                    .bind(&c.program_id)
+                    .execute(&mut *conn)
+                    .await?;
+                for tag in &c.tags {
+                    sqlx::query("INSERT INTO customer_tags (program_id, customer_id, tag) VALUES ($1, $2, $3)")
+                        .bind(&c.program_id)
+                        .bind(&c.id)
+                        .bind(tag.as_str())
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                sqlx::query("DELETE FROM customer_consents WHERE customer_id = $1 AND program_id = $2")
+                    .bind(&c.id)
+                    .bind(&c.program_id)
+                    .execute(&mut *conn)
+                    .await?;
+                for (channel, consent) in [
+                    (Channel::Sms, &c.consent_sms),
+                    (Channel::Email, &c.consent_email),
+                    (Channel::Call, &c.consent_call),
+                ] {
+                    let Some(consent) = consent else { continue };
+                    sqlx::query(
+                        "INSERT INTO customer_consents (program_id, customer_id, channel, granted, at, source) \
+                         VALUES ($1, $2, $3, $4, $5, $6)",
+                    )
+                    .bind(&c.program_id)
+                    .bind(&c.id)
+                    .bind(channel.as_str())
+                    .bind(consent.granted)
+                    .bind(micros(consent.at))
+                    .bind(&consent.source)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                Ok(())
+            }
+
+            pub(crate) async fn create_customer_op(&self, ctx: &Ctx, profile: ProfilePatch) -> Result<Customer> {
+                let mut c = Customer::new(new_id(ids::CUSTOMER), ctx.program_id.clone(), ctx.now);
+                let fields = c.apply(profile, ctx.now);
+                let mut tx = self.begin_write().await?;
+                Self::save_customer(&mut tx, &c, true).await?;
+                let summary = serde_json::json!({ "fields": fields });
+                Self::audit(&mut tx, ctx, "customer.created", "customer", &c.id, summary).await?;
+                tx.commit().await?;
+                Ok(c)
+            }
+
+            pub(crate) async fn update_customer_op(&self, ctx: &Ctx, id: &str, patch: ProfilePatch) -> Result<Customer> {
+                let mut tx = self.begin_write().await?;
+                let mut c = Self::open_customer(&mut tx, &ctx.program_id, id).await?;
+                let fields = c.apply(patch, ctx.now);
+                Self::save_customer(&mut tx, &c, false).await?;
+                let summary = serde_json::json!({ "fields": fields });
+                Self::audit(&mut tx, ctx, "customer.updated", "customer", &c.id, summary).await?;
+                tx.commit().await?;
+                Ok(c)
+            }
+
+            pub(crate) async fn erase_customer_op(&self, ctx: &Ctx, id: &str) -> Result<Customer> {
+                let mut tx = self.begin_write().await?;
+                let mut c = Self::load_customer(&mut tx, &ctx.program_id, id, true)
+                    .await?
+                    .ok_or(StoreError::NotFound("customer"))?;
+                if c.status == CustomerStatus::Erased {
+                    // Erasing twice is the same request: answer with the erased record.
+                    return Ok(c);
+                }
+                c.erase(ctx.now);
+                Self::save_customer(&mut tx, &c, false).await?;
+                Self::audit(&mut tx, ctx, "customer.erased", "customer", &c.id, serde_json::json!({})).await?;
+                tx.commit().await?;
+                Ok(c)
+            }
+
+            pub(crate) async fn merge_customers_op(&self, ctx: &Ctx, survivor_id: &str, duplicate_id: &str) -> Result<MergeOutcome> {
+                if survivor_id == duplicate_id {
+                    return Err(StoreError::MergeSelf);
+                }
+                let mut tx = self.begin_write().await?;
+                // Lock in id order so two opposite merges cannot deadlock.
+                let (first, second) = if survivor_id < duplicate_id { (survivor_id, duplicate_id) } else { (duplicate_id, survivor_id) };
+                let a = Self::open_customer(&mut tx, &ctx.program_id, first).await?;
+                let b = Self::open_customer(&mut tx, &ctx.program_id, second).await?;
+                let (mut survivor, mut dup) = if a.id == survivor_id { (a, b) } else { (b, a) };
+                let filled = survivor.absorb(&mut dup, ctx.now);
+                // The duplicate gives up its unique identifiers before the survivor takes them.
+                Self::save_customer(&mut tx, &dup, false).await?;
+                Self::save_customer(&mut tx, &survivor, false).await?;
+                let moved_cards = Self::move_cards(&mut tx, ctx, &dup.id, &survivor.id).await?;
+                let summary = serde_json::json!({
+                    "duplicate_id": dup.id,
+                    "filled_fields": filled,
+                    "moved_cards": moved_cards,
+                });
+                Self::audit(&mut tx, ctx, "customer.merged", "customer", &survivor.id, summary).await?;
+                tx.commit().await?;
+                Ok(MergeOutcome { survivor, duplicate_id: dup.id, moved_cards })
+            }
+
+            pub(crate) async fn list_customers_op(&self, program_id: &str, q: &CustomerQuery) -> Result<Page<Customer>> {
+                let mut b = sqlx::QueryBuilder::<$db>::new(format!("SELECT {CUSTOMER_COLUMNS} FROM customers WHERE program_id = "));
+                b.push_bind(program_id);
+                match q.status {
+                    Some(s) => {
+                        b.push(" AND status = ").push_bind(s.as_str());
+                    }
+                    None => {
+                        b.push(" AND status IN ('active', 'blocked')");
+                    }
+                }
+                if let Some(m) = &q.mobile {
+                    b.push(" AND mobile = ").push_bind(m.as_e164().to_owned());
+                }
+                if let Some(ext) = &q.external_id {
+                    b.push(" AND external_id = ").push_bind(ext.clone());
+                }
+                if let Some(card) = &q.card {
+                    b.push(" AND id IN (SELECT customer_id FROM cards WHERE program_id = ")
+                        .push_bind(program_id)
+                        .push(" AND number = ")
+                        .push_bind(card.as_str().to_owned())
+                        .push(")");
+                }
+                if let Some(tag) = &q.tag {
+                    b.push(" AND id IN (SELECT customer_id FROM customer_tags WHERE program_id = ")
+                        .push_bind(program_id)
+                        .push(" AND tag = ")
+                        .push_bind(tag.as_str().to_owned())
+                        .push(")");
+                }
+                if let Some(text) = q.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                    push_free_text::<$db>(&mut b, program_id, text);
+                }
+                if let Some(cursor) = &q.page.cursor {
+                    b.push(" AND id < ").push_bind(cursor.clone());
+                }
+                let limit = q.page.limit();
+                b.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit) + 1);
+                let mut conn = self.read.acquire().await?;
+                let mut rows: Vec<CustomerRow> = b.build_query_as().fetch_all(&mut *conn).await?;
+                let next_cursor = page_cursor(&mut rows, limit, |r| r.id.clone());
+                let items = Self::load_customers(&mut conn, rows).await?;
+                Ok(Page { items, next_cursor })
+            }
+        }
+    };
+}
+pub(crate) use customer_ops;
+
+/// The free-text search: any of the ways a cashier identifies a customer.
+pub(crate) fn push_free_text<'a, DB>(b: &mut sqlx::QueryBuilder<'a, DB>, program_id: &'a str, text: &str)
+where
+    DB: sqlx::Database,
+    String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+    &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
+{
+    use vafa_core::{card::CardNumber, mobile::Mobile, text::search_key};
+    let digits: String = vafa_core::digits::normalize_digits(text)
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-'))
+        .collect();
+    b.push(" AND (search_name LIKE ").push_bind(format!("%{}%", super::like_escape(&search_key(text))));
+    b.push(" ESCAPE '\\'");
+    b.push(" OR external_id = ").push_bind(text.to_owned());
+    b.push(" OR national_id = ").push_bind(digits.clone());
+    b.push(" OR email = ").push_bind(text.to_lowercase());
+    if let Ok(m) = Mobile::parse(text) {
+        b.push(" OR mobile = ").push_bind(m.as_e164().to_owned());
+    } else if digits.len() >= 4 && digits.len() <= 10 && digits.bytes().all(|c| c.is_ascii_digit()) {
+        // The last digits of a mobile, as people read them out at a counter.
+        b.push(" OR mobile LIKE ").push_bind(format!("%{digits}"));
+    }
+    if let Ok(card) = CardNumber::parse(text) {
+        b.push(" OR id IN (SELECT customer_id FROM cards WHERE program_id = ")
+            .push_bind(program_id)
+            .push(" AND number = ")
+            .push_bind(card.as_str().to_owned())
+            .push(")");
+    }
+    b.push(")");
+}
+
+/// Trim a `limit + 1` fetch to `limit` and say where the next page starts.
+pub(crate) fn page_cursor<T>(rows: &mut Vec<T>, limit: u32, id: impl Fn(&T) -> String) -> Option<String> {
+    if rows.len() > limit as usize {
+        rows.truncate(limit as usize);
+        rows.last().map(id)
+    } else {
+        None
+    }
+}

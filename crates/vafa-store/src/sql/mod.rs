@@ -1,0 +1,93 @@
+//! The SQL implementation of [`crate::Store`], shared by SQLite and PostgreSQL.
+//!
+//! Both backends accept the same SQL (`$1` parameters, `ON CONFLICT`, `RETURNING`),
+//! so the statements are written once. The Rust around them is written once too, as
+//! `macro_rules!` bodies instantiated per backend: sqlx's generic executor bounds do
+//! not propagate through a trait, and its `Any` driver has too few types. What truly
+//! differs (how a write transaction begins, row locks) is a per-backend method or
+//! macro argument.
+
+mod cards;
+mod customers;
+mod keys;
+pub(crate) mod postgres;
+mod rows;
+pub(crate) mod sqlite;
+mod store_impl;
+
+use crate::StoreError;
+use jiff::Timestamp;
+
+pub(crate) struct SqlStore<DB: sqlx::Database> {
+    /// Transactions that write. On SQLite this pool holds one connection.
+    pub(crate) write: sqlx::Pool<DB>,
+    pub(crate) read: sqlx::Pool<DB>,
+}
+
+pub(crate) fn micros(t: Timestamp) -> i64 {
+    t.as_microsecond()
+}
+
+pub(crate) fn from_micros(us: i64) -> Result<Timestamp, StoreError> {
+    Timestamp::from_microsecond(us).map_err(|e| StoreError::Corrupt(format!("timestamp {us}: {e}")))
+}
+
+/// Unique indexes whose violation is a domain outcome, not a failure. PostgreSQL
+/// names the index; SQLite names the columns in its message.
+const UNIQUE_OUTCOMES: &[(&str, &str, fn() -> StoreError)] = &[
+    ("customers_mobile_uq", "customers.program_id, customers.mobile", || StoreError::DuplicateMobile),
+    ("customers_external_id_uq", "customers.program_id, customers.external_id", || {
+        StoreError::DuplicateExternalId
+    }),
+    ("customers_national_id_uq", "customers.program_id, customers.national_id", || {
+        StoreError::DuplicateNationalId
+    }),
+];
+
+/// Map a database error to a domain error where a constraint says what happened.
+pub(crate) fn classify(err: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &err {
+        if db.is_unique_violation() {
+            let constraint = db.constraint().unwrap_or_default();
+            let message = db.message();
+            for (name, columns, outcome) in UNIQUE_OUTCOMES {
+                if constraint == *name || message.ends_with(columns) {
+                    return outcome();
+                }
+            }
+        }
+    }
+    StoreError::Database(err)
+}
+
+/// True when a unique violation came from the card number index (retry with new numbers).
+pub(crate) fn is_card_number_clash(err: &sqlx::Error) -> bool {
+    match err {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            db.constraint() == Some("cards_number_uq") || db.message().ends_with("cards.program_id, cards.number")
+        }
+        _ => false,
+    }
+}
+
+fn parse_col<T: std::str::FromStr>(column: &str, value: &str) -> Result<T, StoreError> {
+    value
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("column {column}: unexpected value {value:?}")))
+}
+
+fn parse_opt<T: std::str::FromStr>(column: &str, value: Option<String>) -> Result<Option<T>, StoreError> {
+    value.map(|v| parse_col(column, &v)).transpose()
+}
+
+/// Escape `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
+pub(crate) fn like_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

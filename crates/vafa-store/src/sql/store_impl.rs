@@ -1,0 +1,99 @@
+//! The [`Store`] trait over the per-backend inherent operations.
+
+macro_rules! store_impl {
+    ($db:ty, $backend:expr, $lock:literal) => {
+        use crate::ids::{self, new_id};
+        use crate::model::*;
+        use crate::sql::cards::{card_ops, random_card_number, CARD_COLUMNS, INSERT_CHUNK, ISSUE_ATTEMPTS};
+        use crate::sql::customers::{customer_ops, page_cursor, push_free_text, CUSTOMER_COLUMNS};
+        use crate::sql::keys::key_ops;
+        use crate::sql::rows::*;
+        use crate::sql::{classify, is_card_number_clash, micros, SqlStore};
+        use crate::{keys, Backend, Result, Store};
+        use vafa_core::auth::Role;
+        use vafa_core::card::CardNumber;
+        use vafa_core::customer::{Channel, Customer, CustomerStatus, ProfilePatch};
+        use vafa_core::program::NewProgram;
+
+        customer_ops!($db, $lock);
+        card_ops!($db, $lock);
+        key_ops!($db);
+
+        #[async_trait::async_trait]
+        impl Store for SqlStore<$db> {
+            fn backend(&self) -> Backend {
+                $backend
+            }
+            async fn health(&self) -> Result<()> {
+                sqlx::query("SELECT 1").execute(&self.read).await?;
+                Ok(())
+            }
+            async fn applied_migrations(&self) -> Result<Vec<i64>> {
+                let rows: Vec<(i64,)> =
+                    sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version")
+                        .fetch_all(&self.read)
+                        .await?;
+                Ok(rows.into_iter().map(|(v,)| v).collect())
+            }
+            async fn create_program(&self, p: &NewProgram, sys: &SystemCtx) -> Result<(Program, IssuedKey)> {
+                self.create_program_op(p, sys).await
+            }
+            async fn get_program(&self, program_id: &str) -> Result<Option<Program>> {
+                self.get_program_op(program_id).await
+            }
+            async fn create_api_key(&self, ctx: &Ctx, role: Role, name: Option<&str>) -> Result<IssuedKey> {
+                self.create_api_key_op(ctx, role, name).await
+            }
+            async fn list_api_keys(&self, program_id: &str) -> Result<Vec<ApiKeyInfo>> {
+                self.list_api_keys_op(program_id).await
+            }
+            async fn revoke_api_key(&self, ctx: &Ctx, key_id: &str) -> Result<ApiKeyInfo> {
+                self.revoke_api_key_op(ctx, key_id).await
+            }
+            async fn authenticate(&self, presented: &str) -> Result<Option<Principal>> {
+                self.authenticate_op(presented).await
+            }
+            async fn create_customer(&self, ctx: &Ctx, profile: ProfilePatch) -> Result<Customer> {
+                self.create_customer_op(ctx, profile).await
+            }
+            async fn get_customer(&self, program_id: &str, id: &str) -> Result<Option<Customer>> {
+                let mut conn = self.read.acquire().await?;
+                Self::load_customer(&mut conn, program_id, id, false).await
+            }
+            async fn update_customer(&self, ctx: &Ctx, id: &str, patch: ProfilePatch) -> Result<Customer> {
+                self.update_customer_op(ctx, id, patch).await
+            }
+            async fn list_customers(&self, program_id: &str, query: &CustomerQuery) -> Result<Page<Customer>> {
+                self.list_customers_op(program_id, query).await
+            }
+            async fn erase_customer(&self, ctx: &Ctx, id: &str) -> Result<Customer> {
+                self.erase_customer_op(ctx, id).await
+            }
+            async fn merge_customers(&self, ctx: &Ctx, survivor_id: &str, duplicate_id: &str) -> Result<MergeOutcome> {
+                self.merge_customers_op(ctx, survivor_id, duplicate_id).await
+            }
+            async fn issue_cards(&self, ctx: &Ctx, request: &IssueCards) -> Result<Vec<Card>> {
+                self.issue_cards_op(ctx, request).await
+            }
+            async fn get_card(&self, program_id: &str, number: &CardNumber) -> Result<Option<CardDetail>> {
+                self.get_card_op(program_id, number).await
+            }
+            async fn customer_cards(&self, program_id: &str, customer_id: &str) -> Result<Vec<Card>> {
+                self.customer_cards_op(program_id, customer_id).await
+            }
+            async fn bind_card(&self, ctx: &Ctx, number: &CardNumber, customer_id: &str) -> Result<Card> {
+                self.bind_card_op(ctx, number, customer_id).await
+            }
+            async fn block_card(&self, ctx: &Ctx, number: &CardNumber, reason: &str) -> Result<Card> {
+                self.block_card_op(ctx, number, reason).await
+            }
+            async fn replace_card(&self, ctx: &Ctx, number: &CardNumber, reason: &str) -> Result<CardReplacement> {
+                self.replace_card_op(ctx, number, reason).await
+            }
+            async fn list_audit(&self, program_id: &str, page: &PageRequest) -> Result<Page<AuditEntry>> {
+                self.list_audit_op(program_id, page).await
+            }
+        }
+    };
+}
+pub(crate) use store_impl;

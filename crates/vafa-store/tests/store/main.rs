@@ -1,0 +1,101 @@
+//! The store conformance suite: the same stories on SQLite (a temp file) and on
+//! PostgreSQL (a fresh database) when `VAFA_TEST_POSTGRES_URL` is set.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod cards;
+mod customers;
+mod programs;
+
+use std::sync::Arc;
+use vafa_core::program::NewProgram;
+use vafa_store::testing::{backends, TestDb};
+use vafa_store::{Actor, Ctx, Store, SystemCtx};
+
+pub fn now() -> jiff::Timestamp {
+    "2026-03-20T10:00:00Z".parse().unwrap()
+}
+
+/// A new program on `store`, with a write context acting as its admin key.
+pub async fn program(store: &Arc<dyn Store>, name: &str) -> Ctx {
+    let np = NewProgram::parse(name, "IRR", "Asia/Tehran", "fa").unwrap();
+    let sys = SystemCtx { actor: Actor::Cli, now: now() };
+    let (p, key) = store.create_program(&np, &sys).await.unwrap();
+    Ctx {
+        program_id: p.id,
+        actor: Actor::ApiKey { key_id: key.key_id, role: key.role },
+        now: now(),
+    }
+}
+
+/// Run `story` once per backend, each on its own fresh database.
+pub async fn each_backend<F, Fut>(story: F)
+where
+    F: Fn(Arc<dyn Store>, &'static str) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for db in backends().await {
+        let store = db.open().await;
+        let name = match db.backend {
+            vafa_store::Backend::Sqlite => "sqlite",
+            vafa_store::Backend::Postgres => "postgres",
+        };
+        story(store, name).await;
+        drop(db);
+    }
+}
+
+#[test]
+fn both_migration_trees_hold_the_same_versions() {
+    let (sqlite, postgres) = vafa_store::migration_versions();
+    assert!(!sqlite.is_empty());
+    assert_eq!(sqlite, postgres);
+}
+
+#[tokio::test]
+async fn opening_migrates_to_the_latest_version() {
+    let (expected, _) = vafa_store::migration_versions();
+    each_backend(|store, name| {
+        let expected = expected.clone();
+        async move {
+            assert_eq!(store.applied_migrations().await.unwrap(), expected, "{name}");
+            store.health().await.unwrap();
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_runs_when_configured() {
+    // CI sets the variable; this makes a run without PostgreSQL visible rather than green.
+    if std::env::var("CI").is_ok() {
+        assert!(std::env::var(vafa_store::testing::POSTGRES_ENV).is_ok(), "CI must set VAFA_TEST_POSTGRES_URL");
+        assert_eq!(backends().await.len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn a_sqlite_file_keeps_its_data_across_reopen() {
+    let db = TestDb::sqlite().await;
+    let ctx = {
+        let store = db.open().await;
+        program(&store, "Reopen").await
+    };
+    let store = db.open().await;
+    assert!(store.get_program(&ctx.program_id).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn no_create_refuses_a_missing_sqlite_file() {
+    let path = std::env::temp_dir().join(format!("vafa-missing-{}.db", uuid_like()));
+    let options = vafa_store::OpenOptions { create: false, ..Default::default() };
+    let err = vafa_store::open(&format!("sqlite://{}", path.display()), &options).await.err().unwrap();
+    assert!(err.to_string().contains("does not exist"), "{err}");
+    assert!(!path.exists(), "must not create the file");
+    let err = vafa_store::open("mysql://x/y", &Default::default()).await.err().unwrap();
+    assert!(err.to_string().contains("unsupported database URL scheme"), "{err}");
+}
+
+fn uuid_like() -> String {
+    format!("{}-{}", std::process::id(), now().as_nanosecond())
+}
