@@ -102,9 +102,18 @@ mod tests {
     fn known_numbers() {
         assert!(luhn_valid("4539578763621486"));
         assert!(!luhn_valid("4539578763621487"));
-        assert_eq!(CardNumber::parse("4539 5787 6362 1486").unwrap().display(), "4539 5787 6362 1486");
-        assert_eq!(CardNumber::parse("۴۵۳۹۵۷۸۷۶۳۶۲۱۴۸۶").unwrap().as_str(), "4539578763621486");
-        assert_eq!(CardNumber::parse("4539578763621487"), Err(CardNumberError::Checksum));
+        assert_eq!(
+            CardNumber::parse("4539 5787 6362 1486").unwrap().display(),
+            "4539 5787 6362 1486"
+        );
+        assert_eq!(
+            CardNumber::parse("۴۵۳۹۵۷۸۷۶۳۶۲۱۴۸۶").unwrap().as_str(),
+            "4539578763621486"
+        );
+        assert_eq!(
+            CardNumber::parse("4539578763621487"),
+            Err(CardNumberError::Checksum)
+        );
         assert_eq!(CardNumber::parse("123"), Err(CardNumberError::Length));
         assert!(!luhn_valid(""));
     }

@@ -83,11 +83,17 @@ impl Tag {
 
     /// A list of tags: de-duplicated, sorted, bounded.
     pub fn parse_list(raw: &[String]) -> Result<Vec<Tag>, String> {
-        let mut tags = raw.iter().map(|t| Tag::parse(t)).collect::<Result<Vec<_>, _>>()?;
+        let mut tags = raw
+            .iter()
+            .map(|t| Tag::parse(t))
+            .collect::<Result<Vec<_>, _>>()?;
         tags.sort();
         tags.dedup();
         if tags.len() > Self::MAX_PER_CUSTOMER {
-            return Err(format!("at most {} tags per customer", Self::MAX_PER_CUSTOMER));
+            return Err(format!(
+                "at most {} tags per customer",
+                Self::MAX_PER_CUSTOMER
+            ));
         }
         Ok(tags)
     }
@@ -113,9 +119,14 @@ impl Attributes {
         if let Some(k) = map.keys().find(|k| k.is_empty() || k.chars().count() > 64) {
             return Err(format!("key {k:?} must be 1 to 64 characters"));
         }
-        let size = serde_json::to_string(&map).map(|s| s.len()).unwrap_or(usize::MAX);
+        let size = serde_json::to_string(&map)
+            .map(|s| s.len())
+            .unwrap_or(usize::MAX);
         if size > Self::MAX_BYTES {
-            return Err(format!("is {size} bytes as JSON; at most {} allowed", Self::MAX_BYTES));
+            return Err(format!(
+                "is {size} bytes as JSON; at most {} allowed",
+                Self::MAX_BYTES
+            ));
         }
         Ok(Attributes(map))
     }
@@ -205,7 +216,10 @@ impl Customer {
     }
 
     pub fn is_open(&self) -> bool {
-        matches!(self.status, CustomerStatus::Active | CustomerStatus::Blocked)
+        matches!(
+            self.status,
+            CustomerStatus::Active | CustomerStatus::Blocked
+        )
     }
 }
 
@@ -394,7 +408,10 @@ mod tests {
     #[test]
     fn life_dates_accept_jalali_and_reject_the_future() {
         let today = jiff::civil::date(2026, 11, 23);
-        assert_eq!(parse_life_date("1403/01/01", today), Ok(jiff::civil::date(2024, 3, 20)));
+        assert_eq!(
+            parse_life_date("1403/01/01", today),
+            Ok(jiff::civil::date(2024, 3, 20))
+        );
         assert!(parse_life_date("2030-01-01", today).is_err());
         assert!(parse_life_date("1850-01-01", today).is_err());
     }

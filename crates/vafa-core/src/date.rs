@@ -37,7 +37,9 @@ pub fn parse_calendar_date(input: &str) -> Result<jiff::civil::Date, DateError> 
     let [y, m, d] = parts.as_slice() else {
         return Err(DateError::Format);
     };
-    let numeric = |p: &str, max_len: usize| !p.is_empty() && p.len() <= max_len && p.bytes().all(|b| b.is_ascii_digit());
+    let numeric = |p: &str, max_len: usize| {
+        !p.is_empty() && p.len() <= max_len && p.bytes().all(|b| b.is_ascii_digit())
+    };
     if !(y.len() == 4 && numeric(y, 4) && numeric(m, 2) && numeric(d, 2)) {
         return Err(DateError::Format);
     }
@@ -54,7 +56,11 @@ pub fn parse_calendar_date(input: &str) -> Result<jiff::civil::Date, DateError> 
 fn from_jalali(year: i32, month: u8, day: u8) -> Result<jiff::civil::Date, DateError> {
     let persian = IcuDate::try_new_persian(year, month, day).map_err(|_| DateError::NoSuchDay)?;
     let iso = persian.to_calendar(Iso);
-    let (y, m, d) = (iso.year().extended_year(), iso.month().ordinal, iso.day_of_month().0);
+    let (y, m, d) = (
+        iso.year().extended_year(),
+        iso.month().ordinal,
+        iso.day_of_month().0,
+    );
     // ICU may clamp rather than refuse; a round trip proves the day exists.
     let back = to_jalali_parts(y, m, d).ok_or(DateError::NoSuchDay)?;
     if back != (JalaliDate { year, month, day }) {
@@ -75,8 +81,13 @@ fn to_jalali_parts(year: i32, month: u8, day: u8) -> Option<JalaliDate> {
 
 /// The Jalali form of a Gregorian date.
 pub fn to_jalali(date: jiff::civil::Date) -> JalaliDate {
-    let fallback = JalaliDate { year: 0, month: 1, day: 1 };
-    to_jalali_parts(i32::from(date.year()), date.month() as u8, date.day() as u8).unwrap_or(fallback)
+    let fallback = JalaliDate {
+        year: 0,
+        month: 1,
+        day: 1,
+    };
+    to_jalali_parts(i32::from(date.year()), date.month() as u8, date.day() as u8)
+        .unwrap_or(fallback)
 }
 
 #[cfg(test)]
@@ -98,7 +109,18 @@ mod tests {
 
     #[test]
     fn impossible_days_are_refused() {
-        for bad in ["1403/13/01", "1402/12/30", "1403/07/31", "2023-02-30", "1991-13-01", "12/05/1370", "1370/5", "abc", "", "1370/05/12/1"] {
+        for bad in [
+            "1403/13/01",
+            "1402/12/30",
+            "1403/07/31",
+            "2023-02-30",
+            "1991-13-01",
+            "12/05/1370",
+            "1370/5",
+            "abc",
+            "",
+            "1370/05/12/1",
+        ] {
             assert!(parse_calendar_date(bad).is_err(), "{bad}");
         }
     }

@@ -32,6 +32,9 @@ mod tests {
         assert_eq!(normalize_digits("٠٩١٢"), "0912");
         assert_eq!(normalize_digits("a۱b٢3"), "a1b23");
         assert_eq!(to_persian_digits("1403/01/01"), "۱۴۰۳/۰۱/۰۱");
-        assert_eq!(normalize_digits(&to_persian_digits("0123456789")), "0123456789");
+        assert_eq!(
+            normalize_digits(&to_persian_digits("0123456789")),
+            "0123456789"
+        );
     }
 }

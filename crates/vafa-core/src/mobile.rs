@@ -29,7 +29,12 @@ impl Mobile {
     pub fn parse(input: &str) -> Result<Mobile, MobileError> {
         let cleaned: String = crate::digits::normalize_digits(input)
             .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '\u{200C}' | '\u{200E}' | '\u{200F}'))
+            .filter(|c| {
+                !matches!(
+                    c,
+                    ' ' | '-' | '(' | ')' | '\u{200C}' | '\u{200E}' | '\u{200F}'
+                )
+            })
             .collect();
         if cleaned.is_empty() {
             return Err(MobileError::Empty);
@@ -38,7 +43,9 @@ impl Mobile {
             .iter()
             .find_map(|p| cleaned.strip_prefix(p).filter(|rest| rest.len() == 10))
             .unwrap_or(&cleaned);
-        let valid = national.len() == 10 && national.starts_with('9') && national.bytes().all(|b| b.is_ascii_digit());
+        let valid = national.len() == 10
+            && national.starts_with('9')
+            && national.bytes().all(|b| b.is_ascii_digit());
         if !valid {
             return Err(MobileError::Invalid);
         }
@@ -112,13 +119,26 @@ mod tests {
             "٠٩١٢١٢٣٤٥٦٧",
             "+۹۸۹۱۲۱۲۳۴۵۶۷",
         ] {
-            assert_eq!(Mobile::parse(form).unwrap().as_e164(), "+989121234567", "{form}");
+            assert_eq!(
+                Mobile::parse(form).unwrap().as_e164(),
+                "+989121234567",
+                "{form}"
+            );
         }
     }
 
     #[test]
     fn landlines_letters_and_wrong_lengths_are_refused() {
-        for bad in ["09abcdefghi", "02112345678", "0912123456", "091212345678", "", "  ", "+1 912 123 4567", "08121234567"] {
+        for bad in [
+            "09abcdefghi",
+            "02112345678",
+            "0912123456",
+            "091212345678",
+            "",
+            "  ",
+            "+1 912 123 4567",
+            "08121234567",
+        ] {
             assert!(Mobile::parse(bad).is_err(), "{bad}");
         }
     }
@@ -129,8 +149,14 @@ mod tests {
         assert_eq!(m.local(), "09351234567");
         assert_eq!(m.display(), "0935 123 4567");
         assert_eq!(m.operator_hint(), Some(Operator::Irancell));
-        assert_eq!(Mobile::parse("09121234567").unwrap().operator_hint(), Some(Operator::Mci));
-        assert_eq!(Mobile::parse("09201234567").unwrap().operator_hint(), Some(Operator::Rightel));
+        assert_eq!(
+            Mobile::parse("09121234567").unwrap().operator_hint(),
+            Some(Operator::Mci)
+        );
+        assert_eq!(
+            Mobile::parse("09201234567").unwrap().operator_hint(),
+            Some(Operator::Rightel)
+        );
     }
 
     proptest! {

@@ -65,13 +65,31 @@ mod tests {
 
     #[test]
     fn checked_facts() {
-        for ok in ["0076229645", "0499370899", "3020588391", "۰۰۷۶۲۲۹۶۴۵", "007-622964-5"] {
+        for ok in [
+            "0076229645",
+            "0499370899",
+            "3020588391",
+            "۰۰۷۶۲۲۹۶۴۵",
+            "007-622964-5",
+        ] {
             assert!(NationalId::parse(ok).is_ok(), "{ok}");
         }
-        assert_eq!(NationalId::parse("11537027").unwrap().as_str(), "0011537027");
-        assert_eq!(NationalId::parse("0499370898"), Err(NationalIdError::Checksum));
-        assert_eq!(NationalId::parse("3020588392"), Err(NationalIdError::Checksum));
-        assert_eq!(NationalId::parse("1111111111"), Err(NationalIdError::Repeated));
+        assert_eq!(
+            NationalId::parse("11537027").unwrap().as_str(),
+            "0011537027"
+        );
+        assert_eq!(
+            NationalId::parse("0499370898"),
+            Err(NationalIdError::Checksum)
+        );
+        assert_eq!(
+            NationalId::parse("3020588392"),
+            Err(NationalIdError::Checksum)
+        );
+        assert_eq!(
+            NationalId::parse("1111111111"),
+            Err(NationalIdError::Repeated)
+        );
         assert_eq!(NationalId::parse("abc"), Err(NationalIdError::Length));
         assert_eq!(NationalId::parse("1234567"), Err(NationalIdError::Length));
     }

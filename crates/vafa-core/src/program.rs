@@ -59,7 +59,9 @@ impl FromStr for Currency {
         Currency::ALL
             .into_iter()
             .find(|c| c.code() == upper)
-            .ok_or_else(|| format!("unsupported currency {s:?}: expected one of IRR, USD, EUR, AED, TRY"))
+            .ok_or_else(|| {
+                format!("unsupported currency {s:?}: expected one of IRR, USD, EUR, AED, TRY")
+            })
     }
 }
 
@@ -101,7 +103,9 @@ impl TimeZoneName {
         let name = name.trim();
         match jiff::tz::TimeZone::get(name) {
             Ok(_) => Ok(TimeZoneName(name.to_owned())),
-            Err(_) => Err(format!("unknown time zone {name:?} (expected e.g. Asia/Tehran)")),
+            Err(_) => Err(format!(
+                "unknown time zone {name:?} (expected e.g. Asia/Tehran)"
+            )),
         }
     }
 
@@ -120,7 +124,12 @@ pub struct NewProgram {
 }
 
 impl NewProgram {
-    pub fn parse(name: &str, currency: &str, timezone: &str, locale: &str) -> Result<Self, crate::FieldErrors> {
+    pub fn parse(
+        name: &str,
+        currency: &str,
+        timezone: &str,
+        locale: &str,
+    ) -> Result<Self, crate::FieldErrors> {
         let mut errs = crate::FieldErrors::default();
         let name = match crate::validate::short_text(name, 120) {
             Ok(Some(n)) => Some(n),
@@ -137,12 +146,14 @@ impl NewProgram {
         let timezone = errs.take("timezone", TimeZoneName::parse(timezone));
         let locale = errs.take("locale", locale.parse::<Locale>());
         match (name, currency, timezone, locale) {
-            (Some(name), Some(currency), Some(timezone), Some(locale)) if errs.is_empty() => Ok(NewProgram {
-                name,
-                currency,
-                timezone,
-                locale,
-            }),
+            (Some(name), Some(currency), Some(timezone), Some(locale)) if errs.is_empty() => {
+                Ok(NewProgram {
+                    name,
+                    currency,
+                    timezone,
+                    locale,
+                })
+            }
             _ => Err(errs),
         }
     }

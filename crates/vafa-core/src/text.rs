@@ -2,8 +2,8 @@
 //! Persian ی/ک, and the zero-width non-joiner must not split a search.
 
 const ZERO_WIDTH: &[char] = &[
-    '\u{200B}', '\u{200C}', '\u{200D}', '\u{200E}', '\u{200F}', '\u{2066}', '\u{2067}', '\u{2068}', '\u{2069}',
-    '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{FEFF}',
+    '\u{200B}', '\u{200C}', '\u{200D}', '\u{200E}', '\u{200F}', '\u{2066}', '\u{2067}', '\u{2068}',
+    '\u{2069}', '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{FEFF}',
 ];
 
 fn persian_letter(c: char) -> char {

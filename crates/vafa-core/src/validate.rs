@@ -83,7 +83,9 @@ pub fn short_text(value: &str, max_chars: usize) -> Result<Option<String>, Strin
     }
     let len = cleaned.chars().count();
     if len > max_chars {
-        return Err(format!("is {len} characters long; at most {max_chars} allowed"));
+        return Err(format!(
+            "is {len} characters long; at most {max_chars} allowed"
+        ));
     }
     if cleaned.chars().any(char::is_control) {
         return Err("must not contain control characters".into());
@@ -120,9 +122,20 @@ mod tests {
 
     #[test]
     fn emails() {
-        assert_eq!(email(" Ali@Example.COM ").unwrap().as_deref(), Some("Ali@example.com"));
+        assert_eq!(
+            email(" Ali@Example.COM ").unwrap().as_deref(),
+            Some("Ali@example.com")
+        );
         assert_eq!(email("").unwrap(), None);
-        for bad in ["a", "a@b", "a@@b.com", "a b@c.com", "@c.com", "a@.com", "a@c..com"] {
+        for bad in [
+            "a",
+            "a@b",
+            "a@@b.com",
+            "a b@c.com",
+            "@c.com",
+            "a@.com",
+            "a@c..com",
+        ] {
             assert!(email(bad).is_err(), "{bad}");
         }
     }

@@ -40,7 +40,10 @@ pub fn parse(presented: &str) -> Option<(String, &str)> {
 
 pub fn verify(secret: &str, stored_sha256_hex: &str) -> bool {
     let computed = sha256_hex(secret);
-    computed.as_bytes().ct_eq(stored_sha256_hex.as_bytes()).into()
+    computed
+        .as_bytes()
+        .ct_eq(stored_sha256_hex.as_bytes())
+        .into()
 }
 
 fn sha256_hex(secret: &str) -> String {
@@ -57,12 +60,21 @@ mod tests {
         let (id, secret) = parse(&g.presented).unwrap();
         assert_eq!(id, g.key_id);
         assert!(verify(secret, &g.secret_sha256));
-        assert!(!verify(&secret.replace('a', "b").replace('0', "1"), &g.secret_sha256));
+        assert!(!verify(
+            &secret.replace('a', "b").replace('0', "1"),
+            &g.secret_sha256
+        ));
     }
 
     #[test]
     fn malformed_keys_do_not_parse() {
-        for bad in ["", "vk_", "vk_abc_def", "Bearer x", &format!("vk_{}_{}", "g".repeat(32), "0".repeat(64))] {
+        for bad in [
+            "",
+            "vk_",
+            "vk_abc_def",
+            "Bearer x",
+            &format!("vk_{}_{}", "g".repeat(32), "0".repeat(64)),
+        ] {
             assert!(parse(bad).is_none(), "{bad}");
         }
     }

@@ -33,7 +33,11 @@ pub trait Store: Send + Sync + 'static {
     async fn applied_migrations(&self) -> Result<Vec<i64>>;
 
     /// Open a program and its first admin key (returned once, in clear).
-    async fn create_program(&self, program: &NewProgram, ctx: &SystemCtx) -> Result<(Program, IssuedKey)>;
+    async fn create_program(
+        &self,
+        program: &NewProgram,
+        ctx: &SystemCtx,
+    ) -> Result<(Program, IssuedKey)>;
     async fn get_program(&self, program_id: &str) -> Result<Option<Program>>;
 
     async fn create_api_key(&self, ctx: &Ctx, role: Role, name: Option<&str>) -> Result<IssuedKey>;
@@ -45,11 +49,20 @@ pub trait Store: Send + Sync + 'static {
     async fn create_customer(&self, ctx: &Ctx, profile: ProfilePatch) -> Result<Customer>;
     async fn get_customer(&self, program_id: &str, id: &str) -> Result<Option<Customer>>;
     async fn update_customer(&self, ctx: &Ctx, id: &str, patch: ProfilePatch) -> Result<Customer>;
-    async fn list_customers(&self, program_id: &str, query: &CustomerQuery) -> Result<Page<Customer>>;
+    async fn list_customers(
+        &self,
+        program_id: &str,
+        query: &CustomerQuery,
+    ) -> Result<Page<Customer>>;
     /// Drop personal data; the id, cards, purchases and ledger stay.
     async fn erase_customer(&self, ctx: &Ctx, id: &str) -> Result<Customer>;
     /// Move everything of `duplicate_id` to `survivor_id` and mark the duplicate merged.
-    async fn merge_customers(&self, ctx: &Ctx, survivor_id: &str, duplicate_id: &str) -> Result<MergeOutcome>;
+    async fn merge_customers(
+        &self,
+        ctx: &Ctx,
+        survivor_id: &str,
+        duplicate_id: &str,
+    ) -> Result<MergeOutcome>;
 
     async fn issue_cards(&self, ctx: &Ctx, request: &IssueCards) -> Result<Vec<Card>>;
     async fn get_card(&self, program_id: &str, number: &CardNumber) -> Result<Option<CardDetail>>;
@@ -57,7 +70,12 @@ pub trait Store: Send + Sync + 'static {
     async fn bind_card(&self, ctx: &Ctx, number: &CardNumber, customer_id: &str) -> Result<Card>;
     async fn block_card(&self, ctx: &Ctx, number: &CardNumber, reason: &str) -> Result<Card>;
     /// Block the card and issue its successor to the same holder, in one step.
-    async fn replace_card(&self, ctx: &Ctx, number: &CardNumber, reason: &str) -> Result<CardReplacement>;
+    async fn replace_card(
+        &self,
+        ctx: &Ctx,
+        number: &CardNumber,
+        reason: &str,
+    ) -> Result<CardReplacement>;
 
     async fn list_audit(&self, program_id: &str, page: &PageRequest) -> Result<Page<AuditEntry>>;
 }
@@ -65,5 +83,8 @@ pub trait Store: Send + Sync + 'static {
 /// The migration versions each backend's tree holds, for the test that keeps them equal.
 pub fn migration_versions() -> (Vec<i64>, Vec<i64>) {
     let versions = |m: &sqlx::migrate::Migrator| m.iter().map(|m| m.version).collect();
-    (versions(&sql::sqlite::MIGRATOR), versions(&sql::postgres::MIGRATOR))
+    (
+        versions(&sql::sqlite::MIGRATOR),
+        versions(&sql::postgres::MIGRATOR),
+    )
 }

@@ -46,7 +46,10 @@ pub struct Principal {
 /// Who did a write, for the audit log.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
-    ApiKey { key_id: String, role: Role },
+    ApiKey {
+        key_id: String,
+        role: Role,
+    },
     /// The `vafa` command line, run by whoever has the database.
     Cli,
 }

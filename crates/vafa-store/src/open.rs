@@ -36,7 +36,10 @@ enum Target {
 }
 
 fn parse_url(url: &str) -> Result<Target> {
-    if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    {
         let path = path.split('?').next().unwrap_or(path);
         if path.is_empty() || path == ":memory:" {
             return Err(StoreError::Open(
@@ -66,7 +69,9 @@ pub async fn open(url: &str, options: &OpenOptions) -> Result<Arc<dyn Store>> {
             }
             Ok(Arc::new(crate::sql::sqlite::connect(&path, options).await?))
         }
-        Target::Postgres(url) => Ok(Arc::new(crate::sql::postgres::connect(&url, options).await?)),
+        Target::Postgres(url) => Ok(Arc::new(
+            crate::sql::postgres::connect(&url, options).await?,
+        )),
     }
 }
 
@@ -76,9 +81,16 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert!(matches!(parse_url("sqlite://vafa.db"), Ok(Target::Sqlite(p)) if p == PathBuf::from("vafa.db")));
-        assert!(matches!(parse_url("sqlite:///tmp/x.db?mode=rwc"), Ok(Target::Sqlite(p)) if p == PathBuf::from("/tmp/x.db")));
-        assert!(matches!(parse_url("postgres://u@h/db"), Ok(Target::Postgres(_))));
+        assert!(
+            matches!(parse_url("sqlite://vafa.db"), Ok(Target::Sqlite(p)) if p.as_os_str() == "vafa.db")
+        );
+        assert!(
+            matches!(parse_url("sqlite:///tmp/x.db?mode=rwc"), Ok(Target::Sqlite(p)) if p.as_os_str() == "/tmp/x.db")
+        );
+        assert!(matches!(
+            parse_url("postgres://u@h/db"),
+            Ok(Target::Postgres(_))
+        ));
         assert!(parse_url("mysql://x").is_err());
         assert!(parse_url("sqlite://:memory:").is_err());
         assert!(parse_url("vafa.db").is_err());

@@ -24,7 +24,8 @@ enum Cleanup {
 
 impl TestDb {
     pub async fn sqlite() -> TestDb {
-        let path = std::env::temp_dir().join(format!("vafa-test-{}.db", uuid::Uuid::now_v7().simple()));
+        let path =
+            std::env::temp_dir().join(format!("vafa-test-{}.db", uuid::Uuid::now_v7().simple()));
         TestDb {
             backend: Backend::Sqlite,
             url: format!("sqlite://{}", path.display()),
@@ -36,7 +37,9 @@ impl TestDb {
     pub async fn postgres(admin_url: &str) -> Result<TestDb, StoreError> {
         let name = format!("vafa_test_{}", uuid::Uuid::now_v7().simple());
         let mut conn = sqlx::PgConnection::connect(admin_url).await?;
-        sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut conn).await?;
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .await?;
         let _ = conn.close().await;
         Ok(TestDb {
             backend: Backend::Postgres,
@@ -99,7 +102,10 @@ impl Drop for TestDb {
                 // Drop runs inside a test's runtime; use a thread with its own.
                 let (admin_url, name) = (admin_url.clone(), name.clone());
                 let dropped = std::thread::spawn(move || {
-                    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()
+                        .ok()?;
                     rt.block_on(async {
                         let mut conn = sqlx::PgConnection::connect(&admin_url).await.ok()?;
                         sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
@@ -121,8 +127,17 @@ impl Drop for TestDb {
 mod tests {
     #[test]
     fn database_name_replaces_the_path() {
-        assert_eq!(super::with_database("postgres://postgres@127.0.0.1:5432/test", "x"), "postgres://postgres@127.0.0.1:5432/x");
-        assert_eq!(super::with_database("postgres://u@h/db?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
-        assert_eq!(super::with_database("postgres://u@h", "x"), "postgres://u@h/x");
+        assert_eq!(
+            super::with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(
+            super::with_database("postgres://u@h", "x"),
+            "postgres://u@h/x"
+        );
     }
 }

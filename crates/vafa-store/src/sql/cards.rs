@@ -3,7 +3,8 @@
 use rand::Rng;
 use vafa_core::card::CardNumber;
 
-pub(crate) const CARD_COLUMNS: &str = "id, number, kind, status, customer_id, issued_at, status_reason, replaced_by";
+pub(crate) const CARD_COLUMNS: &str =
+    "id, number, kind, status, customer_id, issued_at, status_reason, replaced_by";
 
 /// Rows per multi-row INSERT: far below both backends' bound-parameter limits.
 pub(crate) const INSERT_CHUNK: usize = 500;

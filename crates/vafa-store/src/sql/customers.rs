@@ -268,8 +268,11 @@ macro_rules! customer_ops {
 pub(crate) use customer_ops;
 
 /// The free-text search: any of the ways a cashier identifies a customer.
-pub(crate) fn push_free_text<'a, DB>(b: &mut sqlx::QueryBuilder<'a, DB>, program_id: &'a str, text: &str)
-where
+pub(crate) fn push_free_text<'a, DB>(
+    b: &mut sqlx::QueryBuilder<'a, DB>,
+    program_id: &'a str,
+    text: &str,
+) where
     DB: sqlx::Database,
     String: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
     &'a str: sqlx::Encode<'a, DB> + sqlx::Type<DB>,
@@ -279,14 +282,16 @@ where
         .chars()
         .filter(|c| !matches!(c, ' ' | '-'))
         .collect();
-    b.push(" AND (search_name LIKE ").push_bind(format!("%{}%", super::like_escape(&search_key(text))));
+    b.push(" AND (search_name LIKE ")
+        .push_bind(format!("%{}%", super::like_escape(&search_key(text))));
     b.push(" ESCAPE '\\'");
     b.push(" OR external_id = ").push_bind(text.to_owned());
     b.push(" OR national_id = ").push_bind(digits.clone());
     b.push(" OR email = ").push_bind(text.to_lowercase());
     if let Ok(m) = Mobile::parse(text) {
         b.push(" OR mobile = ").push_bind(m.as_e164().to_owned());
-    } else if digits.len() >= 4 && digits.len() <= 10 && digits.bytes().all(|c| c.is_ascii_digit()) {
+    } else if digits.len() >= 4 && digits.len() <= 10 && digits.bytes().all(|c| c.is_ascii_digit())
+    {
         // The last digits of a mobile, as people read them out at a counter.
         b.push(" OR mobile LIKE ").push_bind(format!("%{digits}"));
     }
@@ -301,7 +306,11 @@ where
 }
 
 /// Trim a `limit + 1` fetch to `limit` and say where the next page starts.
-pub(crate) fn page_cursor<T>(rows: &mut Vec<T>, limit: u32, id: impl Fn(&T) -> String) -> Option<String> {
+pub(crate) fn page_cursor<T>(
+    rows: &mut Vec<T>,
+    limit: u32,
+    id: impl Fn(&T) -> String,
+) -> Option<String> {
     if rows.len() > limit as usize {
         rows.truncate(limit as usize);
         rows.last().map(id)

@@ -34,14 +34,40 @@ pub(crate) fn from_micros(us: i64) -> Result<Timestamp, StoreError> {
 
 /// Unique indexes whose violation is a domain outcome, not a failure. PostgreSQL
 /// names the index; SQLite names the columns in its message.
-const UNIQUE_OUTCOMES: &[(&str, &str, fn() -> StoreError)] = &[
-    ("customers_mobile_uq", "customers.program_id, customers.mobile", || StoreError::DuplicateMobile),
-    ("customers_external_id_uq", "customers.program_id, customers.external_id", || {
-        StoreError::DuplicateExternalId
-    }),
-    ("customers_national_id_uq", "customers.program_id, customers.national_id", || {
-        StoreError::DuplicateNationalId
-    }),
+struct UniqueOutcome {
+    index: &'static str,
+    sqlite_columns: &'static str,
+    error: fn() -> StoreError,
+}
+
+const fn unique(
+    index: &'static str,
+    sqlite_columns: &'static str,
+    error: fn() -> StoreError,
+) -> UniqueOutcome {
+    UniqueOutcome {
+        index,
+        sqlite_columns,
+        error,
+    }
+}
+
+const UNIQUE_OUTCOMES: &[UniqueOutcome] = &[
+    unique(
+        "customers_mobile_uq",
+        "customers.program_id, customers.mobile",
+        || StoreError::DuplicateMobile,
+    ),
+    unique(
+        "customers_external_id_uq",
+        "customers.program_id, customers.external_id",
+        || StoreError::DuplicateExternalId,
+    ),
+    unique(
+        "customers_national_id_uq",
+        "customers.program_id, customers.national_id",
+        || StoreError::DuplicateNationalId,
+    ),
 ];
 
 /// Map a database error to a domain error where a constraint says what happened.
@@ -50,9 +76,9 @@ pub(crate) fn classify(err: sqlx::Error) -> StoreError {
         if db.is_unique_violation() {
             let constraint = db.constraint().unwrap_or_default();
             let message = db.message();
-            for (name, columns, outcome) in UNIQUE_OUTCOMES {
-                if constraint == *name || message.ends_with(columns) {
-                    return outcome();
+            for u in UNIQUE_OUTCOMES {
+                if constraint == u.index || message.ends_with(u.sqlite_columns) {
+                    return (u.error)();
                 }
             }
         }
@@ -64,7 +90,8 @@ pub(crate) fn classify(err: sqlx::Error) -> StoreError {
 pub(crate) fn is_card_number_clash(err: &sqlx::Error) -> bool {
     match err {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
-            db.constraint() == Some("cards_number_uq") || db.message().ends_with("cards.program_id, cards.number")
+            db.constraint() == Some("cards_number_uq")
+                || db.message().ends_with("cards.program_id, cards.number")
         }
         _ => false,
     }
@@ -76,7 +103,10 @@ fn parse_col<T: std::str::FromStr>(column: &str, value: &str) -> Result<T, Store
         .map_err(|_| StoreError::Corrupt(format!("column {column}: unexpected value {value:?}")))
 }
 
-fn parse_opt<T: std::str::FromStr>(column: &str, value: Option<String>) -> Result<Option<T>, StoreError> {
+fn parse_opt<T: std::str::FromStr>(
+    column: &str,
+    value: Option<String>,
+) -> Result<Option<T>, StoreError> {
     value.map(|v| parse_col(column, &v)).transpose()
 }
 

@@ -9,7 +9,10 @@ use std::time::Duration;
 
 pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-pub(crate) async fn connect(url: &str, options: &OpenOptions) -> Result<SqlStore<Postgres>, StoreError> {
+pub(crate) async fn connect(
+    url: &str,
+    options: &OpenOptions,
+) -> Result<SqlStore<Postgres>, StoreError> {
     let pool = PgPoolOptions::new()
         .max_connections(options.max_connections.max(2))
         .acquire_timeout(Duration::from_secs(30))
@@ -25,7 +28,9 @@ pub(crate) async fn connect(url: &str, options: &OpenOptions) -> Result<SqlStore
 }
 
 impl SqlStore<Postgres> {
-    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Postgres>, StoreError> {
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, Postgres>, StoreError> {
         Ok(self.write.begin().await?)
     }
 }

@@ -95,7 +95,11 @@ pub(crate) struct ConsentRow {
 
 impl CustomerRow {
     /// Assemble the record from its row and the tag and consent rows that belong to it.
-    pub fn into_customer(self, tags: &[TagRow], consents: &[ConsentRow]) -> Result<Customer, StoreError> {
+    pub fn into_customer(
+        self,
+        tags: &[TagRow],
+        consents: &[ConsentRow],
+    ) -> Result<Customer, StoreError> {
         let attributes = serde_json::from_str(&self.attributes)
             .map_err(|e| StoreError::Corrupt(format!("attributes: {e}")))
             .and_then(|v| Attributes::parse(v).map_err(StoreError::Corrupt))?;
@@ -224,7 +228,8 @@ impl TryFrom<AuditRow> for AuditEntry {
     fn try_from(r: AuditRow) -> Result<Self, StoreError> {
         Ok(AuditEntry {
             at: from_micros(r.at)?,
-            summary: serde_json::from_str(&r.summary).map_err(|e| StoreError::Corrupt(format!("summary: {e}")))?,
+            summary: serde_json::from_str(&r.summary)
+                .map_err(|e| StoreError::Corrupt(format!("summary: {e}")))?,
             id: r.id,
             actor_kind: r.actor_kind,
             actor_id: r.actor_id,

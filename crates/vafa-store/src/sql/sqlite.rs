@@ -13,7 +13,10 @@ pub(crate) static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migratio
 
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-pub(crate) async fn connect(path: &Path, options: &OpenOptions) -> Result<SqlStore<Sqlite>, StoreError> {
+pub(crate) async fn connect(
+    path: &Path,
+    options: &OpenOptions,
+) -> Result<SqlStore<Sqlite>, StoreError> {
     let base = SqliteConnectOptions::new()
         .filename(path)
         .journal_mode(SqliteJournalMode::Wal)
@@ -36,7 +39,9 @@ pub(crate) async fn connect(path: &Path, options: &OpenOptions) -> Result<SqlSto
 }
 
 impl SqlStore<Sqlite> {
-    pub(crate) async fn begin_write(&self) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
         Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
     }
 }

@@ -4,7 +4,9 @@ macro_rules! store_impl {
     ($db:ty, $backend:expr, $lock:literal) => {
         use crate::ids::{self, new_id};
         use crate::model::*;
-        use crate::sql::cards::{card_ops, random_card_number, CARD_COLUMNS, INSERT_CHUNK, ISSUE_ATTEMPTS};
+        use crate::sql::cards::{
+            card_ops, random_card_number, CARD_COLUMNS, INSERT_CHUNK, ISSUE_ATTEMPTS,
+        };
         use crate::sql::customers::{customer_ops, page_cursor, push_free_text, CUSTOMER_COLUMNS};
         use crate::sql::keys::key_ops;
         use crate::sql::rows::*;
@@ -29,19 +31,29 @@ macro_rules! store_impl {
                 Ok(())
             }
             async fn applied_migrations(&self) -> Result<Vec<i64>> {
-                let rows: Vec<(i64,)> =
-                    sqlx::query_as("SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version")
-                        .fetch_all(&self.read)
-                        .await?;
+                let rows: Vec<(i64,)> = sqlx::query_as(
+                    "SELECT version FROM _sqlx_migrations WHERE success = TRUE ORDER BY version",
+                )
+                .fetch_all(&self.read)
+                .await?;
                 Ok(rows.into_iter().map(|(v,)| v).collect())
             }
-            async fn create_program(&self, p: &NewProgram, sys: &SystemCtx) -> Result<(Program, IssuedKey)> {
+            async fn create_program(
+                &self,
+                p: &NewProgram,
+                sys: &SystemCtx,
+            ) -> Result<(Program, IssuedKey)> {
                 self.create_program_op(p, sys).await
             }
             async fn get_program(&self, program_id: &str) -> Result<Option<Program>> {
                 self.get_program_op(program_id).await
             }
-            async fn create_api_key(&self, ctx: &Ctx, role: Role, name: Option<&str>) -> Result<IssuedKey> {
+            async fn create_api_key(
+                &self,
+                ctx: &Ctx,
+                role: Role,
+                name: Option<&str>,
+            ) -> Result<IssuedKey> {
                 self.create_api_key_op(ctx, role, name).await
             }
             async fn list_api_keys(&self, program_id: &str) -> Result<Vec<ApiKeyInfo>> {
@@ -60,37 +72,79 @@ macro_rules! store_impl {
                 let mut conn = self.read.acquire().await?;
                 Self::load_customer(&mut conn, program_id, id, false).await
             }
-            async fn update_customer(&self, ctx: &Ctx, id: &str, patch: ProfilePatch) -> Result<Customer> {
+            async fn update_customer(
+                &self,
+                ctx: &Ctx,
+                id: &str,
+                patch: ProfilePatch,
+            ) -> Result<Customer> {
                 self.update_customer_op(ctx, id, patch).await
             }
-            async fn list_customers(&self, program_id: &str, query: &CustomerQuery) -> Result<Page<Customer>> {
+            async fn list_customers(
+                &self,
+                program_id: &str,
+                query: &CustomerQuery,
+            ) -> Result<Page<Customer>> {
                 self.list_customers_op(program_id, query).await
             }
             async fn erase_customer(&self, ctx: &Ctx, id: &str) -> Result<Customer> {
                 self.erase_customer_op(ctx, id).await
             }
-            async fn merge_customers(&self, ctx: &Ctx, survivor_id: &str, duplicate_id: &str) -> Result<MergeOutcome> {
-                self.merge_customers_op(ctx, survivor_id, duplicate_id).await
+            async fn merge_customers(
+                &self,
+                ctx: &Ctx,
+                survivor_id: &str,
+                duplicate_id: &str,
+            ) -> Result<MergeOutcome> {
+                self.merge_customers_op(ctx, survivor_id, duplicate_id)
+                    .await
             }
             async fn issue_cards(&self, ctx: &Ctx, request: &IssueCards) -> Result<Vec<Card>> {
                 self.issue_cards_op(ctx, request).await
             }
-            async fn get_card(&self, program_id: &str, number: &CardNumber) -> Result<Option<CardDetail>> {
+            async fn get_card(
+                &self,
+                program_id: &str,
+                number: &CardNumber,
+            ) -> Result<Option<CardDetail>> {
                 self.get_card_op(program_id, number).await
             }
-            async fn customer_cards(&self, program_id: &str, customer_id: &str) -> Result<Vec<Card>> {
+            async fn customer_cards(
+                &self,
+                program_id: &str,
+                customer_id: &str,
+            ) -> Result<Vec<Card>> {
                 self.customer_cards_op(program_id, customer_id).await
             }
-            async fn bind_card(&self, ctx: &Ctx, number: &CardNumber, customer_id: &str) -> Result<Card> {
+            async fn bind_card(
+                &self,
+                ctx: &Ctx,
+                number: &CardNumber,
+                customer_id: &str,
+            ) -> Result<Card> {
                 self.bind_card_op(ctx, number, customer_id).await
             }
-            async fn block_card(&self, ctx: &Ctx, number: &CardNumber, reason: &str) -> Result<Card> {
+            async fn block_card(
+                &self,
+                ctx: &Ctx,
+                number: &CardNumber,
+                reason: &str,
+            ) -> Result<Card> {
                 self.block_card_op(ctx, number, reason).await
             }
-            async fn replace_card(&self, ctx: &Ctx, number: &CardNumber, reason: &str) -> Result<CardReplacement> {
+            async fn replace_card(
+                &self,
+                ctx: &Ctx,
+                number: &CardNumber,
+                reason: &str,
+            ) -> Result<CardReplacement> {
                 self.replace_card_op(ctx, number, reason).await
             }
-            async fn list_audit(&self, program_id: &str, page: &PageRequest) -> Result<Page<AuditEntry>> {
+            async fn list_audit(
+                &self,
+                program_id: &str,
+                page: &PageRequest,
+            ) -> Result<Page<AuditEntry>> {
                 self.list_audit_op(program_id, page).await
             }
         }

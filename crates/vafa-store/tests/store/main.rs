@@ -19,11 +19,17 @@ pub fn now() -> jiff::Timestamp {
 /// A new program on `store`, with a write context acting as its admin key.
 pub async fn program(store: &Arc<dyn Store>, name: &str) -> Ctx {
     let np = NewProgram::parse(name, "IRR", "Asia/Tehran", "fa").unwrap();
-    let sys = SystemCtx { actor: Actor::Cli, now: now() };
+    let sys = SystemCtx {
+        actor: Actor::Cli,
+        now: now(),
+    };
     let (p, key) = store.create_program(&np, &sys).await.unwrap();
     Ctx {
         program_id: p.id,
-        actor: Actor::ApiKey { key_id: key.key_id, role: key.role },
+        actor: Actor::ApiKey {
+            key_id: key.key_id,
+            role: key.role,
+        },
         now: now(),
     }
 }
@@ -58,7 +64,11 @@ async fn opening_migrates_to_the_latest_version() {
     each_backend(|store, name| {
         let expected = expected.clone();
         async move {
-            assert_eq!(store.applied_migrations().await.unwrap(), expected, "{name}");
+            assert_eq!(
+                store.applied_migrations().await.unwrap(),
+                expected,
+                "{name}"
+            );
             store.health().await.unwrap();
         }
     })
@@ -69,7 +79,10 @@ async fn opening_migrates_to_the_latest_version() {
 async fn postgres_runs_when_configured() {
     // CI sets the variable; this makes a run without PostgreSQL visible rather than green.
     if std::env::var("CI").is_ok() {
-        assert!(std::env::var(vafa_store::testing::POSTGRES_ENV).is_ok(), "CI must set VAFA_TEST_POSTGRES_URL");
+        assert!(
+            std::env::var(vafa_store::testing::POSTGRES_ENV).is_ok(),
+            "CI must set VAFA_TEST_POSTGRES_URL"
+        );
         assert_eq!(backends().await.len(), 2);
     }
 }
@@ -88,12 +101,24 @@ async fn a_sqlite_file_keeps_its_data_across_reopen() {
 #[tokio::test]
 async fn no_create_refuses_a_missing_sqlite_file() {
     let path = std::env::temp_dir().join(format!("vafa-missing-{}.db", uuid_like()));
-    let options = vafa_store::OpenOptions { create: false, ..Default::default() };
-    let err = vafa_store::open(&format!("sqlite://{}", path.display()), &options).await.err().unwrap();
+    let options = vafa_store::OpenOptions {
+        create: false,
+        ..Default::default()
+    };
+    let err = vafa_store::open(&format!("sqlite://{}", path.display()), &options)
+        .await
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("does not exist"), "{err}");
     assert!(!path.exists(), "must not create the file");
-    let err = vafa_store::open("mysql://x/y", &Default::default()).await.err().unwrap();
-    assert!(err.to_string().contains("unsupported database URL scheme"), "{err}");
+    let err = vafa_store::open("mysql://x/y", &Default::default())
+        .await
+        .err()
+        .unwrap();
+    assert!(
+        err.to_string().contains("unsupported database URL scheme"),
+        "{err}"
+    );
 }
 
 fn uuid_like() -> String {

@@ -1,0 +1,8 @@
+//! The HTTP handlers, one module per resource. Handlers are thin: parse the request
+//! into domain values, call one store operation, map the result.
+
+pub mod audit;
+pub mod cards;
+pub mod customers;
+pub mod program;
+pub mod system;

@@ -1,0 +1,123 @@
+//! Request extractors whose rejections are problem+json naming the offending field.
+
+use crate::error::{ApiError, ErrorCode};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::{header, request::Parts};
+use serde::de::DeserializeOwned;
+
+/// A JSON body. Unknown fields, wrong types and missing fields become 422 with the
+/// field's path; unparsable JSON is 400; a body over the limit is 413.
+pub struct Json<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| {
+                let v = v.trim();
+                v.eq_ignore_ascii_case("application/json") || v.ends_with("+json")
+            })
+            .unwrap_or(false);
+        if !is_json {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                "expected Content-Type: application/json",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|e| match e {
+            BytesRejection::FailedToBufferBody(inner) if inner.status() == 413 => {
+                ApiError::new(ErrorCode::PayloadTooLarge, inner.body_text())
+            }
+            other => ApiError::new(ErrorCode::BadRequest, other.body_text()),
+        })?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+/// Parse a request body. Every body of this API is a JSON object; an array would
+/// otherwise fill a struct's fields by position.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    match bytes.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') => {}
+        None => return Err(ApiError::new(ErrorCode::MalformedJson, "the body is empty")),
+        Some(b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n') => {
+            return Err(ApiError::field("body", "must be a JSON object"));
+        }
+        Some(_) => {
+            return Err(ApiError::new(
+                ErrorCode::MalformedJson,
+                "the body is not JSON",
+            ))
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            ApiError::new(ErrorCode::MalformedJson, inner.to_string())
+        } else {
+            field_error(&path, &inner.to_string())
+        }
+    })?;
+    // Trailing bytes after the value are malformed JSON too.
+    de.end()
+        .map_err(|e| ApiError::new(ErrorCode::MalformedJson, e.to_string()))?;
+    Ok(value)
+}
+
+/// serde reports an unknown field at its parent's path; name the field itself.
+fn field_error(path: &str, message: &str) -> ApiError {
+    let message = message.split(" at line ").next().unwrap_or(message);
+    let unknown = message
+        .strip_prefix("unknown field `")
+        .and_then(|rest| rest.split('`').next());
+    let missing = message
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next());
+    let join = |name: &str| {
+        if path == "." || path.is_empty() {
+            name.to_owned()
+        } else {
+            format!("{path}.{name}")
+        }
+    };
+    // serde_path_to_error already ends the path with an unknown field's name; a missing
+    // field is reported at its parent.
+    let field = match (unknown, missing) {
+        (Some(name), _) if path.ends_with(name) => path.to_owned(),
+        (Some(name), _) | (None, Some(name)) => join(name),
+        (None, None) if path == "." || path.is_empty() => "body".to_owned(),
+        (None, None) => path.to_owned(),
+    };
+    let message = match unknown {
+        Some(_) => "is not a known field".to_owned(),
+        None => message.to_owned(),
+    };
+    ApiError::field(&field, message)
+}
+
+/// Query parameters, with the same field-naming rejections as [`Json`].
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or("");
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(de)
+            .map(Query)
+            .map_err(|err| {
+                let path = err.path().to_string();
+                field_error(&path, &err.into_inner().to_string())
+            })
+    }
+}

@@ -1,0 +1,164 @@
+//! Vafa's HTTP API: axum routes under `/api/v1`, the OpenAPI document generated from
+//! the handlers, API-key auth with per-route permissions, metrics, graceful shutdown.
+
+pub mod api;
+pub mod auth;
+pub mod clock;
+pub mod error;
+pub mod extract;
+pub mod metrics;
+
+use crate::auth::RoutePermissions;
+use crate::clock::Clock;
+use crate::error::{ApiError, ErrorCode};
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, Request};
+use axum::response::IntoResponse;
+use axum::Router;
+use std::sync::Arc;
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
+use tower_http::trace::TraceLayer;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+use vafa_store::Store;
+
+/// The largest request body the API reads. Bulk work (imports) has its own upload path.
+pub const BODY_LIMIT_BYTES: usize = 256 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub clock: Arc<dyn Clock>,
+    pub permissions: Arc<RoutePermissions>,
+    pub metrics: Arc<metrics::Metrics>,
+    pub openapi_json: Arc<str>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Vafa", description = "Customer loyalty and relationship engine. Errors are application/problem+json with a stable `code` (see docs/errors.md)."),
+    modifiers(&BearerAuth),
+    tags((name = "customers"), (name = "cards"), (name = "program"), (name = "audit"), (name = "system"))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            auth::SECURITY_SCHEME,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("An API key; the scope of each operation is the permission it needs (docs/permissions.md)."))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Every route, declared once: the router and the OpenAPI document come from this list.
+fn routes() -> OpenApiRouter<AppState> {
+    use api::*;
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(system::healthz))
+        .routes(routes!(system::openapi))
+        .routes(routes!(system::metrics))
+        .routes(routes!(program::get))
+        .routes(routes!(program::list_keys, program::create_key))
+        .routes(routes!(program::revoke_key))
+        .routes(routes!(customers::create, customers::list))
+        .routes(routes!(customers::get, customers::update, customers::erase))
+        .routes(routes!(customers::merge))
+        .routes(routes!(customers::cards))
+        .routes(routes!(cards::issue))
+        .routes(routes!(cards::get))
+        .routes(routes!(cards::bind))
+        .routes(routes!(cards::block))
+        .routes(routes!(cards::replace))
+        .routes(routes!(audit::list))
+}
+
+/// The OpenAPI document, as served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().split_for_parts().1
+}
+
+#[derive(Clone)]
+struct RequestIds;
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&vafa_store::ids::new_id("req"))
+            .ok()
+            .map(RequestId::new)
+    }
+}
+
+async fn not_found() -> axum::response::Response {
+    ApiError::new(ErrorCode::NotFound, "no such route").into_response()
+}
+
+async fn method_not_allowed() -> axum::response::Response {
+    ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        "this route does not take that method",
+    )
+    .into_response()
+}
+
+/// Build the application. Fails only if the route table is inconsistent (a programming
+/// error caught by every test that starts a server).
+pub fn app(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Router, String> {
+    let (router, doc) = routes().split_for_parts();
+    let doc_json = serde_json::to_value(&doc).map_err(|e| e.to_string())?;
+    let permissions = RoutePermissions::from_openapi(&doc_json)?;
+    let metrics = Arc::new(metrics::Metrics::new());
+    let state = AppState {
+        store,
+        clock,
+        permissions: Arc::new(permissions),
+        metrics: metrics.clone(),
+        openapi_json: Arc::from(doc_json.to_string()),
+    };
+    let router = router
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::authorize))
+        .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            ApiError::internal("handler panicked", "panic").into_response()
+        }))
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+                let id = req
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+            }),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(RequestIds));
+    Ok(router)
+}
+
+/// Serve until `shutdown` resolves, then finish in-flight requests.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

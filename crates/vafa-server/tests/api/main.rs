@@ -1,0 +1,8 @@
+//! API tests against the real server on a random port, on every backend.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod customers;
+mod errors;
+mod helpers;
+mod routes;

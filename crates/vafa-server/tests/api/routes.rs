@@ -1,0 +1,241 @@
+//! Tests generated over the route table (the OpenAPI document), not hand-picked routes:
+//! tenant isolation, the role × route matrix, and the permission docs.
+
+use crate::helpers::{customer, each_app, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+use vafa_core::auth::{Permission, Role};
+use vafa_server::auth::{operations, RoutePermissions};
+
+fn doc() -> Value {
+    serde_json::to_value(vafa_server::openapi()).unwrap()
+}
+
+/// Resources of program A that the generated requests point at.
+struct Fixture {
+    customer_id: String,
+    card_number: String,
+    key_id: String,
+    other_customer_id: String,
+}
+
+static FIXTURES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+async fn fixture(app: &TestApp) -> Fixture {
+    let n = FIXTURES.fetch_add(2, std::sync::atomic::Ordering::Relaxed);
+    let c = app
+        .create_customer(customer("Ava", &format!("0912123{n:04}")))
+        .await;
+    let o = app
+        .create_customer(customer("Bob", &format!("0912123{:04}", n + 1)))
+        .await;
+    let cards = app.post("/api/v1/cards", json!({"count": 1})).await;
+    let key = app
+        .post(
+            "/api/v1/api-keys",
+            json!({"role": "analyst", "name": "victim"}),
+        )
+        .await;
+    Fixture {
+        customer_id: c["id"].as_str().unwrap().into(),
+        other_customer_id: o["id"].as_str().unwrap().into(),
+        card_number: cards.ok(201)["cards"][0]["number"].as_str().unwrap().into(),
+        key_id: key.ok(201)["key_id"].as_str().unwrap().into(),
+    }
+}
+
+/// A concrete path and a valid body for an operation. A new route with a body or an
+/// unknown parameter fails here until it gets a sample: no route escapes the tests.
+fn request_for(method: &Method, template: &str, f: &Fixture) -> (String, Option<Value>) {
+    let path = template
+        .replace("{number}", &f.card_number)
+        .replace("/api-keys/{id}", &format!("/api-keys/{}", f.key_id))
+        .replace("{id}", &f.customer_id);
+    assert!(
+        !path.contains('{'),
+        "no sample for a parameter of {template}"
+    );
+    let body = match (method.as_str(), template) {
+        ("GET" | "DELETE", _) => None,
+        ("POST", "/api/v1/customers") => Some(customer("New", "09120009999")),
+        ("PATCH", "/api/v1/customers/{id}") => Some(json!({"city": "Yazd"})),
+        ("POST", "/api/v1/customers/{id}/merge") => {
+            Some(json!({"duplicate_id": f.other_customer_id}))
+        }
+        ("POST", "/api/v1/cards") => Some(json!({"customer_id": f.customer_id})),
+        ("POST", "/api/v1/cards/{number}/bind") => Some(json!({"customer_id": f.customer_id})),
+        ("POST", "/api/v1/cards/{number}/block" | "/api/v1/cards/{number}/replace") => {
+            Some(json!({"reason": "test"}))
+        }
+        ("POST", "/api/v1/api-keys") => Some(json!({"role": "analyst"})),
+        _ => panic!("no sample body for {method} {template}"),
+    };
+    (path, body)
+}
+
+fn api_operations() -> Vec<(Method, String)> {
+    let doc = doc();
+    let mut ops: Vec<_> = operations(&doc)
+        .into_iter()
+        .filter(|(p, ..)| p.starts_with("/api/"))
+        .map(|(p, _, m, _)| (m, p.to_owned()))
+        .collect();
+    ops.sort_by(|a, b| (a.1.as_str(), a.0.as_str()).cmp(&(b.1.as_str(), b.0.as_str())));
+    ops
+}
+
+#[test]
+fn the_design_routes_are_in_the_document() {
+    let ops: Vec<String> = api_operations()
+        .iter()
+        .map(|(m, p)| format!("{m} {p}"))
+        .collect();
+    for want in [
+        "POST /api/v1/customers",
+        "GET /api/v1/customers",
+        "GET /api/v1/customers/{id}",
+        "PATCH /api/v1/customers/{id}",
+        "DELETE /api/v1/customers/{id}",
+        "POST /api/v1/cards",
+        "GET /api/v1/cards/{number}",
+    ] {
+        assert!(
+            ops.contains(&want.to_owned()),
+            "{want} missing from {ops:?}"
+        );
+    }
+    let table = RoutePermissions::from_openapi(&doc()).unwrap();
+    assert_eq!(
+        table.iter().count(),
+        ops.len(),
+        "every /api/ operation names one permission"
+    );
+}
+
+#[tokio::test]
+async fn every_documented_route_is_served() {
+    each_app(|app| async move {
+        let f = fixture(&app).await;
+        let doc = doc();
+        for (path, _, method, _) in operations(&doc) {
+            let (concrete, body) = request_for(&method, path, &f);
+            let res = app
+                .call(method.clone(), &concrete, &app.admin_key, body)
+                .await;
+            assert_ne!(
+                res.body["detail"], "no such route",
+                "{method} {path} is documented but not routed"
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_key_of_another_program_sees_nothing() {
+    each_app(|app| async move {
+        let f = fixture(&app).await;
+        let (_, b_admin) = app.new_program("Program B").await;
+        let before = app.audit_count().await;
+        let mut checked = 0;
+        for (method, template) in api_operations() {
+            let (path, body) = request_for(&method, &template, &f);
+            // A's resources are only ever named in the path or in the body.
+            let names_a_resource = template.contains('{')
+                || body
+                    .as_ref()
+                    .is_some_and(|b| b.to_string().contains("cus_"));
+            if !names_a_resource {
+                continue;
+            }
+            let res = app.call(method.clone(), &path, &b_admin, body).await;
+            assert_eq!(
+                res.status.as_u16(),
+                404,
+                "{method} {template}: {}",
+                res.body
+            );
+            res.problem(404, "not_found");
+            checked += 1;
+        }
+        assert!(checked >= 11, "only {checked} routes checked");
+        assert_eq!(
+            app.audit_count().await,
+            before,
+            "program B changed nothing of A"
+        );
+        // Listing and searching from B finds none of A's customers.
+        let list = app
+            .call(Method::GET, "/api/v1/customers?q=Ava", &b_admin, None)
+            .await;
+        assert!(list.ok(200)["items"].as_array().unwrap().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn each_role_gets_exactly_its_permissions() {
+    each_app(|app| async move {
+        let table = RoutePermissions::from_openapi(&doc()).unwrap();
+        for role in Role::ALL {
+            // Fresh resources per role: the allowed roles' writes (erase, merge) consume them.
+            let f = fixture(&app).await;
+            let key = app.key(&app.program_id, role).await;
+            for (method, template) in api_operations() {
+                let permission = table.get(&method, &template).unwrap();
+                let (path, body) = request_for(&method, &template, &f);
+                let res = app.call(method.clone(), &path, &key, body).await;
+                let forbidden = res.status.as_u16() == 403;
+                assert_eq!(
+                    forbidden,
+                    !role.allows(permission),
+                    "{role} {method} {template}: {}",
+                    res.body
+                );
+            }
+        }
+    })
+    .await;
+}
+
+fn render_permissions_doc() -> String {
+    let table = RoutePermissions::from_openapi(&doc()).unwrap();
+    let mut out = String::from("| permission | admin | manager | cashier | partner | analyst |\n|---|---|---|---|---|---|\n");
+    for p in Permission::ALL {
+        let marks: Vec<&str> = Role::ALL
+            .iter()
+            .map(|r| if r.allows(p) { "✓" } else { "–" })
+            .collect();
+        out.push_str(&format!("| `{}` | {} |\n", p.as_str(), marks.join(" | ")));
+    }
+    out.push_str("\n| method | route | permission |\n|---|---|---|\n");
+    for (method, template) in api_operations() {
+        let p = table.get(&method, &template).unwrap();
+        out.push_str(&format!("| {method} | `{template}` | `{}` |\n", p.as_str()));
+    }
+    out
+}
+
+/// docs/permissions.md holds the table the code enforces. `VAFA_UPDATE_DOCS=1` rewrites it.
+#[test]
+fn permission_docs_match_the_enforced_table() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../docs/permissions.md");
+    let docs = std::fs::read_to_string(path).unwrap_or_default();
+    let (begin, end) = ("<!-- permissions:begin -->\n", "<!-- permissions:end -->");
+    let rendered = render_permissions_doc();
+    let current = docs
+        .split(begin)
+        .nth(1)
+        .and_then(|rest| rest.split(end).next())
+        .unwrap_or("");
+    if std::env::var("VAFA_UPDATE_DOCS").is_ok() && current != rendered {
+        let head = docs.split(begin).next().unwrap_or("");
+        let tail = docs.split(end).nth(1).unwrap_or("\n");
+        std::fs::write(path, format!("{head}{begin}{rendered}{end}{tail}")).unwrap();
+        return;
+    }
+    assert_eq!(
+        current, rendered,
+        "docs/permissions.md is stale: run with VAFA_UPDATE_DOCS=1"
+    );
+}

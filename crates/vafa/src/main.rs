@@ -1,0 +1,312 @@
+//! `vafa`: run the server and administer programs and keys from the command line.
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use std::sync::Arc;
+use vafa_core::auth::Role;
+use vafa_core::program::NewProgram;
+use vafa_server::clock::SystemClock;
+use vafa_store::{Actor, Ctx, OpenOptions, Store, SystemCtx};
+
+#[derive(Parser)]
+#[command(
+    name = "vafa",
+    version,
+    about = "Vafa (وفا): customer loyalty and relationship engine"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Db {
+    /// sqlite://PATH (embedded, the default) or postgres://USER@HOST/DB
+    #[arg(
+        long,
+        env = "VAFA_DATABASE_URL",
+        default_value = "sqlite://vafa.db",
+        global = true
+    )]
+    database_url: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the HTTP API.
+    Serve {
+        #[command(flatten)]
+        db: Db,
+        /// Address to listen on.
+        #[arg(long, env = "VAFA_LISTEN", default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Refuse to start if the SQLite file does not exist yet.
+        #[arg(long)]
+        no_create: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[command(flatten)]
+        db: Db,
+        /// Refuse to run if the SQLite file does not exist yet.
+        #[arg(long)]
+        no_create: bool,
+    },
+    /// Programs (tenants).
+    Program {
+        #[command(subcommand)]
+        command: ProgramCommand,
+    },
+    /// API keys.
+    Apikey {
+        #[command(subcommand)]
+        command: KeyCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProgramCommand {
+    /// Open a program and print its first admin API key (shown once).
+    Create {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        name: String,
+        #[arg(long, default_value = "IRR")]
+        currency: String,
+        #[arg(long, default_value = "Asia/Tehran")]
+        timezone: String,
+        #[arg(long, default_value = "fa")]
+        locale: String,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Create a key for a program; the secret is printed once.
+    Create {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        program: String,
+        /// admin, manager, cashier, partner or analyst
+        #[arg(long)]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a program's keys.
+    List {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        program: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a key; it stops working at once.
+    Revoke {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        program: String,
+        /// The key id (key_…).
+        #[arg(long)]
+        key: String,
+    },
+}
+
+async fn open(db: &Db, create: bool) -> Result<Arc<dyn Store>> {
+    let options = OpenOptions {
+        create,
+        ..OpenOptions::default()
+    };
+    vafa_store::open(&db.database_url, &options)
+        .await
+        .with_context(|| format!("opening {}", db.database_url))
+}
+
+fn cli_ctx(program_id: &str) -> Ctx {
+    Ctx {
+        program_id: program_id.to_owned(),
+        actor: Actor::Cli,
+        now: jiff::Timestamp::now(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}
+
+async fn serve(db: Db, listen: String, no_create: bool) -> Result<()> {
+    let store = open(&db, !no_create).await?;
+    let app = vafa_server::app(store, Arc::new(SystemClock)).map_err(anyhow::Error::msg)?;
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .with_context(|| format!("listening on {listen}"))?;
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, database = %db.database_url, "vafa is serving");
+    eprintln!(
+        "Vafa is serving on http://{addr} (database {})",
+        db.database_url
+    );
+    vafa_server::serve(listener, app, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve {
+            db,
+            listen,
+            no_create,
+        } => serve(db, listen, no_create).await,
+        Command::Migrate { db, no_create } => {
+            let store = open(&db, !no_create).await?;
+            let versions = store.applied_migrations().await?;
+            println!("migrations applied: {versions:?}");
+            Ok(())
+        }
+        Command::Program {
+            command:
+                ProgramCommand::Create {
+                    db,
+                    name,
+                    currency,
+                    timezone,
+                    locale,
+                    json,
+                },
+        } => {
+            let program = NewProgram::parse(&name, &currency, &timezone, &locale)
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let store = open(&db, true).await?;
+            let sys = SystemCtx {
+                actor: Actor::Cli,
+                now: jiff::Timestamp::now(),
+            };
+            let (program, key) = store.create_program(&program, &sys).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "program_id": program.id, "api_key": key.api_key, "key_id": key.key_id })
+                );
+            } else {
+                println!(
+                    "program  {}\nadmin key {}  (shown once; store it safely)",
+                    program.id, key.api_key
+                );
+            }
+            Ok(())
+        }
+        Command::Apikey { command } => keys(command).await,
+    }
+}
+
+async fn keys(command: KeyCommand) -> Result<()> {
+    match command {
+        KeyCommand::Create {
+            db,
+            program,
+            role,
+            name,
+            json,
+        } => {
+            let role: Role = role.parse()?;
+            let store = open(&db, false).await?;
+            let key = store
+                .create_api_key(&cli_ctx(&program), role, name.as_deref())
+                .await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({ "api_key": key.api_key, "key_id": key.key_id, "role": role })
+                );
+            } else {
+                println!("key {} ({role})\n{}  (shown once)", key.key_id, key.api_key);
+            }
+        }
+        KeyCommand::List { db, program, json } => {
+            let store = open(&db, false).await?;
+            if store.get_program(&program).await?.is_none() {
+                bail!("no program {program}");
+            }
+            let keys = store.list_api_keys(&program).await?;
+            if json {
+                println!("{}", serde_json::to_string(&keys)?);
+            } else {
+                for k in keys {
+                    let state = if k.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    };
+                    println!(
+                        "{}  {:<8} {:<8} {}",
+                        k.id,
+                        k.role,
+                        state,
+                        k.name.unwrap_or_default()
+                    );
+                }
+            }
+        }
+        KeyCommand::Revoke { db, program, key } => {
+            let store = open(&db, false).await?;
+            store.revoke_api_key(&cli_ctx(&program), &key).await?;
+            println!("revoked {key}");
+        }
+    }
+    Ok(())
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
