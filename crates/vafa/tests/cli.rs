@@ -1,0 +1,195 @@
+//! The `vafa` binary as a user runs it: programs, keys, migrations, serving.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Output, Stdio};
+use vafa_store::testing::backends;
+
+fn vafa(db_url: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_vafa"))
+        .args(args)
+        .env("VAFA_DATABASE_URL", db_url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn programs_and_keys_from_the_command_line() {
+    for db in backends().await {
+        let url = db.url.as_str();
+        let p = json(&vafa(
+            url,
+            &["program", "create", "--name", "کافه وفا", "--json"],
+        ));
+        let program_id = p["program_id"].as_str().unwrap();
+        assert!(p["api_key"].as_str().unwrap().starts_with("vk_"));
+
+        let store = db.open().await;
+        let admin = store
+            .authenticate(p["api_key"].as_str().unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(admin.program_id, program_id);
+
+        let k = json(&vafa(
+            url,
+            &[
+                "apikey",
+                "create",
+                "--program",
+                program_id,
+                "--role",
+                "cashier",
+                "--name",
+                "till",
+                "--json",
+            ],
+        ));
+        let key = k["api_key"].as_str().unwrap();
+        let cashier = store.authenticate(key).await.unwrap().unwrap();
+        assert_eq!(cashier.role, vafa_core::auth::Role::Cashier);
+
+        let revoked = vafa(
+            url,
+            &[
+                "apikey",
+                "revoke",
+                "--program",
+                program_id,
+                "--key",
+                k["key_id"].as_str().unwrap(),
+            ],
+        );
+        assert!(revoked.status.success());
+        assert!(
+            store.authenticate(key).await.unwrap().is_none(),
+            "a revoked key stops at once"
+        );
+
+        let listed = json(&vafa(
+            url,
+            &["apikey", "list", "--program", program_id, "--json"],
+        ));
+        assert_eq!(listed.as_array().unwrap().len(), 2);
+
+        let bad_role = vafa(
+            url,
+            &[
+                "apikey",
+                "create",
+                "--program",
+                program_id,
+                "--role",
+                "owner",
+            ],
+        );
+        assert!(!bad_role.status.success());
+        assert!(String::from_utf8_lossy(&bad_role.stderr).contains("unknown role"));
+        let bad_program = vafa(
+            url,
+            &[
+                "apikey",
+                "create",
+                "--program",
+                "prg_nope",
+                "--role",
+                "admin",
+            ],
+        );
+        assert!(!bad_program.status.success());
+        let bad_zone = vafa(
+            url,
+            &[
+                "program",
+                "create",
+                "--name",
+                "x",
+                "--timezone",
+                "Mars/Base",
+            ],
+        );
+        assert!(String::from_utf8_lossy(&bad_zone.stderr).contains("timezone"));
+    }
+}
+
+#[test]
+fn a_mistyped_database_is_never_created() {
+    let path = std::env::temp_dir().join(format!("vafa-cli-typo-{}.db", std::process::id()));
+    let url = format!("sqlite://{}", path.display());
+    for args in [
+        &["serve", "--no-create"][..],
+        &["migrate", "--no-create"],
+        &["apikey", "list", "--program", "p"],
+    ] {
+        let out = vafa(&url, args);
+        assert!(!out.status.success(), "{args:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("does not exist"),
+            "{args:?}"
+        );
+        assert!(!path.exists(), "{args:?} created {}", path.display());
+    }
+    let out = vafa("mysql://localhost/vafa", &["migrate"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unsupported database URL scheme"));
+}
+
+#[test]
+fn serve_answers_health_and_stops_gracefully() {
+    let path = std::env::temp_dir().join(format!("vafa-cli-serve-{}.db", std::process::id()));
+    let url = format!("sqlite://{}", path.display());
+    let migrated = vafa(&url, &["migrate"]);
+    assert!(
+        migrated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&migrated.stderr)
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vafa"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--no-create"])
+        .env("VAFA_DATABASE_URL", &url)
+        .env("RUST_LOG", "warn")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+    let banner = lines.next().unwrap().unwrap();
+    let addr = banner
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let mut conn = std::net::TcpStream::connect(&addr).unwrap();
+    conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: vafa\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut response = String::new();
+    conn.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("x-request-id: req_"), "{response}");
+    assert!(response.ends_with(r#"{"status":"ok"}"#), "{response}");
+
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "graceful shutdown exits 0, got {status}");
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+}
