@@ -315,3 +315,35 @@ async fn customers_are_invisible_across_programs() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_registrations_of_one_mobile_make_one_customer() {
+    each_backend(|store, name| async move {
+        let ctx = program(&store, "Race").await;
+        let tasks: Vec<_> = (0..24)
+            .map(|i| {
+                let (store, ctx) = (store.clone(), ctx.clone());
+                tokio::spawn(async move {
+                    store
+                        .create_customer(&ctx, profile("Racer", &i.to_string(), "09127777777"))
+                        .await
+                })
+            })
+            .collect();
+        let mut created = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => created += 1,
+                Err(StoreError::DuplicateMobile) => {}
+                Err(e) => panic!("{name}: {e}"),
+            }
+        }
+        assert_eq!(created, 1, "{name}");
+        let found = store
+            .list_customers(&ctx.program_id, &by_q("09127777777"))
+            .await
+            .unwrap();
+        assert_eq!(found.items.len(), 1);
+    })
+    .await;
+}
