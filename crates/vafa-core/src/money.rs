@@ -1,0 +1,97 @@
+//! Money: integer minor units at the currency's fixed scale. On the wire an amount is
+//! a decimal string (`"125000"` rials, `"12.50"` dollars), never a float.
+
+use crate::program::Currency;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Money {
+    pub amount_minor: i64,
+    pub currency: Currency,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum MoneyError {
+    #[error("is not an amount (expected a decimal string such as \"125000\")")]
+    Format,
+    #[error("has more than {0} decimal places for this currency")]
+    Scale(u32),
+    #[error("is too large")]
+    Overflow,
+    #[error("must not be negative")]
+    Negative,
+    #[error("is in {got}, but this program keeps money in {want}")]
+    Currency { got: String, want: Currency },
+}
+
+impl Money {
+    pub fn new(amount_minor: i64, currency: Currency) -> Money {
+        Money { amount_minor, currency }
+    }
+
+    /// Parse a non-negative decimal string (Persian digits and `٬`/`,` separators accepted).
+    pub fn parse(amount: &str, currency: Currency) -> Result<Money, MoneyError> {
+        let s: String = crate::digits::normalize_digits(amount.trim())
+            .chars()
+            .filter(|c| !matches!(c, ',' | '\u{066C}' | '_'))
+            .map(|c| if c == '\u{066B}' { '.' } else { c })
+            .collect();
+        if s.starts_with('-') {
+            return Err(MoneyError::Negative);
+        }
+        let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
+        if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(MoneyError::Format);
+        }
+        let scale = currency.scale() as usize;
+        let frac = frac.trim_end_matches('0');
+        if frac.len() > scale {
+            return Err(MoneyError::Scale(currency.scale()));
+        }
+        let digits = format!("{int}{frac:0<scale$}");
+        let amount_minor = digits.parse::<i64>().map_err(|_| MoneyError::Overflow)?;
+        Ok(Money { amount_minor, currency })
+    }
+
+    /// The wire form: a decimal string at the currency's scale.
+    pub fn amount_string(&self) -> String {
+        format_minor(self.amount_minor, self.currency.scale())
+    }
+
+    pub fn expect_currency(self, want: Currency) -> Result<Money, MoneyError> {
+        if self.currency == want {
+            Ok(self)
+        } else {
+            Err(MoneyError::Currency { got: self.currency.code().into(), want })
+        }
+    }
+}
+
+pub fn format_minor(minor: i64, scale: u32) -> String {
+    if scale == 0 {
+        return minor.to_string();
+    }
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    let div = 10u64.pow(scale);
+    format!("{sign}{}.{:0width$}", abs / div, abs % div, width = scale as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn amounts_are_exact_at_the_currency_scale() {
+        assert_eq!(Money::parse("125000", Currency::Irr).unwrap().amount_minor, 125_000);
+        assert_eq!(Money::parse("۱۲۵٬۰۰۰", Currency::Irr).unwrap().amount_minor, 125_000);
+        assert_eq!(Money::parse("12.50", Currency::Usd).unwrap().amount_minor, 1250);
+        assert_eq!(Money::parse("12.5", Currency::Usd).unwrap().amount_string(), "12.50");
+        assert_eq!(Money::parse("10.0", Currency::Irr).unwrap().amount_minor, 10);
+        assert_eq!(Money::parse("10.5", Currency::Irr), Err(MoneyError::Scale(0)));
+        assert_eq!(Money::parse("-1", Currency::Irr), Err(MoneyError::Negative));
+        assert_eq!(Money::parse("1e5", Currency::Irr), Err(MoneyError::Format));
+        assert_eq!(Money::parse("99999999999999999999", Currency::Irr), Err(MoneyError::Overflow));
+        assert_eq!(format_minor(-5, 2), "-0.05");
+    }
+}
