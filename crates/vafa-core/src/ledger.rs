@@ -26,13 +26,20 @@ pub enum CalendarKind {
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
 pub enum ExpiryPolicy {
     Never,
-    Days { days: u32 },
-    Months { months: u32 },
+    Days {
+        days: u32,
+    },
+    Months {
+        months: u32,
+    },
     /// At the end of the month of earning (program time zone).
     EndOfMonth,
     /// At the end of the year of earning (`years_after: 0`) or of a later year, in the
     /// Gregorian or Jalali calendar (a Jalali year ends at the start of 1 Farvardin).
-    EndOfYear { calendar: CalendarKind, years_after: u8 },
+    EndOfYear {
+        calendar: CalendarKind,
+        years_after: u8,
+    },
 }
 
 /// What a return does when the points it should reverse were already spent.
@@ -108,7 +115,9 @@ impl LedgerSettings {
                 e.push("expiry", "a period must be at least 1")
             }
             ExpiryPolicy::Days { days } if days > 36_500 => e.push("expiry", "at most 36500 days"),
-            ExpiryPolicy::Months { months } if months > 1200 => e.push("expiry", "at most 1200 months"),
+            ExpiryPolicy::Months { months } if months > 1200 => {
+                e.push("expiry", "at most 1200 months")
+            }
             ExpiryPolicy::EndOfYear { years_after, .. } if years_after > 10 => {
                 e.push("expiry", "years_after is at most 10")
             }
@@ -122,7 +131,8 @@ impl LedgerSettings {
 
     /// Points earned on `paid_minor`, rounded down.
     pub fn points_for(&self, paid_minor: i64) -> i64 {
-        let p = i128::from(paid_minor.max(0)) * i128::from(self.earn_points) / i128::from(self.earn_per_minor.max(1));
+        let p = i128::from(paid_minor.max(0)) * i128::from(self.earn_points)
+            / i128::from(self.earn_per_minor.max(1));
         i64::try_from(p).unwrap_or(i64::MAX)
     }
 
@@ -136,7 +146,10 @@ impl LedgerSettings {
 
     /// The money value of `points` in minor units, rounded down (in the program's favour).
     pub fn points_value_minor(&self, points: i64) -> i64 {
-        (Decimal::from(points) * self.point_value_minor).floor().to_i64().unwrap_or(0)
+        (Decimal::from(points) * self.point_value_minor)
+            .floor()
+            .to_i64()
+            .unwrap_or(0)
     }
 }
 
@@ -175,14 +188,27 @@ impl ExpiryPolicy {
         let local = earned_at.to_zoned(tz.clone());
         let at = match *self {
             ExpiryPolicy::Never => return None,
-            ExpiryPolicy::Days { days } => local.checked_add(Span::new().days(i64::from(days))).ok()?,
-            ExpiryPolicy::Months { months } => local.checked_add(Span::new().months(i64::from(months))).ok()?,
-            ExpiryPolicy::EndOfMonth => start_of_day(&local, local.date().first_of_month().checked_add(1.month()).ok()?)?,
-            ExpiryPolicy::EndOfYear { calendar: CalendarKind::Gregorian, years_after } => {
+            ExpiryPolicy::Days { days } => {
+                local.checked_add(Span::new().days(i64::from(days))).ok()?
+            }
+            ExpiryPolicy::Months { months } => local
+                .checked_add(Span::new().months(i64::from(months)))
+                .ok()?,
+            ExpiryPolicy::EndOfMonth => start_of_day(
+                &local,
+                local.date().first_of_month().checked_add(1.month()).ok()?,
+            )?,
+            ExpiryPolicy::EndOfYear {
+                calendar: CalendarKind::Gregorian,
+                years_after,
+            } => {
                 let year = local.year() + 1 + i16::from(years_after);
                 start_of_day(&local, jiff::civil::date(year, 1, 1))?
             }
-            ExpiryPolicy::EndOfYear { calendar: CalendarKind::Jalali, years_after } => {
+            ExpiryPolicy::EndOfYear {
+                calendar: CalendarKind::Jalali,
+                years_after,
+            } => {
                 let jy = crate::date::to_jalali(local.date()).year + 1 + i32::from(years_after);
                 let nowruz = crate::date::parse_calendar_date(&format!("{jy:04}/01/01")).ok()?;
                 start_of_day(&local, nowruz)?
@@ -240,8 +266,16 @@ pub struct Balance {
 /// The balance at instant `t`: lots expired by then count for nothing, pending lots
 /// are not spendable, and the debt is taken from what is.
 pub fn balance_at(lots: &[Lot], debt: i64, t: Timestamp, horizon: jiff::SignedDuration) -> Balance {
-    let spendable: i64 = lots.iter().filter(|l| l.spendable(t)).map(|l| l.remaining).sum();
-    let pending: i64 = lots.iter().filter(|l| l.pending(t)).map(|l| l.remaining).sum();
+    let spendable: i64 = lots
+        .iter()
+        .filter(|l| l.spendable(t))
+        .map(|l| l.remaining)
+        .sum();
+    let pending: i64 = lots
+        .iter()
+        .filter(|l| l.pending(t))
+        .map(|l| l.remaining)
+        .sum();
     let until = t.saturating_add(horizon).unwrap_or(t);
     let mut soon: std::collections::BTreeMap<Timestamp, i64> = Default::default();
     for l in lots.iter().filter(|l| l.spendable(t)) {
@@ -249,7 +283,12 @@ pub fn balance_at(lots: &[Lot], debt: i64, t: Timestamp, horizon: jiff::SignedDu
             *soon.entry(e).or_default() += l.remaining;
         }
     }
-    Balance { available: spendable - debt, pending, debt, expiring_soon: soon.into_iter().collect() }
+    Balance {
+        available: spendable - debt,
+        pending,
+        debt,
+        expiring_soon: soon.into_iter().collect(),
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -259,8 +298,17 @@ pub struct Insufficient {
 
 /// Which lots a spend of `amount` consumes at `t`: soonest-expiring first. `lots` must
 /// be in [`spend_order`]. Refuses if the spendable points, less any debt, fall short.
-pub fn plan_spend(lots: &[Lot], debt: i64, amount: i64, t: Timestamp) -> Result<Vec<(usize, i64)>, Insufficient> {
-    let spendable: i64 = lots.iter().filter(|l| l.spendable(t)).map(|l| l.remaining).sum();
+pub fn plan_spend(
+    lots: &[Lot],
+    debt: i64,
+    amount: i64,
+    t: Timestamp,
+) -> Result<Vec<(usize, i64)>, Insufficient> {
+    let spendable: i64 = lots
+        .iter()
+        .filter(|l| l.spendable(t))
+        .map(|l| l.remaining)
+        .sum();
     let available = spendable - debt;
     if amount <= 0 || amount > available {
         return Err(Insufficient { available });
@@ -291,14 +339,23 @@ pub struct Reversal {
 
 /// Reverse `amount` points earned by the purchase whose lot is `own` (an index into
 /// `lots`, which are in spend order), under `policy`, at `t`.
-pub fn plan_reversal(lots: &[Lot], own: Option<usize>, amount: i64, policy: ReturnPolicy, t: Timestamp) -> Reversal {
+pub fn plan_reversal(
+    lots: &[Lot],
+    own: Option<usize>,
+    amount: i64,
+    policy: ReturnPolicy,
+    t: Timestamp,
+) -> Reversal {
     let mut r = Reversal::default();
     if amount <= 0 {
         return r;
     }
     let mut left = amount;
     // The purchase's own lot first: its points, pending or not, are the ones being returned.
-    if let Some(i) = own.filter(|i| lots.get(*i).is_some_and(|l| l.remaining > 0 && !l.expired(t))) {
+    if let Some(i) = own.filter(|i| {
+        lots.get(*i)
+            .is_some_and(|l| l.remaining > 0 && !l.expired(t))
+    }) {
         let lot = &lots[i];
         let usable = match policy {
             ReturnPolicy::OnlyPending if !lot.pending(t) => 0,
@@ -310,7 +367,10 @@ pub fn plan_reversal(lots: &[Lot], own: Option<usize>, amount: i64, policy: Retu
             left -= take;
         }
     }
-    if matches!(policy, ReturnPolicy::WithinBalance | ReturnPolicy::AllowNegative) {
+    if matches!(
+        policy,
+        ReturnPolicy::WithinBalance | ReturnPolicy::AllowNegative
+    ) {
         for (i, lot) in lots.iter().enumerate() {
             if left == 0 {
                 break;
@@ -334,7 +394,9 @@ pub fn plan_reversal(lots: &[Lot], own: Option<usize>, amount: i64, policy: Retu
 /// When points earned at `earned_at` become spendable.
 pub fn available_at(earned_at: Timestamp, pending_days: u32) -> Timestamp {
     earned_at
-        .saturating_add(jiff::SignedDuration::from_hours(24 * i64::from(pending_days)))
+        .saturating_add(jiff::SignedDuration::from_hours(
+            24 * i64::from(pending_days),
+        ))
         .unwrap_or(earned_at)
 }
 

@@ -26,7 +26,10 @@ pub enum MoneyError {
 
 impl Money {
     pub fn new(amount_minor: i64, currency: Currency) -> Money {
-        Money { amount_minor, currency }
+        Money {
+            amount_minor,
+            currency,
+        }
     }
 
     /// Parse a non-negative decimal string (Persian digits and `٬`/`,` separators accepted).
@@ -40,7 +43,10 @@ impl Money {
             return Err(MoneyError::Negative);
         }
         let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
-        if int.is_empty() || !int.bytes().all(|b| b.is_ascii_digit()) || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        if int.is_empty()
+            || !int.bytes().all(|b| b.is_ascii_digit())
+            || !frac.bytes().all(|b| b.is_ascii_digit())
+        {
             return Err(MoneyError::Format);
         }
         let scale = currency.scale() as usize;
@@ -50,7 +56,10 @@ impl Money {
         }
         let digits = format!("{int}{frac:0<scale$}");
         let amount_minor = digits.parse::<i64>().map_err(|_| MoneyError::Overflow)?;
-        Ok(Money { amount_minor, currency })
+        Ok(Money {
+            amount_minor,
+            currency,
+        })
     }
 
     /// The wire form: a decimal string at the currency's scale.
@@ -62,7 +71,10 @@ impl Money {
         if self.currency == want {
             Ok(self)
         } else {
-            Err(MoneyError::Currency { got: self.currency.code().into(), want })
+            Err(MoneyError::Currency {
+                got: self.currency.code().into(),
+                want,
+            })
         }
     }
 }
@@ -74,7 +86,12 @@ pub fn format_minor(minor: i64, scale: u32) -> String {
     let sign = if minor < 0 { "-" } else { "" };
     let abs = minor.unsigned_abs();
     let div = 10u64.pow(scale);
-    format!("{sign}{}.{:0width$}", abs / div, abs % div, width = scale as usize)
+    format!(
+        "{sign}{}.{:0width$}",
+        abs / div,
+        abs % div,
+        width = scale as usize
+    )
 }
 
 #[cfg(test)]
@@ -83,15 +100,36 @@ mod tests {
 
     #[test]
     fn amounts_are_exact_at_the_currency_scale() {
-        assert_eq!(Money::parse("125000", Currency::Irr).unwrap().amount_minor, 125_000);
-        assert_eq!(Money::parse("۱۲۵٬۰۰۰", Currency::Irr).unwrap().amount_minor, 125_000);
-        assert_eq!(Money::parse("12.50", Currency::Usd).unwrap().amount_minor, 1250);
-        assert_eq!(Money::parse("12.5", Currency::Usd).unwrap().amount_string(), "12.50");
-        assert_eq!(Money::parse("10.0", Currency::Irr).unwrap().amount_minor, 10);
-        assert_eq!(Money::parse("10.5", Currency::Irr), Err(MoneyError::Scale(0)));
+        assert_eq!(
+            Money::parse("125000", Currency::Irr).unwrap().amount_minor,
+            125_000
+        );
+        assert_eq!(
+            Money::parse("۱۲۵٬۰۰۰", Currency::Irr).unwrap().amount_minor,
+            125_000
+        );
+        assert_eq!(
+            Money::parse("12.50", Currency::Usd).unwrap().amount_minor,
+            1250
+        );
+        assert_eq!(
+            Money::parse("12.5", Currency::Usd).unwrap().amount_string(),
+            "12.50"
+        );
+        assert_eq!(
+            Money::parse("10.0", Currency::Irr).unwrap().amount_minor,
+            10
+        );
+        assert_eq!(
+            Money::parse("10.5", Currency::Irr),
+            Err(MoneyError::Scale(0))
+        );
         assert_eq!(Money::parse("-1", Currency::Irr), Err(MoneyError::Negative));
         assert_eq!(Money::parse("1e5", Currency::Irr), Err(MoneyError::Format));
-        assert_eq!(Money::parse("99999999999999999999", Currency::Irr), Err(MoneyError::Overflow));
+        assert_eq!(
+            Money::parse("99999999999999999999", Currency::Irr),
+            Err(MoneyError::Overflow)
+        );
         assert_eq!(format_minor(-5, 2), "-0.05");
     }
 }

@@ -23,6 +23,20 @@ pub enum StoreError {
     KeyRevoked,
     #[error("could not generate unique card numbers; try again")]
     CardNumberExhausted,
+    #[error("not enough points: {available} available")]
+    InsufficientPoints { available: i64 },
+    #[error("not enough cashback: {available} available (minor units)")]
+    InsufficientCashback { available: i64 },
+    #[error("this idempotency key was used for a different request")]
+    IdempotencyConflict,
+    #[error("a purchase with this external id was already recorded with different details")]
+    DuplicatePurchase,
+    #[error("the customer is blocked")]
+    CustomerBlocked,
+    #[error("{0}")]
+    ReturnTooLarge(String),
+    #[error("{0}")]
+    TransferRefused(String),
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]

@@ -7,12 +7,14 @@
 mod error;
 pub mod ids;
 pub mod keys;
+mod ledger_model;
 mod model;
 mod open;
 mod sql;
 pub mod testing;
 
 pub use error::StoreError;
+pub use ledger_model::*;
 pub use model::*;
 pub use open::{open, Backend, OpenOptions};
 
@@ -20,6 +22,7 @@ use async_trait::async_trait;
 use vafa_core::auth::Role;
 use vafa_core::card::CardNumber;
 use vafa_core::customer::{Customer, ProfilePatch};
+use vafa_core::ledger::LedgerSettings;
 use vafa_core::program::NewProgram;
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -78,6 +81,74 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<CardReplacement>;
 
     async fn list_audit(&self, program_id: &str, page: &PageRequest) -> Result<Page<AuditEntry>>;
+
+    async fn ledger_settings(&self, program_id: &str) -> Result<LedgerSettings>;
+    async fn set_ledger_settings(
+        &self,
+        ctx: &Ctx,
+        settings: &LedgerSettings,
+    ) -> Result<LedgerSettings>;
+    /// Record a purchase and what it earns, in one transaction.
+    async fn post_purchase(
+        &self,
+        ctx: &Ctx,
+        purchase: &NewPurchase,
+        idem: Option<&Idempotency>,
+    ) -> Result<Replayed<PurchaseOutcome>>;
+    async fn return_purchase(
+        &self,
+        ctx: &Ctx,
+        purchase_id: &str,
+        request: &ReturnRequest,
+        idem: Option<&Idempotency>,
+    ) -> Result<Replayed<ReturnOutcome>>;
+    async fn redeem(
+        &self,
+        ctx: &Ctx,
+        customer_id: &str,
+        spend: Spend,
+        idem: Option<&Idempotency>,
+    ) -> Result<Replayed<RedemptionOutcome>>;
+    /// A manual credit (positive) or debit (negative) with a reason; audited.
+    async fn adjust(
+        &self,
+        ctx: &Ctx,
+        customer_id: &str,
+        points: i64,
+        reason: &str,
+        idem: Option<&Idempotency>,
+    ) -> Result<Replayed<AdjustmentOutcome>>;
+    async fn transfer(
+        &self,
+        ctx: &Ctx,
+        from: &str,
+        to: &str,
+        points: i64,
+        idem: Option<&Idempotency>,
+    ) -> Result<Replayed<TransferOutcome>>;
+    /// The balance at `at` (any instant: pending and expiry are computed, not waited for).
+    async fn balance(
+        &self,
+        program_id: &str,
+        customer_id: &str,
+        at: jiff::Timestamp,
+    ) -> Result<BalanceSnapshot>;
+    async fn customer_ledger(
+        &self,
+        program_id: &str,
+        customer_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<LedgerLine>>;
+    /// Post the expiry of lots expired by `now`, in batches of at most `batch` lots.
+    async fn expire_lots(
+        &self,
+        program_id: &str,
+        now: jiff::Timestamp,
+        batch: u32,
+        max_batches: u32,
+    ) -> Result<ExpiryRun>;
+    /// Recompute balances, lots and zero sums from the postings.
+    async fn verify_ledger(&self, program_id: Option<&str>) -> Result<VerifyReport>;
 }
 
 /// The migration versions each backend's tree holds, for the test that keeps them equal.

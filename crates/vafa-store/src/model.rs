@@ -52,6 +52,8 @@ pub enum Actor {
     },
     /// The `vafa` command line, run by whoever has the database.
     Cli,
+    /// Vafa itself: background jobs such as expiry.
+    System,
 }
 
 impl Actor {
@@ -59,20 +61,21 @@ impl Actor {
         match self {
             Actor::ApiKey { .. } => "api_key",
             Actor::Cli => "cli",
+            Actor::System => "system",
         }
     }
 
     pub fn id(&self) -> Option<&str> {
         match self {
             Actor::ApiKey { key_id, .. } => Some(key_id),
-            Actor::Cli => None,
+            Actor::Cli | Actor::System => None,
         }
     }
 
     pub fn role(&self) -> Option<Role> {
         match self {
             Actor::ApiKey { role, .. } => Some(*role),
-            Actor::Cli => None,
+            Actor::Cli | Actor::System => None,
         }
     }
 }

@@ -10,12 +10,20 @@ fn tehran() -> TimeZone {
 }
 
 fn lot(id: &str, remaining: i64, available: &str, expires: Option<&str>) -> Lot {
-    Lot { id: id.into(), remaining, available_at: ts(available), expires_at: expires.map(ts) }
+    Lot {
+        id: id.into(),
+        remaining,
+        available_at: ts(available),
+        expires_at: expires.map(ts),
+    }
 }
 
 #[test]
 fn earning_rounds_down() {
-    let s = LedgerSettings { cashback_percent: "2.5".parse().unwrap(), ..Default::default() };
+    let s = LedgerSettings {
+        cashback_percent: "2.5".parse().unwrap(),
+        ..Default::default()
+    };
     assert_eq!(s.points_for(125_000), 12);
     assert_eq!(s.points_for(9_999), 0);
     assert_eq!(s.cashback_for(125_000), 3125);
@@ -45,17 +53,44 @@ fn expiry_policies_in_the_program_calendar() {
     let tz = tehran();
     // 2024-03-19 10:00 Tehran is 29 Esfand 1402; the Jalali year ends at 1 Farvardin 1403 00:00.
     let earned = ts("2024-03-19T06:30:00Z");
-    let jalali = ExpiryPolicy::EndOfYear { calendar: CalendarKind::Jalali, years_after: 0 };
-    assert_eq!(jalali.expires_at(earned, &tz), Some(ts("2024-03-19T20:30:00Z")));
-    let next = ExpiryPolicy::EndOfYear { calendar: CalendarKind::Jalali, years_after: 1 };
-    assert_eq!(next.expires_at(earned, &tz), Some(ts("2025-03-20T20:30:00Z")));
-    let greg = ExpiryPolicy::EndOfYear { calendar: CalendarKind::Gregorian, years_after: 0 };
-    assert_eq!(greg.expires_at(earned, &tz), Some(ts("2024-12-31T20:30:00Z")));
-    assert_eq!(ExpiryPolicy::EndOfMonth.expires_at(earned, &tz), Some(ts("2024-03-31T20:30:00Z")));
-    assert_eq!(ExpiryPolicy::Days { days: 10 }.expires_at(earned, &tz), Some(ts("2024-03-29T06:30:00Z")));
+    let jalali = ExpiryPolicy::EndOfYear {
+        calendar: CalendarKind::Jalali,
+        years_after: 0,
+    };
+    assert_eq!(
+        jalali.expires_at(earned, &tz),
+        Some(ts("2024-03-19T20:30:00Z"))
+    );
+    let next = ExpiryPolicy::EndOfYear {
+        calendar: CalendarKind::Jalali,
+        years_after: 1,
+    };
+    assert_eq!(
+        next.expires_at(earned, &tz),
+        Some(ts("2025-03-20T20:30:00Z"))
+    );
+    let greg = ExpiryPolicy::EndOfYear {
+        calendar: CalendarKind::Gregorian,
+        years_after: 0,
+    };
+    assert_eq!(
+        greg.expires_at(earned, &tz),
+        Some(ts("2024-12-31T20:30:00Z"))
+    );
+    assert_eq!(
+        ExpiryPolicy::EndOfMonth.expires_at(earned, &tz),
+        Some(ts("2024-03-31T20:30:00Z"))
+    );
+    assert_eq!(
+        ExpiryPolicy::Days { days: 10 }.expires_at(earned, &tz),
+        Some(ts("2024-03-29T06:30:00Z"))
+    );
     // A month after 31 January is the end of February.
     let jan31 = ts("2025-01-31T08:00:00Z");
-    assert_eq!(ExpiryPolicy::Months { months: 1 }.expires_at(jan31, &tz), Some(ts("2025-02-28T08:00:00Z")));
+    assert_eq!(
+        ExpiryPolicy::Months { months: 1 }.expires_at(jan31, &tz),
+        Some(ts("2025-02-28T08:00:00Z"))
+    );
     assert_eq!(ExpiryPolicy::Never.expires_at(earned, &tz), None);
 }
 
@@ -64,26 +99,61 @@ fn spending_takes_the_soonest_expiring_available_points() {
     let t = ts("2026-01-10T00:00:00Z");
     let mut lots = vec![
         lot("never", 50, "2026-01-01T00:00:00Z", None),
-        lot("late", 30, "2026-01-01T00:00:00Z", Some("2026-12-01T00:00:00Z")),
-        lot("soon", 20, "2026-01-02T00:00:00Z", Some("2026-02-01T00:00:00Z")),
-        lot("pending", 100, "2026-01-20T00:00:00Z", Some("2026-01-25T00:00:00Z")),
-        lot("expired", 40, "2025-01-01T00:00:00Z", Some("2026-01-05T00:00:00Z")),
+        lot(
+            "late",
+            30,
+            "2026-01-01T00:00:00Z",
+            Some("2026-12-01T00:00:00Z"),
+        ),
+        lot(
+            "soon",
+            20,
+            "2026-01-02T00:00:00Z",
+            Some("2026-02-01T00:00:00Z"),
+        ),
+        lot(
+            "pending",
+            100,
+            "2026-01-20T00:00:00Z",
+            Some("2026-01-25T00:00:00Z"),
+        ),
+        lot(
+            "expired",
+            40,
+            "2025-01-01T00:00:00Z",
+            Some("2026-01-05T00:00:00Z"),
+        ),
     ];
     spend_order(&mut lots);
     let ids: Vec<_> = lots.iter().map(|l| l.id.as_str()).collect();
     assert_eq!(ids, ["expired", "pending", "soon", "late", "never"]);
     let plan = plan_spend(&lots, 0, 60, t).unwrap();
-    let taken: Vec<_> = plan.iter().map(|(i, n)| (lots[*i].id.as_str(), *n)).collect();
+    let taken: Vec<_> = plan
+        .iter()
+        .map(|(i, n)| (lots[*i].id.as_str(), *n))
+        .collect();
     assert_eq!(taken, [("soon", 20), ("late", 30), ("never", 10)]);
-    assert_eq!(plan_spend(&lots, 0, 101, t), Err(Insufficient { available: 100 }));
-    assert_eq!(plan_spend(&lots, 30, 80, t), Err(Insufficient { available: 70 }));
+    assert_eq!(
+        plan_spend(&lots, 0, 101, t),
+        Err(Insufficient { available: 100 })
+    );
+    assert_eq!(
+        plan_spend(&lots, 30, 80, t),
+        Err(Insufficient { available: 70 })
+    );
 
     let b = balance_at(&lots, 30, t, jiff::SignedDuration::from_hours(24 * 30));
     assert_eq!((b.available, b.pending, b.debt), (70, 100, 30));
     assert_eq!(b.expiring_soon, [(ts("2026-02-01T00:00:00Z"), 20)]);
     // Ten days later the pending lot is spendable; by the 25th it is gone, job or no job.
-    assert_eq!(balance_at(&lots, 0, ts("2026-01-21T00:00:00Z"), Default::default()).available, 200);
-    assert_eq!(balance_at(&lots, 0, ts("2026-01-26T00:00:00Z"), Default::default()).available, 100);
+    assert_eq!(
+        balance_at(&lots, 0, ts("2026-01-21T00:00:00Z"), Default::default()).available,
+        200
+    );
+    assert_eq!(
+        balance_at(&lots, 0, ts("2026-01-26T00:00:00Z"), Default::default()).available,
+        100
+    );
 }
 
 #[test]
@@ -94,21 +164,43 @@ fn returns_follow_the_program_policy() {
         lot("other", 25, "2026-01-01T00:00:00Z", None),
     ];
     let full = plan_reversal(&lots, Some(0), 50, ReturnPolicy::AllowNegative, t);
-    assert_eq!((full.takes.clone(), full.new_debt, full.reversed), (vec![(0, 10), (1, 25)], 15, 50));
+    assert_eq!(
+        (full.takes.clone(), full.new_debt, full.reversed),
+        (vec![(0, 10), (1, 25)], 15, 50)
+    );
     let capped = plan_reversal(&lots, Some(0), 50, ReturnPolicy::WithinBalance, t);
     assert_eq!((capped.new_debt, capped.reversed), (0, 35));
     // The own lot is already available: only_pending reverses nothing.
-    assert_eq!(plan_reversal(&lots, Some(0), 5, ReturnPolicy::OnlyPending, t).reversed, 0);
+    assert_eq!(
+        plan_reversal(&lots, Some(0), 5, ReturnPolicy::OnlyPending, t).reversed,
+        0
+    );
     let pending = vec![lot("own", 10, "2026-02-01T00:00:00Z", None)];
-    assert_eq!(plan_reversal(&pending, Some(0), 5, ReturnPolicy::OnlyPending, t).takes, [(0, 5)]);
+    assert_eq!(
+        plan_reversal(&pending, Some(0), 5, ReturnPolicy::OnlyPending, t).takes,
+        [(0, 5)]
+    );
 }
 
 #[test]
 fn settings_are_validated() {
-    let bad = LedgerSettings { earn_per_minor: 0, expiry: ExpiryPolicy::Days { days: 0 }, ..Default::default() };
-    let fields: Vec<_> = bad.validate().unwrap_err().0.into_iter().map(|e| e.field).collect();
+    let bad = LedgerSettings {
+        earn_per_minor: 0,
+        expiry: ExpiryPolicy::Days { days: 0 },
+        ..Default::default()
+    };
+    let fields: Vec<_> = bad
+        .validate()
+        .unwrap_err()
+        .0
+        .into_iter()
+        .map(|e| e.field)
+        .collect();
     assert_eq!(fields, ["earn_per_minor", "expiry"]);
     let json = serde_json::to_value(LedgerSettings::default()).unwrap();
-    assert_eq!(json["expiry"], serde_json::json!({"kind": "months", "months": 12}));
+    assert_eq!(
+        json["expiry"],
+        serde_json::json!({"kind": "months", "months": 12})
+    );
     assert_eq!(json["point_value_minor"], "100");
 }

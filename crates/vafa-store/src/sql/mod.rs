@@ -10,6 +10,10 @@
 mod cards;
 mod customers;
 mod keys;
+mod ledger;
+mod ledger_more;
+mod ledger_read;
+pub(crate) mod ledger_support;
 pub(crate) mod postgres;
 mod rows;
 pub(crate) mod sqlite;

@@ -3,23 +3,34 @@
 macro_rules! store_impl {
     ($db:ty, $backend:expr, $lock:literal) => {
         use crate::ids::{self, new_id};
+        use crate::ledger_model::*;
         use crate::model::*;
         use crate::sql::cards::{
             card_ops, random_card_number, CARD_COLUMNS, INSERT_CHUNK, ISSUE_ATTEMPTS,
         };
         use crate::sql::customers::{customer_ops, page_cursor, push_free_text, CUSTOMER_COLUMNS};
+        use crate::sql::from_micros;
         use crate::sql::keys::key_ops;
+        use crate::sql::ledger::{ledger_ops, return_dues, Dues};
+        use crate::sql::ledger_more::ledger_more_ops;
+        use crate::sql::ledger_read::ledger_read_ops;
+        use crate::sql::ledger_support::*;
         use crate::sql::rows::*;
+        use crate::sql::store_impl::retry_race;
         use crate::sql::{classify, is_card_number_clash, micros, SqlStore};
         use crate::{keys, Backend, Result, Store};
         use vafa_core::auth::Role;
         use vafa_core::card::CardNumber;
         use vafa_core::customer::{Channel, Customer, CustomerStatus, ProfilePatch};
+        use vafa_core::ledger::LedgerSettings;
         use vafa_core::program::NewProgram;
 
         customer_ops!($db, $lock);
         card_ops!($db, $lock);
         key_ops!($db);
+        ledger_ops!($db, $lock);
+        ledger_more_ops!($db, $lock);
+        ledger_read_ops!($db);
 
         #[async_trait::async_trait]
         impl Store for SqlStore<$db> {
@@ -147,7 +158,105 @@ macro_rules! store_impl {
             ) -> Result<Page<AuditEntry>> {
                 self.list_audit_op(program_id, page).await
             }
+            async fn ledger_settings(&self, program_id: &str) -> Result<LedgerSettings> {
+                self.ledger_settings_op(program_id).await
+            }
+            async fn set_ledger_settings(
+                &self,
+                ctx: &Ctx,
+                s: &LedgerSettings,
+            ) -> Result<LedgerSettings> {
+                self.set_ledger_settings_op(ctx, s).await
+            }
+            async fn post_purchase(
+                &self,
+                ctx: &Ctx,
+                p: &NewPurchase,
+                idem: Option<&Idempotency>,
+            ) -> Result<Replayed<PurchaseOutcome>> {
+                retry_race(|| self.post_purchase_op(ctx, p, idem)).await
+            }
+            async fn return_purchase(
+                &self,
+                ctx: &Ctx,
+                id: &str,
+                r: &ReturnRequest,
+                idem: Option<&Idempotency>,
+            ) -> Result<Replayed<ReturnOutcome>> {
+                retry_race(|| self.return_purchase_op(ctx, id, r, idem)).await
+            }
+            async fn redeem(
+                &self,
+                ctx: &Ctx,
+                customer_id: &str,
+                spend: Spend,
+                idem: Option<&Idempotency>,
+            ) -> Result<Replayed<RedemptionOutcome>> {
+                retry_race(|| self.redeem_op(ctx, customer_id, spend, idem)).await
+            }
+            async fn adjust(
+                &self,
+                ctx: &Ctx,
+                customer_id: &str,
+                points: i64,
+                reason: &str,
+                idem: Option<&Idempotency>,
+            ) -> Result<Replayed<AdjustmentOutcome>> {
+                retry_race(|| self.adjust_op(ctx, customer_id, points, reason, idem)).await
+            }
+            async fn transfer(
+                &self,
+                ctx: &Ctx,
+                from: &str,
+                to: &str,
+                points: i64,
+                idem: Option<&Idempotency>,
+            ) -> Result<Replayed<TransferOutcome>> {
+                retry_race(|| self.transfer_op(ctx, from, to, points, idem)).await
+            }
+            async fn balance(
+                &self,
+                program_id: &str,
+                customer_id: &str,
+                at: jiff::Timestamp,
+            ) -> Result<BalanceSnapshot> {
+                self.balance_op(program_id, customer_id, at).await
+            }
+            async fn customer_ledger(
+                &self,
+                program_id: &str,
+                customer_id: &str,
+                page: &PageRequest,
+            ) -> Result<Page<LedgerLine>> {
+                self.customer_ledger_op(program_id, customer_id, page).await
+            }
+            async fn expire_lots(
+                &self,
+                program_id: &str,
+                now: jiff::Timestamp,
+                batch: u32,
+                max_batches: u32,
+            ) -> Result<ExpiryRun> {
+                self.expire_lots_op(program_id, now, batch, max_batches)
+                    .await
+            }
+            async fn verify_ledger(&self, program_id: Option<&str>) -> Result<VerifyReport> {
+                self.verify_ledger_op(program_id).await
+            }
         }
     };
 }
 pub(crate) use store_impl;
+
+/// Run a value-moving operation; if a concurrent twin with the same idempotency key
+/// committed first, run it once more, which then answers with the twin's outcome.
+pub(crate) async fn retry_race<T, F, Fut>(op: F) -> crate::Result<T>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = crate::Result<T>>,
+{
+    match op().await {
+        Err(e) if crate::sql::ledger_support::is_idempotency_race(&e) => op().await,
+        other => other,
+    }
+}

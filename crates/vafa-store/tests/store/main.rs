@@ -5,6 +5,8 @@
 
 mod cards;
 mod customers;
+mod ledger;
+mod model;
 mod programs;
 
 use std::sync::Arc;

@@ -1,0 +1,199 @@
+//! Requests and outcomes of the ledger's operations. Outcomes are serialisable because
+//! they are also the idempotency record: a replay answers with the stored outcome.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use vafa_core::card::CardNumber;
+use vafa_core::mobile::Mobile;
+
+/// How a purchase names its customer.
+#[derive(Debug, Clone)]
+pub enum CustomerRef {
+    Id(String),
+    Mobile(Mobile),
+    /// A personal card, or a bearer card (an unbound one gets an anonymous holder).
+    Card(CardNumber),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PurchaseLine {
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub category: Option<String>,
+    pub quantity: i64,
+    pub unit_price_minor: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPurchase {
+    pub customer: CustomerRef,
+    pub store: Option<String>,
+    pub channel: Option<String>,
+    pub external_id: Option<String>,
+    pub lines: Vec<PurchaseLine>,
+    pub total_minor: i64,
+    pub occurred_at: Timestamp,
+}
+
+/// A client's idempotency key and a fingerprint of its request (method, route, body).
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key: String,
+    pub fingerprint: String,
+}
+
+/// An outcome, and whether it is the stored answer to an earlier identical request.
+#[derive(Debug, Clone)]
+pub struct Replayed<T> {
+    pub value: T,
+    pub replayed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExpiringPoints {
+    pub at: Timestamp,
+    pub points: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Lifetime {
+    pub earned: i64,
+    pub redeemed: i64,
+    pub expired: i64,
+    pub returned: i64,
+    pub adjusted: i64,
+    pub transferred: i64,
+}
+
+/// A customer's value at one instant.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BalanceSnapshot {
+    pub points_available: i64,
+    pub points_pending: i64,
+    pub points_debt: i64,
+    pub expiring_soon: Vec<ExpiringPoints>,
+    pub cashback_minor: i64,
+    pub lifetime_points: Lifetime,
+    pub lifetime_cashback_earned_minor: i64,
+    pub lifetime_cashback_redeemed_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineOutcome {
+    pub line_no: i64,
+    pub sku: Option<String>,
+    pub quantity: i64,
+    pub amount_minor: i64,
+    pub points: i64,
+    pub cashback_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PurchaseOutcome {
+    pub purchase_id: String,
+    pub customer_id: String,
+    pub external_id: Option<String>,
+    pub entry_id: String,
+    pub total_minor: i64,
+    pub points_earned: i64,
+    /// Of `points_earned`, how many wait out the return window.
+    pub points_pending: i64,
+    pub available_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    /// Of `points_earned`, how many paid off an earlier debt.
+    pub debt_paid: i64,
+    pub cashback_minor: i64,
+    pub lines: Vec<LineOutcome>,
+    pub occurred_at: Timestamp,
+    pub balance: BalanceSnapshot,
+}
+
+/// What to return: some quantity of lines, or an amount of money.
+#[derive(Debug, Clone)]
+pub enum ReturnRequest {
+    Lines(Vec<(i64, i64)>),
+    Amount(i64),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReturnOutcome {
+    pub return_id: String,
+    pub purchase_id: String,
+    pub customer_id: String,
+    pub entry_id: String,
+    pub amount_minor: i64,
+    /// What the returned lines had earned.
+    pub points_due: i64,
+    /// What was taken back under the program's return policy.
+    pub points_reversed: i64,
+    /// Of `points_reversed`, how many became a debt.
+    pub points_debt_added: i64,
+    pub cashback_reversed_minor: i64,
+    pub balance: BalanceSnapshot,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spend {
+    Points(i64),
+    CashbackMinor(i64),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedemptionOutcome {
+    pub redemption_id: String,
+    pub customer_id: String,
+    pub points: i64,
+    pub cashback_minor: i64,
+    /// What was spent is worth this much as payment.
+    pub value_minor: i64,
+    pub balance: BalanceSnapshot,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AdjustmentOutcome {
+    pub adjustment_id: String,
+    pub customer_id: String,
+    pub points: i64,
+    pub reason: String,
+    pub balance: BalanceSnapshot,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TransferOutcome {
+    pub transfer_id: String,
+    pub from_customer_id: String,
+    pub to_customer_id: String,
+    pub points: i64,
+    pub from_balance: BalanceSnapshot,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LedgerLine {
+    pub entry_id: String,
+    /// purchase, return, redemption, adjustment, transfer, expiry
+    pub kind: String,
+    pub at: Timestamp,
+    pub points: i64,
+    pub points_balance_after: Option<i64>,
+    pub cashback_minor: i64,
+    pub cashback_balance_after: Option<i64>,
+    pub purchase_id: Option<String>,
+    pub explanation: serde_json::Value,
+}
+
+/// What `vafa ledger verify` found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct VerifyReport {
+    pub entries: i64,
+    pub postings: i64,
+    pub accounts: i64,
+    pub lots: i64,
+    pub problems: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct ExpiryRun {
+    pub lots_expired: i64,
+    pub points_expired: i64,
+    pub batches: i64,
+}

@@ -1,0 +1,659 @@
+//! The journal: posting entries, balances, purchases and returns.
+
+/// Ledger operations of `SqlStore<$db>`. Lock order, on every path: customer rows (in id
+/// order), then accounts (in key order); so concurrent operations cannot deadlock.
+macro_rules! ledger_ops {
+    ($db:ty, $lock:literal) => {
+        impl SqlStore<$db> {
+            async fn program_and_settings(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                program_id: &str,
+            ) -> Result<(Program, LedgerSettings)> {
+                let row: Option<ProgramRow> =
+                    sqlx::query_as("SELECT id, name, currency, timezone, locale, created_at FROM programs WHERE id = $1")
+                        .bind(program_id)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                let program = Program::try_from(row.ok_or(StoreError::NotFound("program"))?)?;
+                let json: Option<(String,)> = sqlx::query_as("SELECT ledger FROM program_settings WHERE program_id = $1")
+                    .bind(program_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                let settings = match json {
+                    Some((j,)) => decode(&j)?,
+                    None => LedgerSettings::default(),
+                };
+                Ok((program, settings))
+            }
+
+            pub(crate) async fn ledger_settings_op(&self, program_id: &str) -> Result<LedgerSettings> {
+                let mut conn = self.read.acquire().await?;
+                Ok(Self::program_and_settings(&mut conn, program_id).await?.1)
+            }
+
+            pub(crate) async fn set_ledger_settings_op(&self, ctx: &Ctx, s: &LedgerSettings) -> Result<LedgerSettings> {
+                let mut tx = self.begin_write().await?;
+                Self::program_and_settings(&mut tx, &ctx.program_id).await?;
+                sqlx::query(
+                    "INSERT INTO program_settings (program_id, ledger, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (program_id) DO UPDATE SET ledger = excluded.ledger, updated_at = excluded.updated_at",
+                )
+                .bind(&ctx.program_id)
+                .bind(encode(s)?)
+                .bind(micros(ctx.now))
+                .execute(&mut *tx)
+                .await?;
+                let summary = serde_json::to_value(s).unwrap_or_default();
+                Self::audit(&mut tx, ctx, "program.ledger_settings_changed", "program", &ctx.program_id, summary).await?;
+                tx.commit().await?;
+                Ok(s.clone())
+            }
+
+            /// The account row for `spec`, created if new, locked for this transaction.
+            async fn lock_account(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                program_id: &str,
+                spec: &AccountSpec,
+                now: jiff::Timestamp,
+            ) -> Result<AccountRow> {
+                sqlx::query(
+                    "INSERT INTO accounts (id, program_id, key, kind, customer_id, unit, balance, debt, seq, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, 0, 0, 0, $7) ON CONFLICT (program_id, key) DO NOTHING",
+                )
+                .bind(new_id("acc"))
+                .bind(program_id)
+                .bind(&spec.key)
+                .bind(spec.kind)
+                .bind(&spec.customer_id)
+                .bind(&spec.unit)
+                .bind(micros(now))
+                .execute(&mut *conn)
+                .await?;
+                let sql = format!(
+                    "SELECT id, key, kind, balance, debt, seq FROM accounts WHERE program_id = $1 AND key = $2{}",
+                    $lock
+                );
+                Ok(sqlx::query_as(&sql).bind(program_id).bind(&spec.key).fetch_one(&mut *conn).await?)
+            }
+
+            /// Append one journal entry: postings in leg order, each with the balance after
+            /// it; account balances, debts and lot remainders follow.
+            #[allow(clippy::too_many_arguments)]
+            async fn post_entry(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                ctx: &Ctx,
+                kind: &str,
+                customer_id: Option<&str>,
+                purchase_id: Option<&str>,
+                explanation: serde_json::Value,
+                legs: &[Leg],
+            ) -> Result<String> {
+                check_zero_sum(legs)?;
+                let mut specs: Vec<&AccountSpec> = legs.iter().map(|l| &l.account).collect();
+                specs.sort_by(|a, b| a.key.cmp(&b.key));
+                specs.dedup_by(|a, b| a.key == b.key);
+                let mut accounts = std::collections::BTreeMap::new();
+                for spec in specs {
+                    let row = Self::lock_account(conn, &ctx.program_id, spec, ctx.now).await?;
+                    accounts.insert(spec.key.clone(), row);
+                }
+                let entry_id = new_id("ent");
+                sqlx::query(
+                    "INSERT INTO journal_entries (id, program_id, kind, customer_id, purchase_id, at, explanation, actor_kind, actor_id) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(&entry_id)
+                .bind(&ctx.program_id)
+                .bind(kind)
+                .bind(customer_id)
+                .bind(purchase_id)
+                .bind(micros(ctx.now))
+                .bind(explanation.to_string())
+                .bind(ctx.actor.kind())
+                .bind(ctx.actor.id())
+                .execute(&mut *conn)
+                .await?;
+                for leg in legs {
+                    let acct = accounts
+                        .get_mut(&leg.account.key)
+                        .ok_or_else(|| StoreError::Corrupt("account vanished".into()))?;
+                    acct.balance = acct.balance.checked_add(leg.amount).ok_or_else(|| StoreError::Corrupt("overflow".into()))?;
+                    acct.seq += 1;
+                    if leg.lot_id.is_none() && acct.kind == "customer_points" {
+                        acct.debt -= leg.amount;
+                    }
+                    sqlx::query(
+                        "INSERT INTO postings (id, entry_id, program_id, account_id, seq, unit, amount, balance_after, lot_id) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                    )
+                    .bind(new_id("pst"))
+                    .bind(&entry_id)
+                    .bind(&ctx.program_id)
+                    .bind(&acct.id)
+                    .bind(acct.seq)
+                    .bind(&leg.account.unit)
+                    .bind(leg.amount)
+                    .bind(acct.balance)
+                    .bind(&leg.lot_id)
+                    .execute(&mut *conn)
+                    .await?;
+                    if let Some(lot) = &leg.lot_id {
+                        sqlx::query("UPDATE lots SET remaining = remaining + $1 WHERE id = $2")
+                            .bind(leg.amount)
+                            .bind(lot)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                }
+                for acct in accounts.values() {
+                    sqlx::query("UPDATE accounts SET balance = $1, debt = $2, seq = $3 WHERE id = $4")
+                        .bind(acct.balance)
+                        .bind(acct.debt)
+                        .bind(acct.seq)
+                        .bind(&acct.id)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(entry_id)
+            }
+
+            /// A new lot (remaining 0 until its earning posting lands).
+            async fn new_lot(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                ctx: &Ctx,
+                account_id: &str,
+                purchase_id: Option<&str>,
+                initial: i64,
+                available_at: jiff::Timestamp,
+                expires_at: Option<jiff::Timestamp>,
+            ) -> Result<String> {
+                let id = new_id("lot");
+                sqlx::query(
+                    "INSERT INTO lots (id, program_id, account_id, entry_id, purchase_id, initial, remaining, available_at, expires_at) \
+                     VALUES ($1, $2, $3, '', $4, $5, 0, $6, $7)",
+                )
+                .bind(&id)
+                .bind(&ctx.program_id)
+                .bind(account_id)
+                .bind(purchase_id)
+                .bind(initial)
+                .bind(micros(available_at))
+                .bind(expires_at.map(micros))
+                .execute(&mut *conn)
+                .await?;
+                Ok(id)
+            }
+
+            async fn lots_of(conn: &mut <$db as sqlx::Database>::Connection, account_id: &str) -> Result<Vec<vafa_core::ledger::Lot>> {
+                let rows: Vec<LotRow> = sqlx::query_as(
+                    "SELECT id, remaining, available_at, expires_at FROM lots WHERE account_id = $1 AND remaining > 0",
+                )
+                .bind(account_id)
+                .fetch_all(&mut *conn)
+                .await?;
+                let mut lots = rows.iter().map(LotRow::to_lot).collect::<Result<Vec<_>>>()?;
+                vafa_core::ledger::spend_order(&mut lots);
+                Ok(lots)
+            }
+
+            pub(crate) async fn snapshot(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                program_id: &str,
+                customer_id: &str,
+                at: jiff::Timestamp,
+            ) -> Result<BalanceSnapshot> {
+                let keys = [AccountSpec::customer_points(customer_id).key, format!("customer:{customer_id}:cashback")];
+                let rows: Vec<AccountRow> = sqlx::query_as(
+                    "SELECT id, key, kind, balance, debt, seq FROM accounts WHERE program_id = $1 AND key IN ($2, $3)",
+                )
+                .bind(program_id)
+                .bind(&keys[0])
+                .bind(&keys[1])
+                .fetch_all(&mut *conn)
+                .await?;
+                let points = rows.iter().find(|r| r.kind == "customer_points");
+                let cash = rows.iter().find(|r| r.kind == "customer_cashback");
+                let (lots, debt) = match points {
+                    Some(p) => (Self::lots_of(conn, &p.id).await?, p.debt),
+                    None => (Vec::new(), 0),
+                };
+                let b = vafa_core::ledger::balance_at(&lots, debt, at, jiff::SignedDuration::from_hours(24 * 30));
+                let mut lifetime = Lifetime::default();
+                let (mut cb_earned, mut cb_redeemed) = (0, 0);
+                for acct in rows.iter() {
+                    let sums: Vec<(String, i64)> = sqlx::query_as(
+                        "SELECT e.kind, CAST(SUM(p.amount) AS BIGINT) FROM postings p JOIN journal_entries e ON e.id = p.entry_id \
+                         WHERE p.account_id = $1 GROUP BY e.kind",
+                    )
+                    .bind(&acct.id)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    for (kind, sum) in sums {
+                        match (acct.kind.as_str(), kind.as_str()) {
+                            ("customer_points", "purchase") => lifetime.earned += sum,
+                            ("customer_points", "redemption") => lifetime.redeemed -= sum,
+                            ("customer_points", "expiry") => lifetime.expired -= sum,
+                            ("customer_points", "return") => lifetime.returned -= sum,
+                            ("customer_points", "adjustment") => lifetime.adjusted += sum,
+                            ("customer_points", "transfer") => lifetime.transferred += sum,
+                            ("customer_cashback", "purchase") => cb_earned += sum,
+                            ("customer_cashback", "redemption") => cb_redeemed -= sum,
+                            _ => {}
+                        }
+                    }
+                }
+                Ok(BalanceSnapshot {
+                    points_available: b.available,
+                    points_pending: b.pending,
+                    points_debt: b.debt,
+                    expiring_soon: b.expiring_soon.into_iter().map(|(at, points)| ExpiringPoints { at, points }).collect(),
+                    cashback_minor: cash.map(|c| c.balance).unwrap_or(0),
+                    lifetime_points: lifetime,
+                    lifetime_cashback_earned_minor: cb_earned,
+                    lifetime_cashback_redeemed_minor: cb_redeemed,
+                })
+            }
+
+            pub(crate) async fn balance_op(&self, program_id: &str, customer_id: &str, at: jiff::Timestamp) -> Result<BalanceSnapshot> {
+                let mut conn = self.read.acquire().await?;
+                Self::load_customer(&mut conn, program_id, customer_id, false).await?.ok_or(StoreError::NotFound("customer"))?;
+                Self::snapshot(&mut conn, program_id, customer_id, at).await
+            }
+
+            /// The stored outcome of an earlier request with this key, if any.
+            async fn idem_lookup<T: serde::de::DeserializeOwned>(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                program_id: &str,
+                idem: Option<&Idempotency>,
+            ) -> Result<Option<T>> {
+                let Some(idem) = idem else { return Ok(None) };
+                let row: Option<(String, String)> =
+                    sqlx::query_as("SELECT fingerprint, outcome FROM idempotency_keys WHERE program_id = $1 AND key = $2")
+                        .bind(program_id)
+                        .bind(&idem.key)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                match row {
+                    None => Ok(None),
+                    Some((fp, _)) if fp != idem.fingerprint => Err(StoreError::IdempotencyConflict),
+                    Some((_, outcome)) => Ok(Some(decode(&outcome)?)),
+                }
+            }
+
+            async fn idem_store<T: serde::Serialize>(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                ctx: &Ctx,
+                idem: Option<&Idempotency>,
+                outcome: &T,
+            ) -> Result<()> {
+                let Some(idem) = idem else { return Ok(()) };
+                sqlx::query("INSERT INTO idempotency_keys (program_id, key, fingerprint, outcome, created_at) VALUES ($1, $2, $3, $4, $5)")
+                    .bind(&ctx.program_id)
+                    .bind(&idem.key)
+                    .bind(&idem.fingerprint)
+                    .bind(encode(outcome)?)
+                    .bind(micros(ctx.now))
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(())
+            }
+
+            /// The customer a purchase names, locked; an unbound bearer card gets an
+            /// anonymous holder so its points have an owner until someone registers.
+            async fn purchase_customer(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                ctx: &Ctx,
+                who: &CustomerRef,
+            ) -> Result<(Customer, Option<String>)> {
+                let (id, card) = match who {
+                    CustomerRef::Id(id) => (id.clone(), None),
+                    CustomerRef::Mobile(m) => {
+                        let row: Option<(String,)> = sqlx::query_as(
+                            "SELECT id FROM customers WHERE program_id = $1 AND mobile = $2",
+                        )
+                        .bind(&ctx.program_id)
+                        .bind(m.as_e164())
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                        (row.ok_or(StoreError::NotFound("customer"))?.0, None)
+                    }
+                    CustomerRef::Card(number) => {
+                        let mut card = Self::active_card(conn, &ctx.program_id, number).await?;
+                        let id = match &card.customer_id {
+                            Some(id) => id.clone(),
+                            None => {
+                                let holder = Customer::new(new_id(ids::CUSTOMER), ctx.program_id.clone(), ctx.now);
+                                Self::save_customer(conn, &holder, true).await?;
+                                card.customer_id = Some(holder.id.clone());
+                                Self::set_card_status(conn, &card).await?;
+                                Self::card_event(conn, ctx, &card.id, "bound", Some(&holder.id), Some("anonymous holder at first purchase")).await?;
+                                holder.id
+                            }
+                        };
+                        (id, Some(number.as_str().to_owned()))
+                    }
+                };
+                let c = Self::open_customer(conn, &ctx.program_id, &id).await?;
+                if c.status == CustomerStatus::Blocked {
+                    return Err(StoreError::CustomerBlocked);
+                }
+                Ok((c, card))
+            }
+
+            pub(crate) async fn post_purchase_op(&self, ctx: &Ctx, p: &NewPurchase, idem: Option<&Idempotency>) -> Result<Replayed<PurchaseOutcome>> {
+                let mut tx = self.begin_write().await?;
+                if let Some(value) = Self::idem_lookup(&mut tx, &ctx.program_id, idem).await? {
+                    return Ok(Replayed { value, replayed: true });
+                }
+                let (program, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
+                let (customer, card) = Self::purchase_customer(&mut tx, ctx, &p.customer).await?;
+                let tz = jiff::tz::TimeZone::get(&program.timezone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let points = settings.points_for(p.total_minor);
+                let cashback = settings.cashback_for(p.total_minor);
+                let amounts: Vec<i64> = p.lines.iter().map(|l| l.quantity.saturating_mul(l.unit_price_minor)).collect();
+                let line_points = vafa_core::ledger::allocate(points, &amounts);
+                let line_cash = vafa_core::ledger::allocate(cashback, &amounts);
+                let available_at = vafa_core::ledger::available_at(p.occurred_at, settings.pending_days);
+                let expires_at = settings.expiry.expires_at(p.occurred_at, &tz);
+
+                let points_acct = AccountSpec::customer_points(&customer.id);
+                let account = Self::lock_account(&mut tx, &ctx.program_id, &points_acct, ctx.now).await?;
+                let purchase_id = new_id("pur");
+                let mut legs = Vec::new();
+                let mut lot_id = None;
+                let debt_paid = points.min(account.debt.max(0));
+                if points > 0 {
+                    let lot = Self::new_lot(&mut tx, ctx, &account.id, Some(&purchase_id), points, available_at, expires_at).await?;
+                    legs.push(Leg::lot(points_acct.clone(), points, &lot));
+                    legs.push(Leg::new(AccountSpec::program("issued", POINTS, &customer.id), -points));
+                    if debt_paid > 0 {
+                        legs.push(Leg::lot(points_acct.clone(), -debt_paid, &lot));
+                        legs.push(Leg::new(points_acct.clone(), debt_paid));
+                    }
+                    lot_id = Some(lot);
+                }
+                let currency = program.currency.code();
+                if cashback > 0 {
+                    legs.push(Leg::new(AccountSpec::customer_cashback(&customer.id, currency), cashback));
+                    legs.push(Leg::new(AccountSpec::program("issued", currency, &customer.id), -cashback));
+                }
+                let explanation = serde_json::json!({
+                    "rule": "base", "earn_points": settings.earn_points, "earn_per_minor": settings.earn_per_minor,
+                    "cashback_percent": settings.cashback_percent.to_string(), "total_minor": p.total_minor,
+                    "points": points, "cashback_minor": cashback, "debt_paid": debt_paid,
+                });
+                let entry_id = Self::post_entry(&mut tx, ctx, "purchase", Some(&customer.id), Some(&purchase_id), explanation, &legs).await?;
+                if let Some(lot) = &lot_id {
+                    sqlx::query("UPDATE lots SET entry_id = $1 WHERE id = $2").bind(&entry_id).bind(lot).execute(&mut *tx).await?;
+                }
+                sqlx::query(
+                    "INSERT INTO purchases (id, program_id, customer_id, card_number, external_id, store, channel, currency, total_minor, \
+                     returned_minor, points_earned, points_reversed, cashback_earned, cashback_reversed, lot_id, entry_id, occurred_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11, 0, $12, $13, $14, $15)",
+                )
+                .bind(&purchase_id)
+                .bind(&ctx.program_id)
+                .bind(&customer.id)
+                .bind(&card)
+                .bind(&p.external_id)
+                .bind(&p.store)
+                .bind(&p.channel)
+                .bind(currency)
+                .bind(p.total_minor)
+                .bind(points)
+                .bind(cashback)
+                .bind(&lot_id)
+                .bind(&entry_id)
+                .bind(micros(p.occurred_at))
+                .bind(micros(ctx.now))
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| match &e {
+                    sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::DuplicatePurchase,
+                    _ => StoreError::Database(e),
+                })?;
+                let mut lines = Vec::with_capacity(p.lines.len());
+                for (i, l) in p.lines.iter().enumerate() {
+                    sqlx::query(
+                        "INSERT INTO purchase_lines (purchase_id, line_no, sku, name, category, quantity, unit_price_minor, amount_minor, \
+                         points, cashback, returned_quantity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0)",
+                    )
+                    .bind(&purchase_id)
+                    .bind(i as i64 + 1)
+                    .bind(&l.sku)
+                    .bind(&l.name)
+                    .bind(&l.category)
+                    .bind(l.quantity)
+                    .bind(l.unit_price_minor)
+                    .bind(amounts[i])
+                    .bind(line_points[i])
+                    .bind(line_cash[i])
+                    .execute(&mut *tx)
+                    .await?;
+                    lines.push(LineOutcome {
+                        line_no: i as i64 + 1,
+                        sku: l.sku.clone(),
+                        quantity: l.quantity,
+                        amount_minor: amounts[i],
+                        points: line_points[i],
+                        cashback_minor: line_cash[i],
+                    });
+                }
+                let balance = Self::snapshot(&mut tx, &ctx.program_id, &customer.id, ctx.now).await?;
+                let outcome = PurchaseOutcome {
+                    purchase_id,
+                    customer_id: customer.id,
+                    external_id: p.external_id.clone(),
+                    entry_id,
+                    total_minor: p.total_minor,
+                    points_earned: points,
+                    points_pending: if available_at > ctx.now { points - debt_paid } else { 0 },
+                    available_at,
+                    expires_at,
+                    debt_paid,
+                    cashback_minor: cashback,
+                    lines,
+                    occurred_at: p.occurred_at,
+                    balance,
+                };
+                Self::idem_store(&mut tx, ctx, idem, &outcome).await?;
+                tx.commit().await?;
+                Ok(Replayed { value: outcome, replayed: false })
+            }
+
+            pub(crate) async fn return_purchase_op(
+                &self,
+                ctx: &Ctx,
+                purchase_id: &str,
+                req: &ReturnRequest,
+                idem: Option<&Idempotency>,
+            ) -> Result<Replayed<ReturnOutcome>> {
+                let mut tx = self.begin_write().await?;
+                if let Some(value) = Self::idem_lookup(&mut tx, &ctx.program_id, idem).await? {
+                    return Ok(Replayed { value, replayed: true });
+                }
+                let owner: Option<(String,)> = sqlx::query_as("SELECT customer_id FROM purchases WHERE program_id = $1 AND id = $2")
+                    .bind(&ctx.program_id)
+                    .bind(purchase_id)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                let customer_id = owner.ok_or(StoreError::NotFound("purchase"))?.0;
+                // Returns are allowed for blocked customers: the money goes back either way.
+                Self::load_customer(&mut tx, &ctx.program_id, &customer_id, true).await?;
+                let (program, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
+                let sql = format!(
+                    "SELECT id, customer_id, total_minor, returned_minor, points_earned, points_reversed, cashback_earned, \
+                     cashback_reversed, lot_id FROM purchases WHERE program_id = $1 AND id = $2{}",
+                    $lock
+                );
+                let purchase: PurchaseRow = sqlx::query_as(&sql).bind(&ctx.program_id).bind(purchase_id).fetch_one(&mut *tx).await?;
+                let lines: Vec<LineRow> = sqlx::query_as(
+                    "SELECT line_no, quantity, amount_minor, points, cashback, returned_quantity FROM purchase_lines \
+                     WHERE purchase_id = $1 ORDER BY line_no",
+                )
+                .bind(purchase_id)
+                .fetch_all(&mut *tx)
+                .await?;
+                let Dues { amount, points: points_due, cashback: cash_due, lines: line_updates } =
+                    return_dues(&purchase, &lines, req)?;
+
+                let points_acct = AccountSpec::customer_points(&customer_id);
+                let account = Self::lock_account(&mut tx, &ctx.program_id, &points_acct, ctx.now).await?;
+                let lots = Self::lots_of(&mut tx, &account.id).await?;
+                let own = purchase.lot_id.as_ref().and_then(|id| lots.iter().position(|l| &l.id == id));
+                let reversal = vafa_core::ledger::plan_reversal(&lots, own, points_due, settings.return_policy, ctx.now);
+                let currency = program.currency.code();
+                let cash_acct = AccountSpec::customer_cashback(&customer_id, currency);
+                let cash_balance = Self::lock_account(&mut tx, &ctx.program_id, &cash_acct, ctx.now).await?.balance;
+                let cash_reversed = match settings.return_policy {
+                    vafa_core::ledger::ReturnPolicy::AllowNegative => cash_due,
+                    _ => cash_due.min(cash_balance.max(0)),
+                };
+                let mut legs = Vec::new();
+                for (i, take) in &reversal.takes {
+                    legs.push(Leg::lot(points_acct.clone(), -take, &lots[*i].id));
+                }
+                if reversal.new_debt > 0 {
+                    legs.push(Leg::new(points_acct.clone(), -reversal.new_debt));
+                }
+                if reversal.reversed > 0 {
+                    legs.push(Leg::new(AccountSpec::program("issued", POINTS, &customer_id), reversal.reversed));
+                }
+                if cash_reversed > 0 {
+                    legs.push(Leg::new(cash_acct.clone(), -cash_reversed));
+                    legs.push(Leg::new(AccountSpec::program("issued", currency, &customer_id), cash_reversed));
+                }
+                let explanation = serde_json::json!({
+                    "policy": settings.return_policy, "amount_minor": amount, "points_due": points_due,
+                    "points_reversed": reversal.reversed, "debt_added": reversal.new_debt,
+                    "cashback_due_minor": cash_due, "cashback_reversed_minor": cash_reversed,
+                });
+                let entry_id = Self::post_entry(&mut tx, ctx, "return", Some(&customer_id), Some(purchase_id), explanation, &legs).await?;
+                for (line_no, qty) in &line_updates {
+                    sqlx::query("UPDATE purchase_lines SET returned_quantity = returned_quantity + $1 WHERE purchase_id = $2 AND line_no = $3")
+                        .bind(qty)
+                        .bind(purchase_id)
+                        .bind(line_no)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                sqlx::query(
+                    "UPDATE purchases SET returned_minor = returned_minor + $1, points_reversed = points_reversed + $2, \
+                     cashback_reversed = cashback_reversed + $3 WHERE id = $4",
+                )
+                .bind(amount)
+                .bind(reversal.reversed)
+                .bind(cash_reversed)
+                .bind(purchase_id)
+                .execute(&mut *tx)
+                .await?;
+                let return_id = new_id("ret");
+                sqlx::query(
+                    "INSERT INTO purchase_returns (id, program_id, purchase_id, amount_minor, points_reversed, cashback_reversed, entry_id, at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&return_id)
+                .bind(&ctx.program_id)
+                .bind(purchase_id)
+                .bind(amount)
+                .bind(reversal.reversed)
+                .bind(cash_reversed)
+                .bind(&entry_id)
+                .bind(micros(ctx.now))
+                .execute(&mut *tx)
+                .await?;
+                let balance = Self::snapshot(&mut tx, &ctx.program_id, &customer_id, ctx.now).await?;
+                let outcome = ReturnOutcome {
+                    return_id,
+                    purchase_id: purchase_id.to_owned(),
+                    customer_id,
+                    entry_id,
+                    amount_minor: amount,
+                    points_due,
+                    points_reversed: reversal.reversed,
+                    points_debt_added: reversal.new_debt,
+                    cashback_reversed_minor: cash_reversed,
+                    balance,
+                };
+                Self::idem_store(&mut tx, ctx, idem, &outcome).await?;
+                tx.commit().await?;
+                Ok(Replayed { value: outcome, replayed: false })
+            }
+        }
+    };
+}
+pub(crate) use ledger_ops;
+
+use super::ledger_support::{pro_rata, LineRow, PurchaseRow};
+use crate::{ReturnRequest, StoreError};
+
+/// What a return is worth: money, points and cashback due, and line quantities returned.
+pub(crate) struct Dues {
+    pub amount: i64,
+    pub points: i64,
+    pub cashback: i64,
+    pub lines: Vec<(i64, i64)>,
+}
+
+/// Refuses returning more than was bought.
+pub(crate) fn return_dues(
+    p: &PurchaseRow,
+    lines: &[LineRow],
+    req: &ReturnRequest,
+) -> Result<Dues, StoreError> {
+    let too_much = |m: String| Err(StoreError::ReturnTooLarge(m));
+    match req {
+        ReturnRequest::Amount(a) => {
+            let left = p.total_minor - p.returned_minor;
+            if *a <= 0 || *a > left {
+                return too_much(format!(
+                    "amount must be between 1 and the {left} not yet returned"
+                ));
+            }
+            let (before, after) = (p.returned_minor, p.returned_minor + a);
+            let points = pro_rata(p.points_earned, p.total_minor, before, after);
+            let cash = pro_rata(p.cashback_earned, p.total_minor, before, after);
+            Ok(Dues {
+                amount: *a,
+                points,
+                cashback: cash,
+                lines: Vec::new(),
+            })
+        }
+        ReturnRequest::Lines(items) => {
+            let (mut amount, mut points, mut cash) = (0i64, 0i64, 0i64);
+            let mut updates: Vec<(i64, i64)> = Vec::new();
+            for (line_no, qty) in items {
+                let Some(line) = lines.iter().find(|l| l.line_no == *line_no) else {
+                    return too_much(format!("the purchase has no line {line_no}"));
+                };
+                let already = line.returned_quantity
+                    + updates
+                        .iter()
+                        .filter(|u| u.0 == *line_no)
+                        .map(|u| u.1)
+                        .sum::<i64>();
+                if *qty <= 0 || already + qty > line.quantity {
+                    return too_much(format!(
+                        "line {line_no}: {} of {} can still be returned",
+                        line.quantity - already,
+                        line.quantity
+                    ));
+                }
+                amount += pro_rata(line.amount_minor, line.quantity, already, already + qty);
+                points += pro_rata(line.points, line.quantity, already, already + qty);
+                cash += pro_rata(line.cashback, line.quantity, already, already + qty);
+                updates.push((*line_no, *qty));
+            }
+            if p.returned_minor + amount > p.total_minor {
+                return too_much("the purchase total is already returned".into());
+            }
+            Ok(Dues {
+                amount,
+                points,
+                cashback: cash,
+                lines: updates,
+            })
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! Spending, adjusting, transferring and expiring points; reading and verifying the journal.
+
+macro_rules! ledger_more_ops {
+    ($db:ty, $lock:literal) => {
+        impl SqlStore<$db> {
+            /// Lock `customer_id` for a value change: it must be active.
+            async fn spending_customer(conn: &mut <$db as sqlx::Database>::Connection, program_id: &str, customer_id: &str) -> Result<Customer> {
+                let c = Self::open_customer(conn, program_id, customer_id).await?;
+                if c.status == CustomerStatus::Blocked {
+                    return Err(StoreError::CustomerBlocked);
+                }
+                Ok(c)
+            }
+
+            /// Legs taking `points` from the customer's lots, soonest-expiring first.
+            async fn spend_legs(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                ctx: &Ctx,
+                customer_id: &str,
+                points: i64,
+            ) -> Result<(Vec<Leg>, Vec<vafa_core::ledger::Lot>, Vec<(usize, i64)>)> {
+                let acct = AccountSpec::customer_points(customer_id);
+                let row = Self::lock_account(conn, &ctx.program_id, &acct, ctx.now).await?;
+                let lots = Self::lots_of(conn, &row.id).await?;
+                let plan = vafa_core::ledger::plan_spend(&lots, row.debt, points, ctx.now)
+                    .map_err(|i| StoreError::InsufficientPoints { available: i.available.max(0) })?;
+                let legs = plan.iter().map(|(i, take)| Leg::lot(acct.clone(), -take, &lots[*i].id)).collect();
+                Ok((legs, lots, plan))
+            }
+
+            pub(crate) async fn redeem_op(&self, ctx: &Ctx, customer_id: &str, spend: Spend, idem: Option<&Idempotency>) -> Result<Replayed<RedemptionOutcome>> {
+                let mut tx = self.begin_write().await?;
+                if let Some(value) = Self::idem_lookup(&mut tx, &ctx.program_id, idem).await? {
+                    return Ok(Replayed { value, replayed: true });
+                }
+                let (program, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
+                Self::spending_customer(&mut tx, &ctx.program_id, customer_id).await?;
+                let currency = program.currency.code();
+                let (legs, points, cash, value) = match spend {
+                    Spend::Points(n) => {
+                        let (mut legs, _, _) = Self::spend_legs(&mut tx, ctx, customer_id, n).await?;
+                        legs.push(Leg::new(AccountSpec::program("redeemed", POINTS, customer_id), n));
+                        (legs, n, 0, settings.points_value_minor(n))
+                    }
+                    Spend::CashbackMinor(m) => {
+                        let acct = AccountSpec::customer_cashback(customer_id, currency);
+                        let row = Self::lock_account(&mut tx, &ctx.program_id, &acct, ctx.now).await?;
+                        if m <= 0 || m > row.balance {
+                            return Err(StoreError::InsufficientCashback { available: row.balance.max(0) });
+                        }
+                        let legs = vec![Leg::new(acct, -m), Leg::new(AccountSpec::program("redeemed", currency, customer_id), m)];
+                        (legs, 0, m, m)
+                    }
+                };
+                let explanation = serde_json::json!({
+                    "points": points, "cashback_minor": cash, "value_minor": value,
+                    "point_value_minor": settings.point_value_minor.to_string(),
+                });
+                let entry_id = Self::post_entry(&mut tx, ctx, "redemption", Some(customer_id), None, explanation, &legs).await?;
+                let balance = Self::snapshot(&mut tx, &ctx.program_id, customer_id, ctx.now).await?;
+                let outcome = RedemptionOutcome {
+                    redemption_id: entry_id,
+                    customer_id: customer_id.to_owned(),
+                    points,
+                    cashback_minor: cash,
+                    value_minor: value,
+                    balance,
+                };
+                Self::idem_store(&mut tx, ctx, idem, &outcome).await?;
+                tx.commit().await?;
+                Ok(Replayed { value: outcome, replayed: false })
+            }
+
+            pub(crate) async fn adjust_op(&self, ctx: &Ctx, customer_id: &str, points: i64, reason: &str, idem: Option<&Idempotency>) -> Result<Replayed<AdjustmentOutcome>> {
+                let mut tx = self.begin_write().await?;
+                if let Some(value) = Self::idem_lookup(&mut tx, &ctx.program_id, idem).await? {
+                    return Ok(Replayed { value, replayed: true });
+                }
+                let (program, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
+                Self::open_customer(&mut tx, &ctx.program_id, customer_id).await?;
+                let program_acct = AccountSpec::program("adjustments", POINTS, customer_id);
+                let legs = if points >= 0 {
+                    let acct = AccountSpec::customer_points(customer_id);
+                    let row = Self::lock_account(&mut tx, &ctx.program_id, &acct, ctx.now).await?;
+                    let tz = jiff::tz::TimeZone::get(&program.timezone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    let expires = settings.expiry.expires_at(ctx.now, &tz);
+                    let lot = Self::new_lot(&mut tx, ctx, &row.id, None, points, ctx.now, expires).await?;
+                    let paid = points.min(row.debt.max(0));
+                    let mut legs = vec![Leg::lot(acct.clone(), points, &lot), Leg::new(program_acct, -points)];
+                    if paid > 0 {
+                        legs.push(Leg::lot(acct.clone(), -paid, &lot));
+                        legs.push(Leg::new(acct, paid));
+                    }
+                    legs
+                } else {
+                    let (mut legs, _, _) = Self::spend_legs(&mut tx, ctx, customer_id, -points).await?;
+                    legs.push(Leg::new(program_acct, -points));
+                    legs
+                };
+                let explanation = serde_json::json!({ "reason": reason, "points": points });
+                let entry_id = Self::post_entry(&mut tx, ctx, "adjustment", Some(customer_id), None, explanation.clone(), &legs).await?;
+                sqlx::query("UPDATE lots SET entry_id = $1 WHERE entry_id = '' AND program_id = $2")
+                    .bind(&entry_id)
+                    .bind(&ctx.program_id)
+                    .execute(&mut *tx)
+                    .await?;
+                Self::audit(&mut tx, ctx, "ledger.adjusted", "customer", customer_id, explanation).await?;
+                let balance = Self::snapshot(&mut tx, &ctx.program_id, customer_id, ctx.now).await?;
+                let outcome = AdjustmentOutcome {
+                    adjustment_id: entry_id,
+                    customer_id: customer_id.to_owned(),
+                    points,
+                    reason: reason.to_owned(),
+                    balance,
+                };
+                Self::idem_store(&mut tx, ctx, idem, &outcome).await?;
+                tx.commit().await?;
+                Ok(Replayed { value: outcome, replayed: false })
+            }
+
+            pub(crate) async fn transfer_op(&self, ctx: &Ctx, from: &str, to: &str, points: i64, idem: Option<&Idempotency>) -> Result<Replayed<TransferOutcome>> {
+                let mut tx = self.begin_write().await?;
+                if let Some(value) = Self::idem_lookup(&mut tx, &ctx.program_id, idem).await? {
+                    return Ok(Replayed { value, replayed: true });
+                }
+                let (_, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
+                if !settings.transfers_enabled {
+                    return Err(StoreError::TransferRefused("this program does not allow point transfers".into()));
+                }
+                if from == to {
+                    return Err(StoreError::TransferRefused("a customer cannot transfer to itself".into()));
+                }
+                if points <= 0 || points > settings.transfer_max_points {
+                    return Err(StoreError::TransferRefused(format!("a transfer moves 1 to {} points", settings.transfer_max_points)));
+                }
+                let (first, second) = if from < to { (from, to) } else { (to, from) };
+                Self::spending_customer(&mut tx, &ctx.program_id, first).await?;
+                Self::spending_customer(&mut tx, &ctx.program_id, second).await?;
+                let to_acct = AccountSpec::customer_points(to);
+                let from_acct = AccountSpec::customer_points(from);
+                // Both accounts in key order before planning, like every other path.
+                for spec in if from_acct.key < to_acct.key { [&from_acct, &to_acct] } else { [&to_acct, &from_acct] } {
+                    Self::lock_account(&mut tx, &ctx.program_id, spec, ctx.now).await?;
+                }
+                let to_row = Self::lock_account(&mut tx, &ctx.program_id, &to_acct, ctx.now).await?;
+                let (mut legs, lots, plan) = Self::spend_legs(&mut tx, ctx, from, points).await?;
+                // The receiver's lots keep the expiry of the points they came from.
+                for (i, take) in &plan {
+                    let lot = Self::new_lot(&mut tx, ctx, &to_row.id, None, *take, ctx.now, lots[*i].expires_at).await?;
+                    legs.push(Leg::lot(to_acct.clone(), *take, &lot));
+                }
+                let explanation = serde_json::json!({ "from": from, "to": to, "points": points });
+                let entry_id = Self::post_entry(&mut tx, ctx, "transfer", Some(from), None, explanation, &legs).await?;
+                sqlx::query("UPDATE lots SET entry_id = $1 WHERE entry_id = '' AND program_id = $2")
+                    .bind(&entry_id)
+                    .bind(&ctx.program_id)
+                    .execute(&mut *tx)
+                    .await?;
+                let from_balance = Self::snapshot(&mut tx, &ctx.program_id, from, ctx.now).await?;
+                let outcome = TransferOutcome {
+                    transfer_id: entry_id,
+                    from_customer_id: from.to_owned(),
+                    to_customer_id: to.to_owned(),
+                    points,
+                    from_balance,
+                };
+                Self::idem_store(&mut tx, ctx, idem, &outcome).await?;
+                tx.commit().await?;
+                Ok(Replayed { value: outcome, replayed: false })
+            }
+
+            /// One batch of the expiry job: at most `batch` expired lots, one entry per customer.
+            async fn expire_batch(&self, program_id: &str, now: jiff::Timestamp, batch: u32) -> Result<(i64, i64)> {
+                let mut tx = self.begin_write().await?;
+                let rows: Vec<(String, String, String)> = sqlx::query_as(
+                    "SELECT l.id, l.program_id, a.customer_id FROM lots l JOIN accounts a ON a.id = l.account_id \
+                     WHERE l.program_id = $1 AND l.remaining > 0 AND l.expires_at IS NOT NULL AND l.expires_at <= $2 \
+                     ORDER BY a.customer_id, l.id LIMIT $3",
+                )
+                .bind(program_id)
+                .bind(micros(now))
+                .bind(i64::from(batch))
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut customers: Vec<String> = rows.iter().map(|r| r.2.clone()).collect();
+                customers.dedup();
+                let (mut lots_done, mut points_done) = (0i64, 0i64);
+                for customer_id in customers {
+                    let ctx = Ctx { program_id: program_id.to_owned(), actor: Actor::System, now };
+                    Self::load_customer(&mut tx, program_id, &customer_id, true).await?;
+                    let acct = AccountSpec::customer_points(&customer_id);
+                    let row = Self::lock_account(&mut tx, program_id, &acct, now).await?;
+                    // Re-read under the lock: a concurrent spend may have used some of them.
+                    let expired: Vec<_> = Self::lots_of(&mut tx, &row.id).await?.into_iter().filter(|l| l.expired(now)).collect();
+                    let total: i64 = expired.iter().map(|l| l.remaining).sum();
+                    if total == 0 {
+                        continue;
+                    }
+                    let mut legs: Vec<Leg> = expired.iter().map(|l| Leg::lot(acct.clone(), -l.remaining, &l.id)).collect();
+                    legs.push(Leg::new(AccountSpec::program("expired", POINTS, &customer_id), total));
+                    let lot_ids: Vec<&str> = expired.iter().map(|l| l.id.as_str()).collect();
+                    let explanation = serde_json::json!({ "lots": lot_ids, "points": total });
+                    Self::post_entry(&mut tx, &ctx, "expiry", Some(&customer_id), None, explanation, &legs).await?;
+                    lots_done += expired.len() as i64;
+                    points_done += total;
+                }
+                tx.commit().await?;
+                Ok((lots_done, points_done))
+            }
+
+            pub(crate) async fn expire_lots_op(&self, program_id: &str, now: jiff::Timestamp, batch: u32, max_batches: u32) -> Result<ExpiryRun> {
+                let mut run = ExpiryRun::default();
+                for _ in 0..max_batches.max(1) {
+                    let (lots, points) = self.expire_batch(program_id, now, batch.max(1)).await?;
+                    run.batches += 1;
+                    run.lots_expired += lots;
+                    run.points_expired += points;
+                    if lots < i64::from(batch.max(1)) {
+                        break;
+                    }
+                }
+                Ok(run)
+            }
+        }
+    };
+}
+pub(crate) use ledger_more_ops;

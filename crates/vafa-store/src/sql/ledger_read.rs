@@ -1,0 +1,113 @@
+//! Reading the journal page by page, and verifying it from first principles.
+
+macro_rules! ledger_read_ops {
+    ($db:ty) => {
+        impl SqlStore<$db> {
+            pub(crate) async fn customer_ledger_op(&self, program_id: &str, customer_id: &str, page: &PageRequest) -> Result<Page<LedgerLine>> {
+                let mut conn = self.read.acquire().await?;
+                Self::load_customer(&mut conn, program_id, customer_id, false).await?.ok_or(StoreError::NotFound("customer"))?;
+                let accts: Vec<(String, String)> =
+                    sqlx::query_as("SELECT id, kind FROM accounts WHERE program_id = $1 AND customer_id = $2")
+                        .bind(program_id)
+                        .bind(customer_id)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                let points_id = accts.iter().find(|a| a.1 == "customer_points").map(|a| a.0.clone()).unwrap_or_default();
+                let cash_id = accts.iter().find(|a| a.1 == "customer_cashback").map(|a| a.0.clone()).unwrap_or_default();
+                let mut b = sqlx::QueryBuilder::<$db>::new(
+                    "SELECT id, kind, at, purchase_id, explanation FROM journal_entries WHERE program_id = ",
+                );
+                b.push_bind(program_id)
+                    .push(" AND (customer_id = ")
+                    .push_bind(customer_id)
+                    .push(" OR id IN (SELECT entry_id FROM postings WHERE account_id IN (")
+                    .push_bind(points_id.clone())
+                    .push(", ")
+                    .push_bind(cash_id.clone())
+                    .push(")))");
+                if let Some(cursor) = &page.cursor {
+                    b.push(" AND id < ").push_bind(cursor.clone());
+                }
+                let limit = page.limit();
+                b.push(" ORDER BY id DESC LIMIT ").push_bind(i64::from(limit) + 1);
+                let mut entries: Vec<(String, String, i64, Option<String>, String)> = b.build_query_as().fetch_all(&mut *conn).await?;
+                let next_cursor = page_cursor(&mut entries, limit, |e| e.0.clone());
+                let mut out = Vec::with_capacity(entries.len());
+                for (id, kind, at, purchase_id, explanation) in entries {
+                    let postings: Vec<(String, i64, i64)> = sqlx::query_as(
+                        "SELECT account_id, amount, balance_after FROM postings WHERE entry_id = $1 AND account_id IN ($2, $3) ORDER BY seq",
+                    )
+                    .bind(&id)
+                    .bind(&points_id)
+                    .bind(&cash_id)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                    let sum = |acct: &str| postings.iter().filter(|p| p.0 == acct).map(|p| p.1).sum::<i64>();
+                    let after = |acct: &str| postings.iter().filter(|p| p.0 == acct).last().map(|p| p.2);
+                    out.push(LedgerLine {
+                        points: sum(&points_id),
+                        points_balance_after: after(&points_id),
+                        cashback_minor: sum(&cash_id),
+                        cashback_balance_after: after(&cash_id),
+                        at: from_micros(at)?,
+                        explanation: serde_json::from_str(&explanation).unwrap_or(serde_json::Value::Null),
+                        entry_id: id,
+                        kind,
+                        purchase_id,
+                    });
+                }
+                Ok(Page { items: out, next_cursor })
+            }
+
+            pub(crate) async fn verify_ledger_op(&self, program_id: Option<&str>) -> Result<VerifyReport> {
+                let mut conn = self.read.acquire().await?;
+                let scope = program_id.unwrap_or("");
+                // `$1 = ''` means every program.
+                let scoped = |alias: &str| format!("($1 = '' OR {alias}program_id = $1)");
+                let mut report = VerifyReport::default();
+                let count = |table: &str| format!("SELECT COUNT(*) FROM {table} WHERE {}", scoped(""));
+                for (table, slot) in [("journal_entries", 0), ("postings", 1), ("accounts", 2), ("lots", 3)] {
+                    let (n,): (i64,) = sqlx::query_as(&count(table)).bind(scope).fetch_one(&mut *conn).await?;
+                    match slot {
+                        0 => report.entries = n,
+                        1 => report.postings = n,
+                        2 => report.accounts = n,
+                        _ => report.lots = n,
+                    }
+                }
+                let checks: [(&str, String); 6] = [
+                    ("entry does not sum to zero", format!(
+                        "SELECT entry_id || ' ' || unit || ' sums to ' || CAST(SUM(amount) AS TEXT) FROM postings WHERE {} \
+                         GROUP BY entry_id, unit HAVING SUM(amount) <> 0", scoped(""))),
+                    ("account balance differs from its postings", format!(
+                        "SELECT a.key || ': stored ' || CAST(a.balance AS TEXT) || ', postings ' || CAST(COALESCE(SUM(p.amount), 0) AS TEXT) \
+                         FROM accounts a LEFT JOIN postings p ON p.account_id = a.id WHERE {} \
+                         GROUP BY a.id, a.key, a.balance HAVING a.balance <> COALESCE(SUM(p.amount), 0)", scoped("a."))),
+                    ("customer debt differs from its postings", format!(
+                        "SELECT a.key || ': stored ' || CAST(a.debt AS TEXT) || ', postings ' || CAST(-COALESCE(SUM(p.amount), 0) AS TEXT) \
+                         FROM accounts a LEFT JOIN postings p ON p.account_id = a.id AND p.lot_id IS NULL \
+                         WHERE a.kind = 'customer_points' AND {} GROUP BY a.id, a.key, a.debt \
+                         HAVING a.debt <> -COALESCE(SUM(p.amount), 0) OR a.debt < 0", scoped("a."))),
+                    ("lot remainder differs from its postings", format!(
+                        "SELECT l.id || ': stored ' || CAST(l.remaining AS TEXT) || ', postings ' || CAST(COALESCE(SUM(p.amount), 0) AS TEXT) \
+                         FROM lots l LEFT JOIN postings p ON p.lot_id = l.id WHERE {} \
+                         GROUP BY l.id, l.remaining HAVING l.remaining <> COALESCE(SUM(p.amount), 0) OR l.remaining < 0", scoped("l."))),
+                    ("posting balance_after breaks the running sum", format!(
+                        "SELECT account_id || ' seq ' || CAST(seq AS TEXT) FROM (SELECT account_id, seq, balance_after, \
+                         SUM(amount) OVER (PARTITION BY account_id ORDER BY seq ROWS UNBOUNDED PRECEDING) AS running, \
+                         ROW_NUMBER() OVER (PARTITION BY account_id ORDER BY seq) AS rn FROM postings WHERE {}) t \
+                         WHERE running <> balance_after OR rn <> seq", scoped(""))),
+                    ("program does not sum to zero", format!(
+                        "SELECT program_id || ' ' || unit || ' sums to ' || CAST(SUM(balance) AS TEXT) FROM accounts WHERE {} \
+                         GROUP BY program_id, unit HAVING SUM(balance) <> 0", scoped(""))),
+                ];
+                for (what, sql) in checks {
+                    let rows: Vec<(String,)> = sqlx::query_as(&format!("{sql} LIMIT 100")).bind(scope).fetch_all(&mut *conn).await?;
+                    report.problems.extend(rows.into_iter().map(|(detail,)| format!("{what}: {detail}")));
+                }
+                Ok(report)
+            }
+        }
+    };
+}
+pub(crate) use ledger_read_ops;

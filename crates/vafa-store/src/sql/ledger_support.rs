@@ -1,0 +1,196 @@
+//! Pieces of the ledger shared by every backend: account keys, rows, idempotency.
+
+use crate::StoreError;
+use serde::de::DeserializeOwned;
+
+/// Program accounts are split into shards by customer, so concurrent purchases of
+/// different customers on PostgreSQL do not queue on one hot row.
+pub(crate) const PROGRAM_SHARDS: u64 = 8;
+
+pub(crate) const POINTS: &str = "points";
+
+pub(crate) fn shard(customer_id: &str) -> u64 {
+    // FNV-1a: stable across processes and releases, unlike the std hasher.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in customer_id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h % PROGRAM_SHARDS
+}
+
+/// Which account a posting goes to; created on first use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AccountSpec {
+    pub key: String,
+    pub kind: &'static str,
+    pub customer_id: Option<String>,
+    pub unit: String,
+}
+
+impl AccountSpec {
+    pub fn customer_points(customer_id: &str) -> Self {
+        AccountSpec {
+            key: format!("customer:{customer_id}:points"),
+            kind: "customer_points",
+            customer_id: Some(customer_id.to_owned()),
+            unit: POINTS.into(),
+        }
+    }
+
+    pub fn customer_cashback(customer_id: &str, currency: &str) -> Self {
+        AccountSpec {
+            key: format!("customer:{customer_id}:cashback"),
+            kind: "customer_cashback",
+            customer_id: Some(customer_id.to_owned()),
+            unit: currency.to_owned(),
+        }
+    }
+
+    /// A program account (`issued`, `redeemed`, `expired`, `adjustments`) of one unit,
+    /// in the shard of the customer concerned.
+    pub fn program(kind: &'static str, unit: &str, customer_id: &str) -> Self {
+        AccountSpec {
+            key: format!("program:{kind}:{unit}:{}", shard(customer_id)),
+            kind,
+            customer_id: None,
+            unit: unit.to_owned(),
+        }
+    }
+}
+
+/// One line of a journal entry.
+#[derive(Debug, Clone)]
+pub(crate) struct Leg {
+    pub account: AccountSpec,
+    pub amount: i64,
+    pub lot_id: Option<String>,
+}
+
+impl Leg {
+    pub fn new(account: AccountSpec, amount: i64) -> Self {
+        Leg {
+            account,
+            amount,
+            lot_id: None,
+        }
+    }
+    pub fn lot(account: AccountSpec, amount: i64, lot_id: &str) -> Self {
+        Leg {
+            account,
+            amount,
+            lot_id: Some(lot_id.to_owned()),
+        }
+    }
+}
+
+/// Postings of an entry must sum to zero in every unit.
+pub(crate) fn check_zero_sum(legs: &[Leg]) -> Result<(), StoreError> {
+    let mut sums: std::collections::BTreeMap<&str, i128> = Default::default();
+    for l in legs {
+        *sums.entry(l.account.unit.as_str()).or_default() += i128::from(l.amount);
+    }
+    match sums.iter().find(|(_, s)| **s != 0) {
+        Some((unit, s)) => Err(StoreError::Corrupt(format!(
+            "unbalanced entry: {unit} sums to {s}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub(crate) struct AccountRow {
+    pub id: String,
+    pub kind: String,
+    pub balance: i64,
+    pub debt: i64,
+    pub seq: i64,
+}
+
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub(crate) struct LotRow {
+    pub id: String,
+    pub remaining: i64,
+    pub available_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+impl LotRow {
+    pub fn to_lot(&self) -> Result<vafa_core::ledger::Lot, StoreError> {
+        Ok(vafa_core::ledger::Lot {
+            id: self.id.clone(),
+            remaining: self.remaining,
+            available_at: super::from_micros(self.available_at)?,
+            expires_at: self.expires_at.map(super::from_micros).transpose()?,
+        })
+    }
+}
+
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub(crate) struct PurchaseRow {
+    pub total_minor: i64,
+    pub returned_minor: i64,
+    pub points_earned: i64,
+    pub cashback_earned: i64,
+    pub lot_id: Option<String>,
+}
+
+#[derive(sqlx::FromRow, Debug, Clone)]
+pub(crate) struct LineRow {
+    pub line_no: i64,
+    pub quantity: i64,
+    pub amount_minor: i64,
+    pub points: i64,
+    pub cashback: i64,
+    pub returned_quantity: i64,
+}
+
+/// The part of `part_after` of `whole` not yet given at `part_before`, for cumulative
+/// pro-rata reversal: repeated partial returns add up to exactly the whole.
+pub(crate) fn pro_rata(whole: i64, of: i64, before: i64, after: i64) -> i64 {
+    if of <= 0 {
+        return 0;
+    }
+    let f = |x: i64| (i128::from(whole) * i128::from(x) / i128::from(of)) as i64;
+    f(after) - f(before)
+}
+
+pub(crate) fn decode<T: DeserializeOwned>(json: &str) -> Result<T, StoreError> {
+    serde_json::from_str(json).map_err(|e| StoreError::Corrupt(format!("idempotency record: {e}")))
+}
+
+pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Result<String, StoreError> {
+    serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// True when a concurrent request with the same idempotency key (or external id)
+/// committed first: the caller re-runs and replays that request's outcome.
+pub(crate) fn is_idempotency_race(err: &StoreError) -> bool {
+    match err {
+        StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+            let c = db.constraint().unwrap_or_default();
+            let m = db.message();
+            c == "idempotency_keys_pkey" || m.contains("idempotency_keys.program_id")
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn pro_rata_parts_add_up() {
+        let parts: Vec<i64> = [(0, 1), (1, 2), (2, 3)]
+            .iter()
+            .map(|(b, a)| super::pro_rata(10, 3, *b, *a))
+            .collect();
+        assert_eq!(parts.iter().sum::<i64>(), 10);
+        assert_eq!(super::pro_rata(7, 0, 0, 1), 0);
+    }
+
+    #[test]
+    fn shards_are_stable() {
+        assert_eq!(super::shard("cus_a"), super::shard("cus_a"));
+        assert!(super::shard("cus_b") < super::PROGRAM_SHARDS);
+    }
+}

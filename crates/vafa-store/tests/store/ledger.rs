@@ -1,0 +1,428 @@
+use crate::{each_backend, now, program};
+use std::sync::Arc;
+use vafa_core::customer::ProfilePatch;
+use vafa_core::ledger::{ExpiryPolicy, LedgerSettings, ReturnPolicy};
+use vafa_core::patch::Patch;
+use vafa_store::*;
+
+pub async fn customer(store: &Arc<dyn Store>, ctx: &Ctx, name: &str) -> String {
+    let p = ProfilePatch {
+        first_name: Patch::Value(name.into()),
+        ..Default::default()
+    };
+    store.create_customer(ctx, p).await.unwrap().id
+}
+
+pub fn purchase(customer_id: &str, total: i64, lines: &[(i64, i64)]) -> NewPurchase {
+    NewPurchase {
+        customer: CustomerRef::Id(customer_id.into()),
+        store: Some("branch-1".into()),
+        channel: Some("pos".into()),
+        external_id: None,
+        lines: lines
+            .iter()
+            .enumerate()
+            .map(|(i, (q, price))| PurchaseLine {
+                sku: Some(format!("SKU{i}")),
+                name: None,
+                category: None,
+                quantity: *q,
+                unit_price_minor: *price,
+            })
+            .collect(),
+        total_minor: total,
+        occurred_at: now(),
+    }
+}
+
+fn at(ctx: &Ctx, hours: i64) -> Ctx {
+    Ctx {
+        now: now()
+            .checked_add(jiff::SignedDuration::from_hours(hours))
+            .unwrap(),
+        ..ctx.clone()
+    }
+}
+
+async fn verified(store: &Arc<dyn Store>, name: &str) {
+    let report = store.verify_ledger(None).await.unwrap();
+    assert!(report.problems.is_empty(), "{name}: {:#?}", report.problems);
+}
+
+#[tokio::test]
+async fn purchases_earn_pending_points_that_ripen_and_expire() {
+    each_backend(|store, name| async move {
+        let ctx = program(&store, "Ledger").await;
+        let settings = LedgerSettings {
+            pending_days: 7,
+            expiry: ExpiryPolicy::Days { days: 30 },
+            cashback_percent: "2".parse().unwrap(),
+            ..Default::default()
+        };
+        store.set_ledger_settings(&ctx, &settings).await.unwrap();
+        let c = customer(&store, &ctx, "Ali").await;
+        let out = store
+            .post_purchase(
+                &ctx,
+                &purchase(&c, 125_000, &[(2, 50_000), (1, 25_000)]),
+                None,
+            )
+            .await
+            .unwrap()
+            .value;
+        assert_eq!(
+            (out.points_earned, out.points_pending, out.cashback_minor),
+            (12, 12, 2500),
+            "{name}"
+        );
+        assert_eq!(
+            out.lines.iter().map(|l| l.points).collect::<Vec<_>>(),
+            [10, 2]
+        );
+        assert_eq!(
+            (out.balance.points_available, out.balance.points_pending),
+            (0, 12)
+        );
+
+        let b = |h| {
+            let store = store.clone();
+            let (p, c, when) = (ctx.program_id.clone(), c.clone(), at(&ctx, h).now);
+            async move { store.balance(&p, &c, when).await.unwrap() }
+        };
+        assert_eq!(
+            b(24 * 7 - 1).await.points_available,
+            0,
+            "still in the return window"
+        );
+        assert_eq!(
+            b(24 * 7).await.points_available,
+            12,
+            "available at the right moment, no job needed"
+        );
+        assert_eq!(
+            b(24 * 30).await.points_available,
+            0,
+            "expired at day 30 even before the job runs"
+        );
+
+        let spend = store.redeem(&ctx, &c, Spend::Points(1), None).await;
+        assert!(
+            matches!(spend, Err(StoreError::InsufficientPoints { available: 0 })),
+            "{name}: pending is not spendable"
+        );
+        let run = store
+            .expire_lots(&ctx.program_id, at(&ctx, 24 * 31).now, 100, 10)
+            .await
+            .unwrap();
+        assert_eq!((run.lots_expired, run.points_expired), (1, 12));
+        let again = store
+            .expire_lots(&ctx.program_id, at(&ctx, 24 * 31).now, 100, 10)
+            .await
+            .unwrap();
+        assert_eq!(again.lots_expired, 0, "the expiry job is idempotent");
+        let after = b(24 * 31).await;
+        assert_eq!(
+            (after.lifetime_points.earned, after.lifetime_points.expired),
+            (12, 12)
+        );
+        assert_eq!(after.cashback_minor, 2500);
+        let ledger = store
+            .customer_ledger(&ctx.program_id, &c, &PageRequest::default())
+            .await
+            .unwrap();
+        let kinds: Vec<_> = ledger
+            .items
+            .iter()
+            .map(|l| (l.kind.as_str(), l.points, l.points_balance_after))
+            .collect();
+        assert_eq!(
+            kinds,
+            [("expiry", -12, Some(0)), ("purchase", 12, Some(12))]
+        );
+        verified(&store, name).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn returns_reverse_what_the_returned_lines_earned() {
+    each_backend(|store, name| async move {
+        let ctx = program(&store, "Returns").await;
+        let c = customer(&store, &ctx, "Sara").await;
+        // 1 point per 10,000: line 1 earns 10, line 2 earns 2.
+        let out = store
+            .post_purchase(
+                &ctx,
+                &purchase(&c, 125_000, &[(2, 50_000), (1, 25_000)]),
+                None,
+            )
+            .await
+            .unwrap()
+            .value;
+        let line2 = ReturnRequest::Lines(vec![(2, 1)]);
+        let r = store
+            .return_purchase(&ctx, &out.purchase_id, &line2, None)
+            .await
+            .unwrap()
+            .value;
+        assert_eq!(
+            (r.amount_minor, r.points_due, r.points_reversed),
+            (25_000, 2, 2),
+            "{name}"
+        );
+        let again = store
+            .return_purchase(&ctx, &out.purchase_id, &line2, None)
+            .await;
+        assert!(
+            matches!(again, Err(StoreError::ReturnTooLarge(_))),
+            "{name}: returning more than was bought"
+        );
+        let too_much = store
+            .return_purchase(
+                &ctx,
+                &out.purchase_id,
+                &ReturnRequest::Amount(100_001),
+                None,
+            )
+            .await;
+        assert!(matches!(too_much, Err(StoreError::ReturnTooLarge(_))));
+
+        // Spend most of what is left, then return the rest: the shortfall becomes debt.
+        store
+            .redeem(&ctx, &c, Spend::Points(8), None)
+            .await
+            .unwrap();
+        let rest = store
+            .return_purchase(
+                &ctx,
+                &out.purchase_id,
+                &ReturnRequest::Lines(vec![(1, 2)]),
+                None,
+            )
+            .await
+            .unwrap()
+            .value;
+        assert_eq!(
+            (
+                rest.points_due,
+                rest.points_reversed,
+                rest.points_debt_added
+            ),
+            (10, 10, 8)
+        );
+        assert_eq!(
+            (rest.balance.points_available, rest.balance.points_debt),
+            (-8, 8)
+        );
+        // Later earnings pay the debt first.
+        let next = store
+            .post_purchase(&ctx, &purchase(&c, 100_000, &[]), None)
+            .await
+            .unwrap()
+            .value;
+        assert_eq!(
+            (
+                next.debt_paid,
+                next.balance.points_available,
+                next.balance.points_debt
+            ),
+            (8, 2, 0)
+        );
+        verified(&store, name).await;
+
+        let within = program(&store, "Within").await;
+        let s = LedgerSettings {
+            return_policy: ReturnPolicy::WithinBalance,
+            ..Default::default()
+        };
+        store.set_ledger_settings(&within, &s).await.unwrap();
+        let d = customer(&store, &within, "Dara").await;
+        let p = store
+            .post_purchase(&within, &purchase(&d, 50_000, &[]), None)
+            .await
+            .unwrap()
+            .value;
+        store
+            .redeem(&within, &d, Spend::Points(4), None)
+            .await
+            .unwrap();
+        let r = store
+            .return_purchase(
+                &within,
+                &p.purchase_id,
+                &ReturnRequest::Amount(50_000),
+                None,
+            )
+            .await
+            .unwrap()
+            .value;
+        assert_eq!(
+            (r.points_due, r.points_reversed, r.balance.points_available),
+            (5, 1, 0),
+            "{name}: never below zero"
+        );
+        verified(&store, name).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn idempotency_keys_replay_and_refuse_other_bodies() {
+    each_backend(|store, name| async move {
+        let ctx = program(&store, "Idem").await;
+        let c = customer(&store, &ctx, "Reza").await;
+        let key = Idempotency {
+            key: "k-1".into(),
+            fingerprint: "POST /purchases {total:1}".into(),
+        };
+        let first = store
+            .post_purchase(&ctx, &purchase(&c, 90_000, &[]), Some(&key))
+            .await
+            .unwrap();
+        let second = store
+            .post_purchase(&ctx, &purchase(&c, 90_000, &[]), Some(&key))
+            .await
+            .unwrap();
+        assert!(!first.replayed && second.replayed, "{name}");
+        assert_eq!(first.value, second.value);
+        let other = Idempotency {
+            fingerprint: "different body".into(),
+            ..key.clone()
+        };
+        let conflict = store
+            .post_purchase(&ctx, &purchase(&c, 10_000, &[]), Some(&other))
+            .await;
+        assert!(matches!(conflict, Err(StoreError::IdempotencyConflict)));
+
+        // Concurrent duplicates: one entry.
+        let key2 = Idempotency {
+            key: "k-2".into(),
+            fingerprint: "redeem 3".into(),
+        };
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (store, ctx, c, key2) = (store.clone(), ctx.clone(), c.clone(), key2.clone());
+                tokio::spawn(
+                    async move { store.redeem(&ctx, &c, Spend::Points(3), Some(&key2)).await },
+                )
+            })
+            .collect();
+        let mut ids = std::collections::HashSet::new();
+        for t in tasks {
+            ids.insert(t.await.unwrap().unwrap().value.redemption_id);
+        }
+        assert_eq!(ids.len(), 1, "{name}");
+        assert_eq!(
+            store
+                .balance(&ctx.program_id, &c, now())
+                .await
+                .unwrap()
+                .points_available,
+            9 - 3
+        );
+
+        let dup = NewPurchase {
+            external_id: Some("R-1".into()),
+            ..purchase(&c, 10_000, &[])
+        };
+        store.post_purchase(&ctx, &dup, None).await.unwrap();
+        let again = store.post_purchase(&ctx, &dup, None).await;
+        assert!(
+            matches!(again, Err(StoreError::DuplicatePurchase)),
+            "{name}: receipt numbers are unique"
+        );
+        verified(&store, name).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_redemptions_never_overdraw() {
+    each_backend(|store, name| async move {
+        let ctx = program(&store, "Race").await;
+        let c = customer(&store, &ctx, "Mina").await;
+        store
+            .adjust(&ctx, &c, 1000, "opening balance", None)
+            .await
+            .unwrap();
+        let tasks: Vec<_> = (0..200)
+            .map(|_| {
+                let (store, ctx, c) = (store.clone(), ctx.clone(), c.clone());
+                tokio::spawn(async move { store.redeem(&ctx, &c, Spend::Points(10), None).await })
+            })
+            .collect();
+        let (mut ok, mut refused) = (0, 0);
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(StoreError::InsufficientPoints { .. }) => refused += 1,
+                Err(e) => panic!("{name}: {e}"),
+            }
+        }
+        assert_eq!((ok, refused), (100, 100), "{name}");
+        assert_eq!(
+            store
+                .balance(&ctx.program_id, &c, now())
+                .await
+                .unwrap()
+                .points_available,
+            0
+        );
+        verified(&store, name).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn adjustments_and_transfers() {
+    each_backend(|store, name| async move {
+        let ctx = program(&store, "Moves").await;
+        let a = customer(&store, &ctx, "A").await;
+        let b = customer(&store, &ctx, "B").await;
+        store
+            .adjust(&ctx, &a, 50, "welcome gift", None)
+            .await
+            .unwrap();
+        let debit = store.adjust(&ctx, &a, -60, "mistake", None).await;
+        assert!(
+            matches!(debit, Err(StoreError::InsufficientPoints { available: 50 })),
+            "{name}"
+        );
+        let refused = store.transfer(&ctx, &a, &b, 10, None).await;
+        assert!(
+            matches!(refused, Err(StoreError::TransferRefused(_))),
+            "transfers are off by default"
+        );
+        let s = LedgerSettings {
+            transfers_enabled: true,
+            transfer_max_points: 30,
+            ..Default::default()
+        };
+        store.set_ledger_settings(&ctx, &s).await.unwrap();
+        assert!(matches!(
+            store.transfer(&ctx, &a, &b, 31, None).await,
+            Err(StoreError::TransferRefused(_))
+        ));
+        let t = store.transfer(&ctx, &a, &b, 30, None).await.unwrap().value;
+        assert_eq!(t.from_balance.points_available, 20);
+        assert_eq!(
+            store
+                .balance(&ctx.program_id, &b, now())
+                .await
+                .unwrap()
+                .points_available,
+            30
+        );
+        store
+            .adjust(&ctx, &a, -20, "correction", None)
+            .await
+            .unwrap();
+        let audit = store
+            .list_audit(&ctx.program_id, &PageRequest::default())
+            .await
+            .unwrap();
+        assert_eq!(audit.items[0].action, "ledger.adjusted");
+        verified(&store, name).await;
+    })
+    .await;
+}

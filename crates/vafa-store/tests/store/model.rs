@@ -1,0 +1,289 @@
+//! Model-based property test: random sequences of purchase, return, redeem, adjust,
+//! transfer, expire and clock advance, against a simple reference model. After every
+//! step each customer's balance equals the model's; after each case the ledger
+//! verifies (zero sums, balances, lots, running balances).
+
+use crate::ledger::customer;
+use crate::program;
+use proptest::prelude::*;
+use proptest::test_runner::{Config, TestRunner};
+use std::sync::Arc;
+use vafa_core::ledger::{ExpiryPolicy, LedgerSettings};
+use vafa_store::testing::backends;
+use vafa_store::*;
+
+const PENDING_H: i64 = 24;
+const EXPIRY_H: i64 = 120;
+
+#[derive(Debug, Clone)]
+enum Op {
+    Purchase { c: usize, total: i64 },
+    Return { p: usize, amount: i64 },
+    Redeem { c: usize, points: i64 },
+    Adjust { c: usize, points: i64 },
+    Transfer { from: usize, points: i64 },
+    Expire,
+    Advance { hours: i64 },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        3 => (0..2usize, 0..40_000i64).prop_map(|(c, total)| Op::Purchase { c, total }),
+        2 => (0..8usize, 1..30_000i64).prop_map(|(p, amount)| Op::Return { p, amount }),
+        3 => (0..2usize, 1..40i64).prop_map(|(c, points)| Op::Redeem { c, points }),
+        1 => (0..2usize, 1..30i64).prop_map(|(c, points)| Op::Adjust { c, points }),
+        1 => (0..2usize, 1..20i64).prop_map(|(from, points)| Op::Transfer { from, points }),
+        1 => Just(Op::Expire),
+        2 => (1..60i64).prop_map(|hours| Op::Advance { hours }),
+    ]
+}
+
+#[derive(Debug, Clone)]
+struct MLot {
+    seq: usize,
+    remaining: i64,
+    available: i64,
+    expires: i64,
+}
+
+#[derive(Debug, Default, Clone)]
+struct MCustomer {
+    lots: Vec<MLot>,
+    debt: i64,
+}
+
+impl MCustomer {
+    fn spendable(&self, t: i64) -> impl Iterator<Item = &MLot> {
+        self.lots
+            .iter()
+            .filter(move |l| l.remaining > 0 && l.available <= t && l.expires > t)
+    }
+    fn available(&self, t: i64) -> i64 {
+        self.spendable(t).map(|l| l.remaining).sum::<i64>() - self.debt
+    }
+    fn pending(&self, t: i64) -> i64 {
+        self.lots
+            .iter()
+            .filter(|l| l.remaining > 0 && l.available > t && l.expires > t)
+            .map(|l| l.remaining)
+            .sum()
+    }
+    /// Take `n` from spendable lots, soonest expiry first; returns (expires, taken) per lot.
+    fn take(&mut self, mut n: i64, t: i64) -> Vec<(i64, i64)> {
+        let mut order: Vec<usize> = (0..self.lots.len()).collect();
+        order.sort_by_key(|&i| {
+            (
+                self.lots[i].expires,
+                self.lots[i].available,
+                self.lots[i].seq,
+            )
+        });
+        let mut taken = Vec::new();
+        for i in order {
+            let l = &mut self.lots[i];
+            if n == 0 || l.remaining <= 0 || l.available > t || l.expires <= t {
+                continue;
+            }
+            let k = l.remaining.min(n);
+            l.remaining -= k;
+            n -= k;
+            taken.push((l.expires, k));
+        }
+        taken
+    }
+    fn earn(&mut self, points: i64, seq: usize, available: i64, expires: i64) {
+        let paid = points.min(self.debt);
+        self.debt -= paid;
+        self.lots.push(MLot {
+            seq,
+            remaining: points - paid,
+            available,
+            expires,
+        });
+    }
+}
+
+struct MPurchase {
+    c: usize,
+    id: String,
+    seq: usize,
+    total: i64,
+    earned: i64,
+    returned: i64,
+}
+
+fn pro_rata(whole: i64, of: i64, before: i64, after: i64) -> i64 {
+    if of == 0 {
+        return 0;
+    }
+    whole * after / of - whole * before / of
+}
+
+async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
+    let base = crate::now();
+    let mut ctx = program(store, "Model").await;
+    let settings = LedgerSettings {
+        earn_points: 1,
+        earn_per_minor: 1000,
+        pending_days: 1,
+        expiry: ExpiryPolicy::Days { days: 5 },
+        transfers_enabled: true,
+        transfer_max_points: 1000,
+        ..Default::default()
+    };
+    store.set_ledger_settings(&ctx, &settings).await.unwrap();
+    let ids = [
+        customer(store, &ctx, "M0").await,
+        customer(store, &ctx, "M1").await,
+    ];
+    let mut model = [MCustomer::default(), MCustomer::default()];
+    let mut purchases: Vec<MPurchase> = Vec::new();
+    let (mut t, mut seq) = (0i64, 0usize);
+    for (step, op) in ops.into_iter().enumerate() {
+        ctx.now = base
+            .checked_add(jiff::SignedDuration::from_hours(t))
+            .unwrap();
+        seq += 1;
+        match op {
+            Op::Purchase { c, total } => {
+                let p = NewPurchase {
+                    occurred_at: ctx.now,
+                    ..crate::ledger::purchase(&ids[c], total, &[])
+                };
+                let out = store.post_purchase(&ctx, &p, None).await.unwrap().value;
+                let points = total / 1000;
+                assert_eq!(out.points_earned, points);
+                model[c].earn(points, seq, t + PENDING_H, t + EXPIRY_H);
+                purchases.push(MPurchase {
+                    c,
+                    id: out.purchase_id,
+                    seq,
+                    total,
+                    earned: points,
+                    returned: 0,
+                });
+            }
+            Op::Return { p, amount } => {
+                let Some(mp) = purchases.get_mut(p) else {
+                    continue;
+                };
+                let res = store
+                    .return_purchase(&ctx, &mp.id, &ReturnRequest::Amount(amount), None)
+                    .await;
+                if amount > mp.total - mp.returned {
+                    assert!(
+                        matches!(res, Err(StoreError::ReturnTooLarge(_))),
+                        "step {step}: {res:?}"
+                    );
+                    continue;
+                }
+                let due = pro_rata(mp.earned, mp.total, mp.returned, mp.returned + amount);
+                mp.returned += amount;
+                let m = &mut model[mp.c];
+                let mut left = due;
+                if let Some(own) = m.lots.iter_mut().find(|l| l.seq == mp.seq && l.expires > t) {
+                    let k = own.remaining.min(left);
+                    own.remaining -= k;
+                    left -= k;
+                }
+                let took: i64 = m.take(left, t).iter().map(|x| x.1).sum();
+                m.debt += left - took;
+                assert_eq!(res.unwrap().value.points_due, due, "step {step}");
+            }
+            Op::Redeem { c, points } => {
+                let res = store
+                    .redeem(&ctx, &ids[c], Spend::Points(points), None)
+                    .await;
+                if points <= model[c].available(t) {
+                    res.unwrap();
+                    model[c].take(points, t);
+                } else {
+                    assert!(
+                        matches!(res, Err(StoreError::InsufficientPoints { .. })),
+                        "step {step}: {res:?}"
+                    );
+                }
+            }
+            Op::Adjust { c, points } => {
+                store
+                    .adjust(&ctx, &ids[c], points, "model", None)
+                    .await
+                    .unwrap();
+                model[c].earn(points, seq, t, t + EXPIRY_H);
+            }
+            Op::Transfer { from, points } => {
+                let to = 1 - from;
+                let res = store
+                    .transfer(&ctx, &ids[from], &ids[to], points, None)
+                    .await;
+                if points <= model[from].available(t) {
+                    res.unwrap();
+                    for (expires, k) in model[from].take(points, t) {
+                        model[to].lots.push(MLot {
+                            seq,
+                            remaining: k,
+                            available: t,
+                            expires,
+                        });
+                    }
+                } else {
+                    assert!(
+                        matches!(res, Err(StoreError::InsufficientPoints { .. })),
+                        "step {step}: {res:?}"
+                    );
+                }
+            }
+            Op::Expire => {
+                store
+                    .expire_lots(&ctx.program_id, ctx.now, 3, 100)
+                    .await
+                    .unwrap();
+                for m in model.iter_mut() {
+                    m.lots
+                        .iter_mut()
+                        .filter(|l| l.expires <= t)
+                        .for_each(|l| l.remaining = 0);
+                }
+            }
+            Op::Advance { hours } => t += hours,
+        }
+        let now = base
+            .checked_add(jiff::SignedDuration::from_hours(t))
+            .unwrap();
+        for (c, m) in model.iter().enumerate() {
+            let b = store.balance(&ctx.program_id, &ids[c], now).await.unwrap();
+            let want = (m.available(t), m.pending(t), m.debt);
+            assert_eq!(
+                (b.points_available, b.points_pending, b.points_debt),
+                want,
+                "step {step}, customer {c}"
+            );
+        }
+    }
+    let report = store.verify_ledger(Some(&ctx.program_id)).await.unwrap();
+    assert!(report.problems.is_empty(), "{:#?}", report.problems);
+}
+
+#[test]
+fn the_ledger_matches_a_reference_model() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for db in rt.block_on(backends()) {
+        let store = rt.block_on(db.open());
+        let cases = match db.backend {
+            Backend::Sqlite => 96,
+            Backend::Postgres => 32,
+        };
+        let mut runner = TestRunner::new(Config {
+            cases,
+            failure_persistence: None,
+            ..Config::default()
+        });
+        let result = runner.run(&proptest::collection::vec(op(), 1..30), |ops| {
+            rt.block_on(run_case(&store, ops));
+            Ok(())
+        });
+        if let Err(e) = result {
+            panic!("{:?}: {e}", db.backend);
+        }
+    }
+}
