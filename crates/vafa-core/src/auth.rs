@@ -47,11 +47,34 @@ impl Role {
             Role::Manager => !matches!(permission, AuditRead | ApiKeysManage),
             Role::Cashier => matches!(
                 permission,
-                ProgramRead | CustomersRead | CustomersWrite | CardsRead | CardsIssue | CardsManage
+                ProgramRead
+                    | CustomersRead
+                    | CustomersWrite
+                    | CardsRead
+                    | CardsIssue
+                    | CardsManage
+                    | PurchasesRead
+                    | PurchasesWrite
+                    | PurchasesReturn
+                    | PointsRedeem
+                    | PointsTransfer
+                    | LedgerRead
             ),
-            // A coalition partner identifies members to earn and redeem; it never edits them.
-            Role::Partner => matches!(permission, ProgramRead | CustomersRead | CardsRead),
-            Role::Analyst => matches!(permission, ProgramRead | CustomersRead | CardsRead),
+            // A coalition partner identifies members, records their purchases and lets them
+            // redeem; it never edits profiles, reverses purchases or adjusts balances.
+            Role::Partner => matches!(
+                permission,
+                ProgramRead
+                    | CustomersRead
+                    | CardsRead
+                    | PurchasesWrite
+                    | PointsRedeem
+                    | LedgerRead
+            ),
+            Role::Analyst => matches!(
+                permission,
+                ProgramRead | CustomersRead | CardsRead | PurchasesRead | LedgerRead
+            ),
         }
     }
 }
@@ -100,10 +123,26 @@ pub enum Permission {
     AuditRead,
     /// Create, list and revoke API keys.
     ApiKeysManage,
+    /// Change the program's settings (earning, expiry, returns, transfers).
+    ProgramManage,
+    /// Read purchases.
+    PurchasesRead,
+    /// Record purchases (which earn points and cashback).
+    PurchasesWrite,
+    /// Record returns (which reverse what the returned lines earned).
+    PurchasesReturn,
+    /// Spend a customer's points or cashback.
+    PointsRedeem,
+    /// Credit or debit points by hand, with a reason.
+    PointsAdjust,
+    /// Move points between customers.
+    PointsTransfer,
+    /// Read balances and ledgers.
+    LedgerRead,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 18] = [
         Permission::ProgramRead,
         Permission::CustomersRead,
         Permission::CustomersWrite,
@@ -114,6 +153,14 @@ impl Permission {
         Permission::CardsManage,
         Permission::AuditRead,
         Permission::ApiKeysManage,
+        Permission::ProgramManage,
+        Permission::PurchasesRead,
+        Permission::PurchasesWrite,
+        Permission::PurchasesReturn,
+        Permission::PointsRedeem,
+        Permission::PointsAdjust,
+        Permission::PointsTransfer,
+        Permission::LedgerRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -128,6 +175,14 @@ impl Permission {
             Permission::CardsManage => "cards.manage",
             Permission::AuditRead => "audit.read",
             Permission::ApiKeysManage => "apikeys.manage",
+            Permission::ProgramManage => "program.manage",
+            Permission::PurchasesRead => "purchases.read",
+            Permission::PurchasesWrite => "purchases.write",
+            Permission::PurchasesReturn => "purchases.return",
+            Permission::PointsRedeem => "points.redeem",
+            Permission::PointsAdjust => "points.adjust",
+            Permission::PointsTransfer => "points.transfer",
+            Permission::LedgerRead => "ledger.read",
         }
     }
 }
@@ -173,15 +228,25 @@ mod tests {
     }
 
     #[test]
-    fn read_only_roles_cannot_write() {
-        for role in [Role::Partner, Role::Analyst] {
-            for p in Permission::ALL {
-                let is_read = matches!(
-                    p,
-                    Permission::ProgramRead | Permission::CustomersRead | Permission::CardsRead
-                );
-                assert_eq!(role.allows(p), is_read, "{role} {p:?}");
-            }
+    fn analysts_only_read() {
+        for p in Permission::ALL {
+            let is_read = p.as_str().ends_with(".read");
+            assert_eq!(
+                Role::Analyst.allows(p),
+                is_read && p != Permission::AuditRead,
+                "{p:?}"
+            );
         }
+    }
+
+    #[test]
+    fn only_managers_and_admins_adjust_reverse_or_reconfigure() {
+        for role in Role::ALL {
+            let senior = matches!(role, Role::Admin | Role::Manager);
+            assert_eq!(role.allows(Permission::PointsAdjust), senior, "{role}");
+            assert_eq!(role.allows(Permission::ProgramManage), senior, "{role}");
+        }
+        assert!(!Role::Partner.allows(Permission::PurchasesReturn));
+        assert!(Role::Partner.allows(Permission::PurchasesWrite));
     }
 }

@@ -46,10 +46,17 @@ codes! {
     CardNotActive => "card_not_active", 409, "The card is blocked or replaced";
     CardAlreadyBound => "card_already_bound", 409, "The card already belongs to a customer";
     KeyRevoked => "api_key_revoked", 409, "The API key is already revoked";
+    IdempotencyConflict => "idempotency_conflict", 409, "This Idempotency-Key was used for a different request";
+    DuplicatePurchase => "duplicate_purchase", 409, "A purchase with this external id exists with other details";
+    CustomerBlocked => "customer_blocked", 409, "The customer is blocked";
     PayloadTooLarge => "payload_too_large", 413, "The request body is too large";
     UnsupportedMediaType => "unsupported_media_type", 415, "Send JSON with Content-Type: application/json";
     ValidationFailed => "validation_failed", 422, "Some fields are invalid";
     MergeSelf => "merge_self", 422, "A customer cannot be merged into itself";
+    InsufficientPoints => "insufficient_points", 422, "Not enough points";
+    InsufficientCashback => "insufficient_cashback", 422, "Not enough cashback";
+    ReturnTooLarge => "return_too_large", 422, "More than was bought cannot be returned";
+    TransferRefused => "transfer_refused", 422, "The transfer is not allowed";
     InternalError => "internal_error", 500, "Something went wrong on our side";
     ServiceUnavailable => "service_unavailable", 503, "The service is temporarily unavailable";
 }
@@ -111,6 +118,13 @@ impl From<StoreError> for ApiError {
             StoreError::CardAlreadyBound => ErrorCode::CardAlreadyBound,
             StoreError::KeyRevoked => ErrorCode::KeyRevoked,
             StoreError::CardNumberExhausted => ErrorCode::ServiceUnavailable,
+            StoreError::InsufficientPoints { .. } => ErrorCode::InsufficientPoints,
+            StoreError::InsufficientCashback { .. } => ErrorCode::InsufficientCashback,
+            StoreError::IdempotencyConflict => ErrorCode::IdempotencyConflict,
+            StoreError::DuplicatePurchase => ErrorCode::DuplicatePurchase,
+            StoreError::CustomerBlocked => ErrorCode::CustomerBlocked,
+            StoreError::ReturnTooLarge(_) => ErrorCode::ReturnTooLarge,
+            StoreError::TransferRefused(_) => ErrorCode::TransferRefused,
             _ if e.is_unavailable() => {
                 tracing::warn!(error = %e, "store unavailable");
                 return Self::new(

@@ -15,30 +15,35 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let is_json = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .map(|v| {
-                let v = v.trim();
-                v.eq_ignore_ascii_case("application/json") || v.ends_with("+json")
-            })
-            .unwrap_or(false);
-        if !is_json {
-            return Err(ApiError::new(
-                ErrorCode::UnsupportedMediaType,
-                "expected Content-Type: application/json",
-            ));
-        }
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| match e {
-            BytesRejection::FailedToBufferBody(inner) if inner.status() == 413 => {
-                ApiError::new(ErrorCode::PayloadTooLarge, inner.body_text())
-            }
-            other => ApiError::new(ErrorCode::BadRequest, other.body_text()),
-        })?;
+        let bytes = json_bytes(req, state).await?;
         parse_json(&bytes).map(Json)
     }
+}
+
+/// The body of a JSON request: checks the media type and the size limit.
+async fn json_bytes<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
+    let is_json = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| {
+            let v = v.trim();
+            v.eq_ignore_ascii_case("application/json") || v.ends_with("+json")
+        })
+        .unwrap_or(false);
+    if !is_json {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "expected Content-Type: application/json",
+        ));
+    }
+    Bytes::from_request(req, state).await.map_err(|e| match e {
+        BytesRejection::FailedToBufferBody(inner) if inner.status() == 413 => {
+            ApiError::new(ErrorCode::PayloadTooLarge, inner.body_text())
+        }
+        other => ApiError::new(ErrorCode::BadRequest, other.body_text()),
+    })
 }
 
 /// Parse a request body. Every body of this API is a JSON object; an array would
@@ -118,6 +123,66 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
             .map_err(|err| {
                 let path = err.path().to_string();
                 field_error(&path, &err.into_inner().to_string())
+            })
+    }
+}
+
+/// A JSON body of a write that moves value, with its `Idempotency-Key` (if sent) and a
+/// fingerprint of the request: method, path and the body in canonical form (so key
+/// order and whitespace do not make a retry look like a different request).
+pub struct Idempotent<T> {
+    pub body: T,
+    pub key: Option<String>,
+    pub fingerprint: String,
+}
+
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Idempotent<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let key = match req.headers().get(IDEMPOTENCY_KEY) {
+            None => None,
+            Some(v) => {
+                let k = v.to_str().map(str::trim).unwrap_or("");
+                if k.is_empty() || k.len() > 200 || !k.bytes().all(|b| b.is_ascii_graphic()) {
+                    return Err(ApiError::field(
+                        "Idempotency-Key",
+                        "must be 1 to 200 visible ASCII characters",
+                    ));
+                }
+                Some(k.to_owned())
+            }
+        };
+        let head = format!("{} {}", req.method(), req.uri().path());
+        let bytes = json_bytes(req, state).await?;
+        let body = parse_json::<T>(&bytes)?;
+        // serde_json's map is ordered by key: re-serialising gives one canonical form.
+        let canonical = parse_json::<serde_json::Value>(&bytes)?;
+        let fingerprint = {
+            use sha2::{Digest, Sha256};
+            hex::encode(Sha256::digest(format!("{head}\n{canonical}").as_bytes()))
+        };
+        Ok(Idempotent {
+            body,
+            key,
+            fingerprint,
+        })
+    }
+}
+
+impl<T> Idempotent<T> {
+    /// The store's idempotency record for this request, keyed by the header or, failing
+    /// that, by `fallback` (a receipt number that identifies the request by itself).
+    pub fn idempotency(&self, fallback: Option<String>) -> Option<vafa_store::Idempotency> {
+        self.key
+            .clone()
+            .map(|k| format!("key:{k}"))
+            .or(fallback)
+            .map(|key| vafa_store::Idempotency {
+                key,
+                fingerprint: self.fingerprint.clone(),
             })
     }
 }

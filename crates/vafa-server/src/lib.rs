@@ -42,7 +42,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Vafa", description = "Customer loyalty and relationship engine. Errors are application/problem+json with a stable `code` (see docs/errors.md)."),
     modifiers(&BearerAuth),
-    tags((name = "customers"), (name = "cards"), (name = "program"), (name = "audit"), (name = "system"))
+    tags((name = "customers"), (name = "cards"), (name = "ledger"), (name = "program"), (name = "audit"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -83,6 +83,17 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(cards::block))
         .routes(routes!(cards::replace))
         .routes(routes!(audit::list))
+        .routes(routes!(
+            program::get_ledger_settings,
+            program::put_ledger_settings
+        ))
+        .routes(routes!(purchases::create))
+        .routes(routes!(purchases::create_return))
+        .routes(routes!(points::balance))
+        .routes(routes!(points::ledger))
+        .routes(routes!(points::redeem))
+        .routes(routes!(points::adjust))
+        .routes(routes!(points::transfer))
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.
@@ -163,4 +174,36 @@ pub async fn serve(
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await
+}
+
+/// How often the background jobs look for work, and how much one pass may do.
+pub const JOB_INTERVAL: std::time::Duration = std::time::Duration::from_secs(60);
+const EXPIRY_BATCH: u32 = 500;
+const EXPIRY_MAX_BATCHES: u32 = 20;
+
+/// Background jobs: post the expiry of lots. Balances never wait for this (they count
+/// expired lots out at read time); the job makes the journal say so. Several server
+/// processes may run it at once: each pass re-reads under row locks and is idempotent.
+pub fn spawn_jobs(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(JOB_INTERVAL);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match store
+                .expire_lots("", clock.now(), EXPIRY_BATCH, EXPIRY_MAX_BATCHES)
+                .await
+            {
+                Ok(run) if run.lots_expired > 0 => {
+                    tracing::info!(
+                        lots = run.lots_expired,
+                        points = run.points_expired,
+                        "expired points"
+                    )
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "expiry job failed; will retry"),
+            }
+        }
+    })
 }

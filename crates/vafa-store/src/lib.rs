@@ -139,7 +139,8 @@ pub trait Store: Send + Sync + 'static {
         customer_id: &str,
         page: &PageRequest,
     ) -> Result<Page<LedgerLine>>;
-    /// Post the expiry of lots expired by `now`, in batches of at most `batch` lots.
+    /// Post the expiry of lots expired by `now`, in batches of at most `batch` lots; an
+    /// empty `program_id` means every program. Idempotent: expired lots are left empty.
     async fn expire_lots(
         &self,
         program_id: &str,

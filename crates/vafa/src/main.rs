@@ -62,6 +62,33 @@ enum Command {
         #[command(subcommand)]
         command: KeyCommand,
     },
+    /// The points and cashback ledger.
+    Ledger {
+        #[command(subcommand)]
+        command: LedgerCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum LedgerCommand {
+    /// Recompute every balance, debt and lot from the postings; check that every entry and
+    /// every program sums to zero. Exits non-zero with a report on any mismatch.
+    Verify {
+        #[command(flatten)]
+        db: Db,
+        /// Only this program (default: all).
+        #[arg(long)]
+        program: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Post the expiry of points whose lots have expired (serve does this every minute).
+    Expire {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        program: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -163,7 +190,9 @@ async fn shutdown_signal() {
 
 async fn serve(db: Db, listen: String, no_create: bool) -> Result<()> {
     let store = open(&db, !no_create).await?;
-    let app = vafa_server::app(store, Arc::new(SystemClock)).map_err(anyhow::Error::msg)?;
+    let clock = Arc::new(SystemClock);
+    let app = vafa_server::app(store.clone(), clock.clone()).map_err(anyhow::Error::msg)?;
+    let jobs = vafa_server::spawn_jobs(store, clock);
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .with_context(|| format!("listening on {listen}"))?;
@@ -174,6 +203,7 @@ async fn serve(db: Db, listen: String, no_create: bool) -> Result<()> {
         db.database_url
     );
     vafa_server::serve(listener, app, shutdown_signal()).await?;
+    jobs.abort();
     Ok(())
 }
 
@@ -223,6 +253,7 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Apikey { command } => keys(command).await,
+        Command::Ledger { command } => ledger(command).await,
     }
 }
 
@@ -281,6 +312,52 @@ async fn keys(command: KeyCommand) -> Result<()> {
         }
     }
     Ok(())
+}
+
+async fn ledger(command: LedgerCommand) -> Result<()> {
+    match command {
+        LedgerCommand::Verify { db, program, json } => {
+            let store = open(&db, false).await?;
+            let report = store.verify_ledger(program.as_deref()).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                println!(
+                    "checked {} entries, {} postings, {} accounts, {} lots",
+                    report.entries, report.postings, report.accounts, report.lots
+                );
+                for p in &report.problems {
+                    println!("MISMATCH {p}");
+                }
+            }
+            if !report.problems.is_empty() {
+                bail!(
+                    "the ledger does not verify: {} problem(s)",
+                    report.problems.len()
+                );
+            }
+            if !json {
+                println!("ok: every entry and program sums to zero; balances, debts and lots match the postings");
+            }
+            Ok(())
+        }
+        LedgerCommand::Expire { db, program } => {
+            let store = open(&db, false).await?;
+            let run = store
+                .expire_lots(
+                    program.as_deref().unwrap_or(""),
+                    jiff::Timestamp::now(),
+                    1000,
+                    1000,
+                )
+                .await?;
+            println!(
+                "expired {} lots ({} points) in {} batches",
+                run.lots_expired, run.points_expired, run.batches
+            );
+            Ok(())
+        }
+    }
 }
 
 fn main() -> std::process::ExitCode {

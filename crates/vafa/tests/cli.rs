@@ -193,3 +193,72 @@ fn serve_answers_health_and_stops_gracefully() {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
 }
+
+#[tokio::test]
+async fn ledger_verify_passes_and_catches_tampering() {
+    use sqlx::Connection;
+    for db in backends().await {
+        let url = db.url.as_str();
+        let p = json(&vafa(
+            url,
+            &["program", "create", "--name", "Verify", "--json"],
+        ));
+        let store = db.open().await;
+        let ctx = vafa_store::Ctx {
+            program_id: p["program_id"].as_str().unwrap().into(),
+            actor: vafa_store::Actor::Cli,
+            now: jiff::Timestamp::now(),
+        };
+        let profile = vafa_core::customer::ProfilePatch {
+            first_name: vafa_core::patch::Patch::Value("Ali".into()),
+            ..Default::default()
+        };
+        let c = store.create_customer(&ctx, profile).await.unwrap();
+        let purchase = vafa_store::NewPurchase {
+            customer: vafa_store::CustomerRef::Id(c.id.clone()),
+            store: None,
+            channel: None,
+            external_id: None,
+            lines: vec![],
+            total_minor: 250_000,
+            occurred_at: ctx.now,
+        };
+        store.post_purchase(&ctx, &purchase, None).await.unwrap();
+        store
+            .redeem(&ctx, &c.id, vafa_store::Spend::Points(5), None)
+            .await
+            .unwrap();
+
+        let ok = vafa(url, &["ledger", "verify"]);
+        let out = String::from_utf8_lossy(&ok.stdout);
+        assert!(
+            ok.status.success(),
+            "{out}{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+        assert!(
+            out.contains("ok: every entry and program sums to zero"),
+            "{out}"
+        );
+
+        // Someone edits a lot behind the ledger's back.
+        let tamper = "UPDATE lots SET remaining = remaining + 7";
+        match db.backend {
+            vafa_store::Backend::Sqlite => {
+                let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
+                sqlx::query(tamper).execute(&mut conn).await.unwrap();
+            }
+            vafa_store::Backend::Postgres => {
+                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
+                sqlx::query(tamper).execute(&mut conn).await.unwrap();
+            }
+        }
+        let bad = vafa(url, &["ledger", "verify"]);
+        let out = String::from_utf8_lossy(&bad.stdout);
+        assert!(!bad.status.success(), "{out}");
+        assert!(
+            out.contains("MISMATCH lot remainder differs from its postings"),
+            "{out}"
+        );
+    }
+}

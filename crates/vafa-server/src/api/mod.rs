@@ -4,5 +4,8 @@
 pub mod audit;
 pub mod cards;
 pub mod customers;
+pub mod money;
+pub mod points;
 pub mod program;
+pub mod purchases;
 pub mod system;

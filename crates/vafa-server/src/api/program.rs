@@ -150,3 +150,65 @@ pub async fn revoke_key(
     let key = state.store.revoke_api_key(&auth.ctx(&state), &id).await?;
     Ok(axum::Json(key.into()))
 }
+
+/// The program's ledger settings: the base earning rule, cashback, the value of a point,
+/// the return window, expiry, the return policy and transfers.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LedgerSettingsDto {
+    /// `earn_points` points for every `earn_per_minor` paid (minor units), rounded down.
+    pub earn_points: i64,
+    pub earn_per_minor: i64,
+    /// Percent, as a decimal string, e.g. "2.5".
+    pub cashback_percent: String,
+    /// What one point is worth when spent, in minor units, as a decimal string.
+    pub point_value_minor: String,
+    /// Days earned points stay pending (the return window).
+    pub pending_days: u32,
+    /// `{"kind":"never"}`, `{"kind":"days","days":N}`, `{"kind":"months","months":N}`,
+    /// `{"kind":"end_of_month"}`, `{"kind":"end_of_year","calendar":"jalali"|"gregorian","years_after":N}`.
+    #[schema(value_type = Object)]
+    pub expiry: serde_json::Value,
+    /// `only_pending`, `within_balance` or `allow_negative`.
+    pub return_policy: String,
+    pub transfers_enabled: bool,
+    pub transfer_max_points: i64,
+}
+
+fn settings_view(s: &vafa_core::ledger::LedgerSettings) -> Result<LedgerSettingsDto, ApiError> {
+    serde_json::to_value(s)
+        .and_then(serde_json::from_value)
+        .map_err(|e| ApiError::internal("settings view", e))
+}
+
+/// The program's ledger settings.
+#[utoipa::path(get, path = "/api/v1/program/ledger-settings", tag = "program",
+    responses((status = 200, body = LedgerSettingsDto)),
+    security(("api_key" = ["program.read"])))]
+pub async fn get_ledger_settings(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> ApiResult<axum::Json<LedgerSettingsDto>> {
+    let s = state.store.ledger_settings(auth.program_id()).await?;
+    Ok(axum::Json(settings_view(&s)?))
+}
+
+/// Replace the program's ledger settings. They apply to what happens from now on; points
+/// already earned keep their dates.
+#[utoipa::path(put, path = "/api/v1/program/ledger-settings", tag = "program", request_body = LedgerSettingsDto,
+    responses((status = 200, body = LedgerSettingsDto), (status = 422)),
+    security(("api_key" = ["program.manage"])))]
+pub async fn put_ledger_settings(
+    State(state): State<AppState>,
+    auth: Auth,
+    Json(input): Json<LedgerSettingsDto>,
+) -> ApiResult<axum::Json<LedgerSettingsDto>> {
+    let raw = serde_json::to_vec(&input).map_err(|e| ApiError::internal("settings", e))?;
+    let settings: vafa_core::ledger::LedgerSettings = crate::extract::parse_json(&raw)?;
+    settings.validate()?;
+    let saved = state
+        .store
+        .set_ledger_settings(&auth.ctx(&state), &settings)
+        .await?;
+    Ok(axum::Json(settings_view(&saved)?))
+}

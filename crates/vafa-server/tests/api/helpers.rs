@@ -24,6 +24,7 @@ pub struct TestApp {
 
 pub struct Resp {
     pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
     pub content_type: String,
     pub body: Value,
 }
@@ -109,7 +110,21 @@ impl TestApp {
         key: Option<&str>,
         body: Option<(&str, Vec<u8>)>,
     ) -> Resp {
+        self.raw_with(method, path, key, body, None).await
+    }
+
+    pub async fn raw_with(
+        &self,
+        method: Method,
+        path: &str,
+        key: Option<&str>,
+        body: Option<(&str, Vec<u8>)>,
+        idempotency_key: Option<&str>,
+    ) -> Resp {
         let mut req = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(k) = idempotency_key {
+            req = req.header("idempotency-key", k);
+        }
         if let Some(k) = key {
             req = req.bearer_auth(k);
         }
@@ -118,6 +133,7 @@ impl TestApp {
         }
         let res = req.send().await.unwrap();
         let status = res.status();
+        let headers = res.headers().clone();
         let content_type = res
             .headers()
             .get("content-type")
@@ -129,6 +145,7 @@ impl TestApp {
         assert_ne!(status.as_u16(), 500, "500 for {path}: {body}");
         Resp {
             status,
+            headers,
             content_type,
             body,
         }
@@ -137,6 +154,19 @@ impl TestApp {
     pub async fn call(&self, method: Method, path: &str, key: &str, body: Option<Value>) -> Resp {
         let body = body.map(|b| ("application/json", serde_json::to_vec(&b).unwrap()));
         self.raw(method, path, Some(key), body).await
+    }
+
+    /// POST with an `Idempotency-Key`.
+    pub async fn post_idem(&self, path: &str, idem: &str, body: Value) -> Resp {
+        let bytes = serde_json::to_vec(&body).unwrap();
+        self.raw_with(
+            Method::POST,
+            path,
+            Some(&self.admin_key),
+            Some(("application/json", bytes)),
+            Some(idem),
+        )
+        .await
     }
 
     pub async fn get(&self, path: &str) -> Resp {

@@ -5,4 +5,5 @@
 mod customers;
 mod errors;
 mod helpers;
+mod ledger;
 mod routes;

@@ -17,6 +17,7 @@ struct Fixture {
     card_number: String,
     key_id: String,
     other_customer_id: String,
+    purchase_id: String,
 }
 
 static FIXTURES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -36,11 +37,18 @@ async fn fixture(app: &TestApp) -> Fixture {
             json!({"role": "analyst", "name": "victim"}),
         )
         .await;
+    let bought = app
+        .post(
+            "/api/v1/purchases",
+            json!({"customer_id": c["id"], "total": {"amount": "500000", "currency": "IRR"}}),
+        )
+        .await;
     Fixture {
         customer_id: c["id"].as_str().unwrap().into(),
         other_customer_id: o["id"].as_str().unwrap().into(),
         card_number: cards.ok(201)["cards"][0]["number"].as_str().unwrap().into(),
         key_id: key.ok(201)["key_id"].as_str().unwrap().into(),
+        purchase_id: bought.ok(201)["id"].as_str().unwrap().into(),
     }
 }
 
@@ -50,6 +58,7 @@ fn request_for(method: &Method, template: &str, f: &Fixture) -> (String, Option<
     let path = template
         .replace("{number}", &f.card_number)
         .replace("/api-keys/{id}", &format!("/api-keys/{}", f.key_id))
+        .replace("/purchases/{id}", &format!("/purchases/{}", f.purchase_id))
         .replace("{id}", &f.customer_id);
     assert!(
         !path.contains('{'),
@@ -68,6 +77,22 @@ fn request_for(method: &Method, template: &str, f: &Fixture) -> (String, Option<
             Some(json!({"reason": "test"}))
         }
         ("POST", "/api/v1/api-keys") => Some(json!({"role": "analyst"})),
+        ("PUT", "/api/v1/program/ledger-settings") => {
+            Some(serde_json::to_value(vafa_core::ledger::LedgerSettings::default()).unwrap())
+        }
+        ("POST", "/api/v1/purchases") => Some(
+            json!({"customer_id": f.customer_id, "total": {"amount": "10000", "currency": "IRR"}}),
+        ),
+        ("POST", "/api/v1/purchases/{id}/returns") => {
+            Some(json!({"amount": {"amount": "1", "currency": "IRR"}}))
+        }
+        ("POST", "/api/v1/customers/{id}/redemptions") => Some(json!({"points": 1})),
+        ("POST", "/api/v1/customers/{id}/adjustments") => {
+            Some(json!({"points": 5, "reason": "test"}))
+        }
+        ("POST", "/api/v1/customers/{id}/transfers") => {
+            Some(json!({"to_customer_id": f.other_customer_id, "points": 1}))
+        }
         _ => panic!("no sample body for {method} {template}"),
     };
     (path, body)

@@ -123,19 +123,23 @@ macro_rules! ledger_more_ops {
                 if let Some(value) = Self::idem_lookup(&mut tx, &ctx.program_id, idem).await? {
                     return Ok(Replayed { value, replayed: true });
                 }
+                if from == to {
+                    return Err(StoreError::TransferRefused("a customer cannot transfer to itself".into()));
+                }
+                // Both customers first, so another program's ids are "not found" before any rule speaks.
+                let (first, second) = if from < to { (from, to) } else { (to, from) };
+                Self::spending_customer(&mut tx, &ctx.program_id, first).await?;
+                Self::spending_customer(&mut tx, &ctx.program_id, second).await?;
                 let (_, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
                 if !settings.transfers_enabled {
                     return Err(StoreError::TransferRefused("this program does not allow point transfers".into()));
                 }
-                if from == to {
-                    return Err(StoreError::TransferRefused("a customer cannot transfer to itself".into()));
-                }
                 if points <= 0 || points > settings.transfer_max_points {
-                    return Err(StoreError::TransferRefused(format!("a transfer moves 1 to {} points", settings.transfer_max_points)));
+                    return Err(StoreError::TransferRefused(format!(
+                        "a transfer moves 1 to {} points",
+                        settings.transfer_max_points
+                    )));
                 }
-                let (first, second) = if from < to { (from, to) } else { (to, from) };
-                Self::spending_customer(&mut tx, &ctx.program_id, first).await?;
-                Self::spending_customer(&mut tx, &ctx.program_id, second).await?;
                 let to_acct = AccountSpec::customer_points(to);
                 let from_acct = AccountSpec::customer_points(from);
                 // Both accounts in key order before planning, like every other path.
@@ -174,18 +178,19 @@ macro_rules! ledger_more_ops {
                 let mut tx = self.begin_write().await?;
                 let rows: Vec<(String, String, String)> = sqlx::query_as(
                     "SELECT l.id, l.program_id, a.customer_id FROM lots l JOIN accounts a ON a.id = l.account_id \
-                     WHERE l.program_id = $1 AND l.remaining > 0 AND l.expires_at IS NOT NULL AND l.expires_at <= $2 \
-                     ORDER BY a.customer_id, l.id LIMIT $3",
+                     WHERE ($1 = '' OR l.program_id = $1) AND l.remaining > 0 AND l.expires_at IS NOT NULL AND l.expires_at <= $2 \
+                     ORDER BY l.program_id, a.customer_id, l.id LIMIT $3",
                 )
                 .bind(program_id)
                 .bind(micros(now))
                 .bind(i64::from(batch))
                 .fetch_all(&mut *tx)
                 .await?;
-                let mut customers: Vec<String> = rows.iter().map(|r| r.2.clone()).collect();
+                let mut customers: Vec<(String, String)> = rows.iter().map(|r| (r.1.clone(), r.2.clone())).collect();
                 customers.dedup();
                 let (mut lots_done, mut points_done) = (0i64, 0i64);
-                for customer_id in customers {
+                for (program_id, customer_id) in customers {
+                    let program_id = program_id.as_str();
                     let ctx = Ctx { program_id: program_id.to_owned(), actor: Actor::System, now };
                     Self::load_customer(&mut tx, program_id, &customer_id, true).await?;
                     let acct = AccountSpec::customer_points(&customer_id);

@@ -1,0 +1,108 @@
+//! Money and balances on the wire.
+
+use crate::error::ApiError;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use vafa_core::money::Money;
+use vafa_core::program::Currency;
+use vafa_store::BalanceSnapshot;
+
+/// An amount as a decimal string in the currency's unit (IRR has no decimals).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MoneyDto {
+    #[schema(example = "125000")]
+    pub amount: String,
+    #[schema(example = "IRR")]
+    pub currency: String,
+}
+
+impl MoneyDto {
+    pub fn of(minor: i64, currency: Currency) -> Self {
+        MoneyDto {
+            amount: Money::new(minor, currency).amount_string(),
+            currency: currency.code().to_owned(),
+        }
+    }
+
+    /// The amount in minor units, which must be in the program's currency.
+    pub fn minor(&self, field: &str, program: Currency) -> Result<i64, ApiError> {
+        let currency: Currency = self
+            .currency
+            .parse()
+            .map_err(|e| ApiError::field(&format!("{field}.currency"), e))?;
+        let money = Money::parse(&self.amount, currency)
+            .and_then(|m| m.expect_currency(program))
+            .map_err(|e| ApiError::field(&format!("{field}.amount"), e))?;
+        Ok(money.amount_minor)
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExpiringView {
+    #[schema(value_type = String, format = DateTime)]
+    pub at: jiff::Timestamp,
+    pub points: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PointsBalance {
+    /// Spendable now; negative when the customer owes points.
+    pub available: i64,
+    /// Earned but still in the return window.
+    pub pending: i64,
+    /// Points owed after a return of points already spent; paid from later earnings.
+    pub debt: i64,
+    /// Spendable points expiring in the next 30 days.
+    pub expiring_soon: Vec<ExpiringView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LifetimeView {
+    pub earned: i64,
+    pub redeemed: i64,
+    pub expired: i64,
+    pub returned: i64,
+    pub adjusted: i64,
+    pub transferred: i64,
+    pub cashback_earned: MoneyDto,
+    pub cashback_redeemed: MoneyDto,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BalanceView {
+    pub points: PointsBalance,
+    pub cashback: MoneyDto,
+    pub lifetime: LifetimeView,
+}
+
+impl BalanceView {
+    pub fn new(b: BalanceSnapshot, currency: Currency) -> Self {
+        BalanceView {
+            points: PointsBalance {
+                available: b.points_available,
+                pending: b.points_pending,
+                debt: b.points_debt,
+                expiring_soon: b
+                    .expiring_soon
+                    .into_iter()
+                    .map(|e| ExpiringView {
+                        at: e.at,
+                        points: e.points,
+                    })
+                    .collect(),
+            },
+            cashback: MoneyDto::of(b.cashback_minor, currency),
+            lifetime: LifetimeView {
+                earned: b.lifetime_points.earned,
+                redeemed: b.lifetime_points.redeemed,
+                expired: b.lifetime_points.expired,
+                returned: b.lifetime_points.returned,
+                adjusted: b.lifetime_points.adjusted,
+                transferred: b.lifetime_points.transferred,
+                cashback_earned: MoneyDto::of(b.lifetime_cashback_earned_minor, currency),
+                cashback_redeemed: MoneyDto::of(b.lifetime_cashback_redeemed_minor, currency),
+            },
+        }
+    }
+}

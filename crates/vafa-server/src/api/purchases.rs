@@ -1,0 +1,363 @@
+//! `/api/v1/purchases`: record purchases (earning points and cashback) and returns.
+
+use crate::api::money::{BalanceView, MoneyDto};
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Idempotent;
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use vafa_core::card::CardNumber;
+use vafa_core::mobile::Mobile;
+use vafa_core::program::Currency;
+use vafa_core::{validate, FieldErrors};
+use vafa_store::{
+    CustomerRef, NewPurchase, PurchaseLine, PurchaseOutcome, Replayed, ReturnOutcome, ReturnRequest,
+};
+
+pub const MAX_ITEMS: usize = 500;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ItemInput {
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub category: Option<String>,
+    /// Whole units, 1 to 1,000,000.
+    pub quantity: i64,
+    pub unit_price: MoneyDto,
+}
+
+/// A purchase names its customer by exactly one of `customer_id`, `mobile` or `card_number`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PurchaseInput {
+    pub customer_id: Option<String>,
+    pub mobile: Option<String>,
+    /// A personal card, or a bearer card: an unbound bearer card gets an anonymous holder.
+    pub card_number: Option<String>,
+    /// Store or branch.
+    pub store: Option<String>,
+    /// e.g. `pos`, `web`, `app`.
+    pub channel: Option<String>,
+    /// The receipt number, unique per program. Without an `Idempotency-Key`, a retry with
+    /// the same receipt number and body answers with the first result.
+    pub external_id: Option<String>,
+    #[serde(default)]
+    pub items: Vec<ItemInput>,
+    /// What the customer paid.
+    pub total: MoneyDto,
+    /// When it happened (default: now); not in the future.
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub occurred_at: Option<jiff::Timestamp>,
+}
+
+fn text(errs: &mut FieldErrors, field: &str, v: Option<String>, max: usize) -> Option<String> {
+    v.and_then(|s| errs.take(field, validate::short_text(&s, max)).flatten())
+}
+
+impl PurchaseInput {
+    fn into_purchase(
+        self,
+        currency: Currency,
+        now: jiff::Timestamp,
+    ) -> Result<NewPurchase, ApiError> {
+        let mut errs = FieldErrors::default();
+        let customer = match (self.customer_id, self.mobile, self.card_number) {
+            (Some(id), None, None) => Some(CustomerRef::Id(id.trim().to_owned())),
+            (None, Some(m), None) => errs
+                .take("mobile", Mobile::parse(&m))
+                .map(CustomerRef::Mobile),
+            (None, None, Some(c)) => errs
+                .take("card_number", CardNumber::parse(&c))
+                .map(CustomerRef::Card),
+            _ => {
+                errs.push(
+                    "customer_id",
+                    "give exactly one of customer_id, mobile or card_number",
+                );
+                None
+            }
+        };
+        let total_minor = errs.take(
+            "total",
+            self.total.minor("total", currency).map_err(|e| e.detail),
+        );
+        if self.items.len() > MAX_ITEMS {
+            errs.push("items", format!("at most {MAX_ITEMS} items"));
+        }
+        let mut lines = Vec::with_capacity(self.items.len());
+        for (i, item) in self.items.into_iter().enumerate() {
+            if !(1..=1_000_000).contains(&item.quantity) {
+                errs.push(
+                    format!("items[{i}].quantity"),
+                    "must be between 1 and 1000000",
+                );
+            }
+            let price = item
+                .unit_price
+                .minor(&format!("items[{i}].unit_price"), currency);
+            let price = errs.take(
+                &format!("items[{i}].unit_price"),
+                price.map_err(|e| e.detail),
+            );
+            lines.push(PurchaseLine {
+                sku: text(&mut errs, &format!("items[{i}].sku"), item.sku, 64),
+                name: text(&mut errs, &format!("items[{i}].name"), item.name, 200),
+                category: text(
+                    &mut errs,
+                    &format!("items[{i}].category"),
+                    item.category,
+                    64,
+                ),
+                quantity: item.quantity,
+                unit_price_minor: price.unwrap_or(0),
+            });
+        }
+        let occurred_at = self.occurred_at.unwrap_or(now);
+        if occurred_at
+            > now
+                .saturating_add(jiff::SignedDuration::from_mins(5))
+                .unwrap_or(now)
+        {
+            errs.push("occurred_at", "must not be in the future");
+        }
+        let store = text(&mut errs, "store", self.store, 100);
+        let channel = text(&mut errs, "channel", self.channel, 40);
+        let external_id = text(&mut errs, "external_id", self.external_id, 100);
+        if !errs.is_empty() {
+            return Err(errs.into());
+        }
+        match (customer, total_minor) {
+            (Some(customer), Some(total_minor)) => Ok(NewPurchase {
+                customer,
+                store,
+                channel,
+                external_id,
+                lines,
+                total_minor,
+                occurred_at,
+            }),
+            _ => Err(ApiError::field("customer_id", "missing")),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineView {
+    pub line: i64,
+    pub sku: Option<String>,
+    pub quantity: i64,
+    pub amount: MoneyDto,
+    /// Points this line earned (what returning it reverses).
+    pub points: i64,
+    pub cashback: MoneyDto,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EarnedPoints {
+    pub earned: i64,
+    /// Of `earned`, how many are pending until `available_at`.
+    pub pending: i64,
+    /// Of `earned`, how many paid off an earlier debt.
+    pub debt_paid: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub available_at: jiff::Timestamp,
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub expires_at: Option<jiff::Timestamp>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PurchaseView {
+    pub id: String,
+    pub customer_id: String,
+    pub external_id: Option<String>,
+    pub total: MoneyDto,
+    pub points: EarnedPoints,
+    pub cashback: MoneyDto,
+    pub lines: Vec<LineView>,
+    #[schema(value_type = String, format = DateTime)]
+    pub occurred_at: jiff::Timestamp,
+    /// The customer's balance right after this purchase.
+    pub balance: BalanceView,
+}
+
+impl PurchaseView {
+    fn new(o: PurchaseOutcome, c: Currency) -> Self {
+        PurchaseView {
+            id: o.purchase_id,
+            customer_id: o.customer_id,
+            external_id: o.external_id,
+            total: MoneyDto::of(o.total_minor, c),
+            points: EarnedPoints {
+                earned: o.points_earned,
+                pending: o.points_pending,
+                debt_paid: o.debt_paid,
+                available_at: o.available_at,
+                expires_at: o.expires_at,
+            },
+            cashback: MoneyDto::of(o.cashback_minor, c),
+            lines: o
+                .lines
+                .into_iter()
+                .map(|l| LineView {
+                    line: l.line_no,
+                    sku: l.sku,
+                    quantity: l.quantity,
+                    amount: MoneyDto::of(l.amount_minor, c),
+                    points: l.points,
+                    cashback: MoneyDto::of(l.cashback_minor, c),
+                })
+                .collect(),
+            occurred_at: o.occurred_at,
+            balance: BalanceView::new(o.balance, c),
+        }
+    }
+}
+
+pub async fn program_currency(state: &AppState, auth: &Auth) -> Result<Currency, ApiError> {
+    let p = state
+        .store
+        .get_program(auth.program_id())
+        .await?
+        .ok_or_else(|| ApiError::not_found("program"))?;
+    Ok(p.currency)
+}
+
+/// The status and headers of a value-moving write: `Idempotent-Replayed: true` on a replay.
+pub fn replay_headers<T>(r: &Replayed<T>) -> (StatusCode, HeaderMap) {
+    let mut h = HeaderMap::new();
+    if r.replayed {
+        h.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    (StatusCode::CREATED, h)
+}
+
+/// Record a purchase: it earns points and cashback by the program's settings, in the
+/// same transaction, and the answer carries the balance after it.
+#[utoipa::path(post, path = "/api/v1/purchases", tag = "ledger", request_body = PurchaseInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "retries with the same key and body answer with the first result")),
+    responses((status = 201, body = PurchaseView), (status = 404, description = "no such customer or card"),
+        (status = 409, description = "idempotency_conflict, duplicate_purchase, customer_blocked, card_not_active"), (status = 422)),
+    security(("api_key" = ["purchases.write"])))]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Auth,
+    req: Idempotent<PurchaseInput>,
+) -> ApiResult<(StatusCode, HeaderMap, axum::Json<PurchaseView>)> {
+    let currency = program_currency(&state, &auth).await?;
+    let ctx = auth.ctx(&state);
+    let implicit = req
+        .body
+        .external_id
+        .as_ref()
+        .map(|e| format!("purchase-external:{}", e.trim()));
+    let idem = req.idempotency(implicit);
+    let by_receipt = req.key.is_none() && idem.is_some();
+    let purchase = req.body.into_purchase(currency, ctx.now)?;
+    let out = match state
+        .store
+        .post_purchase(&ctx, &purchase, idem.as_ref())
+        .await
+    {
+        // Without a key, the receipt number is the key; a different body is a clash of receipts.
+        Err(vafa_store::StoreError::IdempotencyConflict) if by_receipt => {
+            Err(vafa_store::StoreError::DuplicatePurchase)
+        }
+        other => other,
+    }?;
+    let (status, headers) = replay_headers(&out);
+    Ok((
+        status,
+        headers,
+        axum::Json(PurchaseView::new(out.value, currency)),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnItem {
+    /// The line number in the purchase (1-based, as in its `lines`).
+    pub line: i64,
+    pub quantity: i64,
+}
+
+/// Return some lines (`items`) or an amount of money — exactly one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReturnInput {
+    pub items: Option<Vec<ReturnItem>>,
+    pub amount: Option<MoneyDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReturnView {
+    pub id: String,
+    pub purchase_id: String,
+    pub customer_id: String,
+    pub amount: MoneyDto,
+    /// What the returned lines had earned.
+    pub points_due: i64,
+    /// What was taken back, by the program's return policy.
+    pub points_reversed: i64,
+    /// Of `points_reversed`, what became a debt because the points were already spent.
+    pub points_debt_added: i64,
+    pub cashback_reversed: MoneyDto,
+    pub balance: BalanceView,
+}
+
+impl ReturnView {
+    fn new(o: ReturnOutcome, c: Currency) -> Self {
+        ReturnView {
+            id: o.return_id,
+            purchase_id: o.purchase_id,
+            customer_id: o.customer_id,
+            amount: MoneyDto::of(o.amount_minor, c),
+            points_due: o.points_due,
+            points_reversed: o.points_reversed,
+            points_debt_added: o.points_debt_added,
+            cashback_reversed: MoneyDto::of(o.cashback_reversed_minor, c),
+            balance: BalanceView::new(o.balance, c),
+        }
+    }
+}
+
+/// Return lines of a purchase (their own points are reversed) or an amount (points
+/// reversed in proportion). Returning more than was bought is `return_too_large`.
+#[utoipa::path(post, path = "/api/v1/purchases/{id}/returns", tag = "ledger", request_body = ReturnInput,
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
+    responses((status = 201, body = ReturnView), (status = 404), (status = 409), (status = 422)),
+    security(("api_key" = ["purchases.return"])))]
+pub async fn create_return(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    req: Idempotent<ReturnInput>,
+) -> ApiResult<(StatusCode, HeaderMap, axum::Json<ReturnView>)> {
+    let currency = program_currency(&state, &auth).await?;
+    let idem = req.idempotency(None);
+    let request = match (req.body.items, req.body.amount) {
+        (Some(items), None) if !items.is_empty() && items.len() <= MAX_ITEMS => {
+            ReturnRequest::Lines(items.into_iter().map(|i| (i.line, i.quantity)).collect())
+        }
+        (None, Some(amount)) => ReturnRequest::Amount(amount.minor("amount", currency)?),
+        _ => {
+            return Err(ApiError::field(
+                "items",
+                "give either items (1 to 500 lines) or amount",
+            ))
+        }
+    };
+    let out = state
+        .store
+        .return_purchase(&auth.ctx(&state), &id, &request, idem.as_ref())
+        .await?;
+    let (status, headers) = replay_headers(&out);
+    Ok((
+        status,
+        headers,
+        axum::Json(ReturnView::new(out.value, currency)),
+    ))
+}

@@ -1,0 +1,129 @@
+//! The ledger over HTTP: purchases, idempotency, redemptions, returns, balances.
+
+use crate::helpers::{customer, each_app, TestApp};
+use serde_json::{json, Value};
+
+fn irr(amount: &str) -> Value {
+    json!({"amount": amount, "currency": "IRR"})
+}
+
+async fn entries(app: &TestApp, customer_id: &str) -> usize {
+    let page = app
+        .get(&format!("/api/v1/customers/{customer_id}/ledger?limit=200"))
+        .await;
+    page.ok(200)["items"].as_array().unwrap().len()
+}
+
+#[tokio::test]
+async fn purchases_earn_and_replay_by_key_or_receipt() {
+    each_app(|app| async move {
+        let c = app.create_customer(customer("Ali", "09121110000")).await;
+        let id = c["id"].as_str().unwrap();
+        let body = json!({
+            "mobile": "۰۹۱۲۱۱۱۰۰۰۰", "store": "Tajrish", "channel": "pos",
+            "items": [{"sku": "LATTE", "quantity": 2, "unit_price": irr("50000")}, {"sku": "CAKE", "quantity": 1, "unit_price": irr("25000")}],
+            "total": irr("125000")
+        });
+        let first = app.post_idem("/api/v1/purchases", "till-1-0001", body.clone()).await;
+        let p = first.ok(201).clone();
+        assert_eq!(p["customer_id"], id, "{}", app.backend);
+        assert_eq!(p["points"]["earned"], 12);
+        assert_eq!(p["lines"][0]["points"], 10);
+        assert_eq!(p["balance"]["points"]["available"], 12);
+        assert_eq!(p["total"], irr("125000"));
+        assert!(first.headers.get("idempotent-replayed").is_none());
+
+        let replay = app.post_idem("/api/v1/purchases", "till-1-0001", body.clone()).await;
+        assert_eq!(replay.ok(201), &p, "the same answer");
+        assert_eq!(replay.headers["idempotent-replayed"], "true");
+        let mut other = body.clone();
+        other["total"] = irr("1");
+        app.post_idem("/api/v1/purchases", "till-1-0001", other).await.problem(409, "idempotency_conflict");
+        assert_eq!(entries(&app, id).await, 1, "one entry for three requests");
+
+        // Without a key, the receipt number makes a retry safe.
+        let receipt = json!({"customer_id": id, "external_id": "R-77", "total": irr("30000")});
+        let a = app.post("/api/v1/purchases", receipt.clone()).await.ok(201).clone();
+        let b = app.post("/api/v1/purchases", receipt).await;
+        assert_eq!(b.ok(201), &a);
+        let clash = json!({"customer_id": id, "external_id": "R-77", "total": irr("99000")});
+        app.post("/api/v1/purchases", clash).await.problem(409, "duplicate_purchase");
+
+        // An unbound bearer card earns for an anonymous holder.
+        let cards = app.post("/api/v1/cards", json!({"count": 1})).await;
+        let number = cards.ok(201)["cards"][0]["number"].as_str().unwrap().to_owned();
+        let anon = app.post("/api/v1/purchases", json!({"card_number": number, "total": irr("40000")})).await;
+        let holder = anon.ok(201)["customer_id"].as_str().unwrap().to_owned();
+        assert_eq!(app.get(&format!("/api/v1/cards/{number}")).await.ok(200)["customer_id"], holder.as_str());
+
+        let bad = app.post("/api/v1/purchases", json!({"customer_id": id, "mobile": "09121110000", "total": irr("1")})).await;
+        assert_eq!(bad.problem(422, "validation_failed")["field"], "customer_id");
+        let usd = app.post("/api/v1/purchases", json!({"customer_id": id, "total": {"amount": "1.50", "currency": "USD"}})).await;
+        assert_eq!(usd.problem(422, "validation_failed")["field"], "total");
+        let future = app.post("/api/v1/purchases", json!({"customer_id": id, "total": irr("1"), "occurred_at": "2030-01-01T00:00:00Z"})).await;
+        assert_eq!(future.problem(422, "validation_failed")["field"], "occurred_at");
+        app.post("/api/v1/purchases", json!({"customer_id": "cus_nope", "total": irr("1")})).await.problem(404, "not_found");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn redemptions_returns_and_balance_over_time() {
+    each_app(|app| async move {
+        let mut settings = app.get("/api/v1/program/ledger-settings").await.ok(200).clone();
+        settings["pending_days"] = json!(3);
+        settings["cashback_percent"] = json!("1");
+        app.call(reqwest::Method::PUT, "/api/v1/program/ledger-settings", &app.admin_key, Some(settings)).await.ok(200);
+        let c = app.create_customer(customer("Sara", "09351112222")).await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        let bought = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": id, "items": [{"sku": "A", "quantity": 3, "unit_price": irr("100000")}], "total": irr("300000")}),
+            )
+            .await;
+        let purchase = bought.ok(201)["id"].as_str().unwrap().to_owned();
+        assert_eq!(bought.body["points"]["pending"], 30);
+        assert_eq!(bought.body["cashback"], irr("3000"));
+
+        let before = entries(&app, &id).await;
+        let broke = app.post(&format!("/api/v1/customers/{id}/redemptions"), json!({"points": 10})).await;
+        broke.problem(422, "insufficient_points");
+        assert_eq!(entries(&app, &id).await, before, "{}: nothing written", app.backend);
+
+        app.clock.advance(jiff::SignedDuration::from_hours(72));
+        let bal = app.get(&format!("/api/v1/customers/{id}/balance")).await;
+        assert_eq!(bal.ok(200)["points"]["available"], 30);
+        assert_eq!(bal.body["points"]["pending"], 0);
+        assert_eq!(bal.body["cashback"], irr("3000"));
+        assert_eq!(bal.body["lifetime"]["earned"], 30);
+        assert!(bal.body["points"]["expiring_soon"].is_array());
+
+        let spent = app.post_idem(&format!("/api/v1/customers/{id}/redemptions"), "r-1", json!({"points": 25})).await;
+        assert_eq!(spent.ok(201)["value"], irr("2500"), "a point is worth 100 rials by default");
+        assert_eq!(spent.body["balance"]["points"]["available"], 5);
+        let cash = app.post(&format!("/api/v1/customers/{id}/redemptions"), json!({"cashback": irr("5000")})).await;
+        cash.problem(422, "insufficient_cashback");
+
+        let ret = app.post(&format!("/api/v1/purchases/{purchase}/returns"), json!({"items": [{"line": 1, "quantity": 1}]})).await;
+        assert_eq!(ret.ok(201)["points_due"], 10);
+        assert_eq!(ret.body["points_reversed"], 10);
+        assert_eq!(ret.body["points_debt_added"], 5);
+        assert_eq!(ret.body["balance"]["points"]["available"], -5);
+        let more = app.post(&format!("/api/v1/purchases/{purchase}/returns"), json!({"items": [{"line": 1, "quantity": 3}]})).await;
+        more.problem(422, "return_too_large");
+
+        let adj = app.post(&format!("/api/v1/customers/{id}/adjustments"), json!({"points": 20, "reason": "sorry for the wait"})).await;
+        assert_eq!(adj.ok(201)["balance"]["points"]["available"], 15, "the debt is paid first");
+        let ledger = app.get(&format!("/api/v1/customers/{id}/ledger")).await;
+        let kinds: Vec<_> = ledger.ok(200)["items"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap().to_owned()).collect();
+        assert_eq!(kinds, ["adjustment", "return", "redemption", "purchase"]);
+        assert_eq!(ledger.body["items"][0]["points_balance_after"], 15);
+        assert_eq!(ledger.body["items"][0]["explanation"]["reason"], "sorry for the wait");
+
+        app.post(&format!("/api/v1/customers/{id}/transfers"), json!({"to_customer_id": id, "points": 1})).await.problem(422, "transfer_refused");
+        let report = app.store.verify_ledger(None).await.unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+    })
+    .await;
+}
