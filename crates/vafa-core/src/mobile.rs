@@ -1,21 +1,27 @@
-//! Iranian mobile numbers: accepted in every usual form, stored as E.164 `+989XXXXXXXXX`.
+//! Iranian mobile numbers. The mobile is how customers are found at the counter and
+//! reached by SMS, and people write it a dozen ways (`0912…`, `+98912…`, `0098…`, with
+//! spaces, in Persian digits). Parsing accepts them all and stores one form, E.164
+//! `+989XXXXXXXXX`, so one person cannot become two customers by typing differently.
 
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
+/// A valid Iranian mobile number, held in E.164 form `+989XXXXXXXXX`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 #[serde(transparent)]
 pub struct Mobile(String);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The operator a prefix was first assigned to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operator {
     Mci,
     Irancell,
     Rightel,
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+/// Messages read after the field name: "mobile is empty".
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum MobileError {
     #[error("is empty")]
     Empty,
@@ -23,23 +29,20 @@ pub enum MobileError {
     Invalid,
 }
 
+/// Prefixes allowed before the national `9XXXXXXXXX`: `^(?:\+98|0098|98|0)?9\d{9}$`.
+/// Each has a different length, so for a given input length at most one can leave the
+/// ten national digits; trying them in any order gives the same answer.
+const PREFIXES: [&str; 4] = ["+98", "0098", "98", "0"];
+
 impl Mobile {
     /// Accepts `09121234567`, `9121234567`, `+989121234567`, `00989121234567`, with
     /// spaces, dashes or parentheses, in ASCII, Persian or Arabic-Indic digits.
     pub fn parse(input: &str) -> Result<Mobile, MobileError> {
-        let cleaned: String = crate::digits::normalize_digits(input)
-            .chars()
-            .filter(|c| {
-                !matches!(
-                    c,
-                    ' ' | '-' | '(' | ')' | '\u{200C}' | '\u{200E}' | '\u{200F}'
-                )
-            })
-            .collect();
+        let cleaned = crate::digits::compact_number(input, &['-', '(', ')']);
         if cleaned.is_empty() {
             return Err(MobileError::Empty);
         }
-        let national = ["+98", "0098", "98", "0"]
+        let national = PREFIXES
             .iter()
             .find_map(|p| cleaned.strip_prefix(p).filter(|rest| rest.len() == 10))
             .unwrap_or(&cleaned);
@@ -52,16 +55,18 @@ impl Mobile {
         Ok(Mobile(format!("+98{national}")))
     }
 
+    /// `+989121234567`: the stored and sent form.
     pub fn as_e164(&self) -> &str {
         &self.0
     }
 
-    /// `09121234567`
+    /// `09121234567`: the form Iranians write. (The string is ASCII by construction, so
+    /// byte slicing is safe here and below.)
     pub fn local(&self) -> String {
         format!("0{}", &self.0[3..])
     }
 
-    /// `0912 123 4567`
+    /// `0912 123 4567`; the Persian UI converts the digits with `to_persian_digits`.
     pub fn display(&self) -> String {
         let l = self.local();
         format!("{} {} {}", &l[..4], &l[4..7], &l[7..])
@@ -92,6 +97,21 @@ impl FromStr for Mobile {
     }
 }
 
+impl TryFrom<String> for Mobile {
+    type Error = MobileError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Mobile::parse(&s)
+    }
+}
+
+impl TryFrom<&str> for Mobile {
+    type Error = MobileError;
+    fn try_from(s: &str) -> Result<Self, Self::Error> {
+        Mobile::parse(s)
+    }
+}
+
+/// Through `parse`, so JSON can never smuggle in an unchecked number.
 impl<'de> Deserialize<'de> for Mobile {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -100,6 +120,7 @@ impl<'de> Deserialize<'de> for Mobile {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use proptest::prelude::*;
@@ -115,9 +136,13 @@ mod tests {
             "0912 123 4567",
             "0912-123-4567",
             "(0912) 123 4567",
+            "+98 (912) 123-45-67",
+            "  09121234567\n",
             "۰۹۱۲۱۲۳۴۵۶۷",
             "٠٩١٢١٢٣٤٥٦٧",
             "+۹۸۹۱۲۱۲۳۴۵۶۷",
+            "۰۹۱۲ ۱۲۳ ۴۵۶۷",
+            "\u{200E}0912\u{00A0}123\u{00A0}4567\u{200F}",
         ] {
             assert_eq!(
                 Mobile::parse(form).unwrap().as_e164(),
@@ -132,31 +157,72 @@ mod tests {
         for bad in [
             "09abcdefghi",
             "02112345678",
+            "+982112345678",
             "0912123456",
             "091212345678",
-            "",
-            "  ",
+            "+9891212345678",
+            "0989121234567",
+            "+9121234567",
+            "+0989121234567",
+            "09121234567x",
+            "0912.123.4567",
             "+1 912 123 4567",
             "08121234567",
+            "912123456",
         ] {
-            assert!(Mobile::parse(bad).is_err(), "{bad}");
+            assert_eq!(Mobile::parse(bad), Err(MobileError::Invalid), "{bad}");
+        }
+        assert_eq!(Mobile::parse(""), Err(MobileError::Empty));
+        assert_eq!(Mobile::parse(" - ( ) "), Err(MobileError::Empty));
+    }
+
+    #[test]
+    fn local_and_display_forms() {
+        let m = Mobile::parse("+989351234567").unwrap();
+        assert_eq!(m.as_e164(), "+989351234567");
+        assert_eq!(m.to_string(), "+989351234567");
+        assert_eq!(m.local(), "09351234567");
+        assert_eq!(m.display(), "0935 123 4567");
+        assert_eq!(
+            crate::digits::to_persian_digits(&m.display()),
+            "۰۹۳۵ ۱۲۳ ۴۵۶۷"
+        );
+    }
+
+    #[test]
+    fn operator_hint_follows_the_prefix_table() {
+        let hint = |n: &str| Mobile::parse(n).unwrap().operator_hint();
+        for (n, op) in [
+            ("09101234567", Some(Operator::Mci)),
+            ("09191234567", Some(Operator::Mci)),
+            ("09901234567", Some(Operator::Mci)),
+            ("09961234567", Some(Operator::Mci)),
+            ("09001234567", Some(Operator::Irancell)),
+            ("09051234567", Some(Operator::Irancell)),
+            ("09301234567", Some(Operator::Irancell)),
+            ("09331234567", Some(Operator::Irancell)),
+            ("09391234567", Some(Operator::Irancell)),
+            ("09411234567", Some(Operator::Irancell)),
+            ("09201234567", Some(Operator::Rightel)),
+            ("09231234567", Some(Operator::Rightel)),
+            ("09061234567", None),
+            ("09241234567", None),
+            ("09311234567", None),
+            ("09341234567", None),
+            ("09971234567", None),
+        ] {
+            assert_eq!(hint(n), op, "{n}");
         }
     }
 
     #[test]
-    fn display_and_operator() {
-        let m = Mobile::parse("09351234567").unwrap();
-        assert_eq!(m.local(), "09351234567");
-        assert_eq!(m.display(), "0935 123 4567");
-        assert_eq!(m.operator_hint(), Some(Operator::Irancell));
-        assert_eq!(
-            Mobile::parse("09121234567").unwrap().operator_hint(),
-            Some(Operator::Mci)
-        );
-        assert_eq!(
-            Mobile::parse("09201234567").unwrap().operator_hint(),
-            Some(Operator::Rightel)
-        );
+    fn serde_and_conversions_go_through_parse() {
+        let m: Mobile = serde_json::from_str("\"۰۹۱۲ ۱۲۳ ۴۵۶۷\"").unwrap();
+        assert_eq!(serde_json::to_string(&m).unwrap(), "\"+989121234567\"");
+        assert!(serde_json::from_str::<Mobile>("\"02112345678\"").is_err());
+        assert_eq!(Mobile::try_from("09121234567".to_string()), Ok(m.clone()));
+        assert_eq!(Mobile::try_from("9121234567"), Ok(m.clone()));
+        assert_eq!("00989121234567".parse::<Mobile>(), Ok(m));
     }
 
     proptest! {
@@ -166,7 +232,16 @@ mod tests {
             let m = Mobile::parse(&format!("09{rest}")).unwrap();
             prop_assert_eq!(m.as_e164(), e164.as_str());
             prop_assert_eq!(Mobile::parse(&m.local()).unwrap(), m.clone());
+            prop_assert_eq!(Mobile::parse(&m.display()).unwrap(), m.clone());
+            prop_assert_eq!(Mobile::parse(&m.as_e164()[1..]).unwrap(), m.clone());
             prop_assert_eq!(Mobile::parse(&crate::digits::to_persian_digits(&m.local())).unwrap(), m);
+        }
+
+        #[test]
+        fn parse_never_panics_and_only_yields_e164(s in "\\PC{0,20}") {
+            if let Ok(m) = Mobile::parse(&s) {
+                prop_assert!(m.as_e164().starts_with("+989") && m.as_e164().len() == 13);
+            }
         }
     }
 }
