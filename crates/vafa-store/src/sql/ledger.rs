@@ -343,6 +343,8 @@ macro_rules! ledger_ops {
             pub(crate) async fn post_purchase_op(&self, ctx: &Ctx, p: &NewPurchase, idem: Option<&Idempotency>) -> Result<Replayed<PurchaseOutcome>> {
                 let mut tx = self.begin_write().await?;
                 if let Some(value) = Self::idem_lookup(&mut tx, &ctx.program_id, idem).await? {
+                    // A replay waits, like any write, until what it repeats is durable.
+                    tx.commit().await?;
                     return Ok(Replayed { value, replayed: true });
                 }
                 let (program, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
@@ -470,6 +472,8 @@ macro_rules! ledger_ops {
             ) -> Result<Replayed<ReturnOutcome>> {
                 let mut tx = self.begin_write().await?;
                 if let Some(value) = Self::idem_lookup(&mut tx, &ctx.program_id, idem).await? {
+                    // A replay waits, like any write, until what it repeats is durable.
+                    tx.commit().await?;
                     return Ok(Replayed { value, replayed: true });
                 }
                 let owner: Option<(String,)> = sqlx::query_as("SELECT customer_id FROM purchases WHERE program_id = $1 AND id = $2")

@@ -31,6 +31,8 @@ macro_rules! ledger_more_ops {
             pub(crate) async fn redeem_op(&self, ctx: &Ctx, customer_id: &str, spend: Spend, idem: Option<&Idempotency>) -> Result<Replayed<RedemptionOutcome>> {
                 let mut tx = self.begin_write().await?;
                 if let Some(value) = Self::idem_lookup(&mut tx, &ctx.program_id, idem).await? {
+                    // A replay waits, like any write, until what it repeats is durable.
+                    tx.commit().await?;
                     return Ok(Replayed { value, replayed: true });
                 }
                 let (program, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
@@ -74,6 +76,8 @@ macro_rules! ledger_more_ops {
             pub(crate) async fn adjust_op(&self, ctx: &Ctx, customer_id: &str, points: i64, reason: &str, idem: Option<&Idempotency>) -> Result<Replayed<AdjustmentOutcome>> {
                 let mut tx = self.begin_write().await?;
                 if let Some(value) = Self::idem_lookup(&mut tx, &ctx.program_id, idem).await? {
+                    // A replay waits, like any write, until what it repeats is durable.
+                    tx.commit().await?;
                     return Ok(Replayed { value, replayed: true });
                 }
                 let (program, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
@@ -121,6 +125,8 @@ macro_rules! ledger_more_ops {
             pub(crate) async fn transfer_op(&self, ctx: &Ctx, from: &str, to: &str, points: i64, idem: Option<&Idempotency>) -> Result<Replayed<TransferOutcome>> {
                 let mut tx = self.begin_write().await?;
                 if let Some(value) = Self::idem_lookup(&mut tx, &ctx.program_id, idem).await? {
+                    // A replay waits, like any write, until what it repeats is durable.
+                    tx.commit().await?;
                     return Ok(Replayed { value, replayed: true });
                 }
                 if from == to {

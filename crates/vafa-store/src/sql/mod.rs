@@ -9,6 +9,7 @@
 
 mod cards;
 mod customers;
+pub(crate) mod group_commit;
 mod keys;
 mod ledger;
 mod ledger_more;
@@ -23,9 +24,11 @@ use crate::StoreError;
 use jiff::Timestamp;
 
 pub(crate) struct SqlStore<DB: sqlx::Database> {
-    /// Transactions that write. On SQLite this pool holds one connection.
+    /// Transactions that write (PostgreSQL; SQLite uses it for migrations only).
     pub(crate) write: sqlx::Pool<DB>,
     pub(crate) read: sqlx::Pool<DB>,
+    /// SQLite's one writer connection, shared by concurrent operations (group commit).
+    pub(crate) group: Option<std::sync::Arc<group_commit::GroupCommit>>,
 }
 
 pub(crate) fn micros(t: Timestamp) -> i64 {

@@ -24,6 +24,7 @@ pub(crate) async fn connect(
     Ok(SqlStore {
         write: pool.clone(),
         read: pool,
+        group: None,
     })
 }
 

@@ -31,18 +31,28 @@ pub(crate) async fn connect(
     if options.migrate {
         MIGRATOR.run(&write).await?;
     }
+    let writer = super::group_commit::writer(&base).await?;
     let read = SqlitePoolOptions::new()
         .max_connections(options.max_connections.max(1))
         .connect_with(base.read_only(true))
         .await?;
-    Ok(SqlStore { write, read })
+    Ok(SqlStore {
+        write,
+        read,
+        group: Some(std::sync::Arc::new(super::group_commit::GroupCommit::new(
+            writer,
+        ))),
+    })
 }
 
 impl SqlStore<Sqlite> {
-    pub(crate) async fn begin_write(
-        &self,
-    ) -> Result<sqlx::Transaction<'static, Sqlite>, StoreError> {
-        Ok(self.write.begin_with("BEGIN IMMEDIATE").await?)
+    /// A share of the current write batch (see `group_commit`): BEGIN IMMEDIATE, one
+    /// writer, durable before anyone is answered.
+    pub(crate) async fn begin_write(&self) -> Result<super::group_commit::GroupTx, StoreError> {
+        match &self.group {
+            Some(g) => g.begin().await,
+            None => Err(StoreError::Open("the store is closed".into())),
+        }
     }
 }
 
