@@ -1,0 +1,222 @@
+//! `vafa-bench purchases`: POST /api/v1/purchases over loopback at a given concurrency,
+//! against the real server and store, with durable commits; and, in the same run, the
+//! raw baseline: durable single-row inserts on the same database settings. The ratio
+//! of the two is the figure that travels between machines.
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use sqlx::Connection;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use vafa_store::testing::TestDb;
+use vafa_store::{Actor, Ctx, Store, SystemCtx};
+
+#[derive(Parser)]
+#[command(about = "Vafa benchmarks")]
+struct Args {
+    /// sqlite or postgres
+    #[arg(long, default_value = "sqlite")]
+    backend: String,
+    /// Server for --backend postgres (a fresh database is created and dropped).
+    #[arg(
+        long,
+        env = "VAFA_TEST_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
+    postgres_url: String,
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Distinct customers the purchases are spread over.
+    #[arg(long, default_value_t = 1000)]
+    customers: usize,
+}
+
+async fn fresh_db(args: &Args) -> Result<TestDb> {
+    Ok(match args.backend.as_str() {
+        "sqlite" => TestDb::sqlite().await,
+        "postgres" => TestDb::postgres(&args.postgres_url).await?,
+        other => bail!("unknown backend {other}"),
+    })
+}
+
+/// Single-row inserts, each its own durable transaction, on the store's settings.
+async fn raw_baseline(args: &Args) -> Result<f64> {
+    let db = fresh_db(args).await?;
+    let _ = db.open().await; // same file/database, same pragmas, migrated
+    let deadline = Duration::from_secs(args.seconds);
+    let sql_create = "CREATE TABLE bench_raw (id BIGINT PRIMARY KEY, v TEXT NOT NULL)";
+    let sql_insert = "INSERT INTO bench_raw (id, v) VALUES ($1, $2)";
+    let mut n: i64 = 0;
+    let started = Instant::now();
+    macro_rules! run {
+        ($conn:expr) => {{
+            let mut conn = $conn;
+            sqlx::query(sql_create).execute(&mut conn).await?;
+            let started_inner = Instant::now();
+            while started_inner.elapsed() < deadline {
+                sqlx::query(sql_insert)
+                    .bind(n)
+                    .bind("x")
+                    .execute(&mut conn)
+                    .await?;
+                n += 1;
+            }
+            started_inner.elapsed()
+        }};
+    }
+    let elapsed = match args.backend.as_str() {
+        "sqlite" => {
+            let path = db.url.trim_start_matches("sqlite://");
+            let opts = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(path)
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
+            run!(sqlx::SqliteConnection::connect_with(&opts).await?)
+        }
+        _ => run!(sqlx::PgConnection::connect(&db.url).await?),
+    };
+    let _ = started;
+    Ok(n as f64 / elapsed.as_secs_f64())
+}
+
+struct Run {
+    ok: usize,
+    errors: usize,
+    latencies_us: Vec<u64>,
+    elapsed: Duration,
+}
+
+async fn purchases(args: &Args) -> Result<(Run, TestDb, Arc<dyn Store>)> {
+    let db = fresh_db(args).await?;
+    let store = db.open().await;
+    let np = vafa_core::program::NewProgram::parse("Bench", "IRR", "Asia/Tehran", "fa")
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let sys = SystemCtx {
+        actor: Actor::Cli,
+        now: jiff::Timestamp::now(),
+    };
+    let (program, key) = store.create_program(&np, &sys).await?;
+    let ctx = Ctx {
+        program_id: program.id.clone(),
+        actor: Actor::Cli,
+        now: jiff::Timestamp::now(),
+    };
+    let mut customers = Vec::with_capacity(args.customers);
+    for i in 0..args.customers {
+        let p = vafa_core::customer::ProfilePatch {
+            first_name: vafa_core::patch::Patch::Value(format!("Bench {i}")),
+            ..Default::default()
+        };
+        customers.push(store.create_customer(&ctx, p).await?.id);
+    }
+    let app = vafa_server::app(store.clone(), Arc::new(vafa_server::clock::SystemClock))
+        .map_err(anyhow::Error::msg)?;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let base = format!("http://{}/api/v1/purchases", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = vafa_server::serve(listener, app, std::future::pending()).await;
+    });
+    let customers = Arc::new(customers);
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(args.concurrency)
+        .build()?;
+    let deadline = Instant::now() + Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let mut workers = Vec::new();
+    for w in 0..args.concurrency {
+        let (client, base, key, customers) = (
+            client.clone(),
+            base.clone(),
+            key.api_key.clone(),
+            customers.clone(),
+        );
+        workers.push(tokio::spawn(async move {
+            let (mut ok, mut errors, mut lat) = (0usize, 0usize, Vec::new());
+            let mut i = 0usize;
+            while Instant::now() < deadline {
+                let customer = &customers[(w * 7919 + i * 31) % customers.len()];
+                let body = serde_json::json!({
+                    "customer_id": customer, "external_id": format!("w{w}-{i}"), "channel": "pos",
+                    "items": [{"sku": "LATTE", "quantity": 2, "unit_price": {"amount": "55000", "currency": "IRR"}}],
+                    "total": {"amount": "110000", "currency": "IRR"}
+                });
+                let t = Instant::now();
+                let res = client.post(&base).bearer_auth(&key).header("idempotency-key", format!("w{w}-{i}")).json(&body).send().await;
+                match res {
+                    Ok(r) if r.status().as_u16() == 201 => {
+                        let _ = r.bytes().await;
+                        ok += 1;
+                        lat.push(t.elapsed().as_micros() as u64);
+                    }
+                    _ => errors += 1,
+                }
+                i += 1;
+            }
+            (ok, errors, lat)
+        }));
+    }
+    let mut run = Run {
+        ok: 0,
+        errors: 0,
+        latencies_us: Vec::new(),
+        elapsed: Duration::ZERO,
+    };
+    for w in workers {
+        let (ok, errors, lat) = w.await?;
+        run.ok += ok;
+        run.errors += errors;
+        run.latencies_us.extend(lat);
+    }
+    run.elapsed = started.elapsed();
+    Ok((run, db, store))
+}
+
+fn percentile(sorted: &[u64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let idx = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[idx] as f64 / 1000.0
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let args = Args::parse();
+    eprintln!(
+        "raw baseline: {} s of durable single-row inserts on {} …",
+        args.seconds, args.backend
+    );
+    let raw = raw_baseline(&args).await.context("raw baseline")?;
+    eprintln!(
+        "purchases: {} s at concurrency {} over loopback …",
+        args.seconds, args.concurrency
+    );
+    let (mut run, _db, store) = purchases(&args).await.context("purchases")?;
+    run.latencies_us.sort_unstable();
+    let rate = run.ok as f64 / run.elapsed.as_secs_f64();
+    let report = store.verify_ledger(None).await?;
+    if !report.problems.is_empty() {
+        bail!(
+            "the ledger does not verify after the run: {:?}",
+            report.problems
+        );
+    }
+    let result = serde_json::json!({
+        "backend": args.backend,
+        "concurrency": args.concurrency,
+        "seconds": args.seconds,
+        "purchases_ok": run.ok,
+        "purchases_failed": run.errors,
+        "purchases_per_s": (rate * 10.0).round() / 10.0,
+        "p50_ms": percentile(&run.latencies_us, 0.50),
+        "p99_ms": percentile(&run.latencies_us, 0.99),
+        "raw_inserts_per_s": (raw * 10.0).round() / 10.0,
+        "ratio_to_raw": (rate / raw * 100.0).round() / 100.0,
+        "ledger_entries": report.entries,
+        "ledger_verified": true,
+    });
+    println!("{}", serde_json::to_string_pretty(&result)?);
+    Ok(())
+}
