@@ -194,6 +194,7 @@ async fn main() -> Result<()> {
         args.seconds, args.concurrency
     );
     let (mut run, _db, store) = purchases(&args).await.context("purchases")?;
+    let batches = store.group_commit_stats();
     run.latencies_us.sort_unstable();
     let rate = run.ok as f64 / run.elapsed.as_secs_f64();
     let report = store.verify_ledger(None).await?;
@@ -215,6 +216,8 @@ async fn main() -> Result<()> {
         "raw_inserts_per_s": (raw * 10.0).round() / 10.0,
         "ratio_to_raw": (rate / raw * 100.0).round() / 100.0,
         "ledger_entries": report.entries,
+        "group_commits": batches.map(|(c, _)| c),
+        "writes_per_commit": batches.map(|(c, o)| if c == 0 { 0.0 } else { (o as f64 / c as f64 * 10.0).round() / 10.0 }),
         "ledger_verified": true,
     });
     println!("{}", serde_json::to_string_pretty(&result)?);

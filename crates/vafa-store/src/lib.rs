@@ -30,6 +30,10 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
     fn backend(&self) -> Backend;
+    /// For SQLite's group commit: (commits made, write operations they made durable).
+    fn group_commit_stats(&self) -> Option<(u64, u64)> {
+        None
+    }
     /// A cheap round trip proving the database answers.
     async fn health(&self) -> Result<()>;
     /// Migration versions applied to this database, ascending.

@@ -159,6 +159,8 @@ pub struct LineView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct EarnedPoints {
     pub earned: i64,
+    /// Of `earned`, how many are spendable now.
+    pub available: i64,
     /// Of `earned`, how many are pending until `available_at`.
     pub pending: i64,
     /// Of `earned`, how many paid off an earlier debt.
@@ -193,6 +195,7 @@ impl PurchaseView {
             total: MoneyDto::of(o.total_minor, c),
             points: EarnedPoints {
                 earned: o.points_earned,
+                available: o.points_earned - o.points_pending - o.debt_paid,
                 pending: o.points_pending,
                 debt_paid: o.debt_paid,
                 available_at: o.available_at,

@@ -28,6 +28,7 @@ async fn purchases_earn_and_replay_by_key_or_receipt() {
         let p = first.ok(201).clone();
         assert_eq!(p["customer_id"], id, "{}", app.backend);
         assert_eq!(p["points"]["earned"], 12);
+        assert_eq!((p["points"]["available"].as_i64(), p["points"]["pending"].as_i64()), (Some(12), Some(0)));
         assert_eq!(p["lines"][0]["points"], 10);
         assert_eq!(p["balance"]["points"]["available"], 12);
         assert_eq!(p["total"], irr("125000"));
@@ -84,6 +85,7 @@ async fn redemptions_returns_and_balance_over_time() {
             .await;
         let purchase = bought.ok(201)["id"].as_str().unwrap().to_owned();
         assert_eq!(bought.body["points"]["pending"], 30);
+        assert_eq!(bought.body["points"]["available"], 0);
         assert_eq!(bought.body["cashback"], irr("3000"));
 
         let before = entries(&app, &id).await;

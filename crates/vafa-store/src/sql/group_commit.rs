@@ -35,6 +35,14 @@ pub(crate) struct State {
 
 pub(crate) struct GroupCommit {
     state: Arc<Mutex<State>>,
+    stats: Arc<Stats>,
+}
+
+/// Commits made, and the operations they made durable.
+#[derive(Default)]
+pub(crate) struct Stats {
+    pub commits: std::sync::atomic::AtomicU64,
+    pub operations: std::sync::atomic::AtomicU64,
 }
 
 impl GroupCommit {
@@ -50,6 +58,7 @@ impl GroupCommit {
         };
         GroupCommit {
             state: Arc::new(Mutex::new(state)),
+            stats: Arc::default(),
         }
     }
 
@@ -78,9 +87,20 @@ impl GroupCommit {
         Ok(GroupTx {
             guard: Some(g),
             state: self.state.clone(),
+            stats: self.stats.clone(),
             savepoint,
             batch,
         })
+    }
+}
+
+impl GroupCommit {
+    pub(crate) fn stats(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.stats.commits.load(Relaxed),
+            self.stats.operations.load(Relaxed),
+        )
     }
 }
 
@@ -116,6 +136,7 @@ impl State {
 pub(crate) struct GroupTx {
     guard: Option<OwnedMutexGuard<State>>,
     state: Arc<Mutex<State>>,
+    stats: Arc<Stats>,
     savepoint: String,
     batch: u64,
 }
@@ -142,6 +163,7 @@ impl GroupTx {
             return outcome.map_err(StoreError::Open);
         }
         g.clean_up().await?;
+        let members = g.waiting as u64;
         let result = sqlx::query("COMMIT")
             .execute(&mut g.conn)
             .await
@@ -149,6 +171,10 @@ impl GroupTx {
             .map_err(|e| e.to_string());
         if result.is_err() {
             let _ = sqlx::query("ROLLBACK").execute(&mut g.conn).await;
+        } else {
+            use std::sync::atomic::Ordering::Relaxed;
+            self.stats.commits.fetch_add(1, Relaxed);
+            self.stats.operations.fetch_add(members, Relaxed);
         }
         g.open_batch = None;
         g.waiting = 0;

@@ -37,6 +37,9 @@ macro_rules! store_impl {
             fn backend(&self) -> Backend {
                 $backend
             }
+            fn group_commit_stats(&self) -> Option<(u64, u64)> {
+                self.group.as_ref().map(|g| g.stats())
+            }
             async fn health(&self) -> Result<()> {
                 sqlx::query("SELECT 1").execute(&self.read).await?;
                 Ok(())

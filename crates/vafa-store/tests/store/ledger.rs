@@ -345,6 +345,7 @@ async fn concurrent_redemptions_never_overdraw() {
             .adjust(&ctx, &c, 1000, "opening balance", None)
             .await
             .unwrap();
+        let before = store.group_commit_stats();
         let tasks: Vec<_> = (0..200)
             .map(|_| {
                 let (store, ctx, c) = (store.clone(), ctx.clone(), c.clone());
@@ -360,6 +361,15 @@ async fn concurrent_redemptions_never_overdraw() {
             }
         }
         assert_eq!((ok, refused), (100, 100), "{name}");
+        if let (Some((c0, o0)), Some((c1, o1))) = (before, store.group_commit_stats()) {
+            // SQLite: the 100 successful redemptions were made durable by fewer commits.
+            assert_eq!(o1 - o0, 100, "{name}: every success was committed");
+            assert!(
+                c1 - c0 < 100,
+                "{name}: {} commits for 100 writes: no group commit",
+                c1 - c0
+            );
+        }
         assert_eq!(
             store
                 .balance(&ctx.program_id, &c, now())
