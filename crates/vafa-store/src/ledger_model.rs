@@ -73,9 +73,16 @@ pub struct BalanceSnapshot {
     pub points_debt: i64,
     pub expiring_soon: Vec<ExpiringPoints>,
     pub cashback_minor: i64,
-    pub lifetime_points: Lifetime,
-    pub lifetime_cashback_earned_minor: i64,
-    pub lifetime_cashback_redeemed_minor: i64,
+    /// Lifetime totals: computed for balance reads, left out of write answers (they sum
+    /// the customer's whole history, which a busy counter should not wait for).
+    pub lifetime: Option<LifetimeTotals>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LifetimeTotals {
+    pub points: Lifetime,
+    pub cashback_earned_minor: i64,
+    pub cashback_redeemed_minor: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

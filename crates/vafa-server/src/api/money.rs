@@ -73,7 +73,9 @@ pub struct LifetimeView {
 pub struct BalanceView {
     pub points: PointsBalance,
     pub cashback: MoneyDto,
-    pub lifetime: LifetimeView,
+    /// Lifetime totals; in `GET …/balance` only, not in the answers of writes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifetime: Option<LifetimeView>,
 }
 
 impl BalanceView {
@@ -93,16 +95,16 @@ impl BalanceView {
                     .collect(),
             },
             cashback: MoneyDto::of(b.cashback_minor, currency),
-            lifetime: LifetimeView {
-                earned: b.lifetime_points.earned,
-                redeemed: b.lifetime_points.redeemed,
-                expired: b.lifetime_points.expired,
-                returned: b.lifetime_points.returned,
-                adjusted: b.lifetime_points.adjusted,
-                transferred: b.lifetime_points.transferred,
-                cashback_earned: MoneyDto::of(b.lifetime_cashback_earned_minor, currency),
-                cashback_redeemed: MoneyDto::of(b.lifetime_cashback_redeemed_minor, currency),
-            },
+            lifetime: b.lifetime.map(|l| LifetimeView {
+                earned: l.points.earned,
+                redeemed: l.points.redeemed,
+                expired: l.points.expired,
+                returned: l.points.returned,
+                adjusted: l.points.adjusted,
+                transferred: l.points.transferred,
+                cashback_earned: MoneyDto::of(l.cashback_earned_minor, currency),
+                cashback_redeemed: MoneyDto::of(l.cashback_redeemed_minor, currency),
+            }),
         }
     }
 }

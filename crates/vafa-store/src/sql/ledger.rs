@@ -9,21 +9,19 @@ macro_rules! ledger_ops {
                 conn: &mut <$db as sqlx::Database>::Connection,
                 program_id: &str,
             ) -> Result<(Program, LedgerSettings)> {
-                let row: Option<ProgramRow> =
-                    sqlx::query_as("SELECT id, name, currency, timezone, locale, created_at FROM programs WHERE id = $1")
-                        .bind(program_id)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                let program = Program::try_from(row.ok_or(StoreError::NotFound("program"))?)?;
-                let json: Option<(String,)> = sqlx::query_as("SELECT ledger FROM program_settings WHERE program_id = $1")
-                    .bind(program_id)
-                    .fetch_optional(&mut *conn)
-                    .await?;
-                let settings = match json {
-                    Some((j,)) => decode(&j)?,
+                let row: Option<ProgramSettingsRow> = sqlx::query_as(
+                    "SELECT p.id, p.name, p.currency, p.timezone, p.locale, p.created_at, s.ledger \
+                     FROM programs p LEFT JOIN program_settings s ON s.program_id = p.id WHERE p.id = $1",
+                )
+                .bind(program_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                let row = row.ok_or(StoreError::NotFound("program"))?;
+                let settings = match &row.ledger {
+                    Some(j) => decode(j)?,
                     None => LedgerSettings::default(),
                 };
-                Ok((program, settings))
+                Ok((Program::try_from(row.program)?, settings))
             }
 
             pub(crate) async fn ledger_settings_op(&self, program_id: &str) -> Result<LedgerSettings> {
@@ -56,6 +54,14 @@ macro_rules! ledger_ops {
                 spec: &AccountSpec,
                 now: jiff::Timestamp,
             ) -> Result<AccountRow> {
+                let sql = format!(
+                    "SELECT id, kind, balance, debt, seq FROM accounts WHERE program_id = $1 AND key = $2{}",
+                    $lock
+                );
+                // Accounts exist after their first use: look first, create only when missing.
+                if let Some(row) = sqlx::query_as(&sql).bind(program_id).bind(&spec.key).fetch_optional(&mut *conn).await? {
+                    return Ok(row);
+                }
                 sqlx::query(
                     "INSERT INTO accounts (id, program_id, key, kind, customer_id, unit, balance, debt, seq, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, 0, 0, 0, $7) ON CONFLICT (program_id, key) DO NOTHING",
@@ -69,10 +75,6 @@ macro_rules! ledger_ops {
                 .bind(micros(now))
                 .execute(&mut *conn)
                 .await?;
-                let sql = format!(
-                    "SELECT id, key, kind, balance, debt, seq FROM accounts WHERE program_id = $1 AND key = $2{}",
-                    $lock
-                );
                 Ok(sqlx::query_as(&sql).bind(program_id).bind(&spec.key).fetch_one(&mut *conn).await?)
             }
 
@@ -113,6 +115,7 @@ macro_rules! ledger_ops {
                 .bind(ctx.actor.id())
                 .execute(&mut *conn)
                 .await?;
+                let mut rows = Vec::with_capacity(legs.len());
                 for leg in legs {
                     let acct = accounts
                         .get_mut(&leg.account.key)
@@ -122,21 +125,26 @@ macro_rules! ledger_ops {
                     if leg.lot_id.is_none() && acct.kind == "customer_points" {
                         acct.debt -= leg.amount;
                     }
-                    sqlx::query(
-                        "INSERT INTO postings (id, entry_id, program_id, account_id, seq, unit, amount, balance_after, lot_id) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-                    )
-                    .bind(new_id("pst"))
-                    .bind(&entry_id)
-                    .bind(&ctx.program_id)
-                    .bind(&acct.id)
-                    .bind(acct.seq)
-                    .bind(&leg.account.unit)
-                    .bind(leg.amount)
-                    .bind(acct.balance)
-                    .bind(&leg.lot_id)
-                    .execute(&mut *conn)
-                    .await?;
+                    rows.push((acct.id.clone(), acct.seq, acct.balance, leg));
+                }
+                if !rows.is_empty() {
+                    let mut b = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO postings (id, entry_id, program_id, account_id, seq, unit, amount, balance_after, lot_id) ",
+                    );
+                    b.push_values(&rows, |mut r, (account_id, seq, balance, leg)| {
+                        r.push_bind(new_id("pst"))
+                            .push_bind(entry_id.clone())
+                            .push_bind(ctx.program_id.clone())
+                            .push_bind(account_id.clone())
+                            .push_bind(*seq)
+                            .push_bind(leg.account.unit.clone())
+                            .push_bind(leg.amount)
+                            .push_bind(*balance)
+                            .push_bind(leg.lot_id.clone());
+                    });
+                    b.build().execute(&mut *conn).await?;
+                }
+                for (_, _, _, leg) in &rows {
                     if let Some(lot) = &leg.lot_id {
                         sqlx::query("UPDATE lots SET remaining = remaining + $1 WHERE id = $2")
                             .bind(leg.amount)
@@ -201,10 +209,11 @@ macro_rules! ledger_ops {
                 program_id: &str,
                 customer_id: &str,
                 at: jiff::Timestamp,
+                with_lifetime: bool,
             ) -> Result<BalanceSnapshot> {
                 let keys = [AccountSpec::customer_points(customer_id).key, format!("customer:{customer_id}:cashback")];
                 let rows: Vec<AccountRow> = sqlx::query_as(
-                    "SELECT id, key, kind, balance, debt, seq FROM accounts WHERE program_id = $1 AND key IN ($2, $3)",
+                    "SELECT id, kind, balance, debt, seq FROM accounts WHERE program_id = $1 AND key IN ($2, $3)",
                 )
                 .bind(program_id)
                 .bind(&keys[0])
@@ -220,7 +229,7 @@ macro_rules! ledger_ops {
                 let b = vafa_core::ledger::balance_at(&lots, debt, at, jiff::SignedDuration::from_hours(24 * 30));
                 let mut lifetime = Lifetime::default();
                 let (mut cb_earned, mut cb_redeemed) = (0, 0);
-                for acct in rows.iter() {
+                for acct in rows.iter().filter(|_| with_lifetime) {
                     let sums: Vec<(String, i64)> = sqlx::query_as(
                         "SELECT e.kind, CAST(SUM(p.amount) AS BIGINT) FROM postings p JOIN journal_entries e ON e.id = p.entry_id \
                          WHERE p.account_id = $1 GROUP BY e.kind",
@@ -248,16 +257,18 @@ macro_rules! ledger_ops {
                     points_debt: b.debt,
                     expiring_soon: b.expiring_soon.into_iter().map(|(at, points)| ExpiringPoints { at, points }).collect(),
                     cashback_minor: cash.map(|c| c.balance).unwrap_or(0),
-                    lifetime_points: lifetime,
-                    lifetime_cashback_earned_minor: cb_earned,
-                    lifetime_cashback_redeemed_minor: cb_redeemed,
+                    lifetime: with_lifetime.then_some(LifetimeTotals {
+                        points: lifetime,
+                        cashback_earned_minor: cb_earned,
+                        cashback_redeemed_minor: cb_redeemed,
+                    }),
                 })
             }
 
             pub(crate) async fn balance_op(&self, program_id: &str, customer_id: &str, at: jiff::Timestamp) -> Result<BalanceSnapshot> {
                 let mut conn = self.read.acquire().await?;
                 Self::load_customer(&mut conn, program_id, customer_id, false).await?.ok_or(StoreError::NotFound("customer"))?;
-                Self::snapshot(&mut conn, program_id, customer_id, at).await
+                Self::snapshot(&mut conn, program_id, customer_id, at, true).await
             }
 
             /// The stored outcome of an earlier request with this key, if any.
@@ -298,13 +309,34 @@ macro_rules! ledger_ops {
                 Ok(())
             }
 
+            /// Lock a customer for a value change and return its status; it must exist.
+            async fn lock_customer(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                program_id: &str,
+                id: &str,
+            ) -> Result<CustomerStatus> {
+                let sql = format!("SELECT status FROM customers WHERE program_id = $1 AND id = $2{}", $lock);
+                let row: Option<(String,)> = sqlx::query_as(&sql).bind(program_id).bind(id).fetch_optional(&mut *conn).await?;
+                let status = row.ok_or(StoreError::NotFound("customer"))?.0;
+                status.parse().map_err(StoreError::Corrupt)
+            }
+
+            /// Lock a customer who may earn or spend: active only.
+            async fn active_customer(conn: &mut <$db as sqlx::Database>::Connection, program_id: &str, id: &str) -> Result<()> {
+                match Self::lock_customer(conn, program_id, id).await? {
+                    CustomerStatus::Active => Ok(()),
+                    CustomerStatus::Blocked => Err(StoreError::CustomerBlocked),
+                    closed => Err(StoreError::CustomerClosed(closed.as_str())),
+                }
+            }
+
             /// The customer a purchase names, locked; an unbound bearer card gets an
             /// anonymous holder so its points have an owner until someone registers.
             async fn purchase_customer(
                 conn: &mut <$db as sqlx::Database>::Connection,
                 ctx: &Ctx,
                 who: &CustomerRef,
-            ) -> Result<(Customer, Option<String>)> {
+            ) -> Result<(String, Option<String>)> {
                 let (id, card) = match who {
                     CustomerRef::Id(id) => (id.clone(), None),
                     CustomerRef::Mobile(m) => {
@@ -333,11 +365,8 @@ macro_rules! ledger_ops {
                         (id, Some(number.as_str().to_owned()))
                     }
                 };
-                let c = Self::open_customer(conn, &ctx.program_id, &id).await?;
-                if c.status == CustomerStatus::Blocked {
-                    return Err(StoreError::CustomerBlocked);
-                }
-                Ok((c, card))
+                Self::active_customer(conn, &ctx.program_id, &id).await?;
+                Ok((id, card))
             }
 
             pub(crate) async fn post_purchase_op(&self, ctx: &Ctx, p: &NewPurchase, idem: Option<&Idempotency>) -> Result<Replayed<PurchaseOutcome>> {
@@ -348,7 +377,7 @@ macro_rules! ledger_ops {
                     return Ok(Replayed { value, replayed: true });
                 }
                 let (program, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
-                let (customer, card) = Self::purchase_customer(&mut tx, ctx, &p.customer).await?;
+                let (customer_id, card) = Self::purchase_customer(&mut tx, ctx, &p.customer).await?;
                 let tz = jiff::tz::TimeZone::get(&program.timezone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let points = settings.points_for(p.total_minor);
                 let cashback = settings.cashback_for(p.total_minor);
@@ -358,7 +387,7 @@ macro_rules! ledger_ops {
                 let available_at = vafa_core::ledger::available_at(p.occurred_at, settings.pending_days);
                 let expires_at = settings.expiry.expires_at(p.occurred_at, &tz);
 
-                let points_acct = AccountSpec::customer_points(&customer.id);
+                let points_acct = AccountSpec::customer_points(&customer_id);
                 let account = Self::lock_account(&mut tx, &ctx.program_id, &points_acct, ctx.now).await?;
                 let purchase_id = new_id("pur");
                 let mut legs = Vec::new();
@@ -367,7 +396,7 @@ macro_rules! ledger_ops {
                 if points > 0 {
                     let lot = Self::new_lot(&mut tx, ctx, &account.id, Some(&purchase_id), points, available_at, expires_at).await?;
                     legs.push(Leg::lot(points_acct.clone(), points, &lot));
-                    legs.push(Leg::new(AccountSpec::program("issued", POINTS, &customer.id), -points));
+                    legs.push(Leg::new(AccountSpec::program("issued", POINTS, &customer_id), -points));
                     if debt_paid > 0 {
                         legs.push(Leg::lot(points_acct.clone(), -debt_paid, &lot));
                         legs.push(Leg::new(points_acct.clone(), debt_paid));
@@ -376,15 +405,15 @@ macro_rules! ledger_ops {
                 }
                 let currency = program.currency.code();
                 if cashback > 0 {
-                    legs.push(Leg::new(AccountSpec::customer_cashback(&customer.id, currency), cashback));
-                    legs.push(Leg::new(AccountSpec::program("issued", currency, &customer.id), -cashback));
+                    legs.push(Leg::new(AccountSpec::customer_cashback(&customer_id, currency), cashback));
+                    legs.push(Leg::new(AccountSpec::program("issued", currency, &customer_id), -cashback));
                 }
                 let explanation = serde_json::json!({
                     "rule": "base", "earn_points": settings.earn_points, "earn_per_minor": settings.earn_per_minor,
                     "cashback_percent": settings.cashback_percent.to_string(), "total_minor": p.total_minor,
                     "points": points, "cashback_minor": cashback, "debt_paid": debt_paid,
                 });
-                let entry_id = Self::post_entry(&mut tx, ctx, "purchase", Some(&customer.id), Some(&purchase_id), explanation, &legs).await?;
+                let entry_id = Self::post_entry(&mut tx, ctx, "purchase", Some(&customer_id), Some(&purchase_id), explanation, &legs).await?;
                 if let Some(lot) = &lot_id {
                     sqlx::query("UPDATE lots SET entry_id = $1 WHERE id = $2").bind(&entry_id).bind(lot).execute(&mut *tx).await?;
                 }
@@ -395,7 +424,7 @@ macro_rules! ledger_ops {
                 )
                 .bind(&purchase_id)
                 .bind(&ctx.program_id)
-                .bind(&customer.id)
+                .bind(&customer_id)
                 .bind(&card)
                 .bind(&p.external_id)
                 .bind(&p.store)
@@ -441,10 +470,10 @@ macro_rules! ledger_ops {
                         cashback_minor: line_cash[i],
                     });
                 }
-                let balance = Self::snapshot(&mut tx, &ctx.program_id, &customer.id, ctx.now).await?;
+                let balance = Self::snapshot(&mut tx, &ctx.program_id, &customer_id, ctx.now, false).await?;
                 let outcome = PurchaseOutcome {
                     purchase_id,
-                    customer_id: customer.id,
+                    customer_id,
                     external_id: p.external_id.clone(),
                     entry_id,
                     total_minor: p.total_minor,
@@ -483,7 +512,7 @@ macro_rules! ledger_ops {
                     .await?;
                 let customer_id = owner.ok_or(StoreError::NotFound("purchase"))?.0;
                 // Returns are allowed for blocked customers: the money goes back either way.
-                Self::load_customer(&mut tx, &ctx.program_id, &customer_id, true).await?;
+                Self::lock_customer(&mut tx, &ctx.program_id, &customer_id).await?;
                 let (program, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
                 let sql = format!(
                     "SELECT id, customer_id, total_minor, returned_minor, points_earned, points_reversed, cashback_earned, \
@@ -566,7 +595,7 @@ macro_rules! ledger_ops {
                 .bind(micros(ctx.now))
                 .execute(&mut *tx)
                 .await?;
-                let balance = Self::snapshot(&mut tx, &ctx.program_id, &customer_id, ctx.now).await?;
+                let balance = Self::snapshot(&mut tx, &ctx.program_id, &customer_id, ctx.now, false).await?;
                 let outcome = ReturnOutcome {
                     return_id,
                     purchase_id: purchase_id.to_owned(),

@@ -4,12 +4,8 @@ macro_rules! ledger_more_ops {
     ($db:ty, $lock:literal) => {
         impl SqlStore<$db> {
             /// Lock `customer_id` for a value change: it must be active.
-            async fn spending_customer(conn: &mut <$db as sqlx::Database>::Connection, program_id: &str, customer_id: &str) -> Result<Customer> {
-                let c = Self::open_customer(conn, program_id, customer_id).await?;
-                if c.status == CustomerStatus::Blocked {
-                    return Err(StoreError::CustomerBlocked);
-                }
-                Ok(c)
+            async fn spending_customer(conn: &mut <$db as sqlx::Database>::Connection, program_id: &str, customer_id: &str) -> Result<()> {
+                Self::active_customer(conn, program_id, customer_id).await
             }
 
             /// Legs taking `points` from the customer's lots, soonest-expiring first.
@@ -59,7 +55,7 @@ macro_rules! ledger_more_ops {
                     "point_value_minor": settings.point_value_minor.to_string(),
                 });
                 let entry_id = Self::post_entry(&mut tx, ctx, "redemption", Some(customer_id), None, explanation, &legs).await?;
-                let balance = Self::snapshot(&mut tx, &ctx.program_id, customer_id, ctx.now).await?;
+                let balance = Self::snapshot(&mut tx, &ctx.program_id, customer_id, ctx.now, false).await?;
                 let outcome = RedemptionOutcome {
                     redemption_id: entry_id,
                     customer_id: customer_id.to_owned(),
@@ -81,7 +77,11 @@ macro_rules! ledger_more_ops {
                     return Ok(Replayed { value, replayed: true });
                 }
                 let (program, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
-                Self::open_customer(&mut tx, &ctx.program_id, customer_id).await?;
+                // Adjustments may correct a blocked customer's balance too.
+                match Self::lock_customer(&mut tx, &ctx.program_id, customer_id).await? {
+                    CustomerStatus::Active | CustomerStatus::Blocked => {}
+                    closed => return Err(StoreError::CustomerClosed(closed.as_str())),
+                }
                 let program_acct = AccountSpec::program("adjustments", POINTS, customer_id);
                 let legs = if points >= 0 {
                     let acct = AccountSpec::customer_points(customer_id);
@@ -109,7 +109,7 @@ macro_rules! ledger_more_ops {
                     .execute(&mut *tx)
                     .await?;
                 Self::audit(&mut tx, ctx, "ledger.adjusted", "customer", customer_id, explanation).await?;
-                let balance = Self::snapshot(&mut tx, &ctx.program_id, customer_id, ctx.now).await?;
+                let balance = Self::snapshot(&mut tx, &ctx.program_id, customer_id, ctx.now, false).await?;
                 let outcome = AdjustmentOutcome {
                     adjustment_id: entry_id,
                     customer_id: customer_id.to_owned(),
@@ -166,7 +166,7 @@ macro_rules! ledger_more_ops {
                     .bind(&ctx.program_id)
                     .execute(&mut *tx)
                     .await?;
-                let from_balance = Self::snapshot(&mut tx, &ctx.program_id, from, ctx.now).await?;
+                let from_balance = Self::snapshot(&mut tx, &ctx.program_id, from, ctx.now, false).await?;
                 let outcome = TransferOutcome {
                     transfer_id: entry_id,
                     from_customer_id: from.to_owned(),
@@ -198,7 +198,7 @@ macro_rules! ledger_more_ops {
                 for (program_id, customer_id) in customers {
                     let program_id = program_id.as_str();
                     let ctx = Ctx { program_id: program_id.to_owned(), actor: Actor::System, now };
-                    Self::load_customer(&mut tx, program_id, &customer_id, true).await?;
+                    Self::lock_customer(&mut tx, program_id, &customer_id).await?;
                     let acct = AccountSpec::customer_points(&customer_id);
                     let row = Self::lock_account(&mut tx, program_id, &acct, now).await?;
                     // Re-read under the lock: a concurrent spend may have used some of them.

@@ -194,3 +194,10 @@ mod tests {
         assert!(super::shard("cus_b") < super::PROGRAM_SHARDS);
     }
 }
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ProgramSettingsRow {
+    #[sqlx(flatten)]
+    pub program: super::rows::ProgramRow,
+    pub ledger: Option<String>,
+}
