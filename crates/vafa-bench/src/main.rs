@@ -28,6 +28,10 @@ struct Args {
     concurrency: usize,
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// `http` (the real server over loopback) or `store` (the store's operation alone,
+    /// to tell the cost of the storage from the cost of HTTP, auth and JSON).
+    #[arg(long, default_value = "http")]
+    mode: String,
     /// Distinct customers the purchases are spread over.
     #[arg(long, default_value_t = 1000)]
     customers: usize,
@@ -132,6 +136,7 @@ async fn purchases(args: &Args) -> Result<(Run, TestDb, Arc<dyn Store>)> {
             key.api_key.clone(),
             customers.clone(),
         );
+        let direct = (args.mode == "store").then(|| (store.clone(), ctx.clone()));
         workers.push(tokio::spawn(async move {
             let (mut ok, mut errors, mut lat) = (0usize, 0usize, Vec::new());
             let mut i = 0usize;
@@ -143,14 +148,33 @@ async fn purchases(args: &Args) -> Result<(Run, TestDb, Arc<dyn Store>)> {
                     "total": {"amount": "110000", "currency": "IRR"}
                 });
                 let t = Instant::now();
-                let res = client.post(&base).bearer_auth(&key).header("idempotency-key", format!("w{w}-{i}")).json(&body).send().await;
-                match res {
-                    Ok(r) if r.status().as_u16() == 201 => {
-                        let _ = r.bytes().await;
-                        ok += 1;
-                        lat.push(t.elapsed().as_micros() as u64);
+                let done = match &direct {
+                    Some((store, ctx)) => {
+                        let p = vafa_store::NewPurchase {
+                            customer: vafa_store::CustomerRef::Id(customer.clone()),
+                            store: None,
+                            channel: Some("pos".into()),
+                            external_id: Some(format!("w{w}-{i}")),
+                            lines: vec![vafa_store::PurchaseLine { sku: Some("LATTE".into()), name: None, category: None, quantity: 2, unit_price_minor: 55_000 }],
+                            total_minor: 110_000,
+                            occurred_at: jiff::Timestamp::now(),
+                        };
+                        let ctx = Ctx { now: jiff::Timestamp::now(), ..ctx.clone() };
+                        store.post_purchase(&ctx, &p, None).await.is_ok()
                     }
-                    _ => errors += 1,
+                    None => {
+                        let res = client.post(&base).bearer_auth(&key).header("idempotency-key", format!("w{w}-{i}")).json(&body).send().await;
+                        match res {
+                            Ok(r) if r.status().as_u16() == 201 => r.bytes().await.is_ok(),
+                            _ => false,
+                        }
+                    }
+                };
+                if done {
+                    ok += 1;
+                    lat.push(t.elapsed().as_micros() as u64);
+                } else {
+                    errors += 1;
                 }
                 i += 1;
             }
@@ -206,6 +230,7 @@ async fn main() -> Result<()> {
     }
     let result = serde_json::json!({
         "backend": args.backend,
+        "mode": args.mode,
         "concurrency": args.concurrency,
         "seconds": args.seconds,
         "purchases_ok": run.ok,
