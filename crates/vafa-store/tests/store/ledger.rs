@@ -122,7 +122,10 @@ async fn purchases_earn_pending_points_that_ripen_and_expire() {
         assert_eq!(again.lots_expired, 0, "the expiry job is idempotent");
         let after = b(24 * 31).await;
         assert_eq!(
-            (after.lifetime.clone().unwrap().points.earned, after.lifetime.clone().unwrap().points.expired),
+            (
+                after.lifetime.clone().unwrap().points.earned,
+                after.lifetime.clone().unwrap().points.expired
+            ),
             (12, 12)
         );
         assert_eq!(after.cashback_minor, 2500);
