@@ -1,62 +1,12 @@
 //! Whole processes: a server killed with SIGKILL under load, and two servers on one database.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
+use crate::server::Server;
 use serde_json::{json, Value};
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use vafa_store::testing::backends;
 use vafa_store::{Actor, Ctx, Store};
-
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(db_url: &str) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vafa"))
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("VAFA_DATABASE_URL", db_url)
-            .env("RUST_LOG", "warn")
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let banner = lines.next().unwrap().unwrap();
-        let addr = banner
-            .split("http://")
-            .nth(1)
-            .unwrap()
-            .split(' ')
-            .next()
-            .unwrap()
-            .to_owned();
-        // Keep draining stderr so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server {
-            child,
-            base: format!("http://{addr}"),
-        }
-    }
-
-    fn kill_9(&mut self) {
-        Command::new("kill")
-            .args(["-KILL", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A program with one customer holding `points` available points.
 struct Setup {
@@ -117,7 +67,7 @@ async fn a_kill_9_under_load_loses_no_acknowledged_purchase() {
             key,
             customer,
         } = setup(&db.url, &store, 0).await;
-        let mut server = Server::start(&db.url);
+        let mut server = Server::start(&db.url, &[]);
         let client = reqwest::Client::new();
         // Load runs until the server dies; it is killed once enough purchases were
         // acknowledged, with requests still in flight.
@@ -156,7 +106,7 @@ async fn a_kill_9_under_load_loses_no_acknowledged_purchase() {
         while acked.load(std::sync::atomic::Ordering::SeqCst) < 40 && Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
-        server.kill_9();
+        server.signal("-KILL");
         let mut acknowledged = Vec::new();
         for t in tasks {
             acknowledged.extend(t.await.unwrap());
@@ -170,7 +120,7 @@ async fn a_kill_9_under_load_loses_no_acknowledged_purchase() {
 
         // Restart on the same database; everything acknowledged is there.
         drop(store);
-        let _restarted = Server::start(&db.url);
+        let _restarted = Server::start(&db.url, &[]);
         let store = db.open().await;
         let page = vafa_store::PageRequest {
             cursor: None,
@@ -231,7 +181,7 @@ async fn two_servers_on_one_database_never_overdraw() {
     for db in backends().await {
         let store = db.open().await;
         let Setup { key, customer, .. } = setup(&db.url, &store, 1000).await;
-        let servers = [Server::start(&db.url), Server::start(&db.url)];
+        let servers = [Server::start(&db.url, &[]), Server::start(&db.url, &[])];
         let client = reqwest::Client::new();
         let mut tasks = Vec::new();
         for i in 0..200 {

@@ -1,28 +1,9 @@
-//! The `vafa` binary as a user runs it: programs, keys, migrations, serving.
+//! Programs, keys, migrations, verification and serving, from the command line.
 
-#![allow(clippy::unwrap_used, clippy::expect_used)]
-
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{Command, Output, Stdio};
+use crate::server::Server;
+use crate::{json, vafa};
+use std::io::{Read, Write};
 use vafa_store::testing::backends;
-
-fn vafa(db_url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vafa"))
-        .args(args)
-        .env("VAFA_DATABASE_URL", db_url)
-        .env("RUST_LOG", "warn")
-        .output()
-        .unwrap()
-}
-
-fn json(out: &Output) -> serde_json::Value {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
 
 #[tokio::test]
 async fn programs_and_keys_from_the_command_line() {
@@ -155,23 +136,8 @@ fn serve_answers_health_and_stops_gracefully() {
         "{}",
         String::from_utf8_lossy(&migrated.stderr)
     );
-    let mut child = Command::new(env!("CARGO_BIN_EXE_vafa"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--no-create"])
-        .env("VAFA_DATABASE_URL", &url)
-        .env("RUST_LOG", "warn")
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let banner = lines.next().unwrap().unwrap();
-    let addr = banner
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split(' ')
-        .next()
-        .unwrap()
-        .to_owned();
+    let mut server = Server::start(&url, &["--no-create"]);
+    let addr = server.addr.clone();
 
     let mut conn = std::net::TcpStream::connect(&addr).unwrap();
     conn.write_all(b"GET /healthz HTTP/1.1\r\nHost: vafa\r\nConnection: close\r\n\r\n")
@@ -182,12 +148,7 @@ fn serve_answers_health_and_stops_gracefully() {
     assert!(response.contains("x-request-id: req_"), "{response}");
     assert!(response.ends_with(r#"{"status":"ok"}"#), "{response}");
 
-    let killed = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
-    let status = child.wait().unwrap();
+    let status = server.signal("-TERM");
     assert!(status.success(), "graceful shutdown exits 0, got {status}");
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
