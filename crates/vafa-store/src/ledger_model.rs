@@ -204,3 +204,47 @@ pub struct ExpiryRun {
     pub points_expired: i64,
     pub batches: i64,
 }
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct PurchaseLineDetail {
+    pub line_no: i64,
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub category: Option<String>,
+    pub quantity: i64,
+    pub unit_price_minor: i64,
+    pub amount_minor: i64,
+    pub points: i64,
+    pub cashback: i64,
+    pub returned_quantity: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ReturnSummary {
+    pub id: String,
+    pub amount_minor: i64,
+    pub points_reversed: i64,
+    pub cashback_reversed_minor: i64,
+    pub at: Timestamp,
+}
+
+/// A stored purchase with its lines and the returns made against it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PurchaseDetail {
+    pub id: String,
+    pub customer_id: String,
+    pub card_number: Option<String>,
+    pub external_id: Option<String>,
+    pub store: Option<String>,
+    pub channel: Option<String>,
+    pub total_minor: i64,
+    pub returned_minor: i64,
+    pub points_earned: i64,
+    pub points_reversed: i64,
+    pub cashback_earned_minor: i64,
+    pub cashback_reversed_minor: i64,
+    pub occurred_at: Timestamp,
+    pub created_at: Timestamp,
+    pub lines: Vec<PurchaseLineDetail>,
+    pub returns: Vec<ReturnSummary>,
+}

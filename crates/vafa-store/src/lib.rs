@@ -99,6 +99,7 @@ pub trait Store: Send + Sync + 'static {
         purchase: &NewPurchase,
         idem: Option<&Idempotency>,
     ) -> Result<Replayed<PurchaseOutcome>>;
+    async fn get_purchase(&self, program_id: &str, id: &str) -> Result<Option<PurchaseDetail>>;
     async fn return_purchase(
         &self,
         ctx: &Ctx,

@@ -364,3 +364,112 @@ pub async fn create_return(
         axum::Json(ReturnView::new(out.value, currency)),
     ))
 }
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StoredLineView {
+    pub line: i64,
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub category: Option<String>,
+    pub quantity: i64,
+    pub unit_price: MoneyDto,
+    pub amount: MoneyDto,
+    pub points: i64,
+    pub cashback: MoneyDto,
+    /// How many of `quantity` were returned already.
+    pub returned_quantity: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReturnSummaryView {
+    pub id: String,
+    pub amount: MoneyDto,
+    pub points_reversed: i64,
+    pub cashback_reversed: MoneyDto,
+    #[schema(value_type = String, format = DateTime)]
+    pub at: jiff::Timestamp,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PurchaseDetailView {
+    pub id: String,
+    pub customer_id: String,
+    pub card_number: Option<String>,
+    pub external_id: Option<String>,
+    pub store: Option<String>,
+    pub channel: Option<String>,
+    pub total: MoneyDto,
+    pub returned: MoneyDto,
+    pub points_earned: i64,
+    pub points_reversed: i64,
+    pub cashback_earned: MoneyDto,
+    pub cashback_reversed: MoneyDto,
+    #[schema(value_type = String, format = DateTime)]
+    pub occurred_at: jiff::Timestamp,
+    #[schema(value_type = String, format = DateTime)]
+    pub recorded_at: jiff::Timestamp,
+    pub lines: Vec<StoredLineView>,
+    pub returns: Vec<ReturnSummaryView>,
+}
+
+/// A purchase as stored: its lines (with what each earned and how much was returned) and
+/// its returns. What a POS needs before posting a return.
+#[utoipa::path(get, path = "/api/v1/purchases/{id}", tag = "ledger",
+    params(("id" = String, Path)),
+    responses((status = 200, body = PurchaseDetailView), (status = 404)),
+    security(("api_key" = ["purchases.read"])))]
+pub async fn get(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+) -> ApiResult<axum::Json<PurchaseDetailView>> {
+    let c = program_currency(&state, &auth).await?;
+    let p = state
+        .store
+        .get_purchase(auth.program_id(), &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("purchase"))?;
+    Ok(axum::Json(PurchaseDetailView {
+        total: MoneyDto::of(p.total_minor, c),
+        returned: MoneyDto::of(p.returned_minor, c),
+        cashback_earned: MoneyDto::of(p.cashback_earned_minor, c),
+        cashback_reversed: MoneyDto::of(p.cashback_reversed_minor, c),
+        lines: p
+            .lines
+            .into_iter()
+            .map(|l| StoredLineView {
+                line: l.line_no,
+                unit_price: MoneyDto::of(l.unit_price_minor, c),
+                amount: MoneyDto::of(l.amount_minor, c),
+                cashback: MoneyDto::of(l.cashback, c),
+                sku: l.sku,
+                name: l.name,
+                category: l.category,
+                quantity: l.quantity,
+                points: l.points,
+                returned_quantity: l.returned_quantity,
+            })
+            .collect(),
+        returns: p
+            .returns
+            .into_iter()
+            .map(|r| ReturnSummaryView {
+                amount: MoneyDto::of(r.amount_minor, c),
+                cashback_reversed: MoneyDto::of(r.cashback_reversed_minor, c),
+                id: r.id,
+                points_reversed: r.points_reversed,
+                at: r.at,
+            })
+            .collect(),
+        id: p.id,
+        customer_id: p.customer_id,
+        card_number: p.card_number,
+        external_id: p.external_id,
+        store: p.store,
+        channel: p.channel,
+        points_earned: p.points_earned,
+        points_reversed: p.points_reversed,
+        occurred_at: p.occurred_at,
+        recorded_at: p.created_at,
+    }))
+}

@@ -114,6 +114,13 @@ async fn redemptions_returns_and_balance_over_time() {
         assert_eq!(ret.body["balance"]["points"]["available"], -5);
         let more = app.post(&format!("/api/v1/purchases/{purchase}/returns"), json!({"items": [{"line": 1, "quantity": 3}]})).await;
         more.problem(422, "return_too_large");
+        let stored = app.get(&format!("/api/v1/purchases/{purchase}")).await;
+        assert_eq!(stored.ok(200)["lines"][0]["returned_quantity"], 1);
+        assert_eq!(stored.body["lines"][0]["points"], 30);
+        assert_eq!(stored.body["returned"], irr("100000"));
+        assert_eq!(stored.body["returns"].as_array().unwrap().len(), 1);
+        assert_eq!(stored.body["points_reversed"], 10);
+        app.get("/api/v1/purchases/pur_nope").await.problem(404, "not_found");
 
         let adj = app.post(&format!("/api/v1/customers/{id}/adjustments"), json!({"points": 20, "reason": "sorry for the wait"})).await;
         assert_eq!(adj.ok(201)["balance"]["points"]["available"], 15, "the debt is paid first");

@@ -59,6 +59,58 @@ macro_rules! ledger_read_ops {
                 Ok(Page { items: out, next_cursor })
             }
 
+            pub(crate) async fn get_purchase_op(&self, program_id: &str, id: &str) -> Result<Option<PurchaseDetail>> {
+                type Head = (String, String, Option<String>, Option<String>, Option<String>, Option<String>, i64, i64, i64, i64, i64, i64, i64, i64);
+                let mut conn = self.read.acquire().await?;
+                let head: Option<Head> = sqlx::query_as(
+                    "SELECT id, customer_id, card_number, external_id, store, channel, total_minor, returned_minor, points_earned, \
+                     points_reversed, cashback_earned, cashback_reversed, occurred_at, created_at \
+                     FROM purchases WHERE program_id = $1 AND id = $2",
+                )
+                .bind(program_id)
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                let Some(h) = head else { return Ok(None) };
+                let lines: Vec<PurchaseLineDetail> = sqlx::query_as(
+                    "SELECT line_no, sku, name, category, quantity, unit_price_minor, amount_minor, points, cashback, returned_quantity \
+                     FROM purchase_lines WHERE purchase_id = $1 ORDER BY line_no",
+                )
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?;
+                let rets: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
+                    "SELECT id, amount_minor, points_reversed, cashback_reversed, at FROM purchase_returns \
+                     WHERE program_id = $1 AND purchase_id = $2 ORDER BY id",
+                )
+                .bind(program_id)
+                .bind(id)
+                .fetch_all(&mut *conn)
+                .await?;
+                let mut returns = Vec::with_capacity(rets.len());
+                for (id, amount_minor, points_reversed, cashback_reversed_minor, at) in rets {
+                    returns.push(ReturnSummary { id, amount_minor, points_reversed, cashback_reversed_minor, at: from_micros(at)? });
+                }
+                Ok(Some(PurchaseDetail {
+                    id: h.0,
+                    customer_id: h.1,
+                    card_number: h.2,
+                    external_id: h.3,
+                    store: h.4,
+                    channel: h.5,
+                    total_minor: h.6,
+                    returned_minor: h.7,
+                    points_earned: h.8,
+                    points_reversed: h.9,
+                    cashback_earned_minor: h.10,
+                    cashback_reversed_minor: h.11,
+                    occurred_at: from_micros(h.12)?,
+                    created_at: from_micros(h.13)?,
+                    lines,
+                    returns,
+                }))
+            }
+
             pub(crate) async fn verify_ledger_op(&self, program_id: Option<&str>) -> Result<VerifyReport> {
                 let mut conn = self.read.acquire().await?;
                 let scope = program_id.unwrap_or("");

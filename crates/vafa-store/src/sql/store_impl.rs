@@ -179,6 +179,13 @@ macro_rules! store_impl {
             ) -> Result<Replayed<PurchaseOutcome>> {
                 retry_race(|| self.post_purchase_op(ctx, p, idem)).await
             }
+            async fn get_purchase(
+                &self,
+                program_id: &str,
+                id: &str,
+            ) -> Result<Option<PurchaseDetail>> {
+                self.get_purchase_op(program_id, id).await
+            }
             async fn return_purchase(
                 &self,
                 ctx: &Ctx,
