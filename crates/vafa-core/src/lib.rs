@@ -15,6 +15,7 @@ pub mod money;
 pub mod national_id;
 pub mod patch;
 pub mod program;
+pub mod rules;
 pub mod text;
 pub mod validate;
 
