@@ -151,6 +151,7 @@ async fn purchases(args: &Args) -> Result<(Run, TestDb, Arc<dyn Store>)> {
                 let done = match &direct {
                     Some((store, ctx)) => {
                         let p = vafa_store::NewPurchase {
+                            coupons: Vec::new(),
                             customer: vafa_store::CustomerRef::Id(customer.clone()),
                             store: None,
                             channel: Some("pos".into()),

@@ -31,6 +31,8 @@ pub enum StoreError {
     IdempotencyConflict,
     #[error("a purchase with this external id was already recorded with different details")]
     DuplicatePurchase,
+    #[error("an event with this external id was already recorded")]
+    DuplicateEvent,
     #[error("the customer is blocked")]
     CustomerBlocked,
     #[error("{0}")]

@@ -33,6 +33,8 @@ pub struct NewPurchase {
     pub lines: Vec<PurchaseLine>,
     pub total_minor: i64,
     pub occurred_at: Timestamp,
+    /// Coupon codes presented (rule conditions see them; redeeming them is the coupons module's).
+    pub coupons: Vec<String>,
 }
 
 /// A client's idempotency key and a fingerprint of its request (method, route, body).
@@ -112,6 +114,9 @@ pub struct PurchaseOutcome {
     pub cashback_minor: i64,
     pub lines: Vec<LineOutcome>,
     pub occurred_at: Timestamp,
+    /// The rules that fired, with the version of each.
+    #[serde(default)]
+    pub rules: Vec<crate::rules_model::FiredRuleRecord>,
     pub balance: BalanceSnapshot,
 }
 

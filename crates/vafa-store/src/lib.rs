@@ -10,6 +10,7 @@ pub mod keys;
 mod ledger_model;
 mod model;
 mod open;
+mod rules_model;
 mod sql;
 pub mod testing;
 
@@ -17,6 +18,7 @@ pub use error::StoreError;
 pub use ledger_model::*;
 pub use model::*;
 pub use open::{open, Backend, OpenOptions};
+pub use rules_model::*;
 
 use async_trait::async_trait;
 use vafa_core::auth::Role;
@@ -155,6 +157,55 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<ExpiryRun>;
     /// Recompute balances, lots and zero sums from the postings.
     async fn verify_ledger(&self, program_id: Option<&str>) -> Result<VerifyReport>;
+
+    // ---- campaigns and rules ----
+    async fn list_campaigns(&self, program_id: &str) -> Result<Vec<CampaignRecord>>;
+    async fn get_campaign(&self, program_id: &str, id: &str) -> Result<Option<CampaignRecord>>;
+    /// A campaign and its first rules (definitions validated by the caller).
+    async fn create_campaign(
+        &self,
+        ctx: &Ctx,
+        def: &vafa_core::rules::CampaignDef,
+        rules: &[vafa_core::rules::RuleDef],
+    ) -> Result<CampaignRecord>;
+    /// New settings for a campaign (a new campaign version; audited).
+    async fn update_campaign(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        def: &vafa_core::rules::CampaignDef,
+    ) -> Result<CampaignRecord>;
+    async fn add_rule(
+        &self,
+        ctx: &Ctx,
+        campaign_id: &str,
+        def: &vafa_core::rules::RuleDef,
+    ) -> Result<RuleRecord>;
+    /// A new version of a rule: a new definition, or retired (`active` false).
+    async fn update_rule(
+        &self,
+        ctx: &Ctx,
+        id: &str,
+        def: Option<&vafa_core::rules::RuleDef>,
+        active: bool,
+    ) -> Result<RuleRecord>;
+    /// A rule and all its versions, newest first.
+    async fn rule_versions(
+        &self,
+        program_id: &str,
+        id: &str,
+    ) -> Result<Option<(RuleRecord, Vec<RuleVersion>)>>;
+    /// What a purchase would earn; writes nothing.
+    async fn simulate(&self, program_id: &str, req: &SimulateRequest) -> Result<Simulation>;
+    /// A non-purchase event, earning by the event rules.
+    async fn post_event(
+        &self,
+        ctx: &Ctx,
+        event: &NewEvent,
+        idem: Option<&Idempotency>,
+    ) -> Result<Replayed<EventOutcome>>;
+    /// A draft rule set replayed over the stored purchases of a range.
+    async fn backtest(&self, program_id: &str, req: &BacktestRequest) -> Result<BacktestReport>;
 }
 
 /// The migration versions each backend's tree holds, for the test that keeps them equal.

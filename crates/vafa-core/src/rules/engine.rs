@@ -44,7 +44,7 @@ pub struct CampaignUsage {
 }
 
 /// Something a rule hands out besides points and cashback.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Award {
     Reward { reward: String, quantity: i64 },

@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use std::collections::HashMap;
 use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, LazyLock, Mutex};
 
 /// Longest condition accepted, in characters.
 pub const MAX_SOURCE_CHARS: usize = 2000;
@@ -74,7 +74,7 @@ const TIME_FIELDS: &[&str] = &[
 const EVENT_FIELDS: &[&str] = &["name", "attributes"];
 
 /// Which variables a condition may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Scope {
     /// A purchase rule: `purchase`, `customer`, `time`.
     Purchase,
@@ -193,7 +193,28 @@ fn bracket_depth_ok(source: &str) -> Result<(), CompileError> {
     Ok(())
 }
 
+/// Compiled conditions by source: a purchase loads its program's rules from the store
+/// and would otherwise parse and trial-run every condition again.
+static CACHE: LazyLock<Mutex<HashMap<(Scope, String), Condition>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+const CACHE_MAX: usize = 10_000;
+
 impl Condition {
+    /// [`Condition::compile`], remembered by source (errors are not remembered).
+    pub fn compile_cached(source: &str, scope: Scope) -> Result<Condition, CompileError> {
+        let key = (scope, source.to_owned());
+        if let Some(c) = CACHE.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+            return Ok(c.clone());
+        }
+        let c = Condition::compile(source, scope)?;
+        let mut cache = CACHE.lock().unwrap_or_else(|p| p.into_inner());
+        if cache.len() >= CACHE_MAX {
+            cache.clear();
+        }
+        cache.insert(key, c.clone());
+        Ok(c)
+    }
+
     /// Compile and check `source` for `scope`.
     pub fn compile(source: &str, scope: Scope) -> Result<Condition, CompileError> {
         if source.trim().is_empty() {

@@ -320,13 +320,15 @@ impl RuleDef {
         }
         let condition = match &self.condition {
             None => None,
-            Some(src) => match Condition::compile(src, expr::Scope::for_trigger(&self.trigger)) {
-                Ok(c) => Some(c),
-                Err(err) => {
-                    e.push(f("condition"), err);
-                    None
+            Some(src) => {
+                match Condition::compile_cached(src, expr::Scope::for_trigger(&self.trigger)) {
+                    Ok(c) => Some(c),
+                    Err(err) => {
+                        e.push(f("condition"), err);
+                        None
+                    }
                 }
-            },
+            }
         };
         e.finish(|| condition)
     }
@@ -489,7 +491,7 @@ impl CampaignDef {
         }
         let audience = match &self.audience {
             None => None,
-            Some(src) => match Condition::compile(src, expr::Scope::Audience) {
+            Some(src) => match Condition::compile_cached(src, expr::Scope::Audience) {
                 Ok(c) => Some(c),
                 Err(err) => {
                     e.push("audience", err);

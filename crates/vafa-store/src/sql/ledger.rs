@@ -379,11 +379,14 @@ macro_rules! ledger_ops {
                 let (program, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
                 let (customer_id, card) = Self::purchase_customer(&mut tx, ctx, &p.customer).await?;
                 let tz = jiff::tz::TimeZone::get(&program.timezone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let points = settings.points_for(p.total_minor);
-                let cashback = settings.cashback_for(p.total_minor);
+                // Rules are judged at the purchase's time; caps and budgets are read under lock.
+                let facts = purchase_facts(p);
+                let eval = Self::evaluate_rules(&mut tx, &program, &settings, Some(&customer_id), Some(&facts), None, p.occurred_at, true).await?;
+                let points = eval.points;
+                let cashback = eval.cashback_minor;
                 let amounts: Vec<i64> = p.lines.iter().map(|l| l.quantity.saturating_mul(l.unit_price_minor)).collect();
-                let line_points = vafa_core::ledger::allocate(points, &amounts);
-                let line_cash = vafa_core::ledger::allocate(cashback, &amounts);
+                let line_points = &eval.line_points;
+                let line_cash = &eval.line_cashback;
                 let available_at = vafa_core::ledger::available_at(p.occurred_at, settings.pending_days);
                 let expires_at = settings.expiry.expires_at(p.occurred_at, &tz);
 
@@ -409,9 +412,13 @@ macro_rules! ledger_ops {
                     legs.push(Leg::new(AccountSpec::program("issued", currency, &customer_id), -cashback));
                 }
                 let explanation = serde_json::json!({
-                    "rule": "base", "earn_points": settings.earn_points, "earn_per_minor": settings.earn_per_minor,
-                    "cashback_percent": settings.cashback_percent.to_string(), "total_minor": p.total_minor,
-                    "points": points, "cashback_minor": cashback, "debt_paid": debt_paid,
+                    "total_minor": p.total_minor, "points": points, "cashback_minor": cashback, "debt_paid": debt_paid,
+                    "base": {"earn_points": settings.earn_points, "earn_per_minor": settings.earn_per_minor,
+                             "cashback_percent": settings.cashback_percent.to_string()},
+                    "rules": eval.fired.iter().map(|f| serde_json::json!({
+                        "campaign_id": f.campaign_id, "rule_id": f.rule_id, "rule_version": f.rule_version,
+                        "points": f.points, "cashback_minor": f.cashback_minor,
+                    })).collect::<Vec<_>>(),
                 });
                 let entry_id = Self::post_entry(&mut tx, ctx, "purchase", Some(&customer_id), Some(&purchase_id), explanation, &legs).await?;
                 if let Some(lot) = &lot_id {
@@ -419,8 +426,8 @@ macro_rules! ledger_ops {
                 }
                 sqlx::query(
                     "INSERT INTO purchases (id, program_id, customer_id, card_number, external_id, store, channel, currency, total_minor, \
-                     returned_minor, points_earned, points_reversed, cashback_earned, cashback_reversed, lot_id, entry_id, occurred_at, created_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11, 0, $12, $13, $14, $15)",
+                     returned_minor, points_earned, points_reversed, cashback_earned, cashback_reversed, lot_id, entry_id, occurred_at, created_at, coupons) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11, 0, $12, $13, $14, $15, $16)",
                 )
                 .bind(&purchase_id)
                 .bind(&ctx.program_id)
@@ -437,6 +444,7 @@ macro_rules! ledger_ops {
                 .bind(&entry_id)
                 .bind(micros(p.occurred_at))
                 .bind(micros(ctx.now))
+                .bind(if p.coupons.is_empty() { None } else { Some(encode(&p.coupons)?) })
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| match &e {
@@ -470,6 +478,7 @@ macro_rules! ledger_ops {
                         cashback_minor: line_cash[i],
                     });
                 }
+                Self::record_rules(&mut tx, &program, &eval, &customer_id, &entry_id, Some(&purchase_id), None, p.occurred_at).await?;
                 let balance = Self::snapshot(&mut tx, &ctx.program_id, &customer_id, ctx.now, false).await?;
                 let outcome = PurchaseOutcome {
                     purchase_id,
@@ -485,6 +494,7 @@ macro_rules! ledger_ops {
                     cashback_minor: cashback,
                     lines,
                     occurred_at: p.occurred_at,
+                    rules: eval.fired.iter().map(FiredRuleRecord::from).collect(),
                     balance,
                 };
                 Self::idem_store(&mut tx, ctx, idem, &outcome).await?;

@@ -17,6 +17,7 @@ mod ledger_read;
 pub(crate) mod ledger_support;
 pub(crate) mod postgres;
 mod rows;
+mod rules;
 pub(crate) mod sqlite;
 mod store_impl;
 

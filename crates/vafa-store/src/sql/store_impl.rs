@@ -5,6 +5,7 @@ macro_rules! store_impl {
         use crate::ids::{self, new_id};
         use crate::ledger_model::*;
         use crate::model::*;
+        use crate::rules_model::*;
         use crate::sql::cards::{
             card_ops, random_card_number, CARD_COLUMNS, INSERT_CHUNK, ISSUE_ATTEMPTS,
         };
@@ -16,6 +17,7 @@ macro_rules! store_impl {
         use crate::sql::ledger_read::ledger_read_ops;
         use crate::sql::ledger_support::*;
         use crate::sql::rows::*;
+        use crate::sql::rules::{decode_def, rules_ops};
         use crate::sql::store_impl::retry_race;
         use crate::sql::{classify, is_card_number_clash, micros, SqlStore};
         use crate::{keys, Backend, Result, Store};
@@ -24,6 +26,7 @@ macro_rules! store_impl {
         use vafa_core::customer::{Channel, Customer, CustomerStatus, ProfilePatch};
         use vafa_core::ledger::LedgerSettings;
         use vafa_core::program::NewProgram;
+        use vafa_core::rules::{CampaignDef, RuleDef};
 
         customer_ops!($db, $lock);
         card_ops!($db, $lock);
@@ -31,6 +34,7 @@ macro_rules! store_impl {
         ledger_ops!($db, $lock);
         ledger_more_ops!($db, $lock);
         ledger_read_ops!($db);
+        rules_ops!($db, $lock);
 
         #[async_trait::async_trait]
         impl Store for SqlStore<$db> {
@@ -252,6 +256,78 @@ macro_rules! store_impl {
             }
             async fn verify_ledger(&self, program_id: Option<&str>) -> Result<VerifyReport> {
                 self.verify_ledger_op(program_id).await
+            }
+            async fn list_campaigns(&self, program_id: &str) -> Result<Vec<CampaignRecord>> {
+                self.list_campaigns_op(program_id).await
+            }
+            async fn get_campaign(
+                &self,
+                program_id: &str,
+                id: &str,
+            ) -> Result<Option<CampaignRecord>> {
+                self.get_campaign_op(program_id, id).await
+            }
+            async fn create_campaign(
+                &self,
+                ctx: &Ctx,
+                def: &CampaignDef,
+                rules: &[RuleDef],
+            ) -> Result<CampaignRecord> {
+                self.create_campaign_op(ctx, def, rules).await
+            }
+            async fn update_campaign(
+                &self,
+                ctx: &Ctx,
+                id: &str,
+                def: &CampaignDef,
+            ) -> Result<CampaignRecord> {
+                self.update_campaign_op(ctx, id, def).await
+            }
+            async fn add_rule(
+                &self,
+                ctx: &Ctx,
+                campaign_id: &str,
+                def: &RuleDef,
+            ) -> Result<RuleRecord> {
+                self.add_rule_op(ctx, campaign_id, def).await
+            }
+            async fn update_rule(
+                &self,
+                ctx: &Ctx,
+                id: &str,
+                def: Option<&RuleDef>,
+                active: bool,
+            ) -> Result<RuleRecord> {
+                self.update_rule_op(ctx, id, def, active).await
+            }
+            async fn rule_versions(
+                &self,
+                program_id: &str,
+                id: &str,
+            ) -> Result<Option<(RuleRecord, Vec<RuleVersion>)>> {
+                self.rule_versions_op(program_id, id).await
+            }
+            async fn simulate(
+                &self,
+                program_id: &str,
+                req: &SimulateRequest,
+            ) -> Result<Simulation> {
+                self.simulate_op(program_id, req).await
+            }
+            async fn post_event(
+                &self,
+                ctx: &Ctx,
+                event: &NewEvent,
+                idem: Option<&Idempotency>,
+            ) -> Result<Replayed<EventOutcome>> {
+                retry_race(|| self.post_event_op(ctx, event, idem)).await
+            }
+            async fn backtest(
+                &self,
+                program_id: &str,
+                req: &BacktestRequest,
+            ) -> Result<BacktestReport> {
+                self.backtest_op(program_id, req).await
             }
         }
     };

@@ -15,6 +15,7 @@ pub async fn customer(store: &Arc<dyn Store>, ctx: &Ctx, name: &str) -> String {
 
 pub fn purchase(customer_id: &str, total: i64, lines: &[(i64, i64)]) -> NewPurchase {
     NewPurchase {
+        coupons: Vec::new(),
         customer: CustomerRef::Id(customer_id.into()),
         store: Some("branch-1".into()),
         channel: Some("pos".into()),
@@ -325,6 +326,7 @@ async fn idempotency_keys_replay_and_refuse_other_bodies() {
         );
 
         let dup = NewPurchase {
+            coupons: Vec::new(),
             external_id: Some("R-1".into()),
             ..purchase(&c, 10_000, &[])
         };

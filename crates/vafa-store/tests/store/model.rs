@@ -147,6 +147,7 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
         match op {
             Op::Purchase { c, total } => {
                 let p = NewPurchase {
+                    coupons: Vec::new(),
                     occurred_at: ctx.now,
                     ..crate::ledger::purchase(&ids[c], total, &[])
                 };

@@ -176,6 +176,7 @@ async fn ledger_verify_passes_and_catches_tampering() {
         };
         let c = store.create_customer(&ctx, profile).await.unwrap();
         let purchase = vafa_store::NewPurchase {
+            coupons: Vec::new(),
             customer: vafa_store::CustomerRef::Id(c.id.clone()),
             store: None,
             channel: None,

@@ -1,0 +1,208 @@
+//! Requests and outcomes of campaigns, rules, events, simulate and backtest.
+
+use crate::ledger_model::{BalanceSnapshot, CustomerRef, NewPurchase};
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use vafa_core::ledger::CalendarKind;
+use vafa_core::program::Locale;
+use vafa_core::rules::{
+    engine::CampaignGrant, CampaignDef, Evaluation, FiredRule, ItemFacts, PurchaseFacts, RuleDef,
+};
+
+/// A stored campaign with its rules (active and retired).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CampaignRecord {
+    pub id: String,
+    pub version: i64,
+    pub def: CampaignDef,
+    pub budget_used: i64,
+    pub rules: Vec<RuleRecord>,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// The current version of a rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleRecord {
+    pub id: String,
+    pub campaign_id: String,
+    pub version: i64,
+    pub active: bool,
+    pub def: RuleDef,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// One version of a rule, as it was written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleVersion {
+    pub version: i64,
+    pub active: bool,
+    pub def: RuleDef,
+    pub created_at: Timestamp,
+    pub actor_kind: String,
+    pub actor_id: Option<String>,
+}
+
+/// A non-purchase event to earn on.
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub customer: CustomerRef,
+    pub name: String,
+    pub external_id: Option<String>,
+    pub attributes: serde_json::Map<String, serde_json::Value>,
+    pub occurred_at: Timestamp,
+}
+
+/// What an event earned.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventOutcome {
+    pub event_id: String,
+    pub customer_id: String,
+    pub name: String,
+    pub external_id: Option<String>,
+    pub points_earned: i64,
+    pub entry_id: Option<String>,
+    pub expires_at: Option<Timestamp>,
+    pub rules: Vec<FiredRuleRecord>,
+    pub occurred_at: Timestamp,
+    pub balance: BalanceSnapshot,
+}
+
+/// A fired rule as stored with an outcome (and replayed with it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FiredRuleRecord {
+    pub campaign_id: String,
+    pub campaign_name: String,
+    pub rule_id: String,
+    pub rule_version: i64,
+    pub rule_name: String,
+    pub points: i64,
+    pub cashback_minor: i64,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub awards: Vec<vafa_core::rules::Award>,
+    pub explanation: Vec<String>,
+}
+
+impl From<&FiredRule> for FiredRuleRecord {
+    fn from(f: &FiredRule) -> Self {
+        FiredRuleRecord {
+            campaign_id: f.campaign_id.clone(),
+            campaign_name: f.campaign_name.clone(),
+            rule_id: f.rule_id.clone(),
+            rule_version: f.rule_version,
+            rule_name: f.rule_name.clone(),
+            points: f.points,
+            cashback_minor: f.cashback_minor,
+            awards: f.awards.clone(),
+            explanation: f.explanation.clone(),
+        }
+    }
+}
+
+/// Simulate: a purchase for an existing customer (by any reference) or for a new one.
+#[derive(Debug, Clone)]
+pub struct SimulateRequest {
+    pub customer: Option<CustomerRef>,
+    pub purchase: NewPurchase,
+}
+
+/// What a purchase would earn, rule by rule; nothing is written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Simulation {
+    pub customer_id: Option<String>,
+    pub evaluation: Evaluation,
+    /// Of the points, how many would pay off the customer's debt first.
+    pub debt_paid: i64,
+}
+
+/// A campaign of a backtest's draft rule set. With the `id` of a stored campaign its
+/// figures sit beside that campaign's actual ones.
+#[derive(Debug, Clone)]
+pub struct DraftCampaign {
+    pub id: Option<String>,
+    pub def: CampaignDef,
+    pub rules: Vec<RuleDef>,
+}
+
+#[derive(Debug, Clone)]
+pub struct BacktestRequest {
+    pub campaigns: Vec<DraftCampaign>,
+    /// Whether the program's base earning (ledger settings) stays in the draft.
+    pub include_base_rule: bool,
+    pub from: Timestamp,
+    pub to: Timestamp,
+}
+
+/// Points and money for one campaign, or for a whole rule set.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct BacktestFigures {
+    pub points: i64,
+    pub cashback_minor: i64,
+    /// `points` at the program's point value, rounded down.
+    pub points_cost_minor: i64,
+    /// Points cost plus cashback.
+    pub cost_minor: i64,
+    /// Purchases on which it gave something.
+    pub purchases: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BacktestCampaign {
+    pub campaign_id: String,
+    pub name: String,
+    pub draft: BacktestFigures,
+    pub actual: BacktestFigures,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BacktestReport {
+    pub from: Timestamp,
+    pub to: Timestamp,
+    pub purchases: i64,
+    pub customers: i64,
+    pub draft: BacktestFigures,
+    pub actual: BacktestFigures,
+    /// Draft minus actual.
+    pub points_difference: i64,
+    pub cost_difference_minor: i64,
+    pub campaigns: Vec<BacktestCampaign>,
+}
+
+/// The calendar a program counts months and years in.
+pub fn calendar_of(locale: Locale) -> CalendarKind {
+    match locale {
+        Locale::Fa => CalendarKind::Jalali,
+        Locale::En => CalendarKind::Gregorian,
+    }
+}
+
+/// A purchase request as rule conditions see it.
+pub fn purchase_facts(p: &NewPurchase) -> PurchaseFacts {
+    PurchaseFacts {
+        total_minor: p.total_minor,
+        items: p
+            .lines
+            .iter()
+            .map(|l| ItemFacts {
+                sku: l.sku.clone().unwrap_or_default(),
+                name: l.name.clone(),
+                category: l.category.clone(),
+                quantity: l.quantity,
+                unit_price_minor: l.unit_price_minor,
+                amount_minor: l.quantity.saturating_mul(l.unit_price_minor),
+            })
+            .collect(),
+        store: p.store.clone(),
+        channel: p.channel.clone(),
+        coupons: p.coupons.clone(),
+        external_id: p.external_id.clone(),
+    }
+}
+
+/// Grants worth recording in usage counters or budgets.
+pub(crate) fn counted(grants: &[CampaignGrant]) -> impl Iterator<Item = &CampaignGrant> {
+    grants
+        .iter()
+        .filter(|g| !g.cap_periods.is_empty() || g.has_budget)
+}
