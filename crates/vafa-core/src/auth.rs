@@ -59,6 +59,7 @@ impl Role {
                     | PointsRedeem
                     | PointsTransfer
                     | LedgerRead
+                    | EventsWrite
             ),
             // A coalition partner identifies members, records their purchases and lets them
             // redeem; it never edits profiles, reverses purchases or adjusts balances.
@@ -73,7 +74,7 @@ impl Role {
             ),
             Role::Analyst => matches!(
                 permission,
-                ProgramRead | CustomersRead | CardsRead | PurchasesRead | LedgerRead
+                ProgramRead | CustomersRead | CardsRead | PurchasesRead | LedgerRead | RulesRead
             ),
         }
     }
@@ -139,10 +140,16 @@ pub enum Permission {
     PointsTransfer,
     /// Read balances and ledgers.
     LedgerRead,
+    /// Read campaigns and rules; simulate and backtest them.
+    RulesRead,
+    /// Create and edit campaigns and rules.
+    RulesManage,
+    /// Record non-purchase events (signup, birthday, review …) that earn by rules.
+    EventsWrite,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 18] = [
+    pub const ALL: [Permission; 21] = [
         Permission::ProgramRead,
         Permission::CustomersRead,
         Permission::CustomersWrite,
@@ -161,6 +168,9 @@ impl Permission {
         Permission::PointsAdjust,
         Permission::PointsTransfer,
         Permission::LedgerRead,
+        Permission::RulesRead,
+        Permission::RulesManage,
+        Permission::EventsWrite,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -183,6 +193,9 @@ impl Permission {
             Permission::PointsAdjust => "points.adjust",
             Permission::PointsTransfer => "points.transfer",
             Permission::LedgerRead => "ledger.read",
+            Permission::RulesRead => "rules.read",
+            Permission::RulesManage => "rules.manage",
+            Permission::EventsWrite => "events.write",
         }
     }
 }

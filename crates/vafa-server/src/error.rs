@@ -48,6 +48,7 @@ codes! {
     KeyRevoked => "api_key_revoked", 409, "The API key is already revoked";
     IdempotencyConflict => "idempotency_conflict", 409, "This Idempotency-Key was used for a different request";
     DuplicatePurchase => "duplicate_purchase", 409, "A purchase with this external id exists with other details";
+    DuplicateEvent => "duplicate_event", 409, "An event with this external id was already recorded";
     CustomerBlocked => "customer_blocked", 409, "The customer is blocked";
     PayloadTooLarge => "payload_too_large", 413, "The request body is too large";
     UnsupportedMediaType => "unsupported_media_type", 415, "Send JSON with Content-Type: application/json";
@@ -125,6 +126,7 @@ impl From<StoreError> for ApiError {
             StoreError::CustomerBlocked => ErrorCode::CustomerBlocked,
             StoreError::ReturnTooLarge(_) => ErrorCode::ReturnTooLarge,
             StoreError::TransferRefused(_) => ErrorCode::TransferRefused,
+            StoreError::DuplicateEvent => ErrorCode::DuplicateEvent,
             _ if e.is_unavailable() => {
                 tracing::warn!(error = %e, "store unavailable");
                 return Self::new(

@@ -42,7 +42,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Vafa", description = "Customer loyalty and relationship engine. Errors are application/problem+json with a stable `code` (see docs/errors.md)."),
     modifiers(&BearerAuth),
-    tags((name = "customers"), (name = "cards"), (name = "ledger"), (name = "program"), (name = "audit"), (name = "system"))
+    tags((name = "customers"), (name = "cards"), (name = "ledger"), (name = "program"), (name = "audit"), (name = "rules"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -95,6 +95,17 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(points::redeem))
         .routes(routes!(points::adjust))
         .routes(routes!(points::transfer))
+        .routes(routes!(rules::create_campaign, rules::list_campaigns))
+        .routes(routes!(rules::get_campaign, rules::update_campaign))
+        .routes(routes!(rules::add_rule))
+        .routes(routes!(
+            rules::get_rule,
+            rules::update_rule,
+            rules::retire_rule
+        ))
+        .routes(routes!(rules::simulate))
+        .routes(routes!(rules::backtest))
+        .routes(routes!(rules::create_event))
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.

@@ -247,10 +247,12 @@ fn issue_reward_coupon_and_challenge_progress_are_awarded() {
 
 #[test]
 fn the_default_rule_is_the_ledger_setting() {
-    let mut s = LedgerSettings::default();
-    s.earn_points = 3;
-    s.earn_per_minor = 100_000;
-    s.cashback_percent = Decimal::from(1);
+    let s = LedgerSettings {
+        earn_points: 3,
+        earn_per_minor: 100_000,
+        cashback_percent: Decimal::from(1),
+        ..Default::default()
+    };
     let e = run(&[default_campaign(&s)]);
     assert_eq!(e.points, 30);
     assert_eq!(e.cashback_minor, 10_000);
@@ -511,7 +513,7 @@ fn count_caps_per_day_week_month_year_and_lifetime() {
         let c = capped(json!([{"period": name, "count": 2}]), None);
         let at = monday_afternoon();
         let e = run_at(
-            &[c.clone()],
+            std::slice::from_ref(&c),
             &purchase(),
             &customer(),
             at,
@@ -533,7 +535,7 @@ fn count_caps_per_day_week_month_year_and_lifetime() {
 fn point_caps_cut_the_award_to_what_is_left() {
     let c = capped(json!([{"period": "day", "points": 150}]), None);
     let e = run_at(
-        &[c.clone()],
+        std::slice::from_ref(&c),
         &purchase(),
         &customer(),
         monday_afternoon(),
@@ -555,7 +557,7 @@ fn point_caps_cut_the_award_to_what_is_left() {
 fn the_budget_cuts_and_then_stops_the_campaign() {
     let c = capped(json!([]), Some(1000));
     let e = run_at(
-        &[c.clone()],
+        std::slice::from_ref(&c),
         &purchase(),
         &customer(),
         monday_afternoon(),
@@ -676,7 +678,7 @@ fn event_rules_fire_on_their_event_only() {
     assert_eq!(eval("birthday"), 20);
     assert_eq!(eval("review"), 0);
     assert_eq!(
-        run(&[c.clone()]).points,
+        run(std::slice::from_ref(&c)).points,
         0,
         "a purchase fires no event rule"
     );

@@ -8,4 +8,5 @@ pub mod money;
 pub mod points;
 pub mod program;
 pub mod purchases;
+pub mod rules;
 pub mod system;

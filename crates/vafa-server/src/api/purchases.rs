@@ -49,6 +49,9 @@ pub struct PurchaseInput {
     pub items: Vec<ItemInput>,
     /// What the customer paid.
     pub total: MoneyDto,
+    /// Coupon codes presented; rule conditions see them as `purchase.coupons`.
+    #[serde(default)]
+    pub coupons: Vec<String>,
     /// When it happened (default: now); not in the future.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub occurred_at: Option<jiff::Timestamp>,
@@ -64,8 +67,27 @@ impl PurchaseInput {
         currency: Currency,
         now: jiff::Timestamp,
     ) -> Result<NewPurchase, ApiError> {
+        match self.parse(currency, now, true)? {
+            (Some(customer), mut p) => {
+                p.customer = customer;
+                Ok(p)
+            }
+            (None, _) => Err(ApiError::field("customer_id", "missing")),
+        }
+    }
+
+    /// Parse and validate; the customer may be absent only when `need_customer` is false
+    /// (simulate for someone not yet registered), and then the purchase's own `customer`
+    /// is a placeholder the caller must not use.
+    pub(crate) fn parse(
+        self,
+        currency: Currency,
+        now: jiff::Timestamp,
+        need_customer: bool,
+    ) -> Result<(Option<CustomerRef>, NewPurchase), ApiError> {
         let mut errs = FieldErrors::default();
         let customer = match (self.customer_id, self.mobile, self.card_number) {
+            (None, None, None) if !need_customer => None,
             (Some(id), None, None) => Some(CustomerRef::Id(id.trim().to_owned())),
             (None, Some(m), None) => errs
                 .take("mobile", Mobile::parse(&m))
@@ -127,20 +149,33 @@ impl PurchaseInput {
         let store = text(&mut errs, "store", self.store, 100);
         let channel = text(&mut errs, "channel", self.channel, 40);
         let external_id = text(&mut errs, "external_id", self.external_id, 100);
+        if self.coupons.len() > 20 {
+            errs.push("coupons", "at most 20 codes");
+        }
+        let coupons: Vec<String> = self
+            .coupons
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| text(&mut errs, &format!("coupons[{i}]"), Some(c.clone()), 64))
+            .collect();
         if !errs.is_empty() {
             return Err(errs.into());
         }
-        match (customer, total_minor) {
-            (Some(customer), Some(total_minor)) => Ok(NewPurchase {
-                customer,
-                store,
-                channel,
-                external_id,
-                lines,
-                total_minor,
-                occurred_at,
-            }),
-            _ => Err(ApiError::field("customer_id", "missing")),
+        match total_minor {
+            Some(total_minor) => Ok((
+                customer.clone(),
+                NewPurchase {
+                    customer: customer.unwrap_or(CustomerRef::Id(String::new())),
+                    store,
+                    channel,
+                    external_id,
+                    lines,
+                    total_minor,
+                    occurred_at,
+                    coupons,
+                },
+            )),
+            None => Err(ApiError::field("total", "missing")),
         }
     }
 }
@@ -182,8 +217,42 @@ pub struct PurchaseView {
     pub lines: Vec<LineView>,
     #[schema(value_type = String, format = DateTime)]
     pub occurred_at: jiff::Timestamp,
+    /// The rules that fired, each with its version and what it gave.
+    pub rules: Vec<FiredRuleView>,
     /// The customer's balance right after this purchase.
     pub balance: BalanceView,
+}
+
+/// A rule that fired: which version, what it gave and why.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FiredRuleView {
+    pub campaign_id: String,
+    pub campaign_name: String,
+    pub rule_id: String,
+    pub rule_version: i64,
+    pub rule_name: String,
+    pub points: i64,
+    pub cashback: MoneyDto,
+    /// Rewards, coupons and challenge progress the rule hands out.
+    #[schema(value_type = Vec<Object>)]
+    pub awards: Vec<vafa_core::rules::Award>,
+    pub explanation: Vec<String>,
+}
+
+impl FiredRuleView {
+    pub fn new(f: &vafa_store::FiredRuleRecord, c: Currency) -> Self {
+        FiredRuleView {
+            campaign_id: f.campaign_id.clone(),
+            campaign_name: f.campaign_name.clone(),
+            rule_id: f.rule_id.clone(),
+            rule_version: f.rule_version,
+            rule_name: f.rule_name.clone(),
+            points: f.points,
+            cashback: MoneyDto::of(f.cashback_minor, c),
+            awards: f.awards.clone(),
+            explanation: f.explanation.clone(),
+        }
+    }
 }
 
 impl PurchaseView {
@@ -215,6 +284,7 @@ impl PurchaseView {
                 })
                 .collect(),
             occurred_at: o.occurred_at,
+            rules: o.rules.iter().map(|f| FiredRuleView::new(f, c)).collect(),
             balance: BalanceView::new(o.balance, c),
         }
     }

@@ -7,3 +7,4 @@ mod errors;
 mod helpers;
 mod ledger;
 mod routes;
+mod rules;

@@ -18,6 +18,8 @@ struct Fixture {
     key_id: String,
     other_customer_id: String,
     purchase_id: String,
+    campaign_id: String,
+    rule_id: String,
 }
 
 static FIXTURES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -43,7 +45,16 @@ async fn fixture(app: &TestApp) -> Fixture {
             json!({"customer_id": c["id"], "total": {"amount": "500000", "currency": "IRR"}}),
         )
         .await;
+    let campaign = app
+        .post(
+            "/api/v1/campaigns",
+            json!({"campaign": {"name": "Fixture"}, "rules": [{"name": "r", "effects": [{"type": "fixed_bonus", "points": 1}]}]}),
+        )
+        .await;
+    let campaign = campaign.ok(201);
     Fixture {
+        campaign_id: campaign["id"].as_str().unwrap().into(),
+        rule_id: campaign["rules"][0]["id"].as_str().unwrap().into(),
         customer_id: c["id"].as_str().unwrap().into(),
         other_customer_id: o["id"].as_str().unwrap().into(),
         card_number: cards.ok(201)["cards"][0]["number"].as_str().unwrap().into(),
@@ -59,6 +70,8 @@ fn request_for(method: &Method, template: &str, f: &Fixture) -> (String, Option<
         .replace("{number}", &f.card_number)
         .replace("/api-keys/{id}", &format!("/api-keys/{}", f.key_id))
         .replace("/purchases/{id}", &format!("/purchases/{}", f.purchase_id))
+        .replace("/campaigns/{id}", &format!("/campaigns/{}", f.campaign_id))
+        .replace("/rules/{id}", &format!("/rules/{}", f.rule_id))
         .replace("{id}", &f.customer_id);
     assert!(
         !path.contains('{'),
@@ -93,6 +106,18 @@ fn request_for(method: &Method, template: &str, f: &Fixture) -> (String, Option<
         ("POST", "/api/v1/customers/{id}/transfers") => {
             Some(json!({"to_customer_id": f.other_customer_id, "points": 1}))
         }
+        ("POST", "/api/v1/campaigns") => Some(json!({"campaign": {"name": "Sample"}})),
+        ("PUT", "/api/v1/campaigns/{id}") => Some(json!({"name": "Renamed"})),
+        ("POST", "/api/v1/campaigns/{id}/rules") | ("PUT", "/api/v1/rules/{id}") => {
+            Some(json!({"name": "r", "effects": [{"type": "fixed_bonus", "points": 2}]}))
+        }
+        ("POST", "/api/v1/rules/simulate") => Some(
+            json!({"customer_id": f.customer_id, "total": {"amount": "10000", "currency": "IRR"}}),
+        ),
+        ("POST", "/api/v1/rules/backtest") => Some(
+            json!({"from": "2026-01-01T00:00:00Z", "to": "2026-12-01T00:00:00Z", "campaigns": []}),
+        ),
+        ("POST", "/api/v1/events") => Some(json!({"customer_id": f.customer_id, "name": "review"})),
         _ => panic!("no sample body for {method} {template}"),
     };
     (path, body)

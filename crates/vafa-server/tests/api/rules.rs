@@ -1,0 +1,260 @@
+//! Campaigns and rules over HTTP: validation with positions, versions, simulate equal to
+//! the purchase, events with per-period caps, budgets under concurrency, backtest.
+
+use crate::helpers::{customer, each_app, TestApp};
+use reqwest::Method;
+use serde_json::{json, Value};
+
+fn irr(amount: &str) -> Value {
+    json!({"amount": amount, "currency": "IRR"})
+}
+
+async fn put(app: &TestApp, path: &str, body: Value) -> crate::helpers::Resp {
+    app.call(Method::PUT, path, &app.admin_key, Some(body))
+        .await
+}
+
+fn cafe_purchase(customer_id: &str) -> Value {
+    json!({
+        "customer_id": customer_id, "store": "vanak", "channel": "pos",
+        "items": [
+            {"sku": "LATTE", "category": "coffee", "quantity": 2, "unit_price": irr("30000")},
+            {"sku": "CAKE", "category": "pastry", "quantity": 1, "unit_price": irr("40000")}
+        ],
+        "total": irr("100000")
+    })
+}
+
+#[tokio::test]
+async fn simulate_says_what_the_purchase_then_posts_with_rule_versions() {
+    each_app(|app| async move {
+        let c = app.create_customer(customer("Sara", "09121234567")).await;
+        let id = c["id"].as_str().unwrap();
+        let campaign = app
+            .post(
+                "/api/v1/campaigns",
+                json!({
+                    "campaign": {"name": "Coffee week", "priority": 10, "caps": [{"period": "day", "count": 5}]},
+                    "rules": [
+                        {"name": "double coffee", "condition": "purchase.items.exists(i, i.category == 'coffee')",
+                         "effects": [{"type": "multiplier", "factor": "2"}]},
+                        {"name": "cake bonus", "effects": [{"type": "item_bonus", "points_per_unit": 3, "categories": ["pastry"]},
+                                                          {"type": "cashback_percent", "percent": "1"}]},
+                        {"name": "big basket", "condition": "purchase.total >= 5000000", "effects": [{"type": "fixed_bonus", "points": 100}]}
+                    ]
+                }),
+            )
+            .await;
+        let campaign = campaign.ok(201).clone();
+        assert_eq!(campaign["rules"].as_array().unwrap().len(), 3, "{}", app.backend);
+
+        let sim = app.post("/api/v1/rules/simulate", cafe_purchase(id)).await.ok(200).clone();
+        // Base 10 points (1 per 10,000), ×2 adds 10, cake +3; cashback 1% of 100,000.
+        assert_eq!(sim["points"], 23, "{sim}");
+        assert_eq!(sim["cashback"], irr("1000"));
+        let fired: Vec<&str> = sim["rules"].as_array().unwrap().iter().map(|r| r["rule_name"].as_str().unwrap()).collect();
+        assert_eq!(fired, vec!["double coffee", "cake bonus", "Base earning"]);
+        assert!(sim["skipped"].as_array().unwrap().iter().any(|s| s["reason"] == "condition is false"));
+
+        let posted = app.post("/api/v1/purchases", cafe_purchase(id)).await.ok(201).clone();
+        assert_eq!(posted["points"]["earned"], sim["points"]);
+        assert_eq!(posted["cashback"], sim["cashback"]);
+        assert_eq!(posted["rules"], sim["rules"], "simulate equals what was posted");
+        assert_eq!(posted["lines"][0]["points"].as_i64().unwrap() + posted["lines"][1]["points"].as_i64().unwrap(), 23);
+        assert!(posted["rules"].as_array().unwrap().iter().all(|r| r["rule_version"].as_i64().unwrap() >= 1));
+
+        // Editing a rule makes a new version; the next purchase records it.
+        let rule_id = campaign["rules"][1]["id"].as_str().unwrap();
+        let edited = put(&app, &format!("/api/v1/rules/{rule_id}"),
+            json!({"name": "cake bonus", "effects": [{"type": "item_bonus", "points_per_unit": 5, "categories": ["pastry"]}]})).await;
+        assert_eq!(edited.ok(200)["version"], 2);
+        let history = app.get(&format!("/api/v1/rules/{rule_id}")).await.ok(200).clone();
+        let versions: Vec<i64> = history["versions"].as_array().unwrap().iter().map(|v| v["version"].as_i64().unwrap()).collect();
+        assert_eq!(versions, vec![2, 1]);
+        assert_eq!(history["versions"][1]["definition"]["effects"][0]["points_per_unit"], 3, "the old version is kept");
+        let again = app.post("/api/v1/purchases", cafe_purchase(id)).await.ok(201).clone();
+        let cake = again["rules"].as_array().unwrap().iter().find(|r| r["rule_id"] == rule_id).unwrap();
+        assert_eq!((cake["rule_version"].as_i64(), cake["points"].as_i64()), (Some(2), Some(5)));
+
+        // Retiring a rule stops it.
+        app.delete(&format!("/api/v1/rules/{rule_id}")).await.ok(200);
+        let after = app.post("/api/v1/rules/simulate", cafe_purchase(id)).await.ok(200).clone();
+        assert_eq!(after["points"], 20);
+
+        // Pausing the campaign leaves only the base rule.
+        let mut def = campaign["definition"].clone();
+        def["status"] = json!("paused");
+        assert_eq!(put(&app, &format!("/api/v1/campaigns/{}", campaign["id"].as_str().unwrap()), def).await.ok(200)["version"], 2);
+        assert_eq!(app.post("/api/v1/rules/simulate", cafe_purchase(id)).await.ok(200)["points"], 10);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_bad_condition_is_refused_with_its_position_and_nothing_is_written() {
+    each_app(|app| async move {
+        let cases = [
+            ("purchase.totl > 5", "rules[0].condition", "line 1, column 9"),
+            ("purchase.total >", "rules[0].condition", "line 1, column"),
+            ("purchase.total > 'x'", "rules[0].condition", "type error"),
+            ("purchase.total", "rules[0].condition", "must be true or false"),
+        ];
+        for (cond, field, message) in cases {
+            let r = app
+                .post("/api/v1/campaigns", json!({"campaign": {"name": "x"}, "rules": [{"name": "r", "condition": cond, "effects": [{"type": "fixed_bonus", "points": 1}]}]}))
+                .await;
+            let body = r.problem(422, "validation_failed");
+            assert_eq!(body["errors"][0]["field"], field, "{body}");
+            assert!(body["errors"][0]["message"].as_str().unwrap().contains(message), "{cond}: {body}");
+        }
+        let r = app.post("/api/v1/campaigns", json!({"campaign": {"name": "x", "audience": "customer.agee > 3"}})).await;
+        assert_eq!(r.problem(422, "validation_failed")["errors"][0]["field"], "campaign.audience");
+        let r = app.post("/api/v1/campaigns", json!({"campaign": {"name": "x"}, "rules": [{"name": "r", "effects": [{"type": "teleport"}]}]})).await;
+        let body = r.problem(422, "validation_failed");
+        assert!(body["errors"][0]["field"].as_str().unwrap().starts_with("rules[0].effects"), "{body}");
+        assert_eq!(app.get("/api/v1/campaigns").await.ok(200).as_array().unwrap().len(), 0);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn events_earn_activity_points_within_their_caps() {
+    each_app(|app| async move {
+        // Born on 2 Azar (23 November): the start time is the birthday in Tehran.
+        let mut body = customer("Reza", "09351112233");
+        body["birth_date"] = json!("1370/09/02");
+        let c = app.create_customer(body).await;
+        let id = c["id"].as_str().unwrap();
+        app.post(
+            "/api/v1/campaigns",
+            json!({"campaign": {"name": "Birthday", "caps": [{"period": "year", "count": 1}]},
+                   "rules": [{"name": "birthday gift", "trigger": {"on": "event", "name": "birthday"},
+                              "condition": "customer.birthday_today", "effects": [{"type": "fixed_bonus", "points": 10}]}]}),
+        )
+        .await
+        .ok(201);
+        app.post(
+            "/api/v1/campaigns",
+            json!({"campaign": {"name": "Profile", "caps": [{"period": "lifetime", "count": 1}]},
+                   "rules": [{"name": "profile completed", "trigger": {"on": "event", "name": "profile_completed"},
+                              "effects": [{"type": "fixed_bonus", "points": 10}]}]}),
+        )
+        .await
+        .ok(201);
+        let first = app.post_idem("/api/v1/events", "bday-1", json!({"customer_id": id, "name": "birthday"})).await;
+        let e = first.ok(201).clone();
+        assert_eq!(e["points"], 10, "{e}");
+        assert_eq!(e["balance"]["points"]["available"], 10);
+        let replay = app.post_idem("/api/v1/events", "bday-1", json!({"customer_id": id, "name": "birthday"})).await;
+        assert_eq!(replay.ok(201), &e);
+        assert_eq!(replay.headers["idempotent-replayed"], "true");
+        let second = app.post("/api/v1/events", json!({"customer_id": id, "name": "birthday"})).await.ok(201).clone();
+        assert_eq!(second["points"], 0, "once a year");
+        assert!(second["entry_id"].is_null());
+
+        let p = app.post("/api/v1/events", json!({"mobile": "09351112233", "name": "profile_completed", "external_id": "crm-1"})).await;
+        assert_eq!(p.ok(201)["points"], 10);
+        app.post("/api/v1/events", json!({"customer_id": id, "name": "profile_completed", "external_id": "crm-1"}))
+            .await
+            .problem(409, "duplicate_event");
+        let custom = app.post("/api/v1/events", json!({"customer_id": id, "name": "visited_stand"})).await;
+        assert_eq!(custom.ok(201)["points"], 0, "no rule for a custom event");
+        app.post("/api/v1/events", json!({"customer_id": id, "name": "Not Snake"}))
+            .await
+            .problem(422, "validation_failed");
+        let bal = app.get(&format!("/api/v1/customers/{id}/balance")).await.ok(200).clone();
+        assert_eq!(bal["points"]["available"], 20);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_campaign_budget_is_never_overspent_by_concurrent_purchases() {
+    each_app(|app| async move {
+        let campaign = app
+            .post(
+                "/api/v1/campaigns",
+                json!({"campaign": {"name": "Launch", "budget_points": 100},
+                       "rules": [{"name": "launch bonus", "effects": [{"type": "fixed_bonus", "points": 7}]}]}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        let cid = campaign["id"].as_str().unwrap().to_owned();
+        let mut ids = Vec::new();
+        for i in 0..30 {
+            let c = app.create_customer(customer("C", &format!("0912000{i:04}"))).await;
+            ids.push(c["id"].as_str().unwrap().to_owned());
+        }
+        let app = std::sync::Arc::new(app);
+        let mut tasks = Vec::new();
+        for id in ids {
+            let app = app.clone();
+            tasks.push(tokio::spawn(async move {
+                app.post("/api/v1/purchases", json!({"customer_id": id, "total": irr("1000")})).await
+            }));
+        }
+        let mut given = 0;
+        for t in tasks {
+            let r = t.await.unwrap();
+            let body = r.ok(201);
+            given += body["rules"].as_array().unwrap().iter().filter(|f| f["campaign_id"] == cid.as_str()).map(|f| f["points"].as_i64().unwrap()).sum::<i64>();
+        }
+        assert_eq!(given, 100, "14 purchases of 7 and one of 2, on {}", app.backend);
+        assert_eq!(app.get(&format!("/api/v1/campaigns/{cid}")).await.ok(200)["budget_used"], 100);
+        assert!(app.store.verify_ledger(Some(&app.program_id)).await.unwrap().problems.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn backtest_matches_a_hand_computed_fixture() {
+    each_app(|app| async move {
+        let a = app.create_customer(customer("A", "09120000001")).await;
+        let b = app.create_customer(customer("B", "09120000002")).await;
+        let (a, b) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+        let buy = |who: &str, at: &str, total: &str, items: Value| json!({"customer_id": who, "total": irr(total), "items": items, "occurred_at": at});
+        let coffee = |n: i64, price: &str| json!({"sku": "LATTE", "category": "coffee", "quantity": n, "unit_price": irr(price)});
+        let pastry = |price: &str| json!({"sku": "CAKE", "category": "pastry", "quantity": 1, "unit_price": irr(price)});
+        for body in [
+            buy(a, "2026-11-20T08:00:00Z", "100000", json!([coffee(2, "30000"), pastry("40000")])),
+            buy(a, "2026-11-21T08:00:00Z", "50000", json!([coffee(1, "50000")])),
+            buy(b, "2026-11-22T08:00:00Z", "200000", json!([pastry("200000")])),
+            buy(a, "2026-11-23T07:00:00Z", "10000", json!([])),
+        ] {
+            app.post("/api/v1/purchases", body).await.ok(201);
+        }
+        let draft = json!({
+            "from": "2026-11-20T00:00:00Z", "to": "2026-11-23T00:00:00Z",
+            "campaigns": [
+                {"id": "coffee", "campaign": {"name": "Coffee lovers", "priority": 10},
+                 "rules": [{"name": "coffee points", "effects": [{"type": "points_per_amount", "points": 1, "per_minor": 5000, "categories": ["coffee"]}]}]},
+                {"campaign": {"name": "Welcome", "caps": [{"period": "lifetime", "count": 1}]},
+                 "rules": [{"name": "welcome", "effects": [{"type": "fixed_bonus", "points": 5}]}]}
+            ]
+        });
+        let r = app.post("/api/v1/rules/backtest", draft).await.ok(200).clone();
+        // Base: 10 + 5 + 20 = 35 issued. Draft: base 35, coffee 60,000/5,000 = 12 and
+        // 50,000/5,000 = 10, welcome 5 for each of the two customers once: 67.
+        assert_eq!(r["purchases"], 3, "{r}");
+        assert_eq!(r["customers"], 2);
+        assert_eq!(r["actual"]["points"], 35);
+        assert_eq!(r["actual"]["points_cost"], irr("3500"));
+        assert_eq!(r["draft"]["points"], 67);
+        assert_eq!(r["draft"]["cost"], irr("6700"));
+        assert_eq!(r["points_difference"], 32);
+        assert_eq!(r["cost_difference"], irr("3200"));
+        let by: std::collections::HashMap<&str, (i64, i64, i64)> = r["campaigns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["campaign_id"].as_str().unwrap(), (c["draft"]["points"].as_i64().unwrap(), c["draft"]["purchases"].as_i64().unwrap(), c["actual"]["points"].as_i64().unwrap())))
+            .collect();
+        assert_eq!(by["default"], (35, 3, 35));
+        assert_eq!(by["coffee"], (22, 2, 0));
+        assert_eq!(by["draft-2"], (10, 2, 0));
+        let bad = app.post("/api/v1/rules/backtest", json!({"from": "2026-11-23T00:00:00Z", "to": "2026-11-20T00:00:00Z", "campaigns": []})).await;
+        assert_eq!(bad.problem(422, "validation_failed")["errors"][0]["field"], "to");
+    })
+    .await;
+}
