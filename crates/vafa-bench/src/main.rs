@@ -35,6 +35,129 @@ struct Args {
     /// Distinct customers the purchases are spread over.
     #[arg(long, default_value_t = 1000)]
     customers: usize,
+    /// `--mode rules`: active rules to evaluate against each purchase.
+    #[arg(long, default_value_t = 100)]
+    rules: usize,
+}
+
+/// `--mode rules`: evaluate N active rules (in campaigns of 5, with CEL conditions over
+/// items, customer and time, and every kind of effect) against one 5-line purchase.
+/// Baseline in the same run: the same purchase against the base rule alone.
+fn rules_bench(args: &Args) -> Result<()> {
+    use serde_json::json;
+    use vafa_core::rules::{
+        evaluate, Campaign, CustomerFacts, EvalInput, ItemFacts, PurchaseFacts,
+    };
+    let conditions = [
+        "purchase.items.exists(i, i.category == 'coffee' && i.quantity >= 2)",
+        "purchase.total >= 500000",
+        "'vip' in customer.tags && customer.age >= 18",
+        "time.weekday in [1, 2, 3] && time.hour >= 8 && time.hour < 22",
+        "customer.purchase_count > 3 && customer.days_since_last_purchase < 30",
+    ];
+    let effects = [
+        json!([{"type": "points_per_amount", "points": 1, "per_minor": 5000, "categories": ["coffee"]}]),
+        json!([{"type": "multiplier", "factor": "1.5"}]),
+        json!([{"type": "fixed_bonus", "points": 10}]),
+        json!([{"type": "item_bonus", "points_per_unit": 2, "skus": ["CAKE", "COOKIE"]}]),
+        json!([{"type": "cashback_percent", "percent": "0.5"}]),
+    ];
+    let mut campaigns = Vec::new();
+    for c in 0..args.rules.div_ceil(5) {
+        let rules: Vec<_> = (0..5.min(args.rules - c * 5))
+            .map(|r| {
+                let def = json!({"name": format!("rule {c}.{r}"), "condition": conditions[(c + r) % 5], "effects": effects[r % 5]});
+                Ok((format!("r{c}_{r}"), 1, serde_json::from_value(def)?))
+            })
+            .collect::<Result<_>>()?;
+        let def = serde_json::from_value(
+            json!({"name": format!("campaign {c}"), "priority": c, "caps": [{"period": "day", "count": 3}]}),
+        )?;
+        campaigns.push(
+            Campaign::compile(format!("c{c}"), 1, def, rules)
+                .map_err(|e| anyhow::anyhow!("{e}"))?,
+        );
+    }
+    let settings = vafa_core::ledger::LedgerSettings::default();
+    campaigns.push(vafa_core::rules::default_campaign(&settings));
+    let baseline = vec![vafa_core::rules::default_campaign(&settings)];
+    let item = |sku: &str, cat: &str, q: i64, p: i64| ItemFacts {
+        sku: sku.into(),
+        name: None,
+        category: Some(cat.into()),
+        quantity: q,
+        unit_price_minor: p,
+        amount_minor: q * p,
+    };
+    let purchase = PurchaseFacts {
+        total_minor: 640_000,
+        items: vec![
+            item("LATTE", "coffee", 2, 90_000),
+            item("ESPRESSO", "coffee", 1, 60_000),
+            item("CAKE", "pastry", 2, 100_000),
+            item("COOKIE", "pastry", 3, 30_000),
+            item("BEANS", "retail", 1, 110_000),
+        ],
+        store: Some("vanak".into()),
+        channel: Some("pos".into()),
+        ..PurchaseFacts::default()
+    };
+    let at: jiff::Timestamp = "2026-11-23T08:00:00Z".parse()?;
+    let mut customer = CustomerFacts::new("cus_bench", at);
+    customer.tags = vec!["vip".into()];
+    customer.birth_date = Some(jiff::civil::date(1990, 5, 1));
+    customer.purchase_count = 7;
+    customer.last_purchase_at = Some("2026-11-10T08:00:00Z".parse()?);
+    let tz = jiff::tz::TimeZone::get("Asia/Tehran")?;
+    let usage = std::collections::HashMap::new();
+    let input = EvalInput {
+        purchase: Some(&purchase),
+        event: None,
+        customer: &customer,
+        at,
+        tz: &tz,
+        calendar: vafa_core::ledger::CalendarKind::Jalali,
+    };
+    let measure = |set: &[Campaign]| -> (f64, f64, f64, i64, usize) {
+        let mut lat = Vec::new();
+        let started = Instant::now();
+        let mut points = 0;
+        let mut fired = 0;
+        while started.elapsed() < Duration::from_secs(args.seconds) {
+            let t = Instant::now();
+            let e = evaluate(set, &input, &usage);
+            lat.push(t.elapsed().as_nanos() as u64);
+            points = e.points;
+            fired = e.fired.len();
+        }
+        lat.sort_unstable();
+        let mean = lat.iter().sum::<u64>() as f64 / lat.len().max(1) as f64 / 1000.0;
+        (
+            mean,
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99),
+            points,
+            fired,
+        )
+    };
+    eprintln!("baseline: the base rule alone, {} s …", args.seconds);
+    let (b_mean, b_p50, b_p99, _, _) = measure(&baseline);
+    eprintln!("{} rules, {} s …", args.rules, args.seconds);
+    let (mean, p50, p99, points, fired) = measure(&campaigns);
+    let result = json!({
+        "mode": "rules",
+        "rules": args.rules,
+        "rules_fired": fired,
+        "points": points,
+        "us_per_purchase_mean": (mean * 10.0).round() / 10.0,
+        "us_per_purchase_p50": (p50 * 10.0).round() / 10.0,
+        "us_per_purchase_p99": (p99 * 10.0).round() / 10.0,
+        "baseline_one_rule_us_mean": (b_mean * 10.0).round() / 10.0,
+        "baseline_one_rule_us_p50": (b_p50 * 10.0).round() / 10.0,
+        "baseline_one_rule_us_p99": (b_p99 * 10.0).round() / 10.0,
+    });
+    println!("{}", serde_json::to_string_pretty(&result)?);
+    Ok(())
 }
 
 async fn fresh_db(args: &Args) -> Result<TestDb> {
@@ -209,6 +332,9 @@ fn percentile(sorted: &[u64], p: f64) -> f64 {
 #[tokio::main]
 async fn main() -> Result<()> {
     let args = Args::parse();
+    if args.mode == "rules" {
+        return rules_bench(&args);
+    }
     eprintln!(
         "raw baseline: {} s of durable single-row inserts on {} …",
         args.seconds, args.backend

@@ -9,6 +9,7 @@
 
 pub mod engine;
 pub mod expr;
+pub mod fuzz;
 pub mod period;
 
 #[cfg(test)]
