@@ -386,8 +386,11 @@ macro_rules! rules_ops {
                 let tz = jiff::tz::TimeZone::get(&program.timezone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let calendar = calendar_of(program.locale);
                 let campaigns = Self::live_campaigns(conn, &program.id, settings).await?;
+                // Only conditions read the customer: the base rule alone needs no facts.
+                let conditional = campaigns.iter().any(|c| c.audience.is_some() || c.rules.iter().any(|r| r.condition.is_some()));
                 let facts = match customer_id {
-                    Some(id) => Self::customer_facts(conn, &program.id, id, at).await?,
+                    Some(id) if conditional => Self::customer_facts(conn, &program.id, id, at).await?,
+                    Some(id) => vafa_core::rules::CustomerFacts::new(id, at),
                     None => vafa_core::rules::CustomerFacts::new("", at),
                 };
                 let date = at.to_zoned(tz.clone()).date();
