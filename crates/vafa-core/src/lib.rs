@@ -4,6 +4,7 @@
 //! and customer identity are tested in microseconds and reused by every adapter
 //! (HTTP, CLI, import) without dragging a runtime along.
 
+pub mod analytics;
 pub mod auth;
 pub mod card;
 pub mod customer;

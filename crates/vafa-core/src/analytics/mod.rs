@@ -1,0 +1,8 @@
+//! Analytics maths over purchase histories: no I/O, exact where money is concerned
+//! (integers), floating point only in the statistical models.
+
+pub mod clv;
+pub mod pareto;
+
+#[cfg(test)]
+mod tests;
