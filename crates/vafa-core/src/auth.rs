@@ -74,7 +74,13 @@ impl Role {
             ),
             Role::Analyst => matches!(
                 permission,
-                ProgramRead | CustomersRead | CardsRead | PurchasesRead | LedgerRead | RulesRead
+                ProgramRead
+                    | CustomersRead
+                    | CardsRead
+                    | PurchasesRead
+                    | LedgerRead
+                    | RulesRead
+                    | AnalyticsRead
             ),
         }
     }
@@ -146,10 +152,12 @@ pub enum Permission {
     RulesManage,
     /// Record non-purchase events (signup, birthday, review …) that earn by rules.
     EventsWrite,
+    /// Read analytics: Pareto, customer lifetime value, churn risk.
+    AnalyticsRead,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 21] = [
+    pub const ALL: [Permission; 22] = [
         Permission::ProgramRead,
         Permission::CustomersRead,
         Permission::CustomersWrite,
@@ -171,6 +179,7 @@ impl Permission {
         Permission::RulesRead,
         Permission::RulesManage,
         Permission::EventsWrite,
+        Permission::AnalyticsRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -196,6 +205,7 @@ impl Permission {
             Permission::RulesRead => "rules.read",
             Permission::RulesManage => "rules.manage",
             Permission::EventsWrite => "events.write",
+            Permission::AnalyticsRead => "analytics.read",
         }
     }
 }

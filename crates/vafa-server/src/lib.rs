@@ -42,7 +42,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Vafa", description = "Customer loyalty and relationship engine. Errors are application/problem+json with a stable `code` (see docs/errors.md)."),
     modifiers(&BearerAuth),
-    tags((name = "customers"), (name = "cards"), (name = "ledger"), (name = "program"), (name = "audit"), (name = "rules"), (name = "system"))
+    tags((name = "customers"), (name = "cards"), (name = "ledger"), (name = "program"), (name = "audit"), (name = "rules"), (name = "analytics"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -106,6 +106,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rules::simulate))
         .routes(routes!(rules::backtest))
         .routes(routes!(rules::create_event))
+        .routes(routes!(analytics::pareto_view))
+        .routes(routes!(analytics::clv_model))
+        .routes(routes!(analytics::clv_customers))
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.

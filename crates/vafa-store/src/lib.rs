@@ -206,6 +206,14 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Replayed<EventOutcome>>;
     /// A draft rule set replayed over the stored purchases of a range.
     async fn backtest(&self, program_id: &str, req: &BacktestRequest) -> Result<BacktestReport>;
+
+    // ---- analytics ----
+    /// Every purchase before `before`: customer, time and amount net of returns.
+    async fn purchase_rows(
+        &self,
+        program_id: &str,
+        before: jiff::Timestamp,
+    ) -> Result<Vec<SalesRow>>;
 }
 
 /// The migration versions each backend's tree holds, for the test that keeps them equal.

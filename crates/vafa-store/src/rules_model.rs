@@ -206,3 +206,12 @@ pub(crate) fn counted(grants: &[CampaignGrant]) -> impl Iterator<Item = &Campaig
         .iter()
         .filter(|g| !g.cap_periods.is_empty() || g.has_budget)
 }
+
+/// A purchase as analytics reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SalesRow {
+    pub customer_id: String,
+    pub occurred_at: Timestamp,
+    /// Total minus what was returned, in minor units.
+    pub net_minor: i64,
+}

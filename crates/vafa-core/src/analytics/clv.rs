@@ -227,7 +227,7 @@ fn compress(data: &[Summary]) -> Vec<(Summary, f64)> {
             )
         })
         .collect();
-    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    keyed.sort_by_key(|a| a.0);
     let mut out: Vec<(Summary, f64)> = Vec::new();
     let mut last = None;
     for (k, s) in keyed {

@@ -1,6 +1,7 @@
 //! The HTTP handlers, one module per resource. Handlers are thin: parse the request
 //! into domain values, call one store operation, map the result.
 
+pub mod analytics;
 pub mod audit;
 pub mod cards;
 pub mod customers;

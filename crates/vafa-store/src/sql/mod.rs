@@ -7,6 +7,7 @@
 //! differs (how a write transaction begins, row locks) is a per-backend method or
 //! macro argument.
 
+mod analytics;
 mod cards;
 mod customers;
 pub(crate) mod group_commit;

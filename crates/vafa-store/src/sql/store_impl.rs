@@ -35,6 +35,7 @@ macro_rules! store_impl {
         ledger_more_ops!($db, $lock);
         ledger_read_ops!($db);
         rules_ops!($db, $lock);
+        crate::sql::analytics::analytics_ops!($db);
 
         #[async_trait::async_trait]
         impl Store for SqlStore<$db> {
@@ -328,6 +329,13 @@ macro_rules! store_impl {
                 req: &BacktestRequest,
             ) -> Result<BacktestReport> {
                 self.backtest_op(program_id, req).await
+            }
+            async fn purchase_rows(
+                &self,
+                program_id: &str,
+                before: jiff::Timestamp,
+            ) -> Result<Vec<SalesRow>> {
+                self.purchase_rows_op(program_id, before).await
             }
         }
     };

@@ -1,0 +1,411 @@
+//! `/api/v1/analytics`: Pareto concentration and customer lifetime value (BG/NBD and
+//! Gamma-Gamma fitted on the program's purchases). The maths is in
+//! `vafa_core::analytics`; here, turning purchases into periods in the program's timezone.
+
+use crate::api::money::MoneyDto;
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::extract::Query;
+use crate::AppState;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use vafa_core::analytics::clv::{self, BgNbd, CustomerInput, GammaGamma};
+use vafa_core::analytics::pareto::{pareto, CurvePoint, CustomerRevenue};
+use vafa_core::program::Currency;
+
+/// The program's timezone and currency.
+async fn program(
+    state: &AppState,
+    auth: &Auth,
+) -> Result<(jiff::tz::TimeZone, Currency), ApiError> {
+    let p = state
+        .store
+        .get_program(auth.program_id())
+        .await?
+        .ok_or_else(|| ApiError::not_found("program"))?;
+    let tz = jiff::tz::TimeZone::get(&p.timezone)
+        .map_err(|e| ApiError::internal("program timezone", &e))?;
+    Ok((tz, p.currency))
+}
+
+fn day_index(d: jiff::civil::Date) -> i64 {
+    d.since(jiff::civil::date(1970, 1, 1))
+        .map(|s| i64::from(s.get_days()))
+        .unwrap_or(0)
+}
+
+/// The first instant after local date `d` ends.
+fn end_of(d: jiff::civil::Date, tz: &jiff::tz::TimeZone) -> Result<jiff::Timestamp, ApiError> {
+    d.tomorrow()
+        .and_then(|t| t.to_zoned(tz.clone()))
+        .map(|z| z.timestamp())
+        .map_err(|_| ApiError::field("date", "out of range"))
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct PeriodQuery {
+    /// First local date (inclusive); default one year before `to`.
+    #[param(value_type = Option<String>, format = Date)]
+    pub from: Option<jiff::civil::Date>,
+    /// Last local date (inclusive); default today.
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<jiff::civil::Date>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CurvePointView {
+    pub customers_percent: u32,
+    pub revenue_percent: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParetoView {
+    #[schema(value_type = String, format = Date)]
+    pub from: jiff::civil::Date,
+    #[schema(value_type = String, format = Date)]
+    pub to: jiff::civil::Date,
+    /// Customers who bought in the period.
+    pub customers: i64,
+    /// Revenue net of returns.
+    pub revenue: MoneyDto,
+    pub top_20_revenue_percent: f64,
+    pub customers_for_80_percent: f64,
+    pub one_time_customers: i64,
+    pub one_time_revenue_percent: f64,
+    pub repeat_customers: i64,
+    pub repeat_revenue_percent: f64,
+    /// 0% … 100% of customers, best first, and the share of revenue they bring.
+    pub curve: Vec<CurvePointView>,
+}
+
+/// Who brings the revenue: the share of the top 20% of customers, the whole curve, and
+/// one-time against repeat buyers, over local dates `from`..=`to`.
+#[utoipa::path(get, path = "/api/v1/analytics/pareto", tag = "analytics",
+    params(PeriodQuery), responses((status = 200, body = ParetoView), (status = 422)),
+    security(("api_key" = ["analytics.read"])))]
+pub async fn pareto_view(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<PeriodQuery>,
+) -> ApiResult<axum::Json<ParetoView>> {
+    let (tz, currency) = program(&state, &auth).await?;
+    let today = state.clock.now().to_zoned(tz.clone()).date();
+    let to = q.to.unwrap_or(today);
+    let from = match q.from {
+        Some(f) => f,
+        None => to
+            .checked_sub(jiff::Span::new().years(1))
+            .and_then(|d| d.tomorrow())
+            .map_err(|_| ApiError::field("to", "out of range"))?,
+    };
+    if from > to {
+        return Err(ApiError::field("from", "must not be after to"));
+    }
+    let start = from
+        .to_zoned(tz.clone())
+        .map_err(|_| ApiError::field("from", "out of range"))?
+        .timestamp();
+    let rows = state
+        .store
+        .purchase_rows(auth.program_id(), end_of(to, &tz)?)
+        .await?;
+    let mut per: std::collections::BTreeMap<&str, CustomerRevenue> = Default::default();
+    for r in rows.iter().filter(|r| r.occurred_at >= start) {
+        let e = per.entry(&r.customer_id).or_insert(CustomerRevenue {
+            revenue_minor: 0,
+            purchases: 0,
+        });
+        e.revenue_minor = e.revenue_minor.saturating_add(r.net_minor);
+        e.purchases += 1;
+    }
+    let data: Vec<CustomerRevenue> = per.into_values().collect();
+    let p = pareto(&data);
+    Ok(axum::Json(ParetoView {
+        from,
+        to,
+        customers: p.customers,
+        revenue: MoneyDto::of(p.revenue_minor, currency),
+        top_20_revenue_percent: p.top_20_revenue_percent,
+        customers_for_80_percent: p.customers_for_80_percent,
+        one_time_customers: p.one_time_customers,
+        one_time_revenue_percent: p.one_time_revenue_percent,
+        repeat_customers: p.repeat_customers,
+        repeat_revenue_percent: p.repeat_revenue_percent,
+        curve: p
+            .curve
+            .into_iter()
+            .map(
+                |CurvePoint {
+                     customers_percent,
+                     revenue_percent,
+                 }| CurvePointView {
+                    customers_percent,
+                    revenue_percent,
+                },
+            )
+            .collect(),
+    }))
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum TimeUnit {
+    Day,
+    Week,
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ClvQuery {
+    /// Last local date of the calibration period (default today).
+    #[param(value_type = Option<String>, format = Date)]
+    pub calibration_end: Option<jiff::civil::Date>,
+    /// The period repeat purchases are counted in (default `day`).
+    pub time_unit: Option<TimeUnit>,
+    /// Customers: how far ahead to predict, in days (default 365).
+    pub horizon_days: Option<u32>,
+    /// Customers: `value` (highest predicted value first, default) or `churn_risk`
+    /// (repeat buyers least likely to be alive first).
+    pub order: Option<String>,
+    /// Customers: how many (default 50, at most 1000).
+    pub limit: Option<u32>,
+}
+
+struct Fitted {
+    calibration_end: jiff::civil::Date,
+    unit: TimeUnit,
+    inputs: Vec<CustomerInput>,
+    bgnbd: clv::Fit<BgNbd>,
+    gg: Option<clv::Fit<GammaGamma>>,
+    currency: Currency,
+}
+
+async fn fit(state: &AppState, auth: &Auth, q: &ClvQuery) -> Result<Fitted, ApiError> {
+    let (tz, currency) = program(state, auth).await?;
+    let end = q
+        .calibration_end
+        .unwrap_or_else(|| state.clock.now().to_zoned(tz.clone()).date());
+    let unit = q.time_unit.unwrap_or(TimeUnit::Day);
+    let per = |d: jiff::civil::Date| match unit {
+        TimeUnit::Day => day_index(d),
+        TimeUnit::Week => day_index(d).div_euclid(7),
+    };
+    let rows = state
+        .store
+        .purchase_rows(auth.program_id(), end_of(end, &tz)?)
+        .await?;
+    let periods: Vec<(String, i64, i64)> = rows
+        .into_iter()
+        .map(|r| {
+            let d = r.occurred_at.to_zoned(tz.clone()).date();
+            (r.customer_id, per(d), r.net_minor)
+        })
+        .collect();
+    let end_period = per(end);
+    // Fitting is CPU work of up to seconds: keep it off the async workers.
+    let (inputs, bgnbd, gg) = tokio::task::spawn_blocking(move || {
+        let inputs = clv::customer_inputs(&periods, end_period);
+        let summaries: Vec<clv::Summary> = inputs.iter().map(|c| c.summary).collect();
+        let bgnbd = clv::fit_bgnbd(&summaries);
+        let spend: Vec<(f64, f64)> = inputs
+            .iter()
+            .filter_map(|c| c.repeat_spend.map(|m| (c.summary.frequency, m)))
+            .collect();
+        let gg = clv::fit_gamma_gamma(&spend).ok();
+        (inputs, bgnbd, gg)
+    })
+    .await
+    .map_err(|e| ApiError::internal("clv fit", &e))?;
+    let bgnbd =
+        bgnbd.map_err(|e| ApiError::field("calibration_end", format!("cannot fit: {e}")))?;
+    Ok(Fitted {
+        calibration_end: end,
+        unit,
+        inputs,
+        bgnbd,
+        gg,
+        currency,
+    })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BgNbdView {
+    pub r: f64,
+    pub alpha: f64,
+    pub a: f64,
+    pub b: f64,
+    pub log_likelihood: f64,
+    pub iterations: u64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GammaGammaView {
+    pub p: f64,
+    pub q: f64,
+    /// In minor units of the program currency.
+    pub gamma: f64,
+    pub log_likelihood: f64,
+    pub iterations: u64,
+    /// p·γ/(q − 1): the mean spend per transaction across customers.
+    pub population_mean_spend: Option<MoneyDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClvModelView {
+    #[schema(value_type = String, format = Date)]
+    pub calibration_end: jiff::civil::Date,
+    pub time_unit: TimeUnit,
+    pub customers: usize,
+    pub repeat_customers: usize,
+    pub bgnbd: BgNbdView,
+    /// None when fewer than 10 customers bought twice.
+    pub gamma_gamma: Option<GammaGammaView>,
+}
+
+/// The fitted models: BG/NBD (`r`, `alpha`, `a`, `b`) for purchases and survival,
+/// Gamma-Gamma (`p`, `q`, `gamma`) for spend, each with its log-likelihood.
+#[utoipa::path(get, path = "/api/v1/analytics/clv/model", tag = "analytics",
+    params(ClvQuery), responses((status = 200, body = ClvModelView), (status = 422, description = "too little data to fit")),
+    security(("api_key" = ["analytics.read"])))]
+pub async fn clv_model(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<ClvQuery>,
+) -> ApiResult<axum::Json<ClvModelView>> {
+    let f = fit(&state, &auth, &q).await?;
+    let b = f.bgnbd.params;
+    Ok(axum::Json(ClvModelView {
+        calibration_end: f.calibration_end,
+        time_unit: f.unit,
+        customers: f.inputs.len(),
+        repeat_customers: f
+            .inputs
+            .iter()
+            .filter(|c| c.summary.frequency > 0.0)
+            .count(),
+        bgnbd: BgNbdView {
+            r: b.r,
+            alpha: b.alpha,
+            a: b.a,
+            b: b.b,
+            log_likelihood: f.bgnbd.log_likelihood,
+            iterations: f.bgnbd.iterations,
+        },
+        gamma_gamma: f.gg.map(|g| GammaGammaView {
+            p: g.params.p,
+            q: g.params.q,
+            gamma: g.params.gamma,
+            log_likelihood: g.log_likelihood,
+            iterations: g.iterations,
+            population_mean_spend: g
+                .params
+                .population_mean()
+                .map(|m| MoneyDto::of(m.round() as i64, f.currency)),
+        }),
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerClvView {
+    pub customer_id: String,
+    /// Repeat transactions (periods with a purchase after the first).
+    pub frequency: f64,
+    pub recency: f64,
+    pub age: f64,
+    pub p_alive: f64,
+    pub expected_purchases: f64,
+    /// Per transaction (Gamma-Gamma; the customer's own mean when it cannot be fitted).
+    pub expected_spend: Option<MoneyDto>,
+    /// Expected purchases × expected spend over the horizon, undiscounted.
+    pub predicted_value: Option<MoneyDto>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ClvCustomersView {
+    #[schema(value_type = String, format = Date)]
+    pub calibration_end: jiff::civil::Date,
+    pub horizon_days: u32,
+    pub order: String,
+    pub customers: Vec<CustomerClvView>,
+}
+
+/// Per-customer predictions: probability alive, expected purchases and value over the
+/// horizon; `order=churn_risk` lists repeat buyers least likely to be alive first.
+#[utoipa::path(get, path = "/api/v1/analytics/clv/customers", tag = "analytics",
+    params(ClvQuery), responses((status = 200, body = ClvCustomersView), (status = 422)),
+    security(("api_key" = ["analytics.read"])))]
+pub async fn clv_customers(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<ClvQuery>,
+) -> ApiResult<axum::Json<ClvCustomersView>> {
+    let order = q.order.clone().unwrap_or_else(|| "value".into());
+    if order != "value" && order != "churn_risk" {
+        return Err(ApiError::field("order", "must be value or churn_risk"));
+    }
+    let horizon_days = q.horizon_days.unwrap_or(365);
+    if !(1..=3650).contains(&horizon_days) {
+        return Err(ApiError::field(
+            "horizon_days",
+            "must be between 1 and 3650",
+        ));
+    }
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::field("limit", "must be between 1 and 1000"));
+    }
+    let f = fit(&state, &auth, &q).await?;
+    let horizon = match f.unit {
+        TimeUnit::Day => f64::from(horizon_days),
+        TimeUnit::Week => f64::from(horizon_days) / 7.0,
+    };
+    let m = f.bgnbd.params;
+    let mut rows: Vec<(CustomerClvView, f64)> = f
+        .inputs
+        .iter()
+        .filter(|c| order == "value" || c.summary.frequency > 0.0)
+        .map(|c| {
+            let p_alive = m.p_alive(&c.summary);
+            let expected = m.expected_purchases(&c.summary, horizon);
+            let spend = match (&f.gg, c.repeat_spend) {
+                (Some(g), Some(s)) => Some(g.params.expected_spend(c.summary.frequency, s)),
+                (Some(g), None) => g.params.population_mean(),
+                (None, s) => s,
+            };
+            let value = spend.map(|s| s * expected);
+            let key = if order == "value" {
+                -value.unwrap_or(0.0)
+            } else {
+                p_alive
+            };
+            (
+                CustomerClvView {
+                    customer_id: c.customer_id.clone(),
+                    frequency: c.summary.frequency,
+                    recency: c.summary.recency,
+                    age: c.summary.age,
+                    p_alive,
+                    expected_purchases: expected,
+                    expected_spend: spend.map(|s| MoneyDto::of(s.round() as i64, f.currency)),
+                    predicted_value: value.map(|v| MoneyDto::of(v.round() as i64, f.currency)),
+                },
+                key,
+            )
+        })
+        .collect();
+    rows.sort_by(|a, b| {
+        a.1.total_cmp(&b.1)
+            .then(a.0.customer_id.cmp(&b.0.customer_id))
+    });
+    rows.truncate(limit as usize);
+    Ok(axum::Json(ClvCustomersView {
+        calibration_end: f.calibration_end,
+        horizon_days,
+        order,
+        customers: rows.into_iter().map(|r| r.0).collect(),
+    }))
+}

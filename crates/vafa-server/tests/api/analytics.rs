@@ -1,0 +1,116 @@
+//! Analytics over HTTP: Pareto on a hand-computed fixture, CLV models fitted on stored
+//! purchases, churn-risk ordering.
+
+use crate::helpers::{customer, each_app, TestApp};
+use serde_json::json;
+use vafa_store::{Actor, Ctx, CustomerRef, NewPurchase};
+
+async fn buy(app: &TestApp, customer_id: &str, at: &str, total: i64) {
+    let ctx = Ctx {
+        program_id: app.program_id.clone(),
+        actor: Actor::Cli,
+        now: crate::helpers::start_time(),
+    };
+    let p = NewPurchase {
+        customer: CustomerRef::Id(customer_id.into()),
+        store: None,
+        channel: None,
+        external_id: None,
+        lines: Vec::new(),
+        total_minor: total,
+        occurred_at: at.parse().unwrap(),
+        coupons: Vec::new(),
+    };
+    app.store.post_purchase(&ctx, &p, None).await.unwrap();
+}
+
+#[tokio::test]
+async fn pareto_of_a_small_shop() {
+    each_app(|app| async move {
+        let mut ids = Vec::new();
+        for i in 0..5 {
+            let c = app
+                .create_customer(customer("P", &format!("0913000000{i}")))
+                .await;
+            ids.push(c["id"].as_str().unwrap().to_owned());
+        }
+        // Revenue 600, 200, 100, 60, 40 = 1000; the first two buy twice.
+        buy(&app, &ids[0], "2026-10-01T08:00:00Z", 400).await;
+        buy(&app, &ids[0], "2026-10-05T08:00:00Z", 200).await;
+        buy(&app, &ids[1], "2026-10-02T08:00:00Z", 150).await;
+        buy(&app, &ids[1], "2026-10-09T08:00:00Z", 50).await;
+        buy(&app, &ids[2], "2026-10-03T08:00:00Z", 100).await;
+        buy(&app, &ids[3], "2026-10-04T08:00:00Z", 60).await;
+        buy(&app, &ids[4], "2026-10-04T09:00:00Z", 40).await;
+        buy(&app, &ids[4], "2025-01-01T09:00:00Z", 9999).await; // before the period
+        let p = app
+            .get("/api/v1/analytics/pareto?from=2026-10-01&to=2026-10-31")
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(p["customers"], 5, "{}: {p}", app.backend);
+        assert_eq!(p["revenue"], json!({"amount": "1000", "currency": "IRR"}));
+        assert_eq!(
+            p["top_20_revenue_percent"], 60.0,
+            "one customer of five brings 600"
+        );
+        assert_eq!(p["customers_for_80_percent"], 40.0);
+        assert_eq!(
+            (
+                p["repeat_customers"].as_i64(),
+                p["repeat_revenue_percent"].as_f64()
+            ),
+            (Some(2), Some(80.0))
+        );
+        assert_eq!(p["curve"].as_array().unwrap().len(), 101);
+        app.get("/api/v1/analytics/pareto?from=2026-11-01&to=2026-10-01")
+            .await
+            .problem(422, "validation_failed");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn clv_models_are_fitted_on_stored_purchases() {
+    each_app(|app| async move {
+        app.get("/api/v1/analytics/clv/model").await.problem(422, "validation_failed");
+        // 30 customers: 10 buy weekly all along, 10 bought weekly then stopped, 10 once.
+        let mut ids = Vec::new();
+        for i in 0..30 {
+            let c = app.create_customer(customer("C", &format!("091400000{i:02}"))).await;
+            ids.push(c["id"].as_str().unwrap().to_owned());
+        }
+        let day = |d: i64| (jiff::Timestamp::from_second(1_780_000_000).unwrap() + jiff::SignedDuration::from_hours(24 * d)).to_string();
+        for (i, id) in ids.iter().enumerate() {
+            match i / 10 {
+                0 => for w in 0..10 { buy(&app, id, &day(w * 7 + i as i64), 100_000 + 1000 * i as i64).await },
+                1 => for w in 0..5 { buy(&app, id, &day(w * 7 + i as i64), 80_000 + 1000 * i as i64).await },
+                _ => buy(&app, id, &day(i as i64), 50_000).await,
+            }
+        }
+        let model = app.get("/api/v1/analytics/clv/model?calibration_end=2026-08-31&time_unit=day").await.ok(200).clone();
+        assert_eq!(model["customers"], 30, "{}: {model}", app.backend);
+        assert_eq!(model["repeat_customers"], 20);
+        for k in ["r", "alpha", "a", "b"] {
+            let v = model["bgnbd"][k].as_f64().unwrap();
+            assert!(v.is_finite() && v > 0.0, "{k} = {v}");
+        }
+        assert!(model["bgnbd"]["log_likelihood"].as_f64().unwrap() < 0.0);
+        assert!(model["gamma_gamma"]["p"].as_f64().unwrap() > 0.0, "{model}");
+
+        let risk = app.get("/api/v1/analytics/clv/customers?calibration_end=2026-08-31&order=churn_risk&limit=20").await.ok(200).clone();
+        let list = risk["customers"].as_array().unwrap();
+        assert_eq!(list.len(), 20, "repeat buyers only");
+        let stopped: std::collections::HashSet<&str> = ids[10..20].iter().map(String::as_str).collect();
+        for c in &list[..10] {
+            assert!(stopped.contains(c["customer_id"].as_str().unwrap()), "those who stopped are at risk first: {risk}");
+        }
+        let p = |c: &serde_json::Value| c["p_alive"].as_f64().unwrap();
+        assert!(p(&list[0]) < p(&list[19]));
+        let value = app.get("/api/v1/analytics/clv/customers?calibration_end=2026-08-31&horizon_days=90&limit=5").await.ok(200).clone();
+        let first = &value["customers"][0];
+        assert!(ids[..10].contains(&first["customer_id"].as_str().unwrap().to_owned()), "a weekly buyer is worth most: {value}");
+        app.get("/api/v1/analytics/clv/customers?order=bogus").await.problem(422, "validation_failed");
+    })
+    .await;
+}
