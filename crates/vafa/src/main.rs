@@ -67,6 +67,52 @@ enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// Analytics figures as JSON: the same as `/api/v1/analytics/…`.
+    Report {
+        #[command(subcommand)]
+        command: ReportCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ReportCommand {
+    /// Revenue concentration: the top 20%'s share, the curve, one-time and repeat buyers.
+    Pareto {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        program: String,
+        /// First local date (default one year before --to).
+        #[arg(long)]
+        from: Option<jiff::civil::Date>,
+        /// Last local date (default today).
+        #[arg(long)]
+        to: Option<jiff::civil::Date>,
+    },
+    /// Customer lifetime value: the fitted BG/NBD and Gamma-Gamma models, or with
+    /// --customers the per-customer predictions.
+    Clv {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        program: String,
+        /// Last local date of calibration (default today).
+        #[arg(long)]
+        calibration_end: Option<jiff::civil::Date>,
+        /// day (default) or week.
+        #[arg(long, value_parser = ["day", "week"])]
+        time_unit: Option<String>,
+        /// Print per-customer predictions instead of the model.
+        #[arg(long)]
+        customers: bool,
+        /// With --customers: value (default) or churn_risk.
+        #[arg(long, value_parser = ["value", "churn_risk"])]
+        order: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+        #[arg(long)]
+        horizon_days: Option<u32>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -254,6 +300,7 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Apikey { command } => keys(command).await,
         Command::Ledger { command } => ledger(command).await,
+        Command::Report { command } => report(command).await,
     }
 }
 
@@ -386,4 +433,69 @@ fn main() -> std::process::ExitCode {
             std::process::ExitCode::FAILURE
         }
     }
+}
+
+async fn report(command: ReportCommand) -> Result<()> {
+    use vafa_server::api::analytics::{self as a, ClvQuery, PeriodQuery, TimeUnit};
+    let fail = |e: vafa_server::error::ApiError| anyhow::anyhow!("{}", e.detail);
+    let now = jiff::Timestamp::now();
+    let json = match command {
+        ReportCommand::Pareto {
+            db,
+            program,
+            from,
+            to,
+        } => {
+            let store = open(&db, false).await?;
+            let rc = a::ReportCtx {
+                store: store.as_ref(),
+                program_id: &program,
+                now,
+            };
+            serde_json::to_string_pretty(
+                &a::pareto_report(&rc, &PeriodQuery { from, to })
+                    .await
+                    .map_err(fail)?,
+            )?
+        }
+        ReportCommand::Clv {
+            db,
+            program,
+            calibration_end,
+            time_unit,
+            customers,
+            order,
+            limit,
+            horizon_days,
+        } => {
+            let store = open(&db, false).await?;
+            let rc = a::ReportCtx {
+                store: store.as_ref(),
+                program_id: &program,
+                now,
+            };
+            let q = ClvQuery {
+                calibration_end,
+                time_unit: time_unit.map(|u| {
+                    if u == "week" {
+                        TimeUnit::Week
+                    } else {
+                        TimeUnit::Day
+                    }
+                }),
+                horizon_days,
+                order,
+                limit,
+            };
+            if customers {
+                serde_json::to_string_pretty(
+                    &a::clv_customers_report(&rc, &q).await.map_err(fail)?,
+                )?
+            } else {
+                serde_json::to_string_pretty(&a::clv_model_report(&rc, &q).await.map_err(fail)?)?
+            }
+        }
+    };
+    println!("{json}");
+    Ok(())
 }

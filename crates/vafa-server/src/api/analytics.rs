@@ -14,19 +14,34 @@ use vafa_core::analytics::clv::{self, BgNbd, CustomerInput, GammaGamma};
 use vafa_core::analytics::pareto::{pareto, CurvePoint, CustomerRevenue};
 use vafa_core::program::Currency;
 
-/// The program's timezone and currency.
-async fn program(
-    state: &AppState,
-    auth: &Auth,
-) -> Result<(jiff::tz::TimeZone, Currency), ApiError> {
-    let p = state
-        .store
-        .get_program(auth.program_id())
-        .await?
-        .ok_or_else(|| ApiError::not_found("program"))?;
-    let tz = jiff::tz::TimeZone::get(&p.timezone)
-        .map_err(|e| ApiError::internal("program timezone", &e))?;
-    Ok((tz, p.currency))
+/// What a report needs: the store, the program, and the moment "today" is judged at.
+/// The HTTP handlers and `vafa report` both build one, so they print the same figures.
+pub struct ReportCtx<'a> {
+    pub store: &'a dyn vafa_store::Store,
+    pub program_id: &'a str,
+    pub now: jiff::Timestamp,
+}
+
+impl ReportCtx<'_> {
+    /// The program's timezone and currency.
+    async fn program(&self) -> Result<(jiff::tz::TimeZone, Currency), ApiError> {
+        let p = self
+            .store
+            .get_program(self.program_id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("program"))?;
+        let tz = jiff::tz::TimeZone::get(&p.timezone)
+            .map_err(|e| ApiError::internal("program timezone", &e))?;
+        Ok((tz, p.currency))
+    }
+}
+
+fn report_ctx<'a>(state: &'a AppState, auth: &'a Auth) -> ReportCtx<'a> {
+    ReportCtx {
+        store: state.store.as_ref(),
+        program_id: auth.program_id(),
+        now: state.clock.now(),
+    }
 }
 
 fn day_index(d: jiff::civil::Date) -> i64 {
@@ -91,8 +106,15 @@ pub async fn pareto_view(
     auth: Auth,
     Query(q): Query<PeriodQuery>,
 ) -> ApiResult<axum::Json<ParetoView>> {
-    let (tz, currency) = program(&state, &auth).await?;
-    let today = state.clock.now().to_zoned(tz.clone()).date();
+    Ok(axum::Json(
+        pareto_report(&report_ctx(&state, &auth), &q).await?,
+    ))
+}
+
+/// The Pareto figures of a program over a period.
+pub async fn pareto_report(rc: &ReportCtx<'_>, q: &PeriodQuery) -> Result<ParetoView, ApiError> {
+    let (tz, currency) = rc.program().await?;
+    let today = rc.now.to_zoned(tz.clone()).date();
     let to = q.to.unwrap_or(today);
     let from = match q.from {
         Some(f) => f,
@@ -108,9 +130,9 @@ pub async fn pareto_view(
         .to_zoned(tz.clone())
         .map_err(|_| ApiError::field("from", "out of range"))?
         .timestamp();
-    let rows = state
+    let rows = rc
         .store
-        .purchase_rows(auth.program_id(), end_of(to, &tz)?)
+        .purchase_rows(rc.program_id, end_of(to, &tz)?)
         .await?;
     let mut per: std::collections::BTreeMap<&str, CustomerRevenue> = Default::default();
     for r in rows.iter().filter(|r| r.occurred_at >= start) {
@@ -123,7 +145,7 @@ pub async fn pareto_view(
     }
     let data: Vec<CustomerRevenue> = per.into_values().collect();
     let p = pareto(&data);
-    Ok(axum::Json(ParetoView {
+    Ok(ParetoView {
         from,
         to,
         customers: p.customers,
@@ -147,7 +169,7 @@ pub async fn pareto_view(
                 },
             )
             .collect(),
-    }))
+    })
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
@@ -184,19 +206,19 @@ struct Fitted {
     currency: Currency,
 }
 
-async fn fit(state: &AppState, auth: &Auth, q: &ClvQuery) -> Result<Fitted, ApiError> {
-    let (tz, currency) = program(state, auth).await?;
+async fn fit(rc: &ReportCtx<'_>, q: &ClvQuery) -> Result<Fitted, ApiError> {
+    let (tz, currency) = rc.program().await?;
     let end = q
         .calibration_end
-        .unwrap_or_else(|| state.clock.now().to_zoned(tz.clone()).date());
+        .unwrap_or_else(|| rc.now.to_zoned(tz.clone()).date());
     let unit = q.time_unit.unwrap_or(TimeUnit::Day);
     let per = |d: jiff::civil::Date| match unit {
         TimeUnit::Day => day_index(d),
         TimeUnit::Week => day_index(d).div_euclid(7),
     };
-    let rows = state
+    let rows = rc
         .store
-        .purchase_rows(auth.program_id(), end_of(end, &tz)?)
+        .purchase_rows(rc.program_id, end_of(end, &tz)?)
         .await?;
     let periods: Vec<(String, i64, i64)> = rows
         .into_iter()
@@ -276,9 +298,16 @@ pub async fn clv_model(
     auth: Auth,
     Query(q): Query<ClvQuery>,
 ) -> ApiResult<axum::Json<ClvModelView>> {
-    let f = fit(&state, &auth, &q).await?;
+    Ok(axum::Json(
+        clv_model_report(&report_ctx(&state, &auth), &q).await?,
+    ))
+}
+
+/// The fitted CLV models of a program.
+pub async fn clv_model_report(rc: &ReportCtx<'_>, q: &ClvQuery) -> Result<ClvModelView, ApiError> {
+    let f = fit(rc, q).await?;
     let b = f.bgnbd.params;
-    Ok(axum::Json(ClvModelView {
+    Ok(ClvModelView {
         calibration_end: f.calibration_end,
         time_unit: f.unit,
         customers: f.inputs.len(),
@@ -306,7 +335,7 @@ pub async fn clv_model(
                 .population_mean()
                 .map(|m| MoneyDto::of(m.round() as i64, f.currency)),
         }),
-    }))
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -343,6 +372,16 @@ pub async fn clv_customers(
     auth: Auth,
     Query(q): Query<ClvQuery>,
 ) -> ApiResult<axum::Json<ClvCustomersView>> {
+    Ok(axum::Json(
+        clv_customers_report(&report_ctx(&state, &auth), &q).await?,
+    ))
+}
+
+/// Per-customer CLV predictions of a program.
+pub async fn clv_customers_report(
+    rc: &ReportCtx<'_>,
+    q: &ClvQuery,
+) -> Result<ClvCustomersView, ApiError> {
     let order = q.order.clone().unwrap_or_else(|| "value".into());
     if order != "value" && order != "churn_risk" {
         return Err(ApiError::field("order", "must be value or churn_risk"));
@@ -358,7 +397,7 @@ pub async fn clv_customers(
     if !(1..=1000).contains(&limit) {
         return Err(ApiError::field("limit", "must be between 1 and 1000"));
     }
-    let f = fit(&state, &auth, &q).await?;
+    let f = fit(rc, q).await?;
     let horizon = match f.unit {
         TimeUnit::Day => f64::from(horizon_days),
         TimeUnit::Week => f64::from(horizon_days) / 7.0,
@@ -402,10 +441,10 @@ pub async fn clv_customers(
             .then(a.0.customer_id.cmp(&b.0.customer_id))
     });
     rows.truncate(limit as usize);
-    Ok(axum::Json(ClvCustomersView {
+    Ok(ClvCustomersView {
         calibration_end: f.calibration_end,
         horizon_days,
         order,
         customers: rows.into_iter().map(|r| r.0).collect(),
-    }))
+    })
 }

@@ -224,3 +224,64 @@ async fn ledger_verify_passes_and_catches_tampering() {
         );
     }
 }
+
+#[tokio::test]
+async fn report_pareto_prints_the_figures() {
+    for db in backends().await {
+        let url = db.url.as_str();
+        let p = json(&vafa(
+            url,
+            &["program", "create", "--name", "Report", "--json"],
+        ));
+        let program_id = p["program_id"].as_str().unwrap().to_owned();
+        let store = db.open().await;
+        let ctx = vafa_store::Ctx {
+            program_id: program_id.clone(),
+            actor: vafa_store::Actor::Cli,
+            now: jiff::Timestamp::now(),
+        };
+        // Four customers: 700, 200, 60 and 40 rials on 2026-10-10 (Tehran).
+        for (i, total) in [700, 200, 60, 40].into_iter().enumerate() {
+            let profile = vafa_core::customer::ProfilePatch {
+                first_name: vafa_core::patch::Patch::Value(format!("C{i}")),
+                ..Default::default()
+            };
+            let c = store.create_customer(&ctx, profile).await.unwrap();
+            let purchase = vafa_store::NewPurchase {
+                coupons: Vec::new(),
+                customer: vafa_store::CustomerRef::Id(c.id.clone()),
+                store: None,
+                channel: None,
+                external_id: None,
+                lines: vec![],
+                total_minor: total,
+                occurred_at: "2026-10-10T08:00:00Z".parse().unwrap(),
+            };
+            store.post_purchase(&ctx, &purchase, None).await.unwrap();
+        }
+        let out = vafa(
+            url,
+            &[
+                "report",
+                "pareto",
+                "--program",
+                &program_id,
+                "--from",
+                "2026-10-01",
+                "--to",
+                "2026-10-31",
+            ],
+        );
+        let r = json(&out);
+        assert_eq!(r["customers"], 4, "{r}");
+        assert_eq!(r["revenue"]["amount"], "1000");
+        assert_eq!(
+            r["top_20_revenue_percent"], 70.0,
+            "the top 20% of 4 is 1 customer"
+        );
+        assert_eq!(r["customers_for_80_percent"], 50.0);
+        let too_little = vafa(url, &["report", "clv", "--program", &program_id]);
+        assert!(!too_little.status.success());
+        assert!(String::from_utf8_lossy(&too_little.stderr).contains("cannot fit"));
+    }
+}
