@@ -107,6 +107,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rules::backtest))
         .routes(routes!(rules::create_event))
         .routes(routes!(analytics::pareto_view))
+        .routes(routes!(analytics::rfm_view))
         .routes(routes!(analytics::clv_model))
         .routes(routes!(analytics::clv_customers))
 }

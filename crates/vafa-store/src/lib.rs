@@ -214,6 +214,13 @@ pub trait Store: Send + Sync + 'static {
         program_id: &str,
         before: jiff::Timestamp,
     ) -> Result<Vec<SalesRow>>;
+    /// Per customer who bought in `[from, to)`: purchases, net revenue, first and last.
+    async fn customer_aggregates(
+        &self,
+        program_id: &str,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> Result<Vec<CustomerAggregate>>;
 }
 
 /// The migration versions each backend's tree holds, for the test that keeps them equal.

@@ -215,3 +215,13 @@ pub struct SalesRow {
     /// Total minus what was returned, in minor units.
     pub net_minor: i64,
 }
+
+/// A customer's purchases in a range, summed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerAggregate {
+    pub customer_id: String,
+    pub purchases: i64,
+    pub net_minor: i64,
+    pub first_at: Timestamp,
+    pub last_at: Timestamp,
+}

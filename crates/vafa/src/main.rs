@@ -89,6 +89,24 @@ enum ReportCommand {
         #[arg(long)]
         to: Option<jiff::civil::Date>,
     },
+    /// RFM: the eleven segments, the R × FM grid, and with --segment its members.
+    Rfm {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        program: String,
+        /// Local date recency is measured at (default today).
+        #[arg(long)]
+        as_of: Option<jiff::civil::Date>,
+        /// Window in days ending on --as-of (default 365).
+        #[arg(long)]
+        window_days: Option<u32>,
+        /// List this segment's members, e.g. at_risk.
+        #[arg(long)]
+        segment: Option<String>,
+        #[arg(long)]
+        limit: Option<u32>,
+    },
     /// Customer lifetime value: the fitted BG/NBD and Gamma-Gamma models, or with
     /// --customers the per-customer predictions.
     Clv {
@@ -457,6 +475,12 @@ async fn report(command: ReportCommand) -> Result<()> {
                     .await
                     .map_err(fail)?,
             )?
+        }
+        ReportCommand::Rfm { db, program, as_of, window_days, segment, limit } => {
+            let store = open(&db, false).await?;
+            let rc = a::ReportCtx { store: store.as_ref(), program_id: &program, now };
+            let q = a::RfmQuery { as_of, window_days, segment, limit };
+            serde_json::to_string_pretty(&a::rfm_report(&rc, &q).await.map_err(fail)?)?
         }
         ReportCommand::Clv {
             db,

@@ -3,6 +3,7 @@
 
 pub mod clv;
 pub mod pareto;
+pub mod rfm;
 
 #[cfg(test)]
 mod tests;

@@ -287,3 +287,57 @@ fn customer_inputs_merge_a_day_into_one_transaction() {
     );
     assert_eq!(got[1].repeat_spend, None);
 }
+
+mod rfm_tests {
+    use crate::analytics::rfm::*;
+
+    #[test]
+    fn quintiles_by_rank_with_ties() {
+        assert_eq!(quintiles(&[10, 20, 30, 40, 50], true), vec![1, 2, 3, 4, 5]);
+        assert_eq!(quintiles(&[10, 20, 30, 40, 50], false), vec![5, 4, 3, 2, 1]);
+        // Ties share a score; ten values make pairs per quintile.
+        assert_eq!(quintiles(&[1, 1, 1, 1, 9], true), vec![1, 1, 1, 1, 5]);
+        assert_eq!(quintiles(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], true), vec![1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
+        assert_eq!(quintiles(&[7], true), vec![1]);
+        assert!(quintiles(&[], true).is_empty());
+    }
+
+    #[test]
+    fn every_cell_of_the_grid_has_its_documented_segment() {
+        use RfmSegment::*;
+        let grid = [
+            [New, PotentialLoyalist, PotentialLoyalist, Champions, Champions],
+            [Promising, PotentialLoyalist, PotentialLoyalist, Champions, Champions],
+            [AboutToSleep, NeedAttention, NeedAttention, Loyal, Loyal],
+            [Hibernating, Hibernating, AtRisk, AtRisk, AtRisk],
+            [Lost, Lost, AtRisk, CantLoseThem, CantLoseThem],
+        ];
+        for (row, r) in grid.iter().zip([5u8, 4, 3, 2, 1]) {
+            for (want, fm) in row.iter().zip(1u8..=5) {
+                assert_eq!(RfmSegment::of(r, fm), *want, "R{r} FM{fm}");
+            }
+        }
+        let used: std::collections::BTreeSet<_> = grid.iter().flatten().collect();
+        assert_eq!(used.len(), RfmSegment::ALL.len(), "all eleven segments appear");
+    }
+
+    #[test]
+    fn rfm_on_a_hand_computed_fixture() {
+        let c = |id: &str, r, f, m| RfmInput { customer_id: id.into(), recency_days: r, frequency: f, monetary_minor: m };
+        // Five customers, one per quintile on each axis.
+        let scores = rfm(&[
+            c("best", 1, 20, 9000),
+            c("loyal", 30, 15, 7000),
+            c("new", 2, 1, 100),
+            c("slipping", 200, 12, 8000),
+            c("gone", 300, 2, 200),
+        ]);
+        let by: std::collections::HashMap<&str, (u8, u8, u8, u8, RfmSegment)> =
+            scores.iter().map(|s| (s.customer_id.as_str(), (s.r, s.f, s.m, s.fm, s.segment))).collect();
+        assert_eq!(by["best"], (5, 5, 5, 5, RfmSegment::Champions));
+        assert_eq!(by["new"], (4, 1, 1, 1, RfmSegment::Promising));
+        assert_eq!(by["loyal"], (3, 4, 3, 4, RfmSegment::Loyal));
+        assert_eq!(by["slipping"], (2, 3, 4, 4, RfmSegment::AtRisk));
+        assert_eq!(by["gone"], (1, 2, 2, 2, RfmSegment::Lost));
+    }
+}

@@ -130,20 +130,17 @@ pub async fn pareto_report(rc: &ReportCtx<'_>, q: &PeriodQuery) -> Result<Pareto
         .to_zoned(tz.clone())
         .map_err(|_| ApiError::field("from", "out of range"))?
         .timestamp();
-    let rows = rc
+    let aggs = rc
         .store
-        .purchase_rows(rc.program_id, end_of(to, &tz)?)
+        .customer_aggregates(rc.program_id, start, end_of(to, &tz)?)
         .await?;
-    let mut per: std::collections::BTreeMap<&str, CustomerRevenue> = Default::default();
-    for r in rows.iter().filter(|r| r.occurred_at >= start) {
-        let e = per.entry(&r.customer_id).or_insert(CustomerRevenue {
-            revenue_minor: 0,
-            purchases: 0,
-        });
-        e.revenue_minor = e.revenue_minor.saturating_add(r.net_minor);
-        e.purchases += 1;
-    }
-    let data: Vec<CustomerRevenue> = per.into_values().collect();
+    let data: Vec<CustomerRevenue> = aggs
+        .iter()
+        .map(|a| CustomerRevenue {
+            revenue_minor: a.net_minor,
+            purchases: a.purchases,
+        })
+        .collect();
     let p = pareto(&data);
     Ok(ParetoView {
         from,
@@ -446,5 +443,171 @@ pub async fn clv_customers_report(
         horizon_days,
         order,
         customers: rows.into_iter().map(|r| r.0).collect(),
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct RfmQuery {
+    /// The local date recency is measured at, the window's last day (default today).
+    #[param(value_type = Option<String>, format = Date)]
+    pub as_of: Option<jiff::civil::Date>,
+    /// The window in days, ending on `as_of` (default 365).
+    pub window_days: Option<u32>,
+    /// List this segment's members (e.g. `at_risk`), best monetary first.
+    pub segment: Option<String>,
+    /// How many members (default 100, at most 1000).
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RfmSegmentView {
+    pub segment: String,
+    pub customers: usize,
+    pub customers_percent: f64,
+    pub revenue: MoneyDto,
+    pub revenue_percent: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RfmMemberView {
+    pub customer_id: String,
+    pub r: u8,
+    pub f: u8,
+    pub m: u8,
+    pub segment: String,
+    pub recency_days: i64,
+    pub frequency: i64,
+    pub monetary: MoneyDto,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RfmView {
+    #[schema(value_type = String, format = Date)]
+    pub as_of: jiff::civil::Date,
+    pub window_days: u32,
+    /// Customers with a purchase in the window.
+    pub customers: usize,
+    /// All eleven segments, in a fixed order.
+    pub segments: Vec<RfmSegmentView>,
+    /// Customers per cell: rows R = 5 … 1, columns FM = 1 … 5.
+    pub grid: Vec<Vec<usize>>,
+    /// Members of `segment`, when asked.
+    pub members: Vec<RfmMemberView>,
+}
+
+/// RFM over a window: quintile scores, the eleven named segments with their customers
+/// and revenue, the R × FM grid, and optionally one segment's members.
+#[utoipa::path(get, path = "/api/v1/analytics/rfm", tag = "analytics",
+    params(RfmQuery), responses((status = 200, body = RfmView), (status = 422)),
+    security(("api_key" = ["analytics.read"])))]
+pub async fn rfm_view(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<RfmQuery>,
+) -> ApiResult<axum::Json<RfmView>> {
+    Ok(axum::Json(rfm_report(&report_ctx(&state, &auth), &q).await?))
+}
+
+/// The RFM figures of a program.
+pub async fn rfm_report(rc: &ReportCtx<'_>, q: &RfmQuery) -> Result<RfmView, ApiError> {
+    use vafa_core::analytics::rfm::{rfm, RfmInput, RfmSegment};
+    let (tz, currency) = rc.program().await?;
+    let as_of = q.as_of.unwrap_or_else(|| rc.now.to_zoned(tz.clone()).date());
+    let window_days = q.window_days.unwrap_or(365);
+    if !(1..=3650).contains(&window_days) {
+        return Err(ApiError::field("window_days", "must be between 1 and 3650"));
+    }
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::field("limit", "must be between 1 and 1000"));
+    }
+    let wanted = match &q.segment {
+        None => None,
+        Some(name) => Some(
+            RfmSegment::ALL
+                .into_iter()
+                .find(|s| s.as_str() == name)
+                .ok_or_else(|| ApiError::field("segment", "not one of the eleven RFM segments"))?,
+        ),
+    };
+    let first_day = as_of
+        .checked_sub(jiff::Span::new().days(i64::from(window_days) - 1))
+        .map_err(|_| ApiError::field("window_days", "out of range"))?;
+    let start = first_day
+        .to_zoned(tz.clone())
+        .map_err(|_| ApiError::field("as_of", "out of range"))?
+        .timestamp();
+    let aggs = rc
+        .store
+        .customer_aggregates(rc.program_id, start, end_of(as_of, &tz)?)
+        .await?;
+    let today = day_index(as_of);
+    let inputs: Vec<RfmInput> = aggs
+        .iter()
+        .map(|a| RfmInput {
+            customer_id: a.customer_id.clone(),
+            recency_days: today - day_index(a.last_at.to_zoned(tz.clone()).date()),
+            frequency: a.purchases,
+            monetary_minor: a.net_minor,
+        })
+        .collect();
+    let scores = rfm(&inputs);
+    let n = scores.len();
+    let total: i128 = inputs.iter().map(|i| i128::from(i.monetary_minor)).sum();
+    let mut grid = vec![vec![0usize; 5]; 5];
+    let mut per: std::collections::HashMap<RfmSegment, (usize, i128)> = Default::default();
+    for (s, i) in scores.iter().zip(&inputs) {
+        grid[usize::from(5 - s.r)][usize::from(s.fm - 1)] += 1;
+        let e = per.entry(s.segment).or_insert((0, 0));
+        e.0 += 1;
+        e.1 += i128::from(i.monetary_minor);
+    }
+    let pct = |a: f64, b: f64| if b == 0.0 { 0.0 } else { a * 100.0 / b };
+    let segments = RfmSegment::ALL
+        .into_iter()
+        .map(|seg| {
+            let (c, r) = per.get(&seg).copied().unwrap_or((0, 0));
+            RfmSegmentView {
+                segment: seg.as_str().to_owned(),
+                customers: c,
+                customers_percent: pct(c as f64, n as f64),
+                revenue: MoneyDto::of(i64::try_from(r).unwrap_or(i64::MAX), currency),
+                revenue_percent: pct(r as f64, total as f64),
+            }
+        })
+        .collect();
+    let mut chosen: Vec<(&vafa_core::analytics::rfm::RfmScore, &RfmInput)> = scores
+        .iter()
+        .zip(&inputs)
+        .filter(|(s, _)| Some(s.segment) == wanted)
+        .collect();
+    chosen.sort_by(|a, b| {
+        b.1.monetary_minor
+            .cmp(&a.1.monetary_minor)
+            .then(a.0.customer_id.cmp(&b.0.customer_id))
+    });
+    let mut members: Vec<RfmMemberView> = chosen
+        .into_iter()
+        .map(|(s, i)| RfmMemberView {
+            customer_id: s.customer_id.clone(),
+            r: s.r,
+            f: s.f,
+            m: s.m,
+            segment: s.segment.as_str().to_owned(),
+            recency_days: i.recency_days,
+            frequency: i.frequency,
+            monetary: MoneyDto::of(i.monetary_minor, currency),
+        })
+        .collect();
+    members.truncate(limit as usize);
+    Ok(RfmView {
+        as_of,
+        window_days,
+        customers: n,
+        segments,
+        grid,
+        members,
     })
 }

@@ -114,3 +114,49 @@ async fn clv_models_are_fitted_on_stored_purchases() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn rfm_segments_a_hand_computed_fixture() {
+    each_app(|app| async move {
+        // (name, purchases, revenue, days before as_of of the last purchase)
+        let people = [("best", 5, 9000, 1), ("loyal", 4, 7000, 30), ("new", 1, 100, 2), ("slipping", 3, 8000, 200), ("gone", 2, 200, 300)];
+        let as_of: jiff::Timestamp = "2026-11-20T08:00:00Z".parse().unwrap();
+        let mut ids = std::collections::HashMap::new();
+        for (i, (name, n, revenue, last)) in people.iter().enumerate() {
+            let c = app.create_customer(customer(name, &format!("0915000000{i}"))).await;
+            let id = c["id"].as_str().unwrap().to_owned();
+            for k in 0..*n {
+                let amount = revenue / n + if k == 0 { revenue % n } else { 0 };
+                let at = as_of - jiff::SignedDuration::from_hours(24 * (last + 5 * k));
+                buy(&app, &id, &at.to_string(), amount).await;
+            }
+            ids.insert(id, *name);
+        }
+        let r = app.get("/api/v1/analytics/rfm?as_of=2026-11-20&window_days=365").await.ok(200).clone();
+        assert_eq!(r["customers"], 5, "{}: {r}", app.backend);
+        let seg: std::collections::HashMap<&str, i64> = r["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["segment"].as_str().unwrap(), s["customers"].as_i64().unwrap()))
+            .collect();
+        assert_eq!(seg.len(), 11);
+        for (name, want) in [("champions", 1), ("loyal", 1), ("promising", 1), ("at_risk", 1), ("lost", 1), ("new", 0)] {
+            assert_eq!(seg[name], want, "{name}: {r}");
+        }
+        assert_eq!(r["grid"][0][4], 1, "R5 FM5: best");
+        assert_eq!(r["grid"][4][1], 1, "R1 FM2: gone");
+        let champions = r["segments"].as_array().unwrap().iter().find(|s| s["segment"] == "champions").unwrap();
+        assert!((champions["revenue_percent"].as_f64().unwrap() - 9000.0 * 100.0 / 24300.0).abs() < 1e-9);
+        let risk = app.get("/api/v1/analytics/rfm?as_of=2026-11-20&segment=at_risk").await.ok(200).clone();
+        let m = &risk["members"][0];
+        assert_eq!(ids[m["customer_id"].as_str().unwrap()], "slipping");
+        assert_eq!((m["r"].as_i64(), m["f"].as_i64(), m["m"].as_i64()), (Some(2), Some(3), Some(4)));
+        assert_eq!(m["recency_days"], 200);
+        // A shorter window leaves out those who have not bought in it.
+        let short = app.get("/api/v1/analytics/rfm?as_of=2026-11-20&window_days=100").await.ok(200).clone();
+        assert_eq!(short["customers"], 3);
+        app.get("/api/v1/analytics/rfm?segment=vip").await.problem(422, "validation_failed");
+    })
+    .await;
+}

@@ -337,6 +337,14 @@ macro_rules! store_impl {
             ) -> Result<Vec<SalesRow>> {
                 self.purchase_rows_op(program_id, before).await
             }
+            async fn customer_aggregates(
+                &self,
+                program_id: &str,
+                from: jiff::Timestamp,
+                to: jiff::Timestamp,
+            ) -> Result<Vec<CustomerAggregate>> {
+                self.customer_aggregates_op(program_id, from, to).await
+            }
         }
     };
 }
