@@ -108,6 +108,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rules::create_event))
         .routes(routes!(analytics::pareto_view))
         .routes(routes!(analytics::rfm_view))
+        .routes(routes!(analytics::kpis_view))
+        .routes(routes!(analytics::cohorts_view))
         .routes(routes!(analytics::clv_model))
         .routes(routes!(analytics::clv_customers))
 }

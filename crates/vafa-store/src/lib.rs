@@ -221,6 +221,17 @@ pub trait Store: Send + Sync + 'static {
         from: jiff::Timestamp,
         to: jiff::Timestamp,
     ) -> Result<Vec<CustomerAggregate>>;
+    /// Points issued (net of return reversals), redeemed and expired in `[from, to)`.
+    async fn points_flows(
+        &self,
+        program_id: &str,
+        from: jiff::Timestamp,
+        to: jiff::Timestamp,
+    ) -> Result<PointsFlows>;
+    /// The points outstanding now, by expiry bucket relative to `at`.
+    async fn liability(&self, program_id: &str, at: jiff::Timestamp) -> Result<Liability>;
+    /// Active customers created before `at`.
+    async fn active_members(&self, program_id: &str, at: jiff::Timestamp) -> Result<i64>;
 }
 
 /// The migration versions each backend's tree holds, for the test that keeps them equal.

@@ -225,3 +225,22 @@ pub struct CustomerAggregate {
     pub first_at: Timestamp,
     pub last_at: Timestamp,
 }
+
+/// Points that flowed through the program's accounts in a range.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PointsFlows {
+    /// Issued net of reversals by returns.
+    pub issued: i64,
+    pub redeemed: i64,
+    pub expired: i64,
+}
+
+/// Unspent, unexpired points by when they expire.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Liability {
+    pub within_30_days: i64,
+    pub within_90_days: i64,
+    pub within_365_days: i64,
+    pub later: i64,
+    pub never: i64,
+}

@@ -89,6 +89,31 @@ enum ReportCommand {
         #[arg(long)]
         to: Option<jiff::civil::Date>,
     },
+    /// Loyalty KPIs over a period, with points figures and liability.
+    Kpis {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        program: String,
+        /// First local date (default 29 days before --to).
+        #[arg(long)]
+        from: Option<jiff::civil::Date>,
+        /// Last local date (default today).
+        #[arg(long)]
+        to: Option<jiff::civil::Date>,
+    },
+    /// Monthly retention cohorts (Jalali months for a `fa` program).
+    Cohorts {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        program: String,
+        /// The last day counted (default today); its month is the last shown.
+        #[arg(long)]
+        to: Option<jiff::civil::Date>,
+        #[arg(long)]
+        months: Option<u32>,
+    },
     /// RFM: the eleven segments, the R × FM grid, and with --segment its members.
     Rfm {
         #[command(flatten)]
@@ -476,10 +501,62 @@ async fn report(command: ReportCommand) -> Result<()> {
                     .map_err(fail)?,
             )?
         }
-        ReportCommand::Rfm { db, program, as_of, window_days, segment, limit } => {
+        ReportCommand::Kpis {
+            db,
+            program,
+            from,
+            to,
+        } => {
             let store = open(&db, false).await?;
-            let rc = a::ReportCtx { store: store.as_ref(), program_id: &program, now };
-            let q = a::RfmQuery { as_of, window_days, segment, limit };
+            let rc = a::ReportCtx {
+                store: store.as_ref(),
+                program_id: &program,
+                now,
+            };
+            serde_json::to_string_pretty(
+                &a::kpis_report(&rc, &PeriodQuery { from, to })
+                    .await
+                    .map_err(fail)?,
+            )?
+        }
+        ReportCommand::Cohorts {
+            db,
+            program,
+            to,
+            months,
+        } => {
+            let store = open(&db, false).await?;
+            let rc = a::ReportCtx {
+                store: store.as_ref(),
+                program_id: &program,
+                now,
+            };
+            serde_json::to_string_pretty(
+                &a::cohorts_report(&rc, &a::CohortQuery { to, months })
+                    .await
+                    .map_err(fail)?,
+            )?
+        }
+        ReportCommand::Rfm {
+            db,
+            program,
+            as_of,
+            window_days,
+            segment,
+            limit,
+        } => {
+            let store = open(&db, false).await?;
+            let rc = a::ReportCtx {
+                store: store.as_ref(),
+                program_id: &program,
+                now,
+            };
+            let q = a::RfmQuery {
+                as_of,
+                window_days,
+                segment,
+                limit,
+            };
             serde_json::to_string_pretty(&a::rfm_report(&rc, &q).await.map_err(fail)?)?
         }
         ReportCommand::Clv {

@@ -2,6 +2,7 @@
 //! (integers), floating point only in the statistical models.
 
 pub mod clv;
+pub mod kpi;
 pub mod pareto;
 pub mod rfm;
 

@@ -117,9 +117,18 @@ pub fn quintiles(values: &[i64], higher_is_better: bool) -> Vec<u8> {
 
 /// Score every customer.
 pub fn rfm(inputs: &[RfmInput]) -> Vec<RfmScore> {
-    let r = quintiles(&inputs.iter().map(|c| c.recency_days).collect::<Vec<_>>(), false);
-    let f = quintiles(&inputs.iter().map(|c| c.frequency).collect::<Vec<_>>(), true);
-    let m = quintiles(&inputs.iter().map(|c| c.monetary_minor).collect::<Vec<_>>(), true);
+    let r = quintiles(
+        &inputs.iter().map(|c| c.recency_days).collect::<Vec<_>>(),
+        false,
+    );
+    let f = quintiles(
+        &inputs.iter().map(|c| c.frequency).collect::<Vec<_>>(),
+        true,
+    );
+    let m = quintiles(
+        &inputs.iter().map(|c| c.monetary_minor).collect::<Vec<_>>(),
+        true,
+    );
     inputs
         .iter()
         .enumerate()

@@ -297,7 +297,10 @@ mod rfm_tests {
         assert_eq!(quintiles(&[10, 20, 30, 40, 50], false), vec![5, 4, 3, 2, 1]);
         // Ties share a score; ten values make pairs per quintile.
         assert_eq!(quintiles(&[1, 1, 1, 1, 9], true), vec![1, 1, 1, 1, 5]);
-        assert_eq!(quintiles(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], true), vec![1, 1, 2, 2, 3, 3, 4, 4, 5, 5]);
+        assert_eq!(
+            quintiles(&[0, 1, 2, 3, 4, 5, 6, 7, 8, 9], true),
+            vec![1, 1, 2, 2, 3, 3, 4, 4, 5, 5]
+        );
         assert_eq!(quintiles(&[7], true), vec![1]);
         assert!(quintiles(&[], true).is_empty());
     }
@@ -306,8 +309,20 @@ mod rfm_tests {
     fn every_cell_of_the_grid_has_its_documented_segment() {
         use RfmSegment::*;
         let grid = [
-            [New, PotentialLoyalist, PotentialLoyalist, Champions, Champions],
-            [Promising, PotentialLoyalist, PotentialLoyalist, Champions, Champions],
+            [
+                New,
+                PotentialLoyalist,
+                PotentialLoyalist,
+                Champions,
+                Champions,
+            ],
+            [
+                Promising,
+                PotentialLoyalist,
+                PotentialLoyalist,
+                Champions,
+                Champions,
+            ],
             [AboutToSleep, NeedAttention, NeedAttention, Loyal, Loyal],
             [Hibernating, Hibernating, AtRisk, AtRisk, AtRisk],
             [Lost, Lost, AtRisk, CantLoseThem, CantLoseThem],
@@ -318,12 +333,21 @@ mod rfm_tests {
             }
         }
         let used: std::collections::BTreeSet<_> = grid.iter().flatten().collect();
-        assert_eq!(used.len(), RfmSegment::ALL.len(), "all eleven segments appear");
+        assert_eq!(
+            used.len(),
+            RfmSegment::ALL.len(),
+            "all eleven segments appear"
+        );
     }
 
     #[test]
     fn rfm_on_a_hand_computed_fixture() {
-        let c = |id: &str, r, f, m| RfmInput { customer_id: id.into(), recency_days: r, frequency: f, monetary_minor: m };
+        let c = |id: &str, r, f, m| RfmInput {
+            customer_id: id.into(),
+            recency_days: r,
+            frequency: f,
+            monetary_minor: m,
+        };
         // Five customers, one per quintile on each axis.
         let scores = rfm(&[
             c("best", 1, 20, 9000),
@@ -332,12 +356,97 @@ mod rfm_tests {
             c("slipping", 200, 12, 8000),
             c("gone", 300, 2, 200),
         ]);
-        let by: std::collections::HashMap<&str, (u8, u8, u8, u8, RfmSegment)> =
-            scores.iter().map(|s| (s.customer_id.as_str(), (s.r, s.f, s.m, s.fm, s.segment))).collect();
+        let by: std::collections::HashMap<&str, (u8, u8, u8, u8, RfmSegment)> = scores
+            .iter()
+            .map(|s| (s.customer_id.as_str(), (s.r, s.f, s.m, s.fm, s.segment)))
+            .collect();
         assert_eq!(by["best"], (5, 5, 5, 5, RfmSegment::Champions));
         assert_eq!(by["new"], (4, 1, 1, 1, RfmSegment::Promising));
         assert_eq!(by["loyal"], (3, 4, 3, 4, RfmSegment::Loyal));
         assert_eq!(by["slipping"], (2, 3, 4, 4, RfmSegment::AtRisk));
         assert_eq!(by["gone"], (1, 2, 2, 2, RfmSegment::Lost));
+    }
+}
+
+mod kpi_tests {
+    use crate::analytics::kpi::*;
+
+    fn sale(c: &str, day: i64, net: i64) -> Sale {
+        Sale {
+            customer_id: c.into(),
+            day,
+            month: day / 30,
+            net_minor: net,
+        }
+    }
+
+    #[test]
+    fn period_kpis_on_a_hand_computed_fixture() {
+        // Previous period: days 0–9; this period: days 10–19.
+        let sales = [
+            sale("a", 2, 100), // a: returning, buys twice now
+            sale("a", 11, 300),
+            sale("a", 15, 100),
+            sale("b", 5, 50),   // b: churned (previous period only)
+            sale("c", 12, 200), // c: new, once
+            sale("d", 13, 90),  // d: new, twice
+            sale("d", 18, 110),
+            sale("e", 1, 10), // e: active before, and now
+            sale("e", 19, 40),
+        ];
+        let k = period_kpis(&sales, 10, 19);
+        assert_eq!(
+            (k.active_customers, k.new_customers, k.returning_customers),
+            (4, 2, 2)
+        );
+        assert_eq!((k.purchases, k.revenue_minor), (6, 840));
+        assert_eq!(k.repeat_purchase_rate, 50.0, "a and d of four");
+        assert_eq!(k.purchase_frequency, 1.5);
+        assert_eq!(k.aov_minor, 140);
+        assert_eq!(k.aov_new_minor, 400 / 3, "c 200, d 90 + 110");
+        assert_eq!(k.aov_returning_minor, 440 / 3, "a 300 + 100, e 40");
+        assert_eq!(k.previous_active_customers, 3, "a, b, e");
+        assert!(
+            (k.retention_rate - 200.0 / 3.0).abs() < 1e-12,
+            "a and e came back"
+        );
+        assert!((k.churn_rate - 100.0 / 3.0).abs() < 1e-12);
+        let empty = period_kpis(&[], 10, 19);
+        assert_eq!(
+            (empty.aov_minor, empty.retention_rate, empty.churn_rate),
+            (0, 0.0, 0.0)
+        );
+    }
+
+    #[test]
+    fn cohorts_on_a_hand_computed_fixture() {
+        let s = |c: &str, month: i64| Sale {
+            customer_id: c.into(),
+            day: month * 30,
+            month,
+            net_minor: 1,
+        };
+        let sales = [
+            s("a", 0),
+            s("a", 1),
+            s("a", 2),
+            s("b", 0),
+            s("b", 2),
+            s("c", 1),
+            s("c", 3),
+            s("d", 3),
+            s("z", 5),
+        ];
+        let got = cohorts(&sales, 0, 3);
+        assert_eq!(
+            got.len(),
+            3,
+            "months 0, 1 and 3 started cohorts; z is after the end"
+        );
+        assert_eq!((got[0].month, got[0].customers), (0, 2));
+        assert_eq!(got[0].retention, vec![100.0, 50.0, 100.0, 0.0]);
+        assert_eq!((got[1].month, got[1].customers), (1, 1));
+        assert_eq!(got[1].retention, vec![100.0, 0.0, 100.0]);
+        assert_eq!(got[2].retention, vec![100.0]);
     }
 }

@@ -507,14 +507,18 @@ pub async fn rfm_view(
     auth: Auth,
     Query(q): Query<RfmQuery>,
 ) -> ApiResult<axum::Json<RfmView>> {
-    Ok(axum::Json(rfm_report(&report_ctx(&state, &auth), &q).await?))
+    Ok(axum::Json(
+        rfm_report(&report_ctx(&state, &auth), &q).await?,
+    ))
 }
 
 /// The RFM figures of a program.
 pub async fn rfm_report(rc: &ReportCtx<'_>, q: &RfmQuery) -> Result<RfmView, ApiError> {
     use vafa_core::analytics::rfm::{rfm, RfmInput, RfmSegment};
     let (tz, currency) = rc.program().await?;
-    let as_of = q.as_of.unwrap_or_else(|| rc.now.to_zoned(tz.clone()).date());
+    let as_of = q
+        .as_of
+        .unwrap_or_else(|| rc.now.to_zoned(tz.clone()).date());
     let window_days = q.window_days.unwrap_or(365);
     if !(1..=3650).contains(&window_days) {
         return Err(ApiError::field("window_days", "must be between 1 and 3650"));
@@ -609,5 +613,268 @@ pub async fn rfm_report(rc: &ReportCtx<'_>, q: &RfmQuery) -> Result<RfmView, Api
         segments,
         grid,
         members,
+    })
+}
+
+/// Month index (year × 12 + month − 1) of a local date in the program's calendar, and
+/// its label (`1405-09` or `2026-11`).
+fn month_of(d: jiff::civil::Date, jalali: bool) -> i64 {
+    if jalali {
+        let j = vafa_core::date::to_jalali(d);
+        i64::from(j.year) * 12 + i64::from(j.month) - 1
+    } else {
+        i64::from(d.year()) * 12 + i64::from(d.month()) - 1
+    }
+}
+
+fn month_label(m: i64) -> String {
+    format!("{:04}-{:02}", m.div_euclid(12), m.rem_euclid(12) + 1)
+}
+
+/// Every sale before the end of local date `to`, as days and months.
+async fn sales(
+    rc: &ReportCtx<'_>,
+    tz: &jiff::tz::TimeZone,
+    to: jiff::civil::Date,
+    jalali: bool,
+) -> Result<Vec<vafa_core::analytics::kpi::Sale>, ApiError> {
+    let rows = rc
+        .store
+        .purchase_rows(rc.program_id, end_of(to, tz)?)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let d = r.occurred_at.to_zoned(tz.clone()).date();
+            vafa_core::analytics::kpi::Sale {
+                customer_id: r.customer_id,
+                day: day_index(d),
+                month: month_of(d, jalali),
+                net_minor: r.net_minor,
+            }
+        })
+        .collect())
+}
+
+async fn is_jalali(rc: &ReportCtx<'_>) -> Result<bool, ApiError> {
+    let p = rc
+        .store
+        .get_program(rc.program_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("program"))?;
+    Ok(p.locale == vafa_core::program::Locale::Fa)
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PointsKpisView {
+    /// In the period: issued (net of return reversals), redeemed, expired.
+    pub issued: i64,
+    pub redeemed: i64,
+    pub expired: i64,
+    /// Since the start: expired ÷ issued and redeemed ÷ issued, in percent.
+    pub breakage_rate: f64,
+    pub redemption_rate: f64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LiabilityBucketView {
+    /// `30_days`, `90_days`, `365_days`, `later`, `never`.
+    pub expires: String,
+    pub points: i64,
+    /// At the program's point value.
+    pub value: MoneyDto,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct KpisView {
+    #[schema(value_type = String, format = Date)]
+    pub from: jiff::civil::Date,
+    #[schema(value_type = String, format = Date)]
+    pub to: jiff::civil::Date,
+    pub active_customers: i64,
+    pub new_customers: i64,
+    pub returning_customers: i64,
+    pub purchases: i64,
+    pub revenue: MoneyDto,
+    pub repeat_purchase_rate: f64,
+    pub purchase_frequency: f64,
+    pub average_order_value: MoneyDto,
+    pub average_order_value_new: MoneyDto,
+    pub average_order_value_returning: MoneyDto,
+    /// Active customers of the previous period of the same length, and the percent of
+    /// them who bought again in this one.
+    pub previous_active_customers: i64,
+    pub retention_rate: f64,
+    pub churn_rate: f64,
+    /// Active customers as a percent of all active members at the period's end.
+    pub active_member_percent: f64,
+    pub points: PointsKpisView,
+    /// Points outstanding now, by when they expire.
+    pub liability: Vec<LiabilityBucketView>,
+    pub liability_total: MoneyDto,
+}
+
+/// Loyalty KPIs over local dates `from..=to` (default the last 30 days): customers
+/// active, new and returning, repeat rate, frequency, average order value, retention and
+/// churn against the previous period, and the program's points figures and liability.
+#[utoipa::path(get, path = "/api/v1/analytics/kpis", tag = "analytics",
+    params(PeriodQuery), responses((status = 200, body = KpisView), (status = 422)),
+    security(("api_key" = ["analytics.read"])))]
+pub async fn kpis_view(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<PeriodQuery>,
+) -> ApiResult<axum::Json<KpisView>> {
+    Ok(axum::Json(
+        kpis_report(&report_ctx(&state, &auth), &q).await?,
+    ))
+}
+
+/// The KPI figures of a program.
+pub async fn kpis_report(rc: &ReportCtx<'_>, q: &PeriodQuery) -> Result<KpisView, ApiError> {
+    let (tz, currency) = rc.program().await?;
+    let to = q.to.unwrap_or_else(|| rc.now.to_zoned(tz.clone()).date());
+    let from = match q.from {
+        Some(f) => f,
+        None => to
+            .checked_sub(jiff::Span::new().days(29))
+            .map_err(|_| ApiError::field("to", "out of range"))?,
+    };
+    if from > to {
+        return Err(ApiError::field("from", "must not be after to"));
+    }
+    let jalali = is_jalali(rc).await?;
+    let all = sales(rc, &tz, to, jalali).await?;
+    let k = vafa_core::analytics::kpi::period_kpis(&all, day_index(from), day_index(to));
+    let start = from
+        .to_zoned(tz.clone())
+        .map_err(|_| ApiError::field("from", "out of range"))?
+        .timestamp();
+    let end = end_of(to, &tz)?;
+    let flows = rc.store.points_flows(rc.program_id, start, end).await?;
+    let lifetime = rc
+        .store
+        .points_flows(rc.program_id, jiff::Timestamp::UNIX_EPOCH, end)
+        .await?;
+    let liability = rc.store.liability(rc.program_id, rc.now).await?;
+    let members = rc.store.active_members(rc.program_id, end).await?;
+    let settings = rc.store.ledger_settings(rc.program_id).await?;
+    let pct = |a: i64, b: i64| {
+        if b == 0 {
+            0.0
+        } else {
+            a as f64 * 100.0 / b as f64
+        }
+    };
+    let buckets = [
+        ("30_days", liability.within_30_days),
+        ("90_days", liability.within_90_days),
+        ("365_days", liability.within_365_days),
+        ("later", liability.later),
+        ("never", liability.never),
+    ];
+    let total_points: i64 = buckets.iter().map(|b| b.1).sum();
+    let money = |m: i64| MoneyDto::of(m, currency);
+    Ok(KpisView {
+        from,
+        to,
+        active_customers: k.active_customers,
+        new_customers: k.new_customers,
+        returning_customers: k.returning_customers,
+        purchases: k.purchases,
+        revenue: money(k.revenue_minor),
+        repeat_purchase_rate: k.repeat_purchase_rate,
+        purchase_frequency: k.purchase_frequency,
+        average_order_value: money(k.aov_minor),
+        average_order_value_new: money(k.aov_new_minor),
+        average_order_value_returning: money(k.aov_returning_minor),
+        previous_active_customers: k.previous_active_customers,
+        retention_rate: k.retention_rate,
+        churn_rate: k.churn_rate,
+        active_member_percent: pct(k.active_customers, members),
+        points: PointsKpisView {
+            issued: flows.issued,
+            redeemed: flows.redeemed,
+            expired: flows.expired,
+            breakage_rate: pct(lifetime.expired, lifetime.issued),
+            redemption_rate: pct(lifetime.redeemed, lifetime.issued),
+        },
+        liability: buckets
+            .iter()
+            .map(|(name, points)| LiabilityBucketView {
+                expires: (*name).to_owned(),
+                points: *points,
+                value: money(settings.points_value_minor(*points)),
+            })
+            .collect(),
+        liability_total: money(settings.points_value_minor(total_points)),
+    })
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct CohortQuery {
+    /// The last day counted (default today); its month is the last shown.
+    #[param(value_type = Option<String>, format = Date)]
+    pub to: Option<jiff::civil::Date>,
+    /// How many monthly cohorts (default 12, at most 60).
+    pub months: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CohortView {
+    /// `1405-09` (Jalali, for a `fa` program) or `2026-11`.
+    pub month: String,
+    pub customers: i64,
+    /// Percent of the cohort buying in its first month (100), the next, and so on.
+    pub retention: Vec<f64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CohortsView {
+    /// `jalali` or `gregorian`.
+    pub calendar: String,
+    pub cohorts: Vec<CohortView>,
+}
+
+/// Monthly retention cohorts: customers grouped by the month of their first purchase,
+/// and the share of each cohort buying in every later month.
+#[utoipa::path(get, path = "/api/v1/analytics/cohorts", tag = "analytics",
+    params(CohortQuery), responses((status = 200, body = CohortsView), (status = 422)),
+    security(("api_key" = ["analytics.read"])))]
+pub async fn cohorts_view(
+    State(state): State<AppState>,
+    auth: Auth,
+    Query(q): Query<CohortQuery>,
+) -> ApiResult<axum::Json<CohortsView>> {
+    Ok(axum::Json(
+        cohorts_report(&report_ctx(&state, &auth), &q).await?,
+    ))
+}
+
+/// The cohort figures of a program.
+pub async fn cohorts_report(rc: &ReportCtx<'_>, q: &CohortQuery) -> Result<CohortsView, ApiError> {
+    let (tz, _) = rc.program().await?;
+    let months = q.months.unwrap_or(12);
+    if !(1..=60).contains(&months) {
+        return Err(ApiError::field("months", "must be between 1 and 60"));
+    }
+    let jalali = is_jalali(rc).await?;
+    let to = q.to.unwrap_or_else(|| rc.now.to_zoned(tz.clone()).date());
+    // Sales up to the end of the last month shown.
+    let last = month_of(to, jalali);
+    let all = sales(rc, &tz, to, jalali).await?;
+    let list = vafa_core::analytics::kpi::cohorts(&all, last - i64::from(months) + 1, last);
+    Ok(CohortsView {
+        calendar: if jalali { "jalali" } else { "gregorian" }.to_owned(),
+        cohorts: list
+            .into_iter()
+            .map(|c| CohortView {
+                month: month_label(c.month),
+                customers: c.customers,
+                retention: c.retention,
+            })
+            .collect(),
     })
 }

@@ -119,11 +119,19 @@ async fn clv_models_are_fitted_on_stored_purchases() {
 async fn rfm_segments_a_hand_computed_fixture() {
     each_app(|app| async move {
         // (name, purchases, revenue, days before as_of of the last purchase)
-        let people = [("best", 5, 9000, 1), ("loyal", 4, 7000, 30), ("new", 1, 100, 2), ("slipping", 3, 8000, 200), ("gone", 2, 200, 300)];
+        let people = [
+            ("best", 5, 9000, 1),
+            ("loyal", 4, 7000, 30),
+            ("new", 1, 100, 2),
+            ("slipping", 3, 8000, 200),
+            ("gone", 2, 200, 300),
+        ];
         let as_of: jiff::Timestamp = "2026-11-20T08:00:00Z".parse().unwrap();
         let mut ids = std::collections::HashMap::new();
         for (i, (name, n, revenue, last)) in people.iter().enumerate() {
-            let c = app.create_customer(customer(name, &format!("0915000000{i}"))).await;
+            let c = app
+                .create_customer(customer(name, &format!("0915000000{i}")))
+                .await;
             let id = c["id"].as_str().unwrap().to_owned();
             for k in 0..*n {
                 let amount = revenue / n + if k == 0 { revenue % n } else { 0 };
@@ -132,31 +140,181 @@ async fn rfm_segments_a_hand_computed_fixture() {
             }
             ids.insert(id, *name);
         }
-        let r = app.get("/api/v1/analytics/rfm?as_of=2026-11-20&window_days=365").await.ok(200).clone();
+        let r = app
+            .get("/api/v1/analytics/rfm?as_of=2026-11-20&window_days=365")
+            .await
+            .ok(200)
+            .clone();
         assert_eq!(r["customers"], 5, "{}: {r}", app.backend);
         let seg: std::collections::HashMap<&str, i64> = r["segments"]
             .as_array()
             .unwrap()
             .iter()
-            .map(|s| (s["segment"].as_str().unwrap(), s["customers"].as_i64().unwrap()))
+            .map(|s| {
+                (
+                    s["segment"].as_str().unwrap(),
+                    s["customers"].as_i64().unwrap(),
+                )
+            })
             .collect();
         assert_eq!(seg.len(), 11);
-        for (name, want) in [("champions", 1), ("loyal", 1), ("promising", 1), ("at_risk", 1), ("lost", 1), ("new", 0)] {
+        for (name, want) in [
+            ("champions", 1),
+            ("loyal", 1),
+            ("promising", 1),
+            ("at_risk", 1),
+            ("lost", 1),
+            ("new", 0),
+        ] {
             assert_eq!(seg[name], want, "{name}: {r}");
         }
         assert_eq!(r["grid"][0][4], 1, "R5 FM5: best");
         assert_eq!(r["grid"][4][1], 1, "R1 FM2: gone");
-        let champions = r["segments"].as_array().unwrap().iter().find(|s| s["segment"] == "champions").unwrap();
-        assert!((champions["revenue_percent"].as_f64().unwrap() - 9000.0 * 100.0 / 24300.0).abs() < 1e-9);
-        let risk = app.get("/api/v1/analytics/rfm?as_of=2026-11-20&segment=at_risk").await.ok(200).clone();
+        let champions = r["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["segment"] == "champions")
+            .unwrap();
+        assert!(
+            (champions["revenue_percent"].as_f64().unwrap() - 9000.0 * 100.0 / 24300.0).abs()
+                < 1e-9
+        );
+        let risk = app
+            .get("/api/v1/analytics/rfm?as_of=2026-11-20&segment=at_risk")
+            .await
+            .ok(200)
+            .clone();
         let m = &risk["members"][0];
         assert_eq!(ids[m["customer_id"].as_str().unwrap()], "slipping");
-        assert_eq!((m["r"].as_i64(), m["f"].as_i64(), m["m"].as_i64()), (Some(2), Some(3), Some(4)));
+        assert_eq!(
+            (m["r"].as_i64(), m["f"].as_i64(), m["m"].as_i64()),
+            (Some(2), Some(3), Some(4))
+        );
         assert_eq!(m["recency_days"], 200);
         // A shorter window leaves out those who have not bought in it.
-        let short = app.get("/api/v1/analytics/rfm?as_of=2026-11-20&window_days=100").await.ok(200).clone();
+        let short = app
+            .get("/api/v1/analytics/rfm?as_of=2026-11-20&window_days=100")
+            .await
+            .ok(200)
+            .clone();
         assert_eq!(short["customers"], 3);
-        app.get("/api/v1/analytics/rfm?segment=vip").await.problem(422, "validation_failed");
+        app.get("/api/v1/analytics/rfm?segment=vip")
+            .await
+            .problem(422, "validation_failed");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn kpis_and_cohorts_on_a_hand_computed_fixture() {
+    each_app(|app| async move {
+        // Day 0 is 2026-10-01. Previous period: days 0–9; the period: days 10–19.
+        let sales = [
+            ("a", 2, 100),
+            ("a", 11, 300),
+            ("a", 15, 100),
+            ("b", 5, 50),
+            ("c", 12, 200),
+            ("d", 13, 90),
+            ("d", 18, 110),
+            ("e", 1, 10),
+            ("e", 19, 40),
+        ];
+        let day0: jiff::Timestamp = "2026-10-01T08:00:00Z".parse().unwrap();
+        let mut ids = std::collections::HashMap::new();
+        for (i, name) in ["a", "b", "c", "d", "e"].iter().enumerate() {
+            let c = app
+                .create_customer(customer(name, &format!("0916000000{i}")))
+                .await;
+            ids.insert(*name, c["id"].as_str().unwrap().to_owned());
+        }
+        for (who, day, amount) in sales {
+            let at = day0 + jiff::SignedDuration::from_hours(24 * day);
+            buy(&app, &ids[who], &at.to_string(), amount * 10_000).await;
+        }
+        let k = app
+            .get("/api/v1/analytics/kpis?from=2026-10-11&to=2026-10-20")
+            .await
+            .ok(200)
+            .clone();
+        let n = |v: &serde_json::Value| v.as_f64().unwrap();
+        assert_eq!(
+            (
+                k["active_customers"].as_i64(),
+                k["new_customers"].as_i64(),
+                k["returning_customers"].as_i64()
+            ),
+            (Some(4), Some(2), Some(2)),
+            "{}: {k}",
+            app.backend
+        );
+        assert_eq!(k["purchases"], 6);
+        assert_eq!(k["revenue"]["amount"], "8400000");
+        assert_eq!(n(&k["repeat_purchase_rate"]), 50.0);
+        assert_eq!(n(&k["purchase_frequency"]), 1.5);
+        assert_eq!(k["average_order_value"]["amount"], "1400000");
+        assert_eq!(k["average_order_value_new"]["amount"], "1333333");
+        assert_eq!(k["average_order_value_returning"]["amount"], "1466666");
+        assert_eq!(k["previous_active_customers"], 3);
+        assert!((n(&k["retention_rate"]) - 200.0 / 3.0).abs() < 1e-9);
+        assert!((n(&k["churn_rate"]) - 100.0 / 3.0).abs() < 1e-9);
+
+        // Points: the entries were recorded at the test clock's now (2026-11-23).
+        buy(&app, &ids["c"], "2026-11-23T07:00:00Z", 100_000).await;
+        app.post(
+            &format!("/api/v1/customers/{}/redemptions", ids["a"]),
+            json!({"points": 100}),
+        )
+        .await
+        .ok(201);
+        let nov = app
+            .get("/api/v1/analytics/kpis?from=2026-11-01&to=2026-11-30")
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(
+            (
+                nov["points"]["issued"].as_i64(),
+                nov["points"]["redeemed"].as_i64(),
+                nov["points"]["expired"].as_i64()
+            ),
+            (Some(1010), Some(100), Some(0)),
+            "{nov}"
+        );
+        assert!((n(&nov["points"]["redemption_rate"]) - 100.0 * 100.0 / 1010.0).abs() < 1e-9);
+        assert_eq!(n(&nov["points"]["breakage_rate"]), 0.0);
+        let buckets: i64 = nov["liability"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["points"].as_i64().unwrap())
+            .sum();
+        assert_eq!(buckets, 910);
+        assert_eq!(
+            nov["liability_total"]["amount"], "91000",
+            "910 points at 100 rials"
+        );
+        assert_eq!(n(&nov["active_member_percent"]), 20.0, "c of five members");
+
+        let co = app
+            .get("/api/v1/analytics/cohorts?to=2026-11-23&months=3")
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(co["calendar"], "jalali");
+        assert_eq!(co["cohorts"].as_array().unwrap().len(), 1, "{co}");
+        let mehr = &co["cohorts"][0];
+        assert_eq!(mehr["month"], "1405-07");
+        assert_eq!(mehr["customers"], 5);
+        assert_eq!(
+            mehr["retention"],
+            json!([100.0, 0.0, 20.0]),
+            "c came back in Azar"
+        );
+        app.get("/api/v1/analytics/cohorts?months=0")
+            .await
+            .problem(422, "validation_failed");
     })
     .await;
 }

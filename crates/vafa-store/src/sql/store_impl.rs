@@ -345,6 +345,20 @@ macro_rules! store_impl {
             ) -> Result<Vec<CustomerAggregate>> {
                 self.customer_aggregates_op(program_id, from, to).await
             }
+            async fn points_flows(
+                &self,
+                program_id: &str,
+                from: jiff::Timestamp,
+                to: jiff::Timestamp,
+            ) -> Result<PointsFlows> {
+                self.points_flows_op(program_id, from, to).await
+            }
+            async fn liability(&self, program_id: &str, at: jiff::Timestamp) -> Result<Liability> {
+                self.liability_op(program_id, at).await
+            }
+            async fn active_members(&self, program_id: &str, at: jiff::Timestamp) -> Result<i64> {
+                self.active_members_op(program_id, at).await
+            }
         }
     };
 }
