@@ -154,10 +154,12 @@ pub enum Permission {
     EventsWrite,
     /// Read analytics: Pareto, customer lifetime value, churn risk.
     AnalyticsRead,
+    /// Save segments and snapshot their members.
+    SegmentsManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 22] = [
+    pub const ALL: [Permission; 23] = [
         Permission::ProgramRead,
         Permission::CustomersRead,
         Permission::CustomersWrite,
@@ -180,6 +182,7 @@ impl Permission {
         Permission::RulesManage,
         Permission::EventsWrite,
         Permission::AnalyticsRead,
+        Permission::SegmentsManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -206,6 +209,7 @@ impl Permission {
             Permission::RulesManage => "rules.manage",
             Permission::EventsWrite => "events.write",
             Permission::AnalyticsRead => "analytics.read",
+            Permission::SegmentsManage => "segments.manage",
         }
     }
 }

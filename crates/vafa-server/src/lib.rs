@@ -42,7 +42,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Vafa", description = "Customer loyalty and relationship engine. Errors are application/problem+json with a stable `code` (see docs/errors.md)."),
     modifiers(&BearerAuth),
-    tags((name = "customers"), (name = "cards"), (name = "ledger"), (name = "program"), (name = "audit"), (name = "rules"), (name = "analytics"), (name = "system"))
+    tags((name = "customers"), (name = "cards"), (name = "ledger"), (name = "program"), (name = "audit"), (name = "rules"), (name = "analytics"), (name = "segments"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -110,6 +110,12 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(analytics::rfm_view))
         .routes(routes!(analytics::kpis_view))
         .routes(routes!(analytics::cohorts_view))
+        .routes(routes!(segments::create, segments::list))
+        .routes(routes!(segments::get))
+        .routes(routes!(segments::preview))
+        .routes(routes!(segments::members))
+        .routes(routes!(segments::snapshot))
+        .routes(routes!(segments::get_snapshot))
         .routes(routes!(analytics::clv_model))
         .routes(routes!(analytics::clv_customers))
 }

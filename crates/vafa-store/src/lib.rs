@@ -232,6 +232,38 @@ pub trait Store: Send + Sync + 'static {
     async fn liability(&self, program_id: &str, at: jiff::Timestamp) -> Result<Liability>;
     /// Active customers created before `at`.
     async fn active_members(&self, program_id: &str, at: jiff::Timestamp) -> Result<i64>;
+
+    // ---- segments ----
+    async fn create_segment(
+        &self,
+        ctx: &Ctx,
+        def: &vafa_core::analytics::segment::SegmentDef,
+    ) -> Result<SegmentRecord>;
+    /// Every segment, or only `only`.
+    async fn list_segments(
+        &self,
+        program_id: &str,
+        only: Option<&str>,
+    ) -> Result<Vec<SegmentRecord>>;
+    /// Every open customer who existed at `at`, with the facts segment conditions read
+    /// (purchases and revenue before `at`; profile, balance as now).
+    async fn segment_population(
+        &self,
+        program_id: &str,
+        at: jiff::Timestamp,
+    ) -> Result<Vec<SegmentCandidate>>;
+    async fn save_snapshot(
+        &self,
+        ctx: &Ctx,
+        segment_id: &str,
+        at: jiff::Timestamp,
+        members: &[String],
+    ) -> Result<SnapshotRecord>;
+    async fn snapshot_members(
+        &self,
+        program_id: &str,
+        snapshot_id: &str,
+    ) -> Result<Option<(SnapshotRecord, Vec<String>)>>;
 }
 
 /// The migration versions each backend's tree holds, for the test that keeps them equal.

@@ -244,3 +244,30 @@ pub struct Liability {
     pub later: i64,
     pub never: i64,
 }
+
+/// A stored segment definition.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SegmentRecord {
+    pub id: String,
+    pub def: vafa_core::analytics::segment::SegmentDef,
+    pub created_at: Timestamp,
+    pub updated_at: Timestamp,
+}
+
+/// A customer as segments see them: the record and the facts conditions read.
+#[derive(Debug, Clone)]
+pub struct SegmentCandidate {
+    pub customer: vafa_core::customer::Customer,
+    pub facts: vafa_core::rules::CustomerFacts,
+}
+
+/// Members of a segment frozen at a moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotRecord {
+    pub id: String,
+    pub segment_id: String,
+    /// The moment the membership was evaluated at.
+    pub at: Timestamp,
+    pub taken_at: Timestamp,
+    pub members: i64,
+}

@@ -5,6 +5,7 @@ pub mod clv;
 pub mod kpi;
 pub mod pareto;
 pub mod rfm;
+pub mod segment;
 
 #[cfg(test)]
 mod tests;

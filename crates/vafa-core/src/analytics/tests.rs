@@ -450,3 +450,47 @@ mod kpi_tests {
         assert_eq!(got[2].retention, vec![100.0]);
     }
 }
+
+mod segment_tests {
+    use crate::analytics::segment::*;
+    use std::collections::HashSet;
+
+    fn set(ids: &[&str]) -> HashSet<String> {
+        ids.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn union_intersection_and_exclusion() {
+        let cond = Some(set(&["a", "b", "c"]));
+        let inc = vec![set(&["b", "c", "d"]), set(&["c", "d", "e"])];
+        let exc = [set(&["d"])];
+        assert_eq!(
+            combine(cond.clone(), inc.clone(), &[], Combine::Intersection),
+            set(&["c"])
+        );
+        assert_eq!(
+            combine(cond.clone(), inc.clone(), &exc, Combine::Union),
+            set(&["a", "b", "c", "e"])
+        );
+        assert_eq!(
+            combine(None, inc.clone(), &exc, Combine::Intersection),
+            set(&["c"])
+        );
+        assert_eq!(
+            combine(cond, vec![], &[set(&["a"])], Combine::Intersection),
+            set(&["b", "c"])
+        );
+    }
+
+    #[test]
+    fn a_segment_needs_a_condition_or_parts_and_a_valid_condition() {
+        let d = |v: serde_json::Value| serde_json::from_value::<SegmentDef>(v).unwrap();
+        assert!(d(serde_json::json!({"name": "x"})).validate().is_err());
+        let e = d(serde_json::json!({"name": "x", "condition": "customer.monetry > 1"}))
+            .validate()
+            .unwrap_err();
+        assert_eq!(e.0[0].field, "condition");
+        assert!(e.0[0].message.contains("no field `monetry`"));
+        assert!(d(serde_json::json!({"name": "x", "condition": "customer.consent_sms && customer.birthday_month == 9"})).validate().is_ok());
+    }
+}

@@ -56,6 +56,12 @@ const CUSTOMER_FIELDS: &[&str] = &[
     "first_purchase",
     "points_balance",
     "member_days",
+    "monetary",
+    "birthday_month",
+    "consent_sms",
+    "consent_email",
+    "consent_call",
+    "last_campaign",
 ];
 const TIME_FIELDS: &[&str] = &[
     "date",
@@ -467,6 +473,14 @@ pub struct CustomerFacts {
     pub last_purchase_at: Option<Timestamp>,
     pub created_at: Timestamp,
     pub points_balance: i64,
+    /// Revenue to date, net of returns (minor units).
+    pub monetary_minor: i64,
+    /// Consent per channel (granted and not withdrawn).
+    pub consent_sms: bool,
+    pub consent_email: bool,
+    pub consent_call: bool,
+    /// The last campaign (other than the base rule) that gave this customer something.
+    pub last_campaign: Option<String>,
 }
 
 impl CustomerFacts {
@@ -484,6 +498,11 @@ impl CustomerFacts {
             last_purchase_at: None,
             created_at,
             points_balance: 0,
+            monetary_minor: 0,
+            consent_sms: false,
+            consent_email: false,
+            consent_call: false,
+            last_campaign: None,
         }
     }
 }
@@ -623,6 +642,18 @@ impl EvalContext {
             ("city", s(c.city.as_deref().unwrap_or(""))),
             ("occupation", s(c.occupation.as_deref().unwrap_or(""))),
         ];
+        e.push(("monetary", Value::Int(c.monetary_minor)));
+        e.push(("consent_sms", Value::Bool(c.consent_sms)));
+        e.push(("consent_email", Value::Bool(c.consent_email)));
+        e.push(("consent_call", Value::Bool(c.consent_call)));
+        e.push(("last_campaign", s(c.last_campaign.as_deref().unwrap_or(""))));
+        if let Some(b) = c.birth_date {
+            let month = match calendar {
+                CalendarKind::Jalali => i64::from(to_jalali(b).month),
+                CalendarKind::Gregorian => i64::from(b.month()),
+            };
+            e.push(("birthday_month", Value::Int(month)));
+        }
         let (bday_today, bday_month) = match c.birth_date {
             Some(b) => {
                 e.push(("age", Value::Int(age_on(b, today))));

@@ -10,4 +10,5 @@ pub mod points;
 pub mod program;
 pub mod purchases;
 pub mod rules;
+pub mod segments;
 pub mod system;

@@ -9,3 +9,4 @@ mod helpers;
 mod ledger;
 mod routes;
 mod rules;
+mod segments;

@@ -20,6 +20,8 @@ struct Fixture {
     purchase_id: String,
     campaign_id: String,
     rule_id: String,
+    segment_id: String,
+    snapshot_id: String,
 }
 
 static FIXTURES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
@@ -52,7 +54,22 @@ async fn fixture(app: &TestApp) -> Fixture {
         )
         .await;
     let campaign = campaign.ok(201);
+    let segment = app
+        .post(
+            "/api/v1/segments",
+            json!({"name": "All", "condition": "true"}),
+        )
+        .await;
+    let segment_id: String = segment.ok(201)["id"].as_str().unwrap().into();
+    let snapshot = app
+        .post(
+            &format!("/api/v1/segments/{segment_id}/snapshots"),
+            json!({}),
+        )
+        .await;
     Fixture {
+        snapshot_id: snapshot.ok(201)["id"].as_str().unwrap().into(),
+        segment_id,
         campaign_id: campaign["id"].as_str().unwrap().into(),
         rule_id: campaign["rules"][0]["id"].as_str().unwrap().into(),
         customer_id: c["id"].as_str().unwrap().into(),
@@ -72,6 +89,8 @@ fn request_for(method: &Method, template: &str, f: &Fixture) -> (String, Option<
         .replace("/purchases/{id}", &format!("/purchases/{}", f.purchase_id))
         .replace("/campaigns/{id}", &format!("/campaigns/{}", f.campaign_id))
         .replace("/rules/{id}", &format!("/rules/{}", f.rule_id))
+        .replace("/segments/{id}", &format!("/segments/{}", f.segment_id))
+        .replace("{snapshot_id}", &f.snapshot_id)
         .replace("{id}", &f.customer_id);
     assert!(
         !path.contains('{'),
@@ -117,6 +136,10 @@ fn request_for(method: &Method, template: &str, f: &Fixture) -> (String, Option<
         ("POST", "/api/v1/rules/backtest") => Some(
             json!({"from": "2026-01-01T00:00:00Z", "to": "2026-12-01T00:00:00Z", "campaigns": []}),
         ),
+        ("POST", "/api/v1/segments" | "/api/v1/segments/preview") => {
+            Some(json!({"name": "Sample", "condition": "customer.purchase_count > 0"}))
+        }
+        ("POST", "/api/v1/segments/{id}/snapshots") => Some(json!({})),
         ("POST", "/api/v1/events") => Some(json!({"customer_id": f.customer_id, "name": "review"})),
         _ => panic!("no sample body for {method} {template}"),
     };

@@ -16,6 +16,10 @@ pub(crate) fn facts_of(c: &Customer) -> CustomerFacts {
     f.gender = c.gender.map(|g| g.as_str().to_owned());
     f.city = c.city.clone();
     f.occupation = c.occupation.clone();
+    let granted = |x: &Option<vafa_core::customer::Consent>| x.as_ref().is_some_and(|c| c.granted);
+    f.consent_sms = granted(&c.consent_sms);
+    f.consent_email = granted(&c.consent_email);
+    f.consent_call = granted(&c.consent_call);
     f
 }
 
@@ -312,8 +316,9 @@ macro_rules! rules_ops {
             ) -> Result<vafa_core::rules::CustomerFacts> {
                 let customer = Self::load_customer(conn, program_id, customer_id, false).await?.ok_or(StoreError::NotFound("customer"))?;
                 let mut facts = crate::sql::rules::facts_of(&customer);
-                let (count, last): (i64, Option<i64>) = sqlx::query_as(
-                    "SELECT COUNT(*), MAX(occurred_at) FROM purchases WHERE program_id = $1 AND customer_id = $2 AND occurred_at < $3",
+                let (count, last, monetary): (i64, Option<i64>, Option<i64>) = sqlx::query_as(
+                    "SELECT COUNT(*), MAX(occurred_at), CAST(SUM(total_minor - returned_minor) AS BIGINT) FROM purchases \
+                     WHERE program_id = $1 AND customer_id = $2 AND occurred_at < $3",
                 )
                 .bind(program_id)
                 .bind(customer_id)
@@ -322,6 +327,18 @@ macro_rules! rules_ops {
                 .await?;
                 facts.purchase_count = count;
                 facts.last_purchase_at = last.map(from_micros).transpose()?;
+                facts.monetary_minor = monetary.unwrap_or(0);
+                let campaign: Option<(String,)> = sqlx::query_as(
+                    "SELECT ra.campaign_id FROM rule_awards ra JOIN journal_entries j ON j.id = ra.entry_id \
+                     WHERE j.program_id = $1 AND j.customer_id = $2 AND ra.campaign_id <> 'default' AND ra.occurred_at < $3 \
+                     ORDER BY ra.occurred_at DESC LIMIT 1",
+                )
+                .bind(program_id)
+                .bind(customer_id)
+                .bind(micros(at))
+                .fetch_optional(&mut *conn)
+                .await?;
+                facts.last_campaign = campaign.map(|c| c.0);
                 let bal: Option<(i64,)> = sqlx::query_as("SELECT balance FROM accounts WHERE program_id = $1 AND key = $2")
                     .bind(program_id)
                     .bind(AccountSpec::customer_points(customer_id).key)

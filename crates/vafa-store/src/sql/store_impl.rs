@@ -359,6 +359,43 @@ macro_rules! store_impl {
             async fn active_members(&self, program_id: &str, at: jiff::Timestamp) -> Result<i64> {
                 self.active_members_op(program_id, at).await
             }
+            async fn create_segment(
+                &self,
+                ctx: &Ctx,
+                def: &vafa_core::analytics::segment::SegmentDef,
+            ) -> Result<SegmentRecord> {
+                self.create_segment_op(ctx, def).await
+            }
+            async fn list_segments(
+                &self,
+                program_id: &str,
+                only: Option<&str>,
+            ) -> Result<Vec<SegmentRecord>> {
+                self.list_segments_op(program_id, only).await
+            }
+            async fn segment_population(
+                &self,
+                program_id: &str,
+                at: jiff::Timestamp,
+            ) -> Result<Vec<SegmentCandidate>> {
+                self.segment_population_op(program_id, at).await
+            }
+            async fn save_snapshot(
+                &self,
+                ctx: &Ctx,
+                segment_id: &str,
+                at: jiff::Timestamp,
+                members: &[String],
+            ) -> Result<SnapshotRecord> {
+                self.save_snapshot_op(ctx, segment_id, at, members).await
+            }
+            async fn snapshot_members(
+                &self,
+                program_id: &str,
+                snapshot_id: &str,
+            ) -> Result<Option<(SnapshotRecord, Vec<String>)>> {
+                self.snapshot_members_op(program_id, snapshot_id).await
+            }
         }
     };
 }
