@@ -35,6 +35,9 @@ struct Args {
     /// Distinct customers the purchases are spread over.
     #[arg(long, default_value_t = 1000)]
     customers: usize,
+    /// `--mode analytics`: purchases to generate (spread over --customers).
+    #[arg(long, default_value_t = 10_000_000)]
+    purchases: usize,
     /// `--mode rules`: active rules to evaluate against each purchase.
     #[arg(long, default_value_t = 100)]
     rules: usize,
@@ -335,6 +338,9 @@ async fn main() -> Result<()> {
     if args.mode == "rules" {
         return rules_bench(&args);
     }
+    if args.mode == "analytics" {
+        return analytics_bench(&args).await;
+    }
     eprintln!(
         "raw baseline: {} s of durable single-row inserts on {} …",
         args.seconds, args.backend
@@ -371,6 +377,205 @@ async fn main() -> Result<()> {
         "group_commits": batches.map(|(c, _)| c),
         "writes_per_commit": batches.map(|(c, o)| if c == 0 { 0.0 } else { (o as f64 / c as f64 * 10.0).round() / 10.0 }),
         "ledger_verified": true,
+    });
+    println!("{}", serde_json::to_string_pretty(&result)?);
+    Ok(())
+}
+
+/// Peak resident memory since the last reset, in MiB (Linux).
+fn peak_rss_mib() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn reset_peak_rss() {
+    // Writing 5 to clear_refs resets VmHWM to the current RSS.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// `--mode analytics`: --customers customers and --purchases purchases written straight
+/// into the tables (analytics reads purchases and customers only), then RFM, Pareto and
+/// KPIs timed one after the other, each with its peak memory.
+async fn analytics_bench(args: &Args) -> Result<()> {
+    use rand::{Rng, SeedableRng};
+    let db = fresh_db(args).await?;
+    let store = db.open().await;
+    let np = vafa_core::program::NewProgram::parse("Bench", "IRR", "Asia/Tehran", "fa")
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let now: jiff::Timestamp = "2026-11-23T08:00:00Z".parse()?;
+    let (program, _) = store
+        .create_program(
+            &np,
+            &SystemCtx {
+                actor: Actor::Cli,
+                now,
+            },
+        )
+        .await?;
+    let pid = program.id.clone();
+    let started = Instant::now();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(42);
+    // Heavy-tailed purchase counts: most customers buy a few times, some very often.
+    let mean = args.purchases as f64 / args.customers as f64;
+    let mut counts: Vec<usize> = (0..args.customers)
+        .map(|_| {
+            let u: f64 = rng.gen_range(1e-9..1.0);
+            1 + (-(mean - 0.5) * u.ln()) as usize
+        })
+        .collect();
+    let total: usize = counts.iter().sum();
+    if total > args.purchases {
+        let mut over = total - args.purchases;
+        for c in counts.iter_mut() {
+            if over == 0 {
+                break;
+            }
+            let cut = (*c - 1).min(over);
+            *c -= cut;
+            over -= cut;
+        }
+    }
+    let two_years = 2 * 365 * 86_400_000_000i64;
+    let now_us = now.as_microsecond();
+    macro_rules! load {
+        ($conn:expr, $db:ty) => {{
+            let mut conn = $conn;
+            let mut tx = sqlx::Connection::begin(&mut conn).await?;
+            for chunk in (0..args.customers).collect::<Vec<_>>().chunks(1000) {
+                let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO customers (id, program_id, status, created_at, updated_at) ");
+                q.push_values(chunk, |mut b, i| {
+                    b.push_bind(format!("cus_{i:08}")).push_bind(pid.clone()).push("'active'").push_bind(now_us - two_years).push_bind(now_us - two_years);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            let mut rows: Vec<(usize, i64, i64)> = Vec::with_capacity(10_000);
+            let mut n = 0usize;
+            let mut tx = sqlx::Connection::begin(&mut conn).await?;
+            for (i, c) in counts.iter().enumerate() {
+                for _ in 0..*c {
+                    rows.push((i, now_us - rng.gen_range(0..two_years), rng.gen_range(50_000..2_000_000)));
+                    if rows.len() == 500 {
+                        let mut q = sqlx::QueryBuilder::<$db>::new(
+                            "INSERT INTO purchases (id, program_id, customer_id, currency, total_minor, returned_minor, points_earned, \
+                             points_reversed, cashback_earned, cashback_reversed, entry_id, occurred_at, created_at) ",
+                        );
+                        q.push_values(rows.drain(..), |mut b, (cust, at, total)| {
+                            n += 1;
+                            b.push_bind(format!("pur_{n:09}")).push_bind(pid.clone()).push_bind(format!("cus_{cust:08}"))
+                                .push("'IRR'").push_bind(total).push("0").push("0").push("0").push("0").push("0")
+                                .push("'bench'").push_bind(at).push_bind(at);
+                        });
+                        q.build().execute(&mut *tx).await?;
+                        if n % 200_000 == 0 {
+                            tx.commit().await?;
+                            tx = sqlx::Connection::begin(&mut conn).await?;
+                            eprint!("\r{n} purchases …");
+                        }
+                    }
+                }
+            }
+            if !rows.is_empty() {
+                let mut q = sqlx::QueryBuilder::<$db>::new(
+                    "INSERT INTO purchases (id, program_id, customer_id, currency, total_minor, returned_minor, points_earned, \
+                     points_reversed, cashback_earned, cashback_reversed, entry_id, occurred_at, created_at) ",
+                );
+                q.push_values(rows.drain(..), |mut b, (cust, at, total)| {
+                    n += 1;
+                    b.push_bind(format!("pur_{n:09}")).push_bind(pid.clone()).push_bind(format!("cus_{cust:08}"))
+                        .push("'IRR'").push_bind(total).push("0").push("0").push("0").push("0").push("0")
+                        .push("'bench'").push_bind(at).push_bind(at);
+                });
+                q.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+            eprintln!("\r{n} purchases loaded");
+            n
+        }};
+    }
+    let loaded = match args.backend.as_str() {
+        "sqlite" => {
+            let path = db.url.trim_start_matches("sqlite://");
+            let opts = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(path)
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
+            load!(
+                sqlx::SqliteConnection::connect_with(&opts).await?,
+                sqlx::Sqlite
+            )
+        }
+        _ => load!(sqlx::PgConnection::connect(&db.url).await?, sqlx::Postgres),
+    };
+    let load_s = started.elapsed().as_secs_f64();
+    if args.backend == "postgres" {
+        let mut conn = sqlx::PgConnection::connect(&db.url).await?;
+        sqlx::query("ANALYZE").execute(&mut conn).await?;
+    }
+    use vafa_server::api::analytics as a;
+    let rc = a::ReportCtx {
+        store: store.as_ref(),
+        program_id: &pid,
+        now,
+    };
+    let to = Some(jiff::civil::date(2026, 11, 23));
+    let mut figures = serde_json::Map::new();
+    macro_rules! time {
+        ($name:literal, $e:expr) => {{
+            reset_peak_rss();
+            let t = Instant::now();
+            let out = $e.await.map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+            let secs = t.elapsed().as_secs_f64();
+            eprintln!("{}: {secs:.2} s", $name);
+            figures.insert($name.into(), serde_json::json!({"seconds": (secs * 100.0).round() / 100.0, "peak_rss_mib": peak_rss_mib().map(|m| m.round())}));
+            out
+        }};
+    }
+    let rfm = time!(
+        "rfm",
+        a::rfm_report(
+            &rc,
+            &a::RfmQuery {
+                as_of: to,
+                window_days: Some(730),
+                segment: None,
+                limit: None
+            }
+        )
+    );
+    let pareto = time!(
+        "pareto",
+        a::pareto_report(
+            &rc,
+            &a::PeriodQuery {
+                from: Some(jiff::civil::date(2024, 11, 24)),
+                to
+            }
+        )
+    );
+    let kpis = time!(
+        "kpis",
+        a::kpis_report(
+            &rc,
+            &a::PeriodQuery {
+                from: Some(jiff::civil::date(2026, 10, 24)),
+                to
+            }
+        )
+    );
+    let result = serde_json::json!({
+        "mode": "analytics",
+        "backend": args.backend,
+        "customers": args.customers,
+        "purchases": loaded,
+        "load_seconds": (load_s * 10.0).round() / 10.0,
+        "reports": figures,
+        "check": {
+            "rfm_customers": rfm.customers,
+            "pareto_top_20_revenue_percent": pareto.top_20_revenue_percent,
+            "kpis_active_customers": kpis.active_customers,
+        },
     });
     println!("{}", serde_json::to_string_pretty(&result)?);
     Ok(())

@@ -322,6 +322,8 @@ pub struct CustomerInput {
     pub summary: Summary,
     /// Mean spend (minor units) of the repeat transactions; None without any.
     pub repeat_spend: Option<f64>,
+    /// Historical value: everything spent up to the end of calibration.
+    pub total_spend: i64,
 }
 
 /// Per customer, from `(customer, period, amount)` rows (any order): purchases in one
@@ -351,6 +353,7 @@ pub fn customer_inputs(rows: &[(String, i64, i64)], end: i64) -> Vec<CustomerInp
                 summary,
                 repeat_spend: (!repeat.is_empty())
                     .then(|| repeat.iter().sum::<f64>() / repeat.len() as f64),
+                total_spend: tx.iter().fold(0i64, |a, t| a.saturating_add(t.1)),
             });
         }
     }

@@ -348,6 +348,8 @@ pub struct CustomerClvView {
     pub expected_spend: Option<MoneyDto>,
     /// Expected purchases × expected spend over the horizon, undiscounted.
     pub predicted_value: Option<MoneyDto>,
+    /// What the customer has spent up to the end of calibration, net of returns.
+    pub historical_value: MoneyDto,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -428,6 +430,7 @@ pub async fn clv_customers_report(
                     expected_purchases: expected,
                     expected_spend: spend.map(|s| MoneyDto::of(s.round() as i64, f.currency)),
                     predicted_value: value.map(|v| MoneyDto::of(v.round() as i64, f.currency)),
+                    historical_value: MoneyDto::of(c.total_spend, f.currency),
                 },
                 key,
             )

@@ -110,6 +110,8 @@ async fn clv_models_are_fitted_on_stored_purchases() {
         let value = app.get("/api/v1/analytics/clv/customers?calibration_end=2026-08-31&horizon_days=90&limit=5").await.ok(200).clone();
         let first = &value["customers"][0];
         assert!(ids[..10].contains(&first["customer_id"].as_str().unwrap().to_owned()), "a weekly buyer is worth most: {value}");
+        let i = ids.iter().position(|x| x == first["customer_id"].as_str().unwrap()).unwrap() as i64;
+        assert_eq!(first["historical_value"]["amount"], (10 * (100_000 + 1000 * i)).to_string(), "ten purchases");
         app.get("/api/v1/analytics/clv/customers?order=bogus").await.problem(422, "validation_failed");
     })
     .await;
