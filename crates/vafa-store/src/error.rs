@@ -43,6 +43,9 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A failure of the synchronous SQLite reader used for bulk analytics reads.
+    #[error("database error: {0}")]
+    BulkRead(String),
     #[error("migration error: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("{0}")]

@@ -18,6 +18,7 @@ pub struct TestDb {
 }
 
 enum Cleanup {
+    Nothing,
     Files(PathBuf),
     PgDatabase { admin_url: String, name: String },
 }
@@ -31,6 +32,20 @@ impl TestDb {
             url: format!("sqlite://{}", path.display()),
             cleanup: Cleanup::Files(path),
         }
+    }
+
+    /// A SQLite database at `path` (removed when dropped unless [`TestDb::keep`]).
+    pub fn sqlite_at(path: &std::path::Path) -> TestDb {
+        TestDb {
+            backend: Backend::Sqlite,
+            url: format!("sqlite://{}", path.display()),
+            cleanup: Cleanup::Files(path.to_path_buf()),
+        }
+    }
+
+    /// Leave the database in place when this value is dropped.
+    pub fn keep(mut self) {
+        self.cleanup = Cleanup::Nothing;
     }
 
     /// A new, empty database on the server of `admin_url`.
@@ -91,6 +106,7 @@ fn with_database(url: &str, name: &str) -> String {
 impl Drop for TestDb {
     fn drop(&mut self) {
         match &self.cleanup {
+            Cleanup::Nothing => {}
             Cleanup::Files(path) => {
                 for suffix in ["", "-wal", "-shm"] {
                     let mut p = path.clone().into_os_string();

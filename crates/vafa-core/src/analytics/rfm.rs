@@ -86,9 +86,9 @@ impl RfmSegment {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// One customer's scores; `rfm` returns them in the order of its inputs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct RfmScore {
-    pub customer_id: String,
     pub r: u8,
     pub f: u8,
     pub m: u8,
@@ -100,22 +100,26 @@ pub struct RfmScore {
 /// equal values always score alike and the best fifth scores 5.
 pub fn quintiles(values: &[i64], higher_is_better: bool) -> Vec<u8> {
     let n = values.len();
-    let mut sorted = values.to_vec();
-    sorted.sort_unstable();
-    values
-        .iter()
-        .map(|v| {
-            let worse = if higher_is_better {
-                sorted.partition_point(|x| x < v)
-            } else {
-                n - sorted.partition_point(|x| x <= v)
-            };
-            (1 + (5 * worse) / n.max(1)).min(5) as u8
-        })
-        .collect()
+    // One sort of (value, position), then one sweep over runs of equal values: at a
+    // run, the values strictly below it are those before it, those above after it.
+    let mut order: Vec<(i64, usize)> = values.iter().copied().zip(0..).collect();
+    order.sort_unstable();
+    let mut out = vec![0u8; n];
+    let mut start = 0;
+    while start < n {
+        let v = order[start].0;
+        let end = start + order[start..].partition_point(|x| x.0 == v);
+        let worse = if higher_is_better { start } else { n - end };
+        let score = (1 + (5 * worse) / n).min(5) as u8;
+        for &(_, i) in &order[start..end] {
+            out[i] = score;
+        }
+        start = end;
+    }
+    out
 }
 
-/// Score every customer.
+/// Score every customer; the scores are in the order of `inputs`.
 pub fn rfm(inputs: &[RfmInput]) -> Vec<RfmScore> {
     let r = quintiles(
         &inputs.iter().map(|c| c.recency_days).collect::<Vec<_>>(),
@@ -129,13 +133,10 @@ pub fn rfm(inputs: &[RfmInput]) -> Vec<RfmScore> {
         &inputs.iter().map(|c| c.monetary_minor).collect::<Vec<_>>(),
         true,
     );
-    inputs
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
+    (0..inputs.len())
+        .map(|i| {
             let fm = (f[i] + m[i]).div_ceil(2);
             RfmScore {
-                customer_id: c.customer_id.clone(),
                 r: r[i],
                 f: f[i],
                 m: m[i],

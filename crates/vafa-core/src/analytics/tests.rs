@@ -305,6 +305,22 @@ mod rfm_tests {
         assert!(quintiles(&[], true).is_empty());
     }
 
+    proptest::proptest! {
+        /// The one-sort sweep agrees with the definition, counted value by value.
+        #[test]
+        fn quintiles_match_their_definition(values in proptest::collection::vec(-20i64..20, 0..200), up: bool) {
+            let n = values.len();
+            let want: Vec<u8> = values
+                .iter()
+                .map(|v| {
+                    let worse = values.iter().filter(|x| if up { *x < v } else { *x > v }).count();
+                    (1 + 5 * worse / n).min(5) as u8
+                })
+                .collect();
+            proptest::prop_assert_eq!(quintiles(&values, up), want);
+        }
+    }
+
     #[test]
     fn every_cell_of_the_grid_has_its_documented_segment() {
         use RfmSegment::*;
@@ -349,16 +365,18 @@ mod rfm_tests {
             monetary_minor: m,
         };
         // Five customers, one per quintile on each axis.
-        let scores = rfm(&[
+        let inputs = [
             c("best", 1, 20, 9000),
             c("loyal", 30, 15, 7000),
             c("new", 2, 1, 100),
             c("slipping", 200, 12, 8000),
             c("gone", 300, 2, 200),
-        ]);
+        ];
+        let scores = rfm(&inputs);
         let by: std::collections::HashMap<&str, (u8, u8, u8, u8, RfmSegment)> = scores
             .iter()
-            .map(|s| (s.customer_id.as_str(), (s.r, s.f, s.m, s.fm, s.segment)))
+            .zip(&inputs)
+            .map(|(s, i)| (i.customer_id.as_str(), (s.r, s.f, s.m, s.fm, s.segment)))
             .collect();
         assert_eq!(by["best"], (5, 5, 5, 5, RfmSegment::Champions));
         assert_eq!(by["new"], (4, 1, 1, 1, RfmSegment::Promising));

@@ -552,10 +552,10 @@ pub async fn rfm_report(rc: &ReportCtx<'_>, q: &RfmQuery) -> Result<RfmView, Api
         .await?;
     let today = day_index(as_of);
     let inputs: Vec<RfmInput> = aggs
-        .iter()
+        .into_iter()
         .map(|a| RfmInput {
-            customer_id: a.customer_id.clone(),
-            recency_days: today - day_index(a.last_at.to_zoned(tz.clone()).date()),
+            recency_days: today - day_index(tz.to_datetime(a.last_at).date()),
+            customer_id: a.customer_id,
             frequency: a.purchases,
             monetary_minor: a.net_minor,
         })
@@ -593,12 +593,12 @@ pub async fn rfm_report(rc: &ReportCtx<'_>, q: &RfmQuery) -> Result<RfmView, Api
     chosen.sort_by(|a, b| {
         b.1.monetary_minor
             .cmp(&a.1.monetary_minor)
-            .then(a.0.customer_id.cmp(&b.0.customer_id))
+            .then(a.1.customer_id.cmp(&b.1.customer_id))
     });
     let mut members: Vec<RfmMemberView> = chosen
         .into_iter()
         .map(|(s, i)| RfmMemberView {
-            customer_id: s.customer_id.clone(),
+            customer_id: i.customer_id.clone(),
             r: s.r,
             f: s.f,
             m: s.m,

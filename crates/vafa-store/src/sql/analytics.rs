@@ -33,7 +33,7 @@ macro_rules! analytics_ops {
             }
 
             pub(crate) async fn segment_population_op(&self, program_id: &str, at: jiff::Timestamp) -> Result<Vec<SegmentCandidate>> {
-                let aggregates = self.customer_aggregates_op(program_id, jiff::Timestamp::UNIX_EPOCH, at).await?;
+                let aggregates = self.bulk_customer_aggregates(program_id, jiff::Timestamp::UNIX_EPOCH, at).await?;
                 let mut conn = self.read.acquire().await?;
                 let balances: Vec<(Option<String>, i64)> = sqlx::query_as(
                     "SELECT customer_id, balance FROM accounts WHERE program_id = $1 AND kind = 'customer_points'",
@@ -207,16 +207,31 @@ macro_rules! analytics_ops {
                 from: jiff::Timestamp,
                 to: jiff::Timestamp,
             ) -> Result<Vec<CustomerAggregate>> {
+                // One snapshot for the bounds check and the read that depends on it.
                 let mut conn = self.read.acquire().await?;
-                let rows: Vec<(String, i64, Option<i64>, i64, i64)> = sqlx::query_as(
-                    "SELECT customer_id, COUNT(*), CAST(SUM(total_minor - returned_minor) AS BIGINT), MIN(occurred_at), MAX(occurred_at) \
-                     FROM purchases WHERE program_id = $1 AND occurred_at >= $2 AND occurred_at < $3 GROUP BY customer_id",
-                )
-                .bind(program_id)
-                .bind(micros(from))
-                .bind(micros(to))
-                .fetch_all(&mut *conn)
-                .await?;
+                let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                let (first, last): (Option<i64>, Option<i64>) =
+                    sqlx::query_as(crate::sql::bulk::BOUNDS_SQL)
+                        .bind(program_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                let (Some(first), Some(last)) = (first, last) else { return Ok(Vec::new()) };
+                // A window holding the whole history is the running summary, one row per
+                // customer; any other window groups the purchases inside it.
+                let rows: Vec<(String, i64, Option<i64>, i64, i64)> = if micros(from) <= first && last < micros(to) {
+                    sqlx::query_as(crate::sql::bulk::SUMMARY_SQL)
+                        .bind(program_id)
+                        .fetch_all(&mut *tx)
+                        .await?
+                } else {
+                    sqlx::query_as(crate::sql::bulk::GROUP_SQL)
+                    .bind(program_id)
+                    .bind(micros(from))
+                    .bind(micros(to))
+                    .fetch_all(&mut *tx)
+                    .await?
+                };
+                tx.commit().await?;
                 rows.into_iter()
                     .map(|(customer_id, purchases, net, first, last)| {
                         Ok(CustomerAggregate {
@@ -232,10 +247,7 @@ macro_rules! analytics_ops {
 
             pub(crate) async fn purchase_rows_op(&self, program_id: &str, before: jiff::Timestamp) -> Result<Vec<SalesRow>> {
                 let mut conn = self.read.acquire().await?;
-                let rows: Vec<(String, i64, i64)> = sqlx::query_as(
-                    "SELECT customer_id, occurred_at, total_minor - returned_minor FROM purchases \
-                     WHERE program_id = $1 AND occurred_at < $2 ORDER BY customer_id, occurred_at",
-                )
+                let rows: Vec<(String, i64, i64)> = sqlx::query_as(crate::sql::bulk::ROWS_SQL)
                 .bind(program_id)
                 .bind(micros(before))
                 .fetch_all(&mut *conn)

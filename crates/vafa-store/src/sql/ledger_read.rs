@@ -127,7 +127,7 @@ macro_rules! ledger_read_ops {
                         _ => report.lots = n,
                     }
                 }
-                let checks: [(&str, String); 6] = [
+                let checks: [(&str, String); 7] = [
                     ("entry does not sum to zero", format!(
                         "SELECT entry_id || ' ' || unit || ' sums to ' || CAST(SUM(amount) AS TEXT) FROM postings WHERE {} \
                          GROUP BY entry_id, unit HAVING SUM(amount) <> 0", scoped(""))),
@@ -152,6 +152,17 @@ macro_rules! ledger_read_ops {
                     ("program does not sum to zero", format!(
                         "SELECT program_id || ' ' || unit || ' sums to ' || CAST(SUM(balance) AS TEXT) FROM accounts WHERE {} \
                          GROUP BY program_id, unit HAVING SUM(balance) <> 0", scoped(""))),
+                    // The triggers' running summary (migration 0006) against the purchases.
+                    ("customer sales summary differs from the purchases", format!(
+                        "SELECT g.customer_id || ': purchases ' || CAST(g.n AS TEXT) || ', net ' || CAST(g.net AS TEXT) || ', summary ' \
+                         || COALESCE(CAST(s.purchases AS TEXT) || ', net ' || CAST(s.net_minor AS TEXT), 'missing') \
+                         FROM (SELECT program_id, customer_id, COUNT(*) AS n, SUM(total_minor - returned_minor) AS net, \
+                         MIN(occurred_at) AS f, MAX(occurred_at) AS l FROM purchases WHERE {} GROUP BY program_id, customer_id) g \
+                         LEFT JOIN customer_sales s ON s.program_id = g.program_id AND s.customer_id = g.customer_id \
+                         WHERE s.customer_id IS NULL OR s.purchases <> g.n OR s.net_minor <> g.net OR s.first_at <> g.f OR s.last_at <> g.l \
+                         UNION ALL SELECT s.customer_id || ': summary without purchases' FROM customer_sales s WHERE {} \
+                         AND NOT EXISTS (SELECT 1 FROM purchases p WHERE p.program_id = s.program_id AND p.customer_id = s.customer_id)",
+                        scoped(""), scoped("s."))),
                 ];
                 for (what, sql) in checks {
                     let rows: Vec<(String,)> = sqlx::query_as(&format!("{sql} LIMIT 100")).bind(scope).fetch_all(&mut *conn).await?;

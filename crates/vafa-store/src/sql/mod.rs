@@ -8,6 +8,7 @@
 //! macro argument.
 
 mod analytics;
+mod bulk;
 mod cards;
 mod customers;
 pub(crate) mod group_commit;
@@ -31,6 +32,8 @@ pub(crate) struct SqlStore<DB: sqlx::Database> {
     pub(crate) read: sqlx::Pool<DB>,
     /// SQLite's one writer connection, shared by concurrent operations (group commit).
     pub(crate) group: Option<std::sync::Arc<group_commit::GroupCommit>>,
+    /// The SQLite file, for bulk reads that bypass sqlx (see `bulk`).
+    pub(crate) sqlite_path: Option<std::path::PathBuf>,
 }
 
 pub(crate) fn micros(t: Timestamp) -> i64 {

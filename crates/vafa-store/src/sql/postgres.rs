@@ -25,6 +25,7 @@ pub(crate) async fn connect(
         write: pool.clone(),
         read: pool,
         group: None,
+        sqlite_path: None,
     })
 }
 

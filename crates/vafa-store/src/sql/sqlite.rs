@@ -42,6 +42,7 @@ pub(crate) async fn connect(
         group: Some(std::sync::Arc::new(super::group_commit::GroupCommit::new(
             writer,
         ))),
+        sqlite_path: Some(path.to_path_buf()),
     })
 }
 

@@ -335,7 +335,7 @@ macro_rules! store_impl {
                 program_id: &str,
                 before: jiff::Timestamp,
             ) -> Result<Vec<SalesRow>> {
-                self.purchase_rows_op(program_id, before).await
+                self.bulk_purchase_rows(program_id, before).await
             }
             async fn customer_aggregates(
                 &self,
@@ -343,7 +343,7 @@ macro_rules! store_impl {
                 from: jiff::Timestamp,
                 to: jiff::Timestamp,
             ) -> Result<Vec<CustomerAggregate>> {
-                self.customer_aggregates_op(program_id, from, to).await
+                self.bulk_customer_aggregates(program_id, from, to).await
             }
             async fn points_flows(
                 &self,
