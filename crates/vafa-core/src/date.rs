@@ -71,7 +71,7 @@ fn split_ymd(s: &str) -> Result<(i32, u8, u8), DateError> {
     }
 }
 
-fn from_jalali(year: i32, month: u8, day: u8) -> Result<jiff::civil::Date, DateError> {
+pub(crate) fn from_jalali(year: i32, month: u8, day: u8) -> Result<jiff::civil::Date, DateError> {
     // ICU refuses month 13 and day 30 of Esfand in a common year.
     let persian = IcuDate::try_new_persian(year, month, day).map_err(|_| DateError::NoSuchDay)?;
     let iso = persian.to_calendar(Iso);

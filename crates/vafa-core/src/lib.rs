@@ -18,6 +18,7 @@ pub mod patch;
 pub mod program;
 pub mod rules;
 pub mod text;
+pub mod tiers;
 pub mod validate;
 
 pub use validate::{FieldError, FieldErrors};
