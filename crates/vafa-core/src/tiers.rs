@@ -62,6 +62,13 @@ pub struct Tier {
     pub free_items: Vec<String>,
 }
 
+impl Tier {
+    /// Points earned under this tier: `points × earn_multiplier`, rounded down.
+    pub fn earn(&self, points: i64) -> i64 {
+        multiply_points(points, self.earn_multiplier)
+    }
+}
+
 fn one() -> Decimal {
     Decimal::ONE
 }

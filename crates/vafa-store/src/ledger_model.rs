@@ -118,6 +118,12 @@ pub struct PurchaseOutcome {
     #[serde(default)]
     pub rules: Vec<crate::rules_model::FiredRuleRecord>,
     pub balance: BalanceSnapshot,
+    /// The tier the purchase earned under (its multiplier applied), when there is a ladder.
+    #[serde(default)]
+    pub tier: Option<String>,
+    /// The upgrade this purchase caused, with its entry gift.
+    #[serde(default)]
+    pub tier_change: Option<crate::tiers_model::TierChange>,
 }
 
 /// What to return: some quantity of lines, or an amount of money.

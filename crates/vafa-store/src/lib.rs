@@ -13,12 +13,14 @@ mod open;
 mod rules_model;
 mod sql;
 pub mod testing;
+mod tiers_model;
 
 pub use error::StoreError;
 pub use ledger_model::*;
 pub use model::*;
 pub use open::{open, Backend, OpenOptions};
 pub use rules_model::*;
+pub use tiers_model::*;
 
 use async_trait::async_trait;
 use vafa_core::auth::Role;
@@ -264,6 +266,36 @@ pub trait Store: Send + Sync + 'static {
         program_id: &str,
         snapshot_id: &str,
     ) -> Result<Option<(SnapshotRecord, Vec<String>)>>;
+
+    // ---- tiers ----
+    async fn tier_ladder(&self, program_id: &str) -> Result<Option<vafa_core::tiers::TierLadder>>;
+    /// Replace the program's ladder (validated by the caller). Customers on a tier the
+    /// new ladder lacks count as its first tier until they move.
+    async fn set_tier_ladder(
+        &self,
+        ctx: &Ctx,
+        ladder: &vafa_core::tiers::TierLadder,
+    ) -> Result<vafa_core::tiers::TierLadder>;
+    /// Where the customer stands at `now`; `None` when the program has no ladder.
+    async fn customer_tier(
+        &self,
+        program_id: &str,
+        customer_id: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Option<CustomerTier>>;
+    /// Every change of the customer's tier, newest first.
+    async fn tier_history(&self, program_id: &str, customer_id: &str) -> Result<Vec<TierChange>>;
+    /// A manual tier change with its reason (audited); no entry gift.
+    async fn override_tier(
+        &self,
+        ctx: &Ctx,
+        customer_id: &str,
+        change: &TierOverride,
+    ) -> Result<TierChange>;
+    /// The periodic evaluation of one program at `ctx.now`.
+    async fn evaluate_tiers(&self, ctx: &Ctx) -> Result<TierRun>;
+    /// Programs that have a ladder, for the evaluation job.
+    async fn tier_programs(&self) -> Result<Vec<String>>;
 }
 
 /// The migration versions each backend's tree holds, for the test that keeps them equal.

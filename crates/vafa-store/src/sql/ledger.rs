@@ -382,10 +382,19 @@ macro_rules! ledger_ops {
                 // Rules are judged at the purchase's time; caps and budgets are read under lock.
                 let facts = purchase_facts(p);
                 let eval = Self::evaluate_rules(&mut tx, &program, &settings, Some(&customer_id), Some(&facts), None, p.occurred_at, true).await?;
-                let points = eval.points;
+                // The tier the customer holds before this purchase multiplies what it earns
+                // (each line rounded down, so the lines never add up to more than the total).
+                let ladder = Self::ladder_of(&mut tx, &ctx.program_id).await?;
+                let level = match &ladder {
+                    Some(l) => Some(Self::level_of(l, Self::tier_row(&mut tx, &ctx.program_id, &customer_id).await?.as_ref())),
+                    None => None,
+                };
+                let tier = ladder.as_ref().zip(level).map(|(l, i)| &l.tiers[i]);
+                let multiply = |x: i64| tier.map_or(x, |t| t.earn(x));
+                let points = multiply(eval.points);
                 let cashback = eval.cashback_minor;
                 let amounts: Vec<i64> = p.lines.iter().map(|l| l.quantity.saturating_mul(l.unit_price_minor)).collect();
-                let line_points = &eval.line_points;
+                let line_points: Vec<i64> = eval.line_points.iter().map(|x| multiply(*x)).collect();
                 let line_cash = &eval.line_cashback;
                 let available_at = vafa_core::ledger::available_at(p.occurred_at, settings.pending_days);
                 let expires_at = settings.expiry.expires_at(p.occurred_at, &tz);
@@ -415,6 +424,7 @@ macro_rules! ledger_ops {
                     "total_minor": p.total_minor, "points": points, "cashback_minor": cashback, "debt_paid": debt_paid,
                     "base": {"earn_points": settings.earn_points, "earn_per_minor": settings.earn_per_minor,
                              "cashback_percent": settings.cashback_percent.to_string()},
+                    "tier": tier.map(|t| serde_json::json!({"code": t.code, "earn_multiplier": t.earn_multiplier.to_string()})),
                     "rules": eval.fired.iter().map(|f| serde_json::json!({
                         "campaign_id": f.campaign_id, "rule_id": f.rule_id, "rule_version": f.rule_version,
                         "points": f.points, "cashback_minor": f.cashback_minor,
@@ -479,8 +489,23 @@ macro_rules! ledger_ops {
                     });
                 }
                 Self::record_rules(&mut tx, &program, &eval, &customer_id, &entry_id, Some(&purchase_id), None, p.occurred_at).await?;
+                // Upgrade at once when this purchase crosses a threshold.
+                let mut tier_change = None;
+                if let (Some(l), Some(current)) = (&ladder, level) {
+                    let start = l.window_start(ctx.now, &tz, calendar_of(program.locale));
+                    let end = ctx.now.max(p.occurred_at);
+                    let value = Self::qualifying_value(&mut tx, &ctx.program_id, &customer_id, l.metric, start, end).await?;
+                    if let Some(to) = l.on_purchase(current, value) {
+                        let from = l.tiers[current].code.clone();
+                        tier_change = Some(
+                            Self::change_tier(&mut tx, ctx, &program, &settings, l, &customer_id, Some(&from), to, "upgrade", None, value, None).await?,
+                        );
+                    }
+                }
                 let balance = Self::snapshot(&mut tx, &ctx.program_id, &customer_id, ctx.now, false).await?;
                 let outcome = PurchaseOutcome {
+                    tier: tier.map(|t| t.code.clone()),
+                    tier_change,
                     purchase_id,
                     customer_id,
                     external_id: p.external_id.clone(),

@@ -22,6 +22,7 @@ mod rows;
 mod rules;
 pub(crate) mod sqlite;
 mod store_impl;
+pub(crate) mod tiers;
 
 use crate::StoreError;
 use jiff::Timestamp;

@@ -345,6 +345,10 @@ macro_rules! rules_ops {
                     .fetch_optional(&mut *conn)
                     .await?;
                 facts.points_balance = bal.map_or(0, |b| b.0);
+                if let Some(ladder) = Self::ladder_of(&mut *conn, program_id).await? {
+                    let row = Self::tier_row(&mut *conn, program_id, customer_id).await?;
+                    facts.tier = Some(ladder.tiers[Self::level_of(&ladder, row.as_ref())].code.clone());
+                }
                 Ok(facts)
             }
 

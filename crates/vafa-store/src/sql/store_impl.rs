@@ -6,6 +6,7 @@ macro_rules! store_impl {
         use crate::ledger_model::*;
         use crate::model::*;
         use crate::rules_model::*;
+        use crate::tiers_model::*;
         use crate::sql::cards::{
             card_ops, random_card_number, CARD_COLUMNS, INSERT_CHUNK, ISSUE_ATTEMPTS,
         };
@@ -36,6 +37,7 @@ macro_rules! store_impl {
         ledger_read_ops!($db);
         rules_ops!($db, $lock);
         crate::sql::analytics::analytics_ops!($db);
+        crate::sql::tiers::tier_ops!($db, $lock);
 
         #[async_trait::async_trait]
         impl Store for SqlStore<$db> {
@@ -395,6 +397,40 @@ macro_rules! store_impl {
                 snapshot_id: &str,
             ) -> Result<Option<(SnapshotRecord, Vec<String>)>> {
                 self.snapshot_members_op(program_id, snapshot_id).await
+            }
+            async fn tier_ladder(&self, program_id: &str) -> Result<Option<vafa_core::tiers::TierLadder>> {
+                self.tier_ladder_op(program_id).await
+            }
+            async fn set_tier_ladder(
+                &self,
+                ctx: &Ctx,
+                ladder: &vafa_core::tiers::TierLadder,
+            ) -> Result<vafa_core::tiers::TierLadder> {
+                self.set_tier_ladder_op(ctx, ladder).await
+            }
+            async fn customer_tier(
+                &self,
+                program_id: &str,
+                customer_id: &str,
+                now: jiff::Timestamp,
+            ) -> Result<Option<CustomerTier>> {
+                self.customer_tier_op(program_id, customer_id, now).await
+            }
+            async fn tier_history(&self, program_id: &str, customer_id: &str) -> Result<Vec<TierChange>> {
+                self.tier_history_op(program_id, customer_id).await
+            }
+            async fn override_tier(&self, ctx: &Ctx, customer_id: &str, change: &TierOverride) -> Result<TierChange> {
+                self.override_tier_op(ctx, customer_id, change).await
+            }
+            async fn evaluate_tiers(&self, ctx: &Ctx) -> Result<TierRun> {
+                self.evaluate_tiers_op(ctx).await
+            }
+            async fn tier_programs(&self) -> Result<Vec<String>> {
+                let mut conn = self.read.acquire().await?;
+                let rows: Vec<(String,)> = sqlx::query_as("SELECT program_id FROM tier_ladders ORDER BY program_id")
+                    .fetch_all(&mut *conn)
+                    .await?;
+                Ok(rows.into_iter().map(|r| r.0).collect())
             }
         }
     };

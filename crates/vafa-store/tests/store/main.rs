@@ -9,6 +9,7 @@ mod customers;
 mod ledger;
 mod model;
 mod programs;
+mod tiers;
 
 use std::sync::Arc;
 use vafa_core::program::NewProgram;
