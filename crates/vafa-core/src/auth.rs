@@ -156,10 +156,12 @@ pub enum Permission {
     AnalyticsRead,
     /// Save segments and snapshot their members.
     SegmentsManage,
+    /// Set the tier ladder, run its evaluation, and move customers between tiers by hand.
+    TiersManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 23] = [
+    pub const ALL: [Permission; 24] = [
         Permission::ProgramRead,
         Permission::CustomersRead,
         Permission::CustomersWrite,
@@ -183,6 +185,7 @@ impl Permission {
         Permission::EventsWrite,
         Permission::AnalyticsRead,
         Permission::SegmentsManage,
+        Permission::TiersManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -210,6 +213,7 @@ impl Permission {
             Permission::EventsWrite => "events.write",
             Permission::AnalyticsRead => "analytics.read",
             Permission::SegmentsManage => "segments.manage",
+            Permission::TiersManage => "tiers.manage",
         }
     }
 }

@@ -42,7 +42,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Vafa", description = "Customer loyalty and relationship engine. Errors are application/problem+json with a stable `code` (see docs/errors.md)."),
     modifiers(&BearerAuth),
-    tags((name = "customers"), (name = "cards"), (name = "ledger"), (name = "program"), (name = "audit"), (name = "rules"), (name = "analytics"), (name = "segments"), (name = "system"))
+    tags((name = "customers"), (name = "cards"), (name = "ledger"), (name = "program"), (name = "audit"), (name = "rules"), (name = "analytics"), (name = "segments"), (name = "tiers"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -118,6 +118,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(segments::get_snapshot))
         .routes(routes!(analytics::clv_model))
         .routes(routes!(analytics::clv_customers))
+        .routes(routes!(tiers::get_ladder, tiers::put_ladder))
+        .routes(routes!(tiers::evaluate))
+        .routes(routes!(tiers::customer_tier, tiers::override_tier))
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.
@@ -211,6 +214,7 @@ const EXPIRY_MAX_BATCHES: u32 = 20;
 pub fn spawn_jobs(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(JOB_INTERVAL);
+        let mut last_tiers = None;
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
@@ -228,6 +232,38 @@ pub fn spawn_jobs(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> tokio::task::
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "expiry job failed; will retry"),
             }
+            if last_tiers.is_none_or(|t: std::time::Instant| t.elapsed() >= TIER_INTERVAL) {
+                last_tiers = Some(std::time::Instant::now());
+                evaluate_tiers(store.as_ref(), clock.now()).await;
+            }
         }
     })
+}
+
+/// How often the tier evaluation runs (downgrades after grace, upgrades a purchase
+/// missed, such as after a ladder change).
+pub const TIER_INTERVAL: std::time::Duration = std::time::Duration::from_secs(3600);
+
+async fn evaluate_tiers(store: &dyn Store, now: jiff::Timestamp) {
+    let programs = match store.tier_programs().await {
+        Ok(p) => p,
+        Err(e) => return tracing::warn!(error = %e, "tier evaluation failed; will retry"),
+    };
+    for program_id in programs {
+        let ctx = vafa_store::Ctx {
+            program_id,
+            actor: vafa_store::Actor::System,
+            now,
+        };
+        match store.evaluate_tiers(&ctx).await {
+            Ok(run) if run.upgraded + run.downgraded > 0 => tracing::info!(
+                program = %ctx.program_id, upgraded = run.upgraded, downgraded = run.downgraded,
+                in_grace = run.in_grace, "tiers evaluated"
+            ),
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(program = %ctx.program_id, error = %e, "tier evaluation failed; will retry")
+            }
+        }
+    }
 }

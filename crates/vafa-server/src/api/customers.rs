@@ -269,6 +269,10 @@ pub struct CustomerView {
     pub updated_at: jiff::Timestamp,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub erased_at: Option<jiff::Timestamp>,
+    /// On `GET /customers/{id}` when the program has a tier ladder: the tier, progress
+    /// and what the next tier still needs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tier: Option<crate::api::tiers::TierStanding>,
 }
 
 impl From<Customer> for CustomerView {
@@ -309,6 +313,7 @@ impl From<Customer> for CustomerView {
             created_at: c.created_at,
             updated_at: c.updated_at,
             erased_at: c.erased_at,
+            tier: None,
         }
     }
 }
@@ -444,7 +449,13 @@ pub async fn get(
         .get_customer(auth.program_id(), &id)
         .await?
         .ok_or_else(|| ApiError::not_found("customer"))?;
-    Ok(axum::Json(c.into()))
+    let tier = state
+        .store
+        .customer_tier(auth.program_id(), &id, state.clock.now())
+        .await?;
+    let mut view = CustomerView::from(c);
+    view.tier = tier.map(crate::api::tiers::TierStanding::new);
+    Ok(axum::Json(view))
 }
 
 /// Update a profile: given fields change, `null` clears, missing fields stay.

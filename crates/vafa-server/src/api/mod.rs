@@ -12,3 +12,4 @@ pub mod purchases;
 pub mod rules;
 pub mod segments;
 pub mod system;
+pub mod tiers;

@@ -221,6 +221,11 @@ pub struct PurchaseView {
     pub rules: Vec<FiredRuleView>,
     /// The customer's balance right after this purchase.
     pub balance: BalanceView,
+    /// The tier the points were earned under (its multiplier applied), with a ladder.
+    pub tier: Option<String>,
+    /// The upgrade this purchase caused, with its entry gift.
+    #[schema(value_type = Option<Object>)]
+    pub tier_change: Option<vafa_store::TierChange>,
 }
 
 /// A rule that fired: which version, what it gave and why.
@@ -286,6 +291,8 @@ impl PurchaseView {
             occurred_at: o.occurred_at,
             rules: o.rules.iter().map(|f| FiredRuleView::new(f, c)).collect(),
             balance: BalanceView::new(o.balance, c),
+            tier: o.tier,
+            tier_change: o.tier_change,
         }
     }
 }

@@ -10,3 +10,4 @@ mod ledger;
 mod routes;
 mod rules;
 mod segments;
+mod tiers;

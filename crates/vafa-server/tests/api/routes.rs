@@ -24,6 +24,11 @@ struct Fixture {
     snapshot_id: String,
 }
 
+fn sample_ladder() -> Value {
+    json!({"metric": "spend", "window": {"kind": "lifetime"},
+           "tiers": [{"code": "simple", "name": "Simple", "threshold": 0}]})
+}
+
 static FIXTURES: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 async fn fixture(app: &TestApp) -> Fixture {
@@ -54,6 +59,14 @@ async fn fixture(app: &TestApp) -> Fixture {
         )
         .await;
     let campaign = campaign.ok(201);
+    app.call(
+        reqwest::Method::PUT,
+        "/api/v1/tiers",
+        &app.admin_key,
+        Some(sample_ladder()),
+    )
+    .await
+    .ok(200);
     let segment = app
         .post(
             "/api/v1/segments",
@@ -141,6 +154,11 @@ fn request_for(method: &Method, template: &str, f: &Fixture) -> (String, Option<
         }
         ("POST", "/api/v1/segments/{id}/snapshots") => Some(json!({})),
         ("POST", "/api/v1/events") => Some(json!({"customer_id": f.customer_id, "name": "review"})),
+        ("PUT", "/api/v1/tiers") => Some(sample_ladder()),
+        ("POST", "/api/v1/tiers/evaluate") => None,
+        ("POST", "/api/v1/customers/{id}/tier") => {
+            Some(json!({"tier": "simple", "reason": "test"}))
+        }
         _ => panic!("no sample body for {method} {template}"),
     };
     (path, body)

@@ -6,7 +6,6 @@ macro_rules! store_impl {
         use crate::ledger_model::*;
         use crate::model::*;
         use crate::rules_model::*;
-        use crate::tiers_model::*;
         use crate::sql::cards::{
             card_ops, random_card_number, CARD_COLUMNS, INSERT_CHUNK, ISSUE_ATTEMPTS,
         };
@@ -21,6 +20,7 @@ macro_rules! store_impl {
         use crate::sql::rules::{decode_def, rules_ops};
         use crate::sql::store_impl::retry_race;
         use crate::sql::{classify, is_card_number_clash, micros, SqlStore};
+        use crate::tiers_model::*;
         use crate::{keys, Backend, Result, Store};
         use vafa_core::auth::Role;
         use vafa_core::card::CardNumber;
@@ -398,7 +398,10 @@ macro_rules! store_impl {
             ) -> Result<Option<(SnapshotRecord, Vec<String>)>> {
                 self.snapshot_members_op(program_id, snapshot_id).await
             }
-            async fn tier_ladder(&self, program_id: &str) -> Result<Option<vafa_core::tiers::TierLadder>> {
+            async fn tier_ladder(
+                &self,
+                program_id: &str,
+            ) -> Result<Option<vafa_core::tiers::TierLadder>> {
                 self.tier_ladder_op(program_id).await
             }
             async fn set_tier_ladder(
@@ -416,10 +419,19 @@ macro_rules! store_impl {
             ) -> Result<Option<CustomerTier>> {
                 self.customer_tier_op(program_id, customer_id, now).await
             }
-            async fn tier_history(&self, program_id: &str, customer_id: &str) -> Result<Vec<TierChange>> {
+            async fn tier_history(
+                &self,
+                program_id: &str,
+                customer_id: &str,
+            ) -> Result<Vec<TierChange>> {
                 self.tier_history_op(program_id, customer_id).await
             }
-            async fn override_tier(&self, ctx: &Ctx, customer_id: &str, change: &TierOverride) -> Result<TierChange> {
+            async fn override_tier(
+                &self,
+                ctx: &Ctx,
+                customer_id: &str,
+                change: &TierOverride,
+            ) -> Result<TierChange> {
                 self.override_tier_op(ctx, customer_id, change).await
             }
             async fn evaluate_tiers(&self, ctx: &Ctx) -> Result<TierRun> {
@@ -427,9 +439,10 @@ macro_rules! store_impl {
             }
             async fn tier_programs(&self) -> Result<Vec<String>> {
                 let mut conn = self.read.acquire().await?;
-                let rows: Vec<(String,)> = sqlx::query_as("SELECT program_id FROM tier_ladders ORDER BY program_id")
-                    .fetch_all(&mut *conn)
-                    .await?;
+                let rows: Vec<(String,)> =
+                    sqlx::query_as("SELECT program_id FROM tier_ladders ORDER BY program_id")
+                        .fetch_all(&mut *conn)
+                        .await?;
                 Ok(rows.into_iter().map(|r| r.0).collect())
             }
         }

@@ -67,10 +67,17 @@ async fn rolling_window_upgrade_multiplier_grace_downgrade_and_pins() {
         };
         store.set_tier_ladder(&ctx, &ladder).await.unwrap();
         let c = customer(&store, &ctx, "Sara").await;
-        assert_eq!(level(&store, &ctx, &c).await, "simple", "{name}: no record is the first tier");
+        assert_eq!(
+            level(&store, &ctx, &c).await,
+            "simple",
+            "{name}: no record is the first tier"
+        );
 
         let first = buy(&store, &ctx, &c, 600).await;
-        assert_eq!((first.points_earned, first.tier_change.is_none()), (60, true));
+        assert_eq!(
+            (first.points_earned, first.tier_change.is_none()),
+            (60, true)
+        );
         // 600 + 500 crosses silver's 1000: upgraded by this purchase, which still
         // earned at simple's rate; the entry gift is posted with it.
         let ctx2 = at(&ctx, "2026-01-11T08:00:00Z");
@@ -78,13 +85,26 @@ async fn rolling_window_upgrade_multiplier_grace_downgrade_and_pins() {
         assert_eq!(second.points_earned, 50, "{name}");
         let change = second.tier_change.clone().expect("upgraded");
         assert_eq!(
-            (change.from_tier.as_deref(), change.to_tier.as_str(), change.kind.as_str(), change.qualifying, change.gift_points),
+            (
+                change.from_tier.as_deref(),
+                change.to_tier.as_str(),
+                change.kind.as_str(),
+                change.qualifying,
+                change.gift_points
+            ),
             (Some("simple"), "silver", "upgrade", 1100, 50)
         );
-        assert_eq!(second.balance.points_available, 60 + 50 + 50, "{name}: gift included");
+        assert_eq!(
+            second.balance.points_available,
+            60 + 50 + 50,
+            "{name}: gift included"
+        );
         // Silver multiplies: 100 → 10 points × 1.5.
         let third = buy(&store, &at(&ctx, "2026-01-12T08:00:00Z"), &c, 100).await;
-        assert_eq!((third.points_earned, third.tier.as_deref()), (15, Some("silver")));
+        assert_eq!(
+            (third.points_earned, third.tier.as_deref()),
+            (15, Some("silver"))
+        );
 
         let standing = store
             .customer_tier(&ctx.program_id, &c, "2026-01-12T09:00:00Z".parse().unwrap())
@@ -98,12 +118,26 @@ async fn rolling_window_upgrade_multiplier_grace_downgrade_and_pins() {
         // A year and more later nothing is left in the window: grace starts…
         let late = at(&ctx, "2027-02-01T00:00:00Z");
         let run = store.evaluate_tiers(&late).await.unwrap();
-        assert_eq!((run.evaluated, run.downgraded, run.in_grace), (1, 0, 1), "{name}");
-        let run = store.evaluate_tiers(&at(&ctx, "2027-03-02T23:00:00Z")).await.unwrap();
-        assert_eq!((run.downgraded, run.in_grace), (0, 1), "{name}: day 29 is still grace");
+        assert_eq!(
+            (run.evaluated, run.downgraded, run.in_grace),
+            (1, 0, 1),
+            "{name}"
+        );
+        let run = store
+            .evaluate_tiers(&at(&ctx, "2027-03-02T23:00:00Z"))
+            .await
+            .unwrap();
+        assert_eq!(
+            (run.downgraded, run.in_grace),
+            (0, 1),
+            "{name}: day 29 is still grace"
+        );
         assert_eq!(level(&store, &late, &c).await, "silver");
         // …and ends after 30 days.
-        let run = store.evaluate_tiers(&at(&ctx, "2027-03-03T00:00:00Z")).await.unwrap();
+        let run = store
+            .evaluate_tiers(&at(&ctx, "2027-03-03T00:00:00Z"))
+            .await
+            .unwrap();
         assert_eq!(run.downgraded, 1, "{name}");
         assert_eq!(level(&store, &late, &c).await, "simple");
 
@@ -121,7 +155,10 @@ async fn rolling_window_upgrade_multiplier_grace_downgrade_and_pins() {
             )
             .await
             .unwrap();
-        let run = store.evaluate_tiers(&at(&ctx, "2027-04-01T00:00:00Z")).await.unwrap();
+        let run = store
+            .evaluate_tiers(&at(&ctx, "2027-04-01T00:00:00Z"))
+            .await
+            .unwrap();
         assert_eq!((run.downgraded, run.in_grace), (0, 0), "{name}: pinned");
         assert_eq!(level(&store, &pinned, &c).await, "gold");
 
@@ -132,10 +169,17 @@ async fn rolling_window_upgrade_multiplier_grace_downgrade_and_pins() {
             .collect();
         assert_eq!(
             kinds,
-            [("override", "gold"), ("downgrade", "simple"), ("upgrade", "silver")],
+            [
+                ("override", "gold"),
+                ("downgrade", "simple"),
+                ("upgrade", "silver")
+            ],
             "{name}: newest first"
         );
-        assert_eq!(history[0].reason.as_deref(), Some("apology for a lost order"));
+        assert_eq!(
+            history[0].reason.as_deref(),
+            Some("apology for a lost order")
+        );
 
         let report = store.verify_ledger(None).await.unwrap();
         assert!(report.problems.is_empty(), "{name}: {:#?}", report.problems);
@@ -158,14 +202,27 @@ async fn a_jalali_year_window_resets_at_nowruz() {
         let c = customer(&store, &ctx, "Reza").await;
         // Default earning: 1 point per 10,000 rials; 120,000 earns 12 ≥ 10.
         let p = buy(&store, &ctx, &c, 120_000).await;
-        assert_eq!(p.tier_change.map(|t| t.to_tier), Some("silver".into()), "{name}");
+        assert_eq!(
+            p.tier_change.map(|t| t.to_tier),
+            Some("silver".into()),
+            "{name}"
+        );
         // The last hours of 1404 still count the purchase…
-        let run = store.evaluate_tiers(&at(&ctx, "2026-03-20T12:00:00Z")).await.unwrap();
+        let run = store
+            .evaluate_tiers(&at(&ctx, "2026-03-20T12:00:00Z"))
+            .await
+            .unwrap();
         assert_eq!(run.downgraded, 0, "{name}");
         // …from 1 Farvardin 1405 (00:00 Tehran = 20:30 UTC) the year is empty.
-        let run = store.evaluate_tiers(&at(&ctx, "2026-03-20T20:31:00Z")).await.unwrap();
+        let run = store
+            .evaluate_tiers(&at(&ctx, "2026-03-20T20:31:00Z"))
+            .await
+            .unwrap();
         assert_eq!(run.downgraded, 1, "{name}");
-        assert_eq!(level(&store, &at(&ctx, "2026-03-21T00:00:00Z"), &c).await, "simple");
+        assert_eq!(
+            level(&store, &at(&ctx, "2026-03-21T00:00:00Z"), &c).await,
+            "simple"
+        );
     })
     .await;
 }
