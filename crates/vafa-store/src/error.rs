@@ -39,6 +39,12 @@ pub enum StoreError {
     ReturnTooLarge(String),
     #[error("{0}")]
     TransferRefused(String),
+    #[error("a coupon with this code already exists")]
+    DuplicateCouponCode,
+    #[error("this coupon code has no uses left")]
+    CouponUsedUp,
+    #[error("{0}")]
+    CouponNotApplicable(String),
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]

@@ -4,6 +4,7 @@
 //! Each operation owns its transaction: it validates state, writes the change and
 //! its audit row together, and commits — callers never hold a transaction open.
 
+mod coupons_model;
 mod error;
 pub mod ids;
 pub mod keys;
@@ -15,6 +16,7 @@ mod sql;
 pub mod testing;
 mod tiers_model;
 
+pub use coupons_model::*;
 pub use error::StoreError;
 pub use ledger_model::*;
 pub use model::*;
@@ -296,6 +298,46 @@ pub trait Store: Send + Sync + 'static {
     async fn evaluate_tiers(&self, ctx: &Ctx) -> Result<TierRun>;
     /// Programs that have a ladder, for the evaluation job.
     async fn tier_programs(&self) -> Result<Vec<String>>;
+
+    // ---- coupons ----
+    /// Create a batch and generate its codes in chunks, each its own transaction;
+    /// `progress` hears the number generated so far.
+    async fn create_coupon_batch(
+        &self,
+        ctx: &Ctx,
+        batch: &NewCouponBatch,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<CouponBatch>;
+    async fn list_coupon_batches(&self, program_id: &str) -> Result<Vec<CouponBatch>>;
+    async fn get_coupon_batch(&self, program_id: &str, id: &str) -> Result<Option<CouponBatch>>;
+    /// A page of a batch's codes after `after`, with their uses.
+    async fn coupon_codes(
+        &self,
+        program_id: &str,
+        batch_id: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<(String, i64)>>;
+    /// What `code` would give this customer and cart now; writes nothing.
+    async fn check_coupon(
+        &self,
+        program_id: &str,
+        code: &str,
+        customer_id: Option<&str>,
+        cart: &CouponCart,
+        at: jiff::Timestamp,
+    ) -> Result<CouponUse>;
+    /// Use `code` once for this customer and cart: exactly as many uses succeed as the
+    /// code allows, whatever the concurrency.
+    async fn redeem_coupon(
+        &self,
+        ctx: &Ctx,
+        code: &str,
+        customer_id: &str,
+        cart: &CouponCart,
+        purchase_id: Option<&str>,
+        idem: Option<&Idempotency>,
+    ) -> Result<Replayed<CouponUse>>;
 }
 
 /// The migration versions each backend's tree holds, for the test that keeps them equal.

@@ -10,6 +10,7 @@
 mod analytics;
 mod bulk;
 mod cards;
+pub(crate) mod coupons;
 mod customers;
 pub(crate) mod group_commit;
 mod keys;

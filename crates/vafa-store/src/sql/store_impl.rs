@@ -2,6 +2,7 @@
 
 macro_rules! store_impl {
     ($db:ty, $backend:expr, $lock:literal) => {
+        use crate::coupons_model::*;
         use crate::ids::{self, new_id};
         use crate::ledger_model::*;
         use crate::model::*;
@@ -38,6 +39,7 @@ macro_rules! store_impl {
         rules_ops!($db, $lock);
         crate::sql::analytics::analytics_ops!($db);
         crate::sql::tiers::tier_ops!($db, $lock);
+        crate::sql::coupons::coupon_ops!($db, $lock);
 
         #[async_trait::async_trait]
         impl Store for SqlStore<$db> {
@@ -444,6 +446,57 @@ macro_rules! store_impl {
                         .fetch_all(&mut *conn)
                         .await?;
                 Ok(rows.into_iter().map(|r| r.0).collect())
+            }
+            async fn create_coupon_batch(
+                &self,
+                ctx: &Ctx,
+                batch: &NewCouponBatch,
+                progress: &(dyn Fn(u64) + Send + Sync),
+            ) -> Result<CouponBatch> {
+                self.create_coupon_batch_op(ctx, batch, progress).await
+            }
+            async fn list_coupon_batches(&self, program_id: &str) -> Result<Vec<CouponBatch>> {
+                self.list_coupon_batches_op(program_id).await
+            }
+            async fn get_coupon_batch(
+                &self,
+                program_id: &str,
+                id: &str,
+            ) -> Result<Option<CouponBatch>> {
+                self.get_coupon_batch_op(program_id, id).await
+            }
+            async fn coupon_codes(
+                &self,
+                program_id: &str,
+                batch_id: &str,
+                after: &str,
+                limit: u32,
+            ) -> Result<Vec<(String, i64)>> {
+                self.coupon_codes_op(program_id, batch_id, after, limit)
+                    .await
+            }
+            async fn check_coupon(
+                &self,
+                program_id: &str,
+                code: &str,
+                customer_id: Option<&str>,
+                cart: &CouponCart,
+                at: jiff::Timestamp,
+            ) -> Result<CouponUse> {
+                self.check_coupon_op(program_id, code, customer_id, cart, at)
+                    .await
+            }
+            async fn redeem_coupon(
+                &self,
+                ctx: &Ctx,
+                code: &str,
+                customer_id: &str,
+                cart: &CouponCart,
+                purchase_id: Option<&str>,
+                idem: Option<&Idempotency>,
+            ) -> Result<Replayed<CouponUse>> {
+                self.redeem_coupon_op(ctx, code, customer_id, cart, purchase_id, idem)
+                    .await
             }
         }
     };

@@ -5,6 +5,7 @@
 
 mod analytics;
 mod cards;
+mod coupons;
 mod customers;
 mod ledger;
 mod model;

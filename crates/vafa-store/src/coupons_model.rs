@@ -1,0 +1,61 @@
+//! Coupon batches, codes and uses as the store reports them.
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+use vafa_core::coupons::{CartLine, CouponRules};
+
+/// Where a batch's codes come from.
+#[derive(Debug, Clone)]
+pub enum CouponSource {
+    /// `count` unique single-use codes drawn from `pattern`.
+    Pattern { pattern: String, count: u32 },
+    /// One public code, its uses limited by `max_uses_total`.
+    Shared { code: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct NewCouponBatch {
+    pub name: String,
+    pub source: CouponSource,
+    pub rules: CouponRules,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CouponBatch {
+    pub id: String,
+    pub name: String,
+    /// `unique` or `shared`.
+    pub kind: String,
+    pub pattern: Option<String>,
+    pub rules: CouponRules,
+    pub requested: i64,
+    pub generated: i64,
+    /// `generating` or `ready`.
+    pub status: String,
+    /// Uses so far, over all its codes.
+    pub used: i64,
+    pub created_at: Timestamp,
+}
+
+/// A cart as coupons see it.
+#[derive(Debug, Clone, Default)]
+pub struct CouponCart {
+    pub lines: Vec<CartLine>,
+    pub total_minor: i64,
+}
+
+/// What a code would give (check) or gave (use).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CouponUse {
+    /// Empty for a check, which writes nothing.
+    pub id: String,
+    pub code: String,
+    pub batch_id: String,
+    pub customer_id: Option<String>,
+    pub purchase_id: Option<String>,
+    pub discount_minor: i64,
+    /// Uses of this code after this one, and its limit (none: unlimited).
+    pub uses: i64,
+    pub max_uses: Option<i64>,
+    pub at: Timestamp,
+}
