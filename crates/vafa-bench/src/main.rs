@@ -42,6 +42,9 @@ struct Args {
     /// it already holds one, time the reports on it without loading again.
     #[arg(long)]
     keep_sqlite: Option<std::path::PathBuf>,
+    /// `--mode coupons`: unique codes to generate in one batch.
+    #[arg(long, default_value_t = 100_000)]
+    codes: u32,
     /// `--mode rules`: active rules to evaluate against each purchase.
     #[arg(long, default_value_t = 100)]
     rules: usize,
@@ -345,6 +348,9 @@ async fn main() -> Result<()> {
     if args.mode == "analytics" {
         return analytics_bench(&args).await;
     }
+    if args.mode == "coupons" {
+        return coupons_bench(&args).await;
+    }
     eprintln!(
         "raw baseline: {} s of durable single-row inserts on {} …",
         args.seconds, args.backend
@@ -397,6 +403,112 @@ fn peak_rss_mib() -> Option<f64> {
 fn reset_peak_rss() {
     // Writing 5 to clear_refs resets VmHWM to the current RSS.
     let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// `--mode coupons`: a batch of --codes unique codes through the store (chunks of 1,000,
+/// each its own durable transaction, duplicates drawn again), and in the same run the
+/// raw baseline: the same number of rows of the same shape, inserted in the same chunks
+/// and transactions, into a plain table with the same primary key.
+async fn coupons_bench(args: &Args) -> Result<()> {
+    let db = fresh_db(args).await?;
+    let store = db.open().await;
+    let now = jiff::Timestamp::now();
+    let np = vafa_core::program::NewProgram::parse("Bench", "IRR", "Asia/Tehran", "fa")
+        .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+    let (program, _) = store
+        .create_program(
+            &np,
+            &SystemCtx {
+                actor: Actor::Cli,
+                now,
+            },
+        )
+        .await?;
+    let ctx = Ctx {
+        program_id: program.id.clone(),
+        actor: Actor::Cli,
+        now,
+    };
+    let rules: vafa_core::coupons::CouponRules = serde_json::from_value(
+        serde_json::json!({"discount": {"type": "percent", "percent": "10"}}),
+    )?;
+    let batch = vafa_store::NewCouponBatch {
+        name: "Bench".into(),
+        source: vafa_store::CouponSource::Pattern {
+            pattern: "CAFE-####-####".into(),
+            count: args.codes,
+        },
+        rules,
+    };
+    let started = Instant::now();
+    let b = store.create_coupon_batch(&ctx, &batch, &|_| {}).await?;
+    let store_s = started.elapsed().as_secs_f64();
+    let mut seen = std::collections::HashSet::new();
+    let mut after = String::new();
+    loop {
+        let page = store
+            .coupon_codes(&program.id, &b.id, &after, 10_000)
+            .await?;
+        let Some(last) = page.last() else { break };
+        after = last.0.clone();
+        seen.extend(page.into_iter().map(|c| c.0));
+    }
+    anyhow::ensure!(seen.len() as i64 == b.generated, "duplicate codes");
+    // The baseline inserts codes drawn the same way (random keys land all over the
+    // index, as the batch's do), generated before the clock starts.
+    let mut rng = <rand::rngs::StdRng as rand::SeedableRng>::seed_from_u64(1);
+    let mut raw_codes = std::collections::BTreeSet::new();
+    while raw_codes.len() < args.codes as usize {
+        raw_codes.insert(vafa_core::coupons::generate("CAFE-####-####", &mut rng));
+    }
+    let mut raw_codes: Vec<String> = raw_codes.into_iter().collect();
+    rand::seq::SliceRandom::shuffle(raw_codes.as_mut_slice(), &mut rng);
+    macro_rules! raw {
+        ($conn:expr, $db:ty) => {{
+            let mut conn = $conn;
+            sqlx::query("CREATE TABLE bench_codes (program_id TEXT NOT NULL, code TEXT NOT NULL, batch_id TEXT NOT NULL, \
+                         uses BIGINT NOT NULL, max_uses BIGINT, PRIMARY KEY (program_id, code))")
+                .execute(&mut conn)
+                .await?;
+            let started = Instant::now();
+            let mut n = 0u32;
+            while n < args.codes {
+                let k = (args.codes - n).min(1000);
+                let mut tx = sqlx::Connection::begin(&mut conn).await?;
+                let mut q = sqlx::QueryBuilder::<$db>::new("INSERT INTO bench_codes (program_id, code, batch_id, uses, max_uses) ");
+                q.push_values(n..n + k, |mut r, i| {
+                    r.push_bind(program.id.clone()).push_bind(raw_codes[i as usize].clone()).push_bind(b.id.clone()).push("0").push("1");
+                });
+                q.build().execute(&mut *tx).await?;
+                tx.commit().await?;
+                n += k;
+            }
+            started.elapsed().as_secs_f64()
+        }};
+    }
+    let raw_s = match args.backend.as_str() {
+        "sqlite" => {
+            let path = db.url.trim_start_matches("sqlite://");
+            let opts = sqlx::sqlite::SqliteConnectOptions::new()
+                .filename(path)
+                .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal)
+                .synchronous(sqlx::sqlite::SqliteSynchronous::Full);
+            raw!(
+                sqlx::SqliteConnection::connect_with(&opts).await?,
+                sqlx::Sqlite
+            )
+        }
+        _ => raw!(sqlx::PgConnection::connect(&db.url).await?, sqlx::Postgres),
+    };
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&serde_json::json!({
+            "mode": "coupons", "backend": args.backend, "codes": b.generated, "distinct": seen.len(),
+            "seconds": (store_s * 100.0).round() / 100.0, "codes_per_second": (b.generated as f64 / store_s).round(),
+            "raw_seconds": (raw_s * 100.0).round() / 100.0, "ratio_to_raw": ((raw_s / store_s) * 100.0).round() / 100.0,
+        }))?
+    );
+    Ok(())
 }
 
 /// `--mode analytics`: --customers customers and --purchases purchases written straight

@@ -60,6 +60,7 @@ impl Role {
                     | PointsTransfer
                     | LedgerRead
                     | EventsWrite
+                    | CouponsUse
             ),
             // A coalition partner identifies members, records their purchases and lets them
             // redeem; it never edits profiles, reverses purchases or adjusts balances.
@@ -71,6 +72,7 @@ impl Role {
                     | PurchasesWrite
                     | PointsRedeem
                     | LedgerRead
+                    | CouponsUse
             ),
             Role::Analyst => matches!(
                 permission,
@@ -158,10 +160,14 @@ pub enum Permission {
     SegmentsManage,
     /// Set the tier ladder, run its evaluation, and move customers between tiers by hand.
     TiersManage,
+    /// Create coupon batches and export their codes.
+    CouponsManage,
+    /// Check and redeem coupon codes at the counter.
+    CouponsUse,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 24] = [
+    pub const ALL: [Permission; 26] = [
         Permission::ProgramRead,
         Permission::CustomersRead,
         Permission::CustomersWrite,
@@ -186,6 +192,8 @@ impl Permission {
         Permission::AnalyticsRead,
         Permission::SegmentsManage,
         Permission::TiersManage,
+        Permission::CouponsManage,
+        Permission::CouponsUse,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -214,6 +222,8 @@ impl Permission {
             Permission::AnalyticsRead => "analytics.read",
             Permission::SegmentsManage => "segments.manage",
             Permission::TiersManage => "tiers.manage",
+            Permission::CouponsManage => "coupons.manage",
+            Permission::CouponsUse => "coupons.use",
         }
     }
 }

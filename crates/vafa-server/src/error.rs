@@ -50,6 +50,8 @@ codes! {
     DuplicatePurchase => "duplicate_purchase", 409, "A purchase with this external id exists with other details";
     DuplicateEvent => "duplicate_event", 409, "An event with this external id was already recorded";
     CustomerBlocked => "customer_blocked", 409, "The customer is blocked";
+    DuplicateCouponCode => "duplicate_coupon_code", 409, "A coupon with this code already exists";
+    CouponUsedUp => "coupon_used_up", 409, "The coupon code has no uses left";
     PayloadTooLarge => "payload_too_large", 413, "The request body is too large";
     UnsupportedMediaType => "unsupported_media_type", 415, "Send JSON with Content-Type: application/json";
     ValidationFailed => "validation_failed", 422, "Some fields are invalid";
@@ -58,6 +60,7 @@ codes! {
     InsufficientCashback => "insufficient_cashback", 422, "Not enough cashback";
     ReturnTooLarge => "return_too_large", 422, "More than was bought cannot be returned";
     TransferRefused => "transfer_refused", 422, "The transfer is not allowed";
+    CouponNotApplicable => "coupon_not_applicable", 422, "The coupon does not apply to this cart or customer";
     InternalError => "internal_error", 500, "Something went wrong on our side";
     ServiceUnavailable => "service_unavailable", 503, "The service is temporarily unavailable";
 }
@@ -127,6 +130,9 @@ impl From<StoreError> for ApiError {
             StoreError::ReturnTooLarge(_) => ErrorCode::ReturnTooLarge,
             StoreError::TransferRefused(_) => ErrorCode::TransferRefused,
             StoreError::DuplicateEvent => ErrorCode::DuplicateEvent,
+            StoreError::DuplicateCouponCode => ErrorCode::DuplicateCouponCode,
+            StoreError::CouponUsedUp => ErrorCode::CouponUsedUp,
+            StoreError::CouponNotApplicable(_) => ErrorCode::CouponNotApplicable,
             _ if e.is_unavailable() => {
                 tracing::warn!(error = %e, "store unavailable");
                 return Self::new(
@@ -142,6 +148,7 @@ impl From<StoreError> for ApiError {
             ErrorCode::DuplicateMobile => Some("mobile"),
             ErrorCode::DuplicateExternalId => Some("external_id"),
             ErrorCode::DuplicateNationalId => Some("national_id"),
+            ErrorCode::DuplicateCouponCode => Some("code"),
             _ => None,
         };
         if let Some(f) = field {

@@ -42,7 +42,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Vafa", description = "Customer loyalty and relationship engine. Errors are application/problem+json with a stable `code` (see docs/errors.md)."),
     modifiers(&BearerAuth),
-    tags((name = "customers"), (name = "cards"), (name = "ledger"), (name = "program"), (name = "audit"), (name = "rules"), (name = "analytics"), (name = "segments"), (name = "tiers"), (name = "system"))
+    tags((name = "customers"), (name = "cards"), (name = "ledger"), (name = "program"), (name = "audit"), (name = "rules"), (name = "analytics"), (name = "segments"), (name = "tiers"), (name = "coupons"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -121,6 +121,11 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(tiers::get_ladder, tiers::put_ladder))
         .routes(routes!(tiers::evaluate))
         .routes(routes!(tiers::customer_tier, tiers::override_tier))
+        .routes(routes!(coupons::create_batch, coupons::list_batches))
+        .routes(routes!(coupons::get_batch))
+        .routes(routes!(coupons::batch_codes))
+        .routes(routes!(coupons::check))
+        .routes(routes!(coupons::redeem))
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.

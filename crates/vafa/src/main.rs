@@ -67,6 +67,11 @@ enum Command {
         #[command(subcommand)]
         command: LedgerCommand,
     },
+    /// Coupon batches: generate unique codes (with progress) or register a shared code.
+    Coupons {
+        #[command(subcommand)]
+        command: CouponCommand,
+    },
     /// Analytics figures as JSON: the same as `/api/v1/analytics/…`.
     Report {
         #[command(subcommand)]
@@ -155,6 +160,33 @@ enum ReportCommand {
         limit: Option<u32>,
         #[arg(long)]
         horizon_days: Option<u32>,
+    },
+}
+
+#[derive(Subcommand)]
+enum CouponCommand {
+    /// Create a batch: `--pattern CAFE-####-#### --count 100000` unique codes, or one
+    /// shared `--code YALDA1405`. Prints the batch as JSON; `--codes-out` writes the
+    /// codes as CSV.
+    Generate {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        program: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        pattern: Option<String>,
+        #[arg(long)]
+        count: Option<u32>,
+        #[arg(long)]
+        code: Option<String>,
+        /// What the coupon gives, as JSON, e.g. '{"discount": {"type": "percent", "percent": "10"}}'
+        /// (docs/coupons.md).
+        #[arg(long)]
+        rules: String,
+        #[arg(long)]
+        codes_out: Option<std::path::PathBuf>,
     },
 }
 
@@ -344,6 +376,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Apikey { command } => keys(command).await,
         Command::Ledger { command } => ledger(command).await,
         Command::Report { command } => report(command).await,
+        Command::Coupons { command } => coupons(command).await,
     }
 }
 
@@ -445,6 +478,71 @@ async fn ledger(command: LedgerCommand) -> Result<()> {
                 "expired {} lots ({} points) in {} batches",
                 run.lots_expired, run.points_expired, run.batches
             );
+            Ok(())
+        }
+    }
+}
+
+async fn coupons(command: CouponCommand) -> Result<()> {
+    match command {
+        CouponCommand::Generate {
+            db,
+            program,
+            name,
+            pattern,
+            count,
+            code,
+            rules,
+            codes_out,
+        } => {
+            let rules =
+                serde_json::from_str(&rules).context("--rules is not valid coupon rules JSON")?;
+            let input = vafa_server::api::coupons::CouponBatchInput {
+                name,
+                pattern,
+                count,
+                code,
+                rules,
+            };
+            let batch = vafa_server::api::coupons::parse_batch(input, 10_000_000)
+                .map_err(|e| anyhow::anyhow!("{}", e.detail))?;
+            let store = open(&db, false).await?;
+            let total = match &batch.source {
+                vafa_store::CouponSource::Pattern { count, .. } => u64::from(*count),
+                vafa_store::CouponSource::Shared { .. } => 1,
+            };
+            let bar = indicatif::ProgressBar::new(total).with_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:40} {pos}/{len} codes, {per_sec}, {eta} left",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            let started = std::time::Instant::now();
+            let b = store
+                .create_coupon_batch(&cli_ctx(&program), &batch, &|n| bar.set_position(n))
+                .await?;
+            bar.finish();
+            eprintln!(
+                "{} codes in {:.2} s",
+                b.generated,
+                started.elapsed().as_secs_f64()
+            );
+            if let Some(path) = codes_out {
+                let mut out = String::from("code\n");
+                let mut after = String::new();
+                loop {
+                    let page = store.coupon_codes(&program, &b.id, &after, 10_000).await?;
+                    let Some(last) = page.last() else { break };
+                    after = last.0.clone();
+                    for (c, _) in page {
+                        out.push_str(&c);
+                        out.push('\n');
+                    }
+                }
+                std::fs::write(&path, out)
+                    .with_context(|| format!("writing {}", path.display()))?;
+            }
+            println!("{}", serde_json::to_string_pretty(&b)?);
             Ok(())
         }
     }

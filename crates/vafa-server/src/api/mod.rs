@@ -4,6 +4,7 @@
 pub mod analytics;
 pub mod audit;
 pub mod cards;
+pub mod coupons;
 pub mod customers;
 pub mod money;
 pub mod points;

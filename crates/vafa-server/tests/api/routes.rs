@@ -22,6 +22,7 @@ struct Fixture {
     rule_id: String,
     segment_id: String,
     snapshot_id: String,
+    coupon_batch_id: String,
 }
 
 fn sample_ladder() -> Value {
@@ -80,7 +81,15 @@ async fn fixture(app: &TestApp) -> Fixture {
             json!({}),
         )
         .await;
+    let batch = app
+        .post(
+            "/api/v1/coupon-batches",
+            json!({"name": "Fixture", "pattern": "FIX-######", "count": 3,
+                   "rules": {"discount": {"type": "amount", "amount_minor": 1000}}}),
+        )
+        .await;
     Fixture {
+        coupon_batch_id: batch.ok(201)["id"].as_str().unwrap().into(),
         snapshot_id: snapshot.ok(201)["id"].as_str().unwrap().into(),
         segment_id,
         campaign_id: campaign["id"].as_str().unwrap().into(),
@@ -104,6 +113,10 @@ fn request_for(method: &Method, template: &str, f: &Fixture) -> (String, Option<
         .replace("/rules/{id}", &format!("/rules/{}", f.rule_id))
         .replace("/segments/{id}", &format!("/segments/{}", f.segment_id))
         .replace("{snapshot_id}", &f.snapshot_id)
+        .replace(
+            "/coupon-batches/{id}",
+            &format!("/coupon-batches/{}", f.coupon_batch_id),
+        )
         .replace("{id}", &f.customer_id);
     assert!(
         !path.contains('{'),
@@ -155,6 +168,11 @@ fn request_for(method: &Method, template: &str, f: &Fixture) -> (String, Option<
         ("POST", "/api/v1/segments/{id}/snapshots") => Some(json!({})),
         ("POST", "/api/v1/events") => Some(json!({"customer_id": f.customer_id, "name": "review"})),
         ("PUT", "/api/v1/tiers") => Some(sample_ladder()),
+        ("POST", "/api/v1/coupon-batches") => Some(json!({"name": "S", "code": "SAMPLE-CODE",
+            "rules": {"discount": {"type": "percent", "percent": "5"}}})),
+        ("POST", "/api/v1/coupons/check" | "/api/v1/coupons/redeem") => Some(json!({
+            "code": "NO-SUCH-CODE", "customer_id": f.customer_id,
+            "total": {"amount": "100000", "currency": "IRR"}})),
         ("POST", "/api/v1/tiers/evaluate") => None,
         ("POST", "/api/v1/customers/{id}/tier") => {
             Some(json!({"tier": "simple", "reason": "test"}))

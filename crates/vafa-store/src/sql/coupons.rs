@@ -220,6 +220,11 @@ macro_rules! coupon_ops {
                 at: jiff::Timestamp,
             ) -> Result<CouponUse> {
                 let mut conn = self.read.acquire().await?;
+                if let Some(c) = customer_id {
+                    if Self::load_customer(&mut conn, program_id, c, false).await?.is_none() {
+                        return Err(StoreError::NotFound("customer"));
+                    }
+                }
                 Self::coupon_terms(&mut conn, program_id, code, customer_id, cart, at, false).await
             }
 

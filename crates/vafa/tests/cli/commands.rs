@@ -285,3 +285,76 @@ async fn report_pareto_prints_the_figures() {
         assert!(String::from_utf8_lossy(&too_little.stderr).contains("cannot fit"));
     }
 }
+
+#[tokio::test]
+async fn coupon_batches_from_the_command_line() {
+    for db in backends().await {
+        let url = db.url.as_str();
+        let p = json(&vafa(
+            url,
+            &["program", "create", "--name", "Coupons", "--json"],
+        ));
+        let program_id = p["program_id"].as_str().unwrap();
+        let out = std::env::temp_dir().join(format!("vafa-codes-{}.csv", uuid_like()));
+        let b = json(&vafa(
+            url,
+            &[
+                "coupons",
+                "generate",
+                "--program",
+                program_id,
+                "--name",
+                "Launch",
+                "--pattern",
+                "CAFE-######",
+                "--count",
+                "2500",
+                "--rules",
+                r#"{"discount": {"type": "percent", "percent": "10"}}"#,
+                "--codes-out",
+                out.to_str().unwrap(),
+            ],
+        ));
+        assert_eq!(
+            (b["generated"].as_i64(), b["status"].as_str()),
+            (Some(2500), Some("ready"))
+        );
+        let codes = std::fs::read_to_string(&out).unwrap();
+        let _ = std::fs::remove_file(&out);
+        let lines: std::collections::HashSet<&str> = codes.lines().skip(1).collect();
+        assert_eq!(lines.len(), 2500);
+        // Bad input names what is wrong and creates nothing.
+        let bad = vafa(
+            url,
+            &[
+                "coupons",
+                "generate",
+                "--program",
+                program_id,
+                "--name",
+                "Bad",
+                "--pattern",
+                "CAFE-##",
+                "--count",
+                "5",
+                "--rules",
+                r#"{"discount": {"type": "percent", "percent": "10"}}"#,
+            ],
+        );
+        assert!(!bad.status.success());
+        assert!(
+            String::from_utf8_lossy(&bad.stderr).contains("pattern"),
+            "{}",
+            String::from_utf8_lossy(&bad.stderr)
+        );
+        let store = db.open().await;
+        assert_eq!(
+            store.list_coupon_batches(program_id).await.unwrap().len(),
+            1
+        );
+    }
+}
+
+fn uuid_like() -> String {
+    format!("{}-{:?}", std::process::id(), std::thread::current().id()).replace(['(', ')'], "")
+}
