@@ -17,6 +17,7 @@ pub mod money;
 pub mod national_id;
 pub mod patch;
 pub mod program;
+pub mod rewards;
 pub mod rules;
 pub mod text;
 pub mod tiers;

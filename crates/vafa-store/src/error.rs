@@ -39,6 +39,10 @@ pub enum StoreError {
     ReturnTooLarge(String),
     #[error("{0}")]
     TransferRefused(String),
+    #[error("{0}")]
+    RewardUnavailable(String),
+    #[error("{0}")]
+    ClaimNotUsable(String),
     #[error("a coupon with this code already exists")]
     DuplicateCouponCode,
     #[error("this coupon code has no uses left")]

@@ -11,6 +11,7 @@ pub mod keys;
 mod ledger_model;
 mod model;
 mod open;
+mod rewards_model;
 mod rules_model;
 mod sql;
 pub mod testing;
@@ -21,6 +22,7 @@ pub use error::StoreError;
 pub use ledger_model::*;
 pub use model::*;
 pub use open::{open, Backend, OpenOptions};
+pub use rewards_model::*;
 pub use rules_model::*;
 pub use tiers_model::*;
 
@@ -338,6 +340,49 @@ pub trait Store: Send + Sync + 'static {
         purchase_id: Option<&str>,
         idem: Option<&Idempotency>,
     ) -> Result<Replayed<CouponUse>>;
+
+    // ---- rewards ----
+    async fn create_reward(&self, ctx: &Ctx, def: &vafa_core::rewards::RewardDef)
+        -> Result<Reward>;
+    async fn list_rewards(&self, program_id: &str) -> Result<Vec<Reward>>;
+    async fn get_reward(&self, program_id: &str, id: &str) -> Result<Option<Reward>>;
+    /// Take a reward out of the catalog; claims already made stay valid.
+    async fn retire_reward(&self, ctx: &Ctx, id: &str) -> Result<Reward>;
+    /// Spend the customer's points on a reward: one journal entry, a unit of stock, and
+    /// a unique code valid for the reward's `code_valid_days`.
+    async fn claim_reward(
+        &self,
+        ctx: &Ctx,
+        reward_id: &str,
+        customer_id: &str,
+        idem: Option<&Idempotency>,
+    ) -> Result<Replayed<RewardClaim>>;
+    /// The counter consumes a claim's code: once, before it expires.
+    async fn use_reward_code(&self, ctx: &Ctx, code: &str) -> Result<RewardClaim>;
+    /// Cancel an unused claim: its points come back (a new lot) and its unit of stock.
+    async fn cancel_reward_claim(
+        &self,
+        ctx: &Ctx,
+        claim_id: &str,
+        reason: &str,
+    ) -> Result<RewardClaim>;
+    /// Move a physical gift's fulfilment along.
+    async fn set_reward_fulfilment(
+        &self,
+        ctx: &Ctx,
+        claim_id: &str,
+        status: &str,
+    ) -> Result<RewardClaim>;
+    async fn customer_reward_claims(
+        &self,
+        program_id: &str,
+        customer_id: &str,
+    ) -> Result<Vec<RewardClaim>>;
+    async fn get_reward_claim(
+        &self,
+        program_id: &str,
+        claim_id: &str,
+    ) -> Result<Option<RewardClaim>>;
 }
 
 /// The migration versions each backend's tree holds, for the test that keeps them equal.

@@ -19,6 +19,7 @@ mod ledger_more;
 mod ledger_read;
 pub(crate) mod ledger_support;
 pub(crate) mod postgres;
+pub(crate) mod rewards;
 mod rows;
 mod rules;
 pub(crate) mod sqlite;

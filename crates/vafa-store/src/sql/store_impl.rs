@@ -6,6 +6,7 @@ macro_rules! store_impl {
         use crate::ids::{self, new_id};
         use crate::ledger_model::*;
         use crate::model::*;
+        use crate::rewards_model::*;
         use crate::rules_model::*;
         use crate::sql::cards::{
             card_ops, random_card_number, CARD_COLUMNS, INSERT_CHUNK, ISSUE_ATTEMPTS,
@@ -40,6 +41,7 @@ macro_rules! store_impl {
         crate::sql::analytics::analytics_ops!($db);
         crate::sql::tiers::tier_ops!($db, $lock);
         crate::sql::coupons::coupon_ops!($db, $lock);
+        crate::sql::rewards::reward_ops!($db, $lock);
 
         #[async_trait::async_trait]
         impl Store for SqlStore<$db> {
@@ -497,6 +499,66 @@ macro_rules! store_impl {
             ) -> Result<Replayed<CouponUse>> {
                 self.redeem_coupon_op(ctx, code, customer_id, cart, purchase_id, idem)
                     .await
+            }
+            async fn create_reward(
+                &self,
+                ctx: &Ctx,
+                def: &vafa_core::rewards::RewardDef,
+            ) -> Result<Reward> {
+                self.create_reward_op(ctx, def).await
+            }
+            async fn list_rewards(&self, program_id: &str) -> Result<Vec<Reward>> {
+                self.list_rewards_op(program_id).await
+            }
+            async fn get_reward(&self, program_id: &str, id: &str) -> Result<Option<Reward>> {
+                self.get_reward_op(program_id, id).await
+            }
+            async fn retire_reward(&self, ctx: &Ctx, id: &str) -> Result<Reward> {
+                self.retire_reward_op(ctx, id).await
+            }
+            async fn claim_reward(
+                &self,
+                ctx: &Ctx,
+                reward_id: &str,
+                customer_id: &str,
+                idem: Option<&Idempotency>,
+            ) -> Result<Replayed<RewardClaim>> {
+                self.claim_reward_op(ctx, reward_id, customer_id, idem)
+                    .await
+            }
+            async fn use_reward_code(&self, ctx: &Ctx, code: &str) -> Result<RewardClaim> {
+                self.use_reward_code_op(ctx, code).await
+            }
+            async fn cancel_reward_claim(
+                &self,
+                ctx: &Ctx,
+                claim_id: &str,
+                reason: &str,
+            ) -> Result<RewardClaim> {
+                self.cancel_reward_claim_op(ctx, claim_id, reason).await
+            }
+            async fn set_reward_fulfilment(
+                &self,
+                ctx: &Ctx,
+                claim_id: &str,
+                status: &str,
+            ) -> Result<RewardClaim> {
+                self.set_reward_fulfilment_op(ctx, claim_id, status).await
+            }
+            async fn customer_reward_claims(
+                &self,
+                program_id: &str,
+                customer_id: &str,
+            ) -> Result<Vec<RewardClaim>> {
+                self.customer_reward_claims_op(program_id, customer_id)
+                    .await
+            }
+            async fn get_reward_claim(
+                &self,
+                program_id: &str,
+                claim_id: &str,
+            ) -> Result<Option<RewardClaim>> {
+                self.get_reward_claim_op(program_id, claim_id).await
             }
         }
     };

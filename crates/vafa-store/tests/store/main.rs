@@ -10,6 +10,7 @@ mod customers;
 mod ledger;
 mod model;
 mod programs;
+mod rewards;
 mod tiers;
 
 use std::sync::Arc;

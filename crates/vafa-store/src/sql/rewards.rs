@@ -1,0 +1,343 @@
+//! The rewards catalog and claims: spending points on a reward through the journal,
+//! single-use codes, cancellation that returns the points, fulfilment of gifts.
+
+/// Reward claim codes: `RW-` and ten characters without look-alikes (32¹⁰).
+pub(crate) const CLAIM_PATTERN: &str = "RW-#####-#####";
+
+pub(crate) const CLAIM_SELECT: &str = "SELECT c.id, c.reward_id, r.definition, c.customer_id, c.code, c.points, c.entry_id, c.status, \
+     c.fulfilment, c.expires_at, c.created_at, c.used_at, c.cancelled_at, c.cancel_reason, c.refund_entry_id \
+     FROM reward_claims c JOIN rewards r ON r.id = c.reward_id";
+
+pub(crate) type ClaimRow = (
+    String,
+    String,
+    String,
+    String,
+    String,
+    i64,
+    String,
+    String,
+    Option<String>,
+    i64,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<String>,
+    Option<String>,
+);
+
+pub(crate) fn claim_of(r: ClaimRow) -> Result<crate::RewardClaim, crate::StoreError> {
+    use crate::sql::from_micros;
+    let def: vafa_core::rewards::RewardDef = crate::sql::rules::decode_def(&r.2)?;
+    Ok(crate::RewardClaim {
+        id: r.0,
+        reward_id: r.1,
+        reward_name: def.name,
+        customer_id: r.3,
+        code: r.4,
+        points: r.5,
+        entry_id: r.6,
+        status: r.7,
+        fulfilment: r.8,
+        expires_at: from_micros(r.9)?,
+        created_at: from_micros(r.10)?,
+        used_at: r.11.map(from_micros).transpose()?,
+        cancelled_at: r.12.map(from_micros).transpose()?,
+        cancel_reason: r.13,
+        refund_entry_id: r.14,
+    })
+}
+
+pub(crate) const REWARD_SELECT: &str = "SELECT r.id, r.definition, r.stock_left, r.status, r.created_at, \
+     (SELECT COUNT(*) FROM reward_claims c WHERE c.reward_id = r.id AND c.status <> 'cancelled') FROM rewards r";
+
+pub(crate) type RewardRow = (String, String, Option<i64>, String, i64, i64);
+
+pub(crate) fn reward_of(r: RewardRow) -> Result<crate::Reward, crate::StoreError> {
+    Ok(crate::Reward {
+        id: r.0,
+        def: crate::sql::rules::decode_def(&r.1)?,
+        stock_left: r.2,
+        status: r.3,
+        created_at: crate::sql::from_micros(r.4)?,
+        claimed: r.5,
+    })
+}
+
+macro_rules! reward_ops {
+    ($db:ty, $lock:literal) => {
+        impl SqlStore<$db> {
+            pub(crate) async fn create_reward_op(&self, ctx: &Ctx, def: &vafa_core::rewards::RewardDef) -> Result<Reward> {
+                let mut tx = self.begin_write().await?;
+                Self::program_and_settings(&mut tx, &ctx.program_id).await?;
+                let id = new_id("rwd");
+                sqlx::query(
+                    "INSERT INTO rewards (id, program_id, definition, stock_left, status, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, 'active', $5, $5)",
+                )
+                .bind(&id)
+                .bind(&ctx.program_id)
+                .bind(encode(def)?)
+                .bind(def.stock)
+                .bind(micros(ctx.now))
+                .execute(&mut *tx)
+                .await?;
+                Self::audit(&mut tx, ctx, "reward.created", "reward", &id, serde_json::json!({"definition": def})).await?;
+                tx.commit().await?;
+                self.get_reward_op(&ctx.program_id, &id).await?.ok_or(StoreError::NotFound("reward"))
+            }
+
+            pub(crate) async fn list_rewards_op(&self, program_id: &str) -> Result<Vec<Reward>> {
+                let mut conn = self.read.acquire().await?;
+                let sql = format!("{} WHERE r.program_id = $1 ORDER BY r.id", crate::sql::rewards::REWARD_SELECT);
+                let rows: Vec<crate::sql::rewards::RewardRow> = sqlx::query_as(&sql).bind(program_id).fetch_all(&mut *conn).await?;
+                rows.into_iter().map(crate::sql::rewards::reward_of).collect()
+            }
+
+            pub(crate) async fn get_reward_op(&self, program_id: &str, id: &str) -> Result<Option<Reward>> {
+                let mut conn = self.read.acquire().await?;
+                let sql = format!("{} WHERE r.program_id = $1 AND r.id = $2", crate::sql::rewards::REWARD_SELECT);
+                let row: Option<crate::sql::rewards::RewardRow> =
+                    sqlx::query_as(&sql).bind(program_id).bind(id).fetch_optional(&mut *conn).await?;
+                row.map(crate::sql::rewards::reward_of).transpose()
+            }
+
+            pub(crate) async fn retire_reward_op(&self, ctx: &Ctx, id: &str) -> Result<Reward> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query("UPDATE rewards SET status = 'retired', updated_at = $1 WHERE program_id = $2 AND id = $3")
+                    .bind(micros(ctx.now))
+                    .bind(&ctx.program_id)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?
+                    .rows_affected();
+                if n == 0 {
+                    return Err(StoreError::NotFound("reward"));
+                }
+                Self::audit(&mut tx, ctx, "reward.retired", "reward", id, serde_json::json!({})).await?;
+                tx.commit().await?;
+                self.get_reward_op(&ctx.program_id, id).await?.ok_or(StoreError::NotFound("reward"))
+            }
+
+            async fn claim_by(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                program_id: &str,
+                column: &str,
+                value: &str,
+            ) -> Result<Option<RewardClaim>> {
+                let sql = format!("{} WHERE c.program_id = $1 AND c.{column} = $2", crate::sql::rewards::CLAIM_SELECT);
+                let row: Option<crate::sql::rewards::ClaimRow> =
+                    sqlx::query_as(&sql).bind(program_id).bind(value).fetch_optional(&mut *conn).await?;
+                row.map(crate::sql::rewards::claim_of).transpose()
+            }
+
+            pub(crate) async fn claim_reward_op(
+                &self,
+                ctx: &Ctx,
+                reward_id: &str,
+                customer_id: &str,
+                idem: Option<&Idempotency>,
+            ) -> Result<Replayed<RewardClaim>> {
+                use rand::SeedableRng;
+                let mut tx = self.begin_write().await?;
+                if let Some(value) = Self::idem_lookup(&mut tx, &ctx.program_id, idem).await? {
+                    tx.commit().await?;
+                    return Ok(Replayed { value, replayed: true });
+                }
+                Self::active_customer(&mut tx, &ctx.program_id, customer_id).await?;
+                let sql = format!("SELECT definition, stock_left, status FROM rewards WHERE program_id = $1 AND id = $2{}", $lock);
+                let row: Option<(String, Option<i64>, String)> =
+                    sqlx::query_as(&sql).bind(&ctx.program_id).bind(reward_id).fetch_optional(&mut *tx).await?;
+                let (def, stock, status) = row.ok_or(StoreError::NotFound("reward"))?;
+                let def: vafa_core::rewards::RewardDef = decode_def(&def)?;
+                if status != "active" {
+                    return Err(StoreError::RewardUnavailable("the reward is retired".into()));
+                }
+                let tier = match Self::ladder_of(&mut tx, &ctx.program_id).await? {
+                    Some(l) => Some(l.tiers[Self::level_of(&l, Self::tier_row(&mut tx, &ctx.program_id, customer_id).await?.as_ref())].code.clone()),
+                    None => None,
+                };
+                if let Some(why) = def.refusal(tier.as_deref(), ctx.now) {
+                    return Err(StoreError::RewardUnavailable(why));
+                }
+                if stock.is_some_and(|s| s <= 0) {
+                    return Err(StoreError::RewardUnavailable("the reward is out of stock".into()));
+                }
+                if let Some(limit) = def.per_customer_limit {
+                    let (n,): (i64,) = sqlx::query_as(
+                        "SELECT COUNT(*) FROM reward_claims WHERE program_id = $1 AND reward_id = $2 AND customer_id = $3 AND status <> 'cancelled'",
+                    )
+                    .bind(&ctx.program_id)
+                    .bind(reward_id)
+                    .bind(customer_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if n >= limit {
+                        return Err(StoreError::RewardUnavailable(format!("the customer has claimed this reward {n} times, the most allowed")));
+                    }
+                }
+                let points = def.cost_for(tier.as_deref());
+                let (mut legs, _, _) = Self::spend_legs(&mut tx, ctx, customer_id, points).await?;
+                legs.push(Leg::new(AccountSpec::program("redeemed", POINTS, customer_id), points));
+                let claim_id = new_id("rcl");
+                let explanation = serde_json::json!({"reward_id": reward_id, "reward": def.name, "claim_id": claim_id, "points": points, "tier": tier});
+                let entry_id = Self::post_entry(&mut tx, ctx, "reward", Some(customer_id), None, explanation, &legs).await?;
+                if stock.is_some() {
+                    sqlx::query("UPDATE rewards SET stock_left = stock_left - 1, updated_at = $1 WHERE id = $2")
+                        .bind(micros(ctx.now))
+                        .bind(reward_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let expires_at = ctx
+                    .now
+                    .checked_add(jiff::SignedDuration::from_hours(24 * i64::from(def.code_valid_days)))
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let fulfilment = matches!(def.kind, vafa_core::rewards::RewardKind::PhysicalGift).then_some("pending");
+                let mut rng = rand::rngs::StdRng::from_entropy();
+                // 32¹⁰ codes: a clash is all but impossible, and is drawn again if it happens.
+                let mut code = vafa_core::coupons::generate(crate::sql::rewards::CLAIM_PATTERN, &mut rng);
+                for _ in 0..5 {
+                    let taken: Option<(String,)> = sqlx::query_as("SELECT id FROM reward_claims WHERE program_id = $1 AND code = $2")
+                        .bind(&ctx.program_id)
+                        .bind(&code)
+                        .fetch_optional(&mut *tx)
+                        .await?;
+                    if taken.is_none() {
+                        break;
+                    }
+                    code = vafa_core::coupons::generate(crate::sql::rewards::CLAIM_PATTERN, &mut rng);
+                }
+                sqlx::query(
+                    "INSERT INTO reward_claims (id, program_id, reward_id, customer_id, code, points, entry_id, status, fulfilment, expires_at, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, 'issued', $8, $9, $10)",
+                )
+                .bind(&claim_id)
+                .bind(&ctx.program_id)
+                .bind(reward_id)
+                .bind(customer_id)
+                .bind(&code)
+                .bind(points)
+                .bind(&entry_id)
+                .bind(fulfilment)
+                .bind(micros(expires_at))
+                .bind(micros(ctx.now))
+                .execute(&mut *tx)
+                .await?;
+                let claim = Self::claim_by(&mut tx, &ctx.program_id, "id", &claim_id).await?.ok_or(StoreError::NotFound("claim"))?;
+                Self::idem_store(&mut tx, ctx, idem, &claim).await?;
+                tx.commit().await?;
+                Ok(Replayed { value: claim, replayed: false })
+            }
+
+            pub(crate) async fn use_reward_code_op(&self, ctx: &Ctx, code: &str) -> Result<RewardClaim> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "UPDATE reward_claims SET status = 'used', used_at = $1 \
+                     WHERE program_id = $2 AND code = $3 AND status = 'issued' AND expires_at > $1",
+                )
+                .bind(micros(ctx.now))
+                .bind(&ctx.program_id)
+                .bind(code)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let claim = Self::claim_by(&mut tx, &ctx.program_id, "code", code).await?.ok_or(StoreError::NotFound("reward code"))?;
+                if n != 1 {
+                    return Err(StoreError::ClaimNotUsable(match claim.status.as_str() {
+                        "used" => "this reward code was already used".into(),
+                        "cancelled" => "this reward claim was cancelled".into(),
+                        _ => format!("this reward code expired at {}", claim.expires_at),
+                    }));
+                }
+                Self::audit(&mut tx, ctx, "reward.used", "reward_claim", &claim.id, serde_json::json!({"code": code})).await?;
+                tx.commit().await?;
+                Ok(claim)
+            }
+
+            pub(crate) async fn cancel_reward_claim_op(&self, ctx: &Ctx, claim_id: &str, reason: &str) -> Result<RewardClaim> {
+                let mut tx = self.begin_write().await?;
+                let (program, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
+                let claim = Self::claim_by(&mut tx, &ctx.program_id, "id", claim_id).await?.ok_or(StoreError::NotFound("claim"))?;
+                // The customer's lock first, as every value change takes it.
+                Self::lock_customer(&mut tx, &ctx.program_id, &claim.customer_id).await?;
+                let n = sqlx::query(
+                    "UPDATE reward_claims SET status = 'cancelled', cancelled_at = $1, cancel_reason = $2 \
+                     WHERE program_id = $3 AND id = $4 AND status = 'issued'",
+                )
+                .bind(micros(ctx.now))
+                .bind(reason)
+                .bind(&ctx.program_id)
+                .bind(claim_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if n != 1 {
+                    return Err(StoreError::ClaimNotUsable(format!("only an unused claim can be cancelled; this one is {}", claim.status)));
+                }
+                // The points come back as a new lot, expiring by today's policy.
+                let acct = AccountSpec::customer_points(&claim.customer_id);
+                let row = Self::lock_account(&mut tx, &ctx.program_id, &acct, ctx.now).await?;
+                let tz = jiff::tz::TimeZone::get(&program.timezone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let expires = settings.expiry.expires_at(ctx.now, &tz);
+                let lot = Self::new_lot(&mut tx, ctx, &row.id, None, claim.points, ctx.now, expires).await?;
+                let paid = claim.points.min(row.debt.max(0));
+                let mut legs = vec![
+                    Leg::lot(acct.clone(), claim.points, &lot),
+                    Leg::new(AccountSpec::program("redeemed", POINTS, &claim.customer_id), -claim.points),
+                ];
+                if paid > 0 {
+                    legs.push(Leg::lot(acct.clone(), -paid, &lot));
+                    legs.push(Leg::new(acct, paid));
+                }
+                let explanation = serde_json::json!({"claim_id": claim_id, "reward_id": claim.reward_id, "points": claim.points, "reason": reason});
+                let entry_id = Self::post_entry(&mut tx, ctx, "reward_cancel", Some(&claim.customer_id), None, explanation, &legs).await?;
+                sqlx::query("UPDATE lots SET entry_id = $1 WHERE id = $2").bind(&entry_id).bind(&lot).execute(&mut *tx).await?;
+                sqlx::query("UPDATE reward_claims SET refund_entry_id = $1 WHERE id = $2").bind(&entry_id).bind(claim_id).execute(&mut *tx).await?;
+                sqlx::query("UPDATE rewards SET stock_left = stock_left + 1 WHERE id = $1 AND stock_left IS NOT NULL")
+                    .bind(&claim.reward_id)
+                    .execute(&mut *tx)
+                    .await?;
+                Self::audit(&mut tx, ctx, "reward.cancelled", "reward_claim", claim_id, serde_json::json!({"reason": reason, "points": claim.points})).await?;
+                let claim = Self::claim_by(&mut tx, &ctx.program_id, "id", claim_id).await?.ok_or(StoreError::NotFound("claim"))?;
+                tx.commit().await?;
+                Ok(claim)
+            }
+
+            pub(crate) async fn set_reward_fulfilment_op(&self, ctx: &Ctx, claim_id: &str, status: &str) -> Result<RewardClaim> {
+                let mut tx = self.begin_write().await?;
+                let n = sqlx::query(
+                    "UPDATE reward_claims SET fulfilment = $1 WHERE program_id = $2 AND id = $3 AND fulfilment IS NOT NULL AND status <> 'cancelled'",
+                )
+                .bind(status)
+                .bind(&ctx.program_id)
+                .bind(claim_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let claim = Self::claim_by(&mut tx, &ctx.program_id, "id", claim_id).await?.ok_or(StoreError::NotFound("claim"))?;
+                if n != 1 {
+                    return Err(StoreError::ClaimNotUsable("only a physical gift that is not cancelled has a fulfilment status".into()));
+                }
+                Self::audit(&mut tx, ctx, "reward.fulfilment", "reward_claim", claim_id, serde_json::json!({"fulfilment": status})).await?;
+                tx.commit().await?;
+                Ok(claim)
+            }
+
+            pub(crate) async fn customer_reward_claims_op(&self, program_id: &str, customer_id: &str) -> Result<Vec<RewardClaim>> {
+                let mut conn = self.read.acquire().await?;
+                let sql = format!("{} WHERE c.program_id = $1 AND c.customer_id = $2 ORDER BY c.created_at DESC, c.id DESC", crate::sql::rewards::CLAIM_SELECT);
+                let rows: Vec<crate::sql::rewards::ClaimRow> =
+                    sqlx::query_as(&sql).bind(program_id).bind(customer_id).fetch_all(&mut *conn).await?;
+                rows.into_iter().map(crate::sql::rewards::claim_of).collect()
+            }
+
+            pub(crate) async fn get_reward_claim_op(&self, program_id: &str, claim_id: &str) -> Result<Option<RewardClaim>> {
+                let mut conn = self.read.acquire().await?;
+                Self::claim_by(&mut conn, program_id, "id", claim_id).await
+            }
+        }
+    };
+}
+
+pub(crate) use reward_ops;

@@ -1,0 +1,202 @@
+//! The rewards catalog on both backends: claims spend points through the journal and
+//! stock, limits and tiers hold, codes are used once and expire, cancelling returns the
+//! points, and gifts move through fulfilment.
+
+use crate::ledger::customer;
+use crate::{each_backend, program};
+use vafa_core::rewards::RewardDef;
+use vafa_store::*;
+
+fn def(json: serde_json::Value) -> RewardDef {
+    serde_json::from_value(json).unwrap()
+}
+
+fn later(ctx: &Ctx, days: i64) -> Ctx {
+    Ctx {
+        now: ctx
+            .now
+            .checked_add(jiff::SignedDuration::from_hours(24 * days))
+            .unwrap(),
+        ..ctx.clone()
+    }
+}
+
+#[tokio::test]
+async fn claims_spend_points_and_codes_are_used_once() {
+    each_backend(|store, name| async move {
+        let ctx = program(&store, "Rewards").await;
+        let latte = store
+            .create_reward(
+                &ctx,
+                &def(serde_json::json!({
+                    "name": "Free latte", "kind": {"type": "free_product", "sku": "LATTE"},
+                    "cost_points": 300, "stock": 2, "per_customer_limit": 1, "code_valid_days": 7
+                })),
+            )
+            .await
+            .unwrap();
+        let (a, b, c) = (
+            customer(&store, &ctx, "A").await,
+            customer(&store, &ctx, "B").await,
+            customer(&store, &ctx, "C").await,
+        );
+        for x in [&a, &b, &c] {
+            store.adjust(&ctx, x, 500, "welcome", None).await.unwrap();
+        }
+        let idem = Idempotency {
+            key: "claim-a".into(),
+            fingerprint: "f".into(),
+        };
+        let claim = store
+            .claim_reward(&ctx, &latte.id, &a, Some(&idem))
+            .await
+            .unwrap();
+        assert_eq!(
+            (claim.value.points, claim.value.status.as_str()),
+            (300, "issued"),
+            "{name}"
+        );
+        assert!(claim.value.code.starts_with("RW-") && claim.value.code.len() == 14);
+        let replay = store
+            .claim_reward(&ctx, &latte.id, &a, Some(&idem))
+            .await
+            .unwrap();
+        assert!(
+            replay.replayed && replay.value == claim.value,
+            "{name}: a retry is not a second claim"
+        );
+        assert_eq!(
+            store
+                .balance(&ctx.program_id, &a, ctx.now)
+                .await
+                .unwrap()
+                .points_available,
+            200
+        );
+        assert!(matches!(
+            store.claim_reward(&ctx, &latte.id, &a, None).await,
+            Err(StoreError::RewardUnavailable(m)) if m.contains("most allowed")
+        ));
+        let b_claim = store
+            .claim_reward(&ctx, &latte.id, &b, None)
+            .await
+            .unwrap()
+            .value;
+        assert!(matches!(
+            store.claim_reward(&ctx, &latte.id, &c, None).await,
+            Err(StoreError::RewardUnavailable(m)) if m.contains("out of stock")
+        ));
+
+        // The counter uses A's code once.
+        let used = store
+            .use_reward_code(&ctx, &claim.value.code)
+            .await
+            .unwrap();
+        assert_eq!(used.status, "used");
+        assert!(matches!(
+            store.use_reward_code(&ctx, &claim.value.code).await,
+            Err(StoreError::ClaimNotUsable(m)) if m.contains("already used")
+        ));
+        assert!(matches!(
+            store.cancel_reward_claim(&ctx, &claim.value.id, "x").await,
+            Err(StoreError::ClaimNotUsable(_))
+        ));
+
+        // B changes their mind: the points come back, and the unit of stock.
+        let cancelled = store
+            .cancel_reward_claim(&ctx, &b_claim.id, "changed mind")
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                cancelled.status.as_str(),
+                cancelled.refund_entry_id.is_some()
+            ),
+            ("cancelled", true)
+        );
+        assert_eq!(
+            store
+                .balance(&ctx.program_id, &b, ctx.now)
+                .await
+                .unwrap()
+                .points_available,
+            500,
+            "{name}"
+        );
+        assert_eq!(
+            store
+                .get_reward(&ctx.program_id, &latte.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .stock_left,
+            Some(1)
+        );
+        let c_claim = store
+            .claim_reward(&ctx, &latte.id, &c, None)
+            .await
+            .unwrap()
+            .value;
+        // A code not used within its days expires.
+        assert!(matches!(
+            store.use_reward_code(&later(&ctx, 7), &c_claim.code).await,
+            Err(StoreError::ClaimNotUsable(m)) if m.contains("expired")
+        ));
+
+        // Tier prices and restrictions, insufficient points, gifts and fulfilment.
+        let gift = store
+            .create_reward(
+                &ctx,
+                &def(serde_json::json!({
+                    "name": "Mug", "kind": {"type": "physical_gift"}, "cost_points": 1000
+                })),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(
+            store.claim_reward(&ctx, &gift.id, &c, None).await,
+            Err(StoreError::InsufficientPoints { available: 200 })
+        ));
+        store
+            .adjust(&ctx, &c, 1000, "goodwill", None)
+            .await
+            .unwrap();
+        let mug = store
+            .claim_reward(&ctx, &gift.id, &c, None)
+            .await
+            .unwrap()
+            .value;
+        assert_eq!(mug.fulfilment.as_deref(), Some("pending"));
+        let shipped = store
+            .set_reward_fulfilment(&ctx, &mug.id, "shipped")
+            .await
+            .unwrap();
+        assert_eq!(shipped.fulfilment.as_deref(), Some("shipped"));
+        assert!(matches!(
+            store
+                .set_reward_fulfilment(&ctx, &c_claim.id, "shipped")
+                .await,
+            Err(StoreError::ClaimNotUsable(_))
+        ));
+        store.retire_reward(&ctx, &gift.id).await.unwrap();
+        assert!(matches!(
+            store.claim_reward(&ctx, &gift.id, &a, None).await,
+            Err(StoreError::RewardUnavailable(m)) if m.contains("retired")
+        ));
+        let history = store
+            .customer_reward_claims(&ctx.program_id, &c)
+            .await
+            .unwrap();
+        assert_eq!(
+            history
+                .iter()
+                .map(|h| h.reward_name.as_str())
+                .collect::<Vec<_>>(),
+            ["Mug", "Free latte"]
+        );
+
+        let report = store.verify_ledger(None).await.unwrap();
+        assert!(report.problems.is_empty(), "{name}: {:#?}", report.problems);
+    })
+    .await;
+}
