@@ -164,10 +164,12 @@ pub enum Permission {
     CouponsManage,
     /// Check and redeem coupon codes at the counter.
     CouponsUse,
+    /// Edit the rewards catalog, cancel claims, move gifts through fulfilment.
+    RewardsManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 26] = [
+    pub const ALL: [Permission; 27] = [
         Permission::ProgramRead,
         Permission::CustomersRead,
         Permission::CustomersWrite,
@@ -194,6 +196,7 @@ impl Permission {
         Permission::TiersManage,
         Permission::CouponsManage,
         Permission::CouponsUse,
+        Permission::RewardsManage,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -224,6 +227,7 @@ impl Permission {
             Permission::TiersManage => "tiers.manage",
             Permission::CouponsManage => "coupons.manage",
             Permission::CouponsUse => "coupons.use",
+            Permission::RewardsManage => "rewards.manage",
         }
     }
 }

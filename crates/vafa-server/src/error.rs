@@ -52,6 +52,7 @@ codes! {
     CustomerBlocked => "customer_blocked", 409, "The customer is blocked";
     DuplicateCouponCode => "duplicate_coupon_code", 409, "A coupon with this code already exists";
     CouponUsedUp => "coupon_used_up", 409, "The coupon code has no uses left";
+    ClaimNotUsable => "reward_claim_not_usable", 409, "The reward code or claim cannot be used, cancelled or moved";
     PayloadTooLarge => "payload_too_large", 413, "The request body is too large";
     UnsupportedMediaType => "unsupported_media_type", 415, "Send JSON with Content-Type: application/json";
     ValidationFailed => "validation_failed", 422, "Some fields are invalid";
@@ -61,6 +62,7 @@ codes! {
     ReturnTooLarge => "return_too_large", 422, "More than was bought cannot be returned";
     TransferRefused => "transfer_refused", 422, "The transfer is not allowed";
     CouponNotApplicable => "coupon_not_applicable", 422, "The coupon does not apply to this cart or customer";
+    RewardUnavailable => "reward_unavailable", 422, "The reward cannot be claimed by this customer now";
     InternalError => "internal_error", 500, "Something went wrong on our side";
     ServiceUnavailable => "service_unavailable", 503, "The service is temporarily unavailable";
 }
@@ -133,6 +135,8 @@ impl From<StoreError> for ApiError {
             StoreError::DuplicateCouponCode => ErrorCode::DuplicateCouponCode,
             StoreError::CouponUsedUp => ErrorCode::CouponUsedUp,
             StoreError::CouponNotApplicable(_) => ErrorCode::CouponNotApplicable,
+            StoreError::RewardUnavailable(_) => ErrorCode::RewardUnavailable,
+            StoreError::ClaimNotUsable(_) => ErrorCode::ClaimNotUsable,
             _ if e.is_unavailable() => {
                 tracing::warn!(error = %e, "store unavailable");
                 return Self::new(

@@ -42,7 +42,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Vafa", description = "Customer loyalty and relationship engine. Errors are application/problem+json with a stable `code` (see docs/errors.md)."),
     modifiers(&BearerAuth),
-    tags((name = "customers"), (name = "cards"), (name = "ledger"), (name = "program"), (name = "audit"), (name = "rules"), (name = "analytics"), (name = "segments"), (name = "tiers"), (name = "coupons"), (name = "system"))
+    tags((name = "customers"), (name = "cards"), (name = "ledger"), (name = "program"), (name = "audit"), (name = "rules"), (name = "analytics"), (name = "segments"), (name = "tiers"), (name = "coupons"), (name = "rewards"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -126,6 +126,12 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(coupons::batch_codes))
         .routes(routes!(coupons::check))
         .routes(routes!(coupons::redeem))
+        .routes(routes!(rewards::create, rewards::list))
+        .routes(routes!(rewards::get, rewards::retire))
+        .routes(routes!(rewards::claim, rewards::claims))
+        .routes(routes!(rewards::use_code))
+        .routes(routes!(rewards::cancel))
+        .routes(routes!(rewards::fulfilment))
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.

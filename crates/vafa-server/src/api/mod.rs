@@ -10,6 +10,7 @@ pub mod money;
 pub mod points;
 pub mod program;
 pub mod purchases;
+pub mod rewards;
 pub mod rules;
 pub mod segments;
 pub mod system;

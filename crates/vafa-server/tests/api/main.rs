@@ -8,6 +8,7 @@ mod customers;
 mod errors;
 mod helpers;
 mod ledger;
+mod rewards;
 mod routes;
 mod rules;
 mod segments;

@@ -23,6 +23,9 @@ struct Fixture {
     segment_id: String,
     snapshot_id: String,
     coupon_batch_id: String,
+    reward_id: String,
+    claim_id: String,
+    claim_code: String,
 }
 
 fn sample_ladder() -> Value {
@@ -88,7 +91,24 @@ async fn fixture(app: &TestApp) -> Fixture {
                    "rules": {"discount": {"type": "amount", "amount_minor": 1000}}}),
         )
         .await;
+    let reward = app
+        .post(
+            "/api/v1/rewards",
+            json!({"name": "Tea", "kind": {"type": "physical_gift"}, "cost_points": 10}),
+        )
+        .await;
+    let reward_id: String = reward.ok(201)["id"].as_str().unwrap().into();
+    let claim = app
+        .post(
+            &format!("/api/v1/customers/{}/rewards", c["id"].as_str().unwrap()),
+            json!({"reward_id": reward_id}),
+        )
+        .await;
+    let claim = claim.ok(201);
     Fixture {
+        claim_id: claim["id"].as_str().unwrap().into(),
+        claim_code: claim["code"].as_str().unwrap().into(),
+        reward_id,
         coupon_batch_id: batch.ok(201)["id"].as_str().unwrap().into(),
         snapshot_id: snapshot.ok(201)["id"].as_str().unwrap().into(),
         segment_id,
@@ -117,6 +137,12 @@ fn request_for(method: &Method, template: &str, f: &Fixture) -> (String, Option<
             "/coupon-batches/{id}",
             &format!("/coupon-batches/{}", f.coupon_batch_id),
         )
+        .replace("/rewards/{id}", &format!("/rewards/{}", f.reward_id))
+        .replace(
+            "/reward-claims/{id}",
+            &format!("/reward-claims/{}", f.claim_id),
+        )
+        .replace("{code}", &f.claim_code)
         .replace("{id}", &f.customer_id);
     assert!(
         !path.contains('{'),
@@ -168,6 +194,13 @@ fn request_for(method: &Method, template: &str, f: &Fixture) -> (String, Option<
         ("POST", "/api/v1/segments/{id}/snapshots") => Some(json!({})),
         ("POST", "/api/v1/events") => Some(json!({"customer_id": f.customer_id, "name": "review"})),
         ("PUT", "/api/v1/tiers") => Some(sample_ladder()),
+        ("POST", "/api/v1/rewards") => {
+            Some(json!({"name": "Mug", "kind": {"type": "physical_gift"}, "cost_points": 5}))
+        }
+        ("POST", "/api/v1/customers/{id}/rewards") => Some(json!({"reward_id": f.reward_id})),
+        ("POST", "/api/v1/reward-codes/{code}/use") => None,
+        ("POST", "/api/v1/reward-claims/{id}/cancel") => Some(json!({"reason": "test"})),
+        ("PUT", "/api/v1/reward-claims/{id}/fulfilment") => Some(json!({"fulfilment": "packed"})),
         ("POST", "/api/v1/coupon-batches") => Some(json!({"name": "S", "code": "SAMPLE-CODE",
             "rules": {"discount": {"type": "percent", "percent": "5"}}})),
         ("POST", "/api/v1/coupons/check" | "/api/v1/coupons/redeem") => Some(json!({

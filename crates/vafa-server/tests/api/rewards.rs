@@ -1,0 +1,62 @@
+//! The rewards catalog over HTTP: validation, a claim that spends points and answers
+//! with a code, the counter using it once, cancelling (manager only) returning points.
+
+use crate::helpers::{customer, each_app};
+use reqwest::Method;
+use serde_json::json;
+use vafa_core::auth::Role;
+
+#[tokio::test]
+async fn rewards_over_http() {
+    each_app(|app| async move {
+        let bad = app
+            .post("/api/v1/rewards", json!({"name": "", "kind": {"type": "fixed_discount", "amount_minor": 0}, "cost_points": 10}))
+            .await;
+        let fields: Vec<&str> = bad.problem(422, "validation_failed")["errors"]
+            .as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["name", "kind.amount_minor"], "{}", app.backend);
+        let r = app
+            .post("/api/v1/rewards", json!({"name": "۵۰ هزار تومان تخفیف", "name_en": "500,000 rials off",
+                "kind": {"type": "fixed_discount", "amount_minor": 500000}, "cost_points": 200, "stock": 10}))
+            .await
+            .ok(201)
+            .clone();
+        let rid = r["id"].as_str().unwrap();
+        let c = app.create_customer(customer("Leila", "09131234567")).await;
+        let cid = c["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/customers/{cid}/adjustments"), json!({"points": 250, "reason": "welcome"}))
+            .await
+            .ok(201);
+        let cashier = app.key(&app.program_id, Role::Cashier).await;
+        let path = format!("/api/v1/customers/{cid}/rewards");
+        let claim = app.call(Method::POST, &path, &cashier, Some(json!({"reward_id": rid}))).await.ok(201).clone();
+        assert_eq!((claim["points"].as_i64(), claim["status"].as_str()), (Some(200), Some("issued")));
+        let bal = app.get(&format!("/api/v1/customers/{cid}/balance")).await.ok(200).clone();
+        assert_eq!(bal["points"]["available"], 50);
+        let again = app.call(Method::POST, &path, &cashier, Some(json!({"reward_id": rid}))).await;
+        again.problem(422, "insufficient_points");
+
+        let code = claim["code"].as_str().unwrap();
+        let use_path = format!("/api/v1/reward-codes/{}/use", code.to_lowercase());
+        assert_eq!(app.call(Method::POST, &use_path, &cashier, None).await.ok(200)["status"], "used");
+        app.call(Method::POST, &use_path, &cashier, None).await.problem(409, "reward_claim_not_usable");
+
+        // A second claim, cancelled by a manager: the points come back.
+        app.post(&format!("/api/v1/customers/{cid}/adjustments"), json!({"points": 150, "reason": "goodwill"}))
+            .await
+            .ok(201);
+        let second = app.post(&path, json!({"reward_id": rid})).await.ok(201).clone();
+        let cancel = format!("/api/v1/reward-claims/{}/cancel", second["id"].as_str().unwrap());
+        app.call(Method::POST, &cancel, &cashier, Some(json!({"reason": "x"}))).await.problem(403, "forbidden");
+        let done = app.post(&cancel, json!({"reason": "customer changed their mind"})).await.ok(200).clone();
+        assert_eq!(done["status"], "cancelled");
+        let bal = app.get(&format!("/api/v1/customers/{cid}/balance")).await.ok(200).clone();
+        assert_eq!(bal["points"]["available"], 200, "{}", app.backend);
+        let list = app.get(&path).await.ok(200).clone();
+        assert_eq!(list["items"].as_array().unwrap().len(), 2);
+        let catalog = app.get(&format!("/api/v1/rewards/{rid}")).await.ok(200).clone();
+        assert_eq!((catalog["stock_left"].as_i64(), catalog["claimed"].as_i64()), (Some(9), Some(1)));
+        assert!(app.store.verify_ledger(Some(&app.program_id)).await.unwrap().problems.is_empty());
+    })
+    .await;
+}
