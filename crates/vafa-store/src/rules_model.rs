@@ -114,6 +114,8 @@ pub struct Simulation {
     pub evaluation: Evaluation,
     /// Of the points, how many would pay off the customer's debt first.
     pub debt_paid: i64,
+    /// The customer's tier, whose earn multiplier `evaluation.points` includes.
+    pub tier: Option<String>,
 }
 
 /// A campaign of a backtest's draft rule set. With the `id` of a stored campaign its

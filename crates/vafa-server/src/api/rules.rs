@@ -312,7 +312,10 @@ pub struct SkippedView {
 pub struct SimulationView {
     /// The customer named, if any (none: a new or anonymous customer).
     pub customer_id: Option<String>,
+    /// All the points, the tier's earn multiplier included.
     pub points: i64,
+    /// The customer's tier, when the program has a ladder.
+    pub tier: Option<String>,
     /// Of `points`, what would first pay off the customer's debt.
     pub debt_paid: i64,
     pub cashback: MoneyDto,
@@ -350,6 +353,7 @@ fn simulation_view(sim: vafa_store::Simulation, c: Currency) -> SimulationView {
     SimulationView {
         customer_id: sim.customer_id,
         points: e.points,
+        tier: sim.tier,
         debt_paid: sim.debt_paid,
         cashback: MoneyDto::of(e.cashback_minor, c),
         rules: e

@@ -93,6 +93,16 @@ async fn tiers_over_http() {
             (Some("silver"), Some(15))
         );
 
+        // Simulate answers what the purchase then posts, the multiplier included.
+        let sim = app
+            .post("/api/v1/rules/simulate", buy(100_000, "r3"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(
+            (sim["tier"].as_str(), sim["points"].as_i64()),
+            (Some("silver"), Some(15))
+        );
         let t = app
             .get(&format!("/api/v1/customers/{id}/tier"))
             .await

@@ -510,7 +510,17 @@ macro_rules! rules_ops {
                     None => None,
                 };
                 let facts = purchase_facts(&req.purchase);
-                let evaluation = Self::evaluate_rules(&mut conn, &program, &settings, customer_id.as_deref(), Some(&facts), None, req.purchase.occurred_at, false).await?;
+                let mut evaluation = Self::evaluate_rules(&mut conn, &program, &settings, customer_id.as_deref(), Some(&facts), None, req.purchase.occurred_at, false).await?;
+                // The tier's multiplier, exactly as the purchase applies it.
+                let mut tier = None;
+                if let (Some(id), Some(ladder)) = (&customer_id, Self::ladder_of(&mut conn, program_id).await?) {
+                    let t = &ladder.tiers[Self::level_of(&ladder, Self::tier_row(&mut conn, program_id, id).await?.as_ref())];
+                    evaluation.points = t.earn(evaluation.points);
+                    for p in evaluation.line_points.iter_mut() {
+                        *p = t.earn(*p);
+                    }
+                    tier = Some(t.code.clone());
+                }
                 let debt = match &customer_id {
                     Some(id) => {
                         let row: Option<(i64,)> = sqlx::query_as("SELECT debt FROM accounts WHERE program_id = $1 AND key = $2")
@@ -523,7 +533,7 @@ macro_rules! rules_ops {
                     None => 0,
                 };
                 let debt_paid = evaluation.points.min(debt.max(0));
-                Ok(Simulation { customer_id, evaluation, debt_paid })
+                Ok(Simulation { customer_id, evaluation, debt_paid, tier })
             }
 
             pub(crate) async fn post_event_op(&self, ctx: &Ctx, ev: &NewEvent, idem: Option<&Idempotency>) -> Result<Replayed<EventOutcome>> {
