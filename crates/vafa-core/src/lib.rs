@@ -7,6 +7,7 @@
 pub mod analytics;
 pub mod auth;
 pub mod card;
+pub mod checkout;
 pub mod coupons;
 pub mod customer;
 pub mod date;

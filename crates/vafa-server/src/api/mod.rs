@@ -4,6 +4,7 @@
 pub mod analytics;
 pub mod audit;
 pub mod cards;
+pub mod checkout;
 pub mod coupons;
 pub mod customers;
 pub mod money;

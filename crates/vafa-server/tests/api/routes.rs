@@ -194,6 +194,8 @@ fn request_for(method: &Method, template: &str, f: &Fixture) -> (String, Option<
         ("POST", "/api/v1/segments/{id}/snapshots") => Some(json!({})),
         ("POST", "/api/v1/events") => Some(json!({"customer_id": f.customer_id, "name": "review"})),
         ("PUT", "/api/v1/tiers") => Some(sample_ladder()),
+        ("POST", "/api/v1/checkout/quote") => Some(json!({"customer_id": f.customer_id,
+            "total": {"amount": "100000", "currency": "IRR"}, "redeem_points": "max"})),
         ("POST", "/api/v1/rewards") => {
             Some(json!({"name": "Mug", "kind": {"type": "physical_gift"}, "cost_points": 5}))
         }

@@ -1,0 +1,203 @@
+//! The checkout's arithmetic: how a cart's total becomes what the customer pays.
+//!
+//! The stacking order, always the same:
+//!
+//! 1. the **tier discount**: the customer's tier's percent of the cart total, rounded down;
+//! 2. **coupons**, in the order presented, each computed on the cart after the tier
+//!    discount and never more than what is left;
+//! 3. **points** as payment, at the program's point value: at most what the customer has
+//!    available and at most what is left (whole points, their value rounded down);
+//! 4. **cashback** from the wallet, at most what is left;
+//! 5. the rest is **paid** in money — and it is this money, not the discounts nor what
+//!    points and cashback paid, that earns points and cashback.
+
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+/// How many points the customer wants to pay with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PointsWanted {
+    None,
+    Points(i64),
+    /// As many as the balance and the cart allow.
+    Max,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct QuoteInput {
+    pub total_minor: i64,
+    pub tier_discount_percent: Decimal,
+    /// Each presented coupon's discount as its rules compute it (before capping).
+    pub coupons: Vec<(String, i64)>,
+    pub points_available: i64,
+    pub point_value_minor: Decimal,
+    pub points: PointsWanted,
+    pub cashback_available_minor: i64,
+    pub cashback_wanted_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Quote {
+    pub total_minor: i64,
+    pub tier_discount_minor: i64,
+    /// Each coupon with what it takes off after capping.
+    pub coupons: Vec<(String, i64)>,
+    /// The total after every discount.
+    pub discounted_minor: i64,
+    /// The most points this cart can take from this customer.
+    pub max_points: i64,
+    pub points_redeemed: i64,
+    pub points_value_minor: i64,
+    pub cashback_used_minor: i64,
+    /// Paid in money: what earns.
+    pub payable_minor: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QuoteError {
+    #[error("at most {max} points can pay for this cart")]
+    TooManyPoints { max: i64 },
+    #[error("at most {max} of cashback can pay for this cart (minor units)")]
+    TooMuchCashback { max: i64 },
+}
+
+fn floor(d: Decimal) -> i64 {
+    d.floor().to_i64().unwrap_or(0)
+}
+
+/// The tier discount of a cart total: the percent, rounded down.
+pub fn tier_discount(total_minor: i64, percent: Decimal) -> i64 {
+    let total = total_minor.max(0);
+    floor(Decimal::from(total) * percent / Decimal::from(100)).clamp(0, total)
+}
+
+pub fn quote(q: &QuoteInput) -> Result<Quote, QuoteError> {
+    let total = q.total_minor.max(0);
+    let tier = tier_discount(total, q.tier_discount_percent);
+    let mut left = total - tier;
+    let mut coupons = Vec::with_capacity(q.coupons.len());
+    for (code, raw) in &q.coupons {
+        let take = (*raw).clamp(0, left);
+        left -= take;
+        coupons.push((code.clone(), take));
+    }
+    let discounted = left;
+    let value = q.point_value_minor;
+    let max_points = if value > Decimal::ZERO {
+        q.points_available
+            .max(0)
+            .min(floor(Decimal::from(left) / value))
+    } else {
+        0
+    };
+    let points = match q.points {
+        PointsWanted::None => 0,
+        PointsWanted::Max => max_points,
+        PointsWanted::Points(n) if n > max_points || n < 0 => {
+            return Err(QuoteError::TooManyPoints { max: max_points })
+        }
+        PointsWanted::Points(n) => n,
+    };
+    let points_value = floor(Decimal::from(points) * value).min(left);
+    left -= points_value;
+    let max_cash = q.cashback_available_minor.max(0).min(left);
+    if q.cashback_wanted_minor > max_cash || q.cashback_wanted_minor < 0 {
+        return Err(QuoteError::TooMuchCashback { max: max_cash });
+    }
+    left -= q.cashback_wanted_minor;
+    Ok(Quote {
+        total_minor: total,
+        tier_discount_minor: tier,
+        coupons,
+        discounted_minor: discounted,
+        max_points,
+        points_redeemed: points,
+        points_value_minor: points_value,
+        cashback_used_minor: q.cashback_wanted_minor,
+        payable_minor: left,
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn input(total: i64) -> QuoteInput {
+        QuoteInput {
+            total_minor: total,
+            tier_discount_percent: Decimal::from(10),
+            coupons: vec![("A".into(), 50_000), ("B".into(), 1_000_000)],
+            points_available: 1_000,
+            point_value_minor: Decimal::from(100),
+            points: PointsWanted::Max,
+            cashback_available_minor: 5_000,
+            cashback_wanted_minor: 0,
+        }
+    }
+
+    #[test]
+    fn the_stacking_order_on_a_worked_example() {
+        let mut i = input(1_000_000);
+        i.coupons = vec![("A".into(), 50_000)];
+        i.cashback_wanted_minor = 5_000;
+        let q = quote(&i).unwrap();
+        // 10% of 1,000,000; then 50,000; then 1,000 points × 100 = 100,000; then 5,000.
+        assert_eq!(q.tier_discount_minor, 100_000);
+        assert_eq!(q.coupons, vec![("A".into(), 50_000)]);
+        assert_eq!(q.discounted_minor, 850_000);
+        assert_eq!(
+            (q.max_points, q.points_redeemed, q.points_value_minor),
+            (1_000, 1_000, 100_000)
+        );
+        assert_eq!((q.cashback_used_minor, q.payable_minor), (5_000, 745_000));
+    }
+
+    #[test]
+    fn discounts_never_exceed_the_cart_and_points_are_capped() {
+        let q = quote(&input(100_000)).unwrap();
+        // 10,000 tier; coupon A 50,000; coupon B only the 40,000 left; nothing for points.
+        assert_eq!(q.coupons, vec![("A".into(), 50_000), ("B".into(), 40_000)]);
+        assert_eq!(
+            (q.discounted_minor, q.max_points, q.payable_minor),
+            (0, 0, 0)
+        );
+        let mut i = input(100_000);
+        i.coupons.clear();
+        i.points = PointsWanted::Points(901);
+        assert_eq!(quote(&i), Err(QuoteError::TooManyPoints { max: 900 }));
+        i.points = PointsWanted::Points(900);
+        i.cashback_wanted_minor = 1;
+        assert_eq!(quote(&i), Err(QuoteError::TooMuchCashback { max: 0 }));
+    }
+
+    proptest! {
+        #[test]
+        fn the_parts_always_add_up(
+            total in 0i64..10_000_000,
+            pct in 0u32..=100,
+            raws in proptest::collection::vec(0i64..5_000_000, 0..4),
+            available in 0i64..100_000,
+            value in 1u32..1_000,
+            max in any::<bool>(),
+        ) {
+            let i = QuoteInput {
+                total_minor: total,
+                tier_discount_percent: Decimal::from(pct),
+                coupons: raws.iter().enumerate().map(|(k, r)| (k.to_string(), *r)).collect(),
+                points_available: available,
+                point_value_minor: Decimal::from(value),
+                points: if max { PointsWanted::Max } else { PointsWanted::None },
+                cashback_available_minor: 0,
+                cashback_wanted_minor: 0,
+            };
+            let q = quote(&i).unwrap();
+            let coupons: i64 = q.coupons.iter().map(|c| c.1).sum();
+            prop_assert_eq!(q.tier_discount_minor + coupons + q.points_value_minor + q.cashback_used_minor + q.payable_minor, total);
+            prop_assert!(q.payable_minor >= 0 && q.points_redeemed <= available);
+            prop_assert!(q.points_value_minor <= q.discounted_minor);
+        }
+    }
+}
