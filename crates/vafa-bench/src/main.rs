@@ -285,6 +285,7 @@ async fn purchases(args: &Args) -> Result<(Run, TestDb, Arc<dyn Store>)> {
                     Some((store, ctx)) => {
                         let p = vafa_store::NewPurchase {
                             coupons: Vec::new(),
+                            checkout: None,
                             customer: vafa_store::CustomerRef::Id(customer.clone()),
                             store: None,
                             channel: Some("pos".into()),

@@ -33,8 +33,19 @@ pub struct NewPurchase {
     pub lines: Vec<PurchaseLine>,
     pub total_minor: i64,
     pub occurred_at: Timestamp,
-    /// Coupon codes presented (rule conditions see them; redeeming them is the coupons module's).
+    /// Coupon codes presented: rule conditions see them; with `checkout` they are also
+    /// applied and used up.
     pub coupons: Vec<String>,
+    /// Through the checkout: `total_minor` is the cart before discounts, and the purchase
+    /// applies the tier discount, the coupons, and points and cashback as payment, in one
+    /// journal entry (`docs/checkout.md`).
+    pub checkout: Option<CheckoutRequest>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckoutRequest {
+    pub points: vafa_core::checkout::PointsWanted,
+    pub cashback_minor: i64,
 }
 
 /// A client's idempotency key and a fingerprint of its request (method, route, body).
@@ -124,6 +135,9 @@ pub struct PurchaseOutcome {
     /// The upgrade this purchase caused, with its entry gift.
     #[serde(default)]
     pub tier_change: Option<crate::tiers_model::TierChange>,
+    /// Through the checkout: the breakdown, exactly as the quote computes it.
+    #[serde(default)]
+    pub checkout: Option<vafa_core::checkout::Quote>,
 }
 
 /// What to return: some quantity of lines, or an amount of money.

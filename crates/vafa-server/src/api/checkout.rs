@@ -112,6 +112,7 @@ pub async fn quote_view(
         total: input.total,
         coupons: input.coupons.clone(),
         occurred_at: None,
+        checkout: None,
     };
     let (who, mut purchase) = purchase_input.parse(currency, now, false)?;
     // Resolve the customer (and its tier) through the same lookup simulate uses.

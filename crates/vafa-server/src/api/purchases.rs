@@ -55,6 +55,53 @@ pub struct PurchaseInput {
     /// When it happened (default: now); not in the future.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub occurred_at: Option<jiff::Timestamp>,
+    /// Through the checkout: `total` is then the cart before discounts, and the purchase
+    /// applies the tier discount, uses up `coupons`, and takes points and cashback as
+    /// payment, exactly as `POST /api/v1/checkout/quote` computes (`docs/checkout.md`).
+    pub checkout: Option<CheckoutOptions>,
+}
+
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutOptions {
+    /// Points to pay with: a number, or `"max"`.
+    #[schema(value_type = Option<Object>)]
+    pub redeem_points: Option<serde_json::Value>,
+    /// Cashback to pay with.
+    pub redeem_cashback: Option<MoneyDto>,
+}
+
+impl CheckoutOptions {
+    pub fn parse(&self, currency: Currency) -> Result<vafa_store::CheckoutRequest, ApiError> {
+        use vafa_core::checkout::PointsWanted;
+        let points = match &self.redeem_points {
+            None => PointsWanted::None,
+            Some(serde_json::Value::String(s)) if s == "max" => PointsWanted::Max,
+            Some(v) => match v.as_i64() {
+                Some(n) if n >= 0 => PointsWanted::Points(n),
+                _ => {
+                    return Err(ApiError::field(
+                        "checkout.redeem_points",
+                        "a whole number of points, or \"max\"",
+                    ))
+                }
+            },
+        };
+        let cashback_minor = match &self.redeem_cashback {
+            Some(m) => m.minor("checkout.redeem_cashback", currency)?,
+            None => 0,
+        };
+        if cashback_minor < 0 {
+            return Err(ApiError::field(
+                "checkout.redeem_cashback",
+                "must not be negative",
+            ));
+        }
+        Ok(vafa_store::CheckoutRequest {
+            points,
+            cashback_minor,
+        })
+    }
 }
 
 fn text(errs: &mut FieldErrors, field: &str, v: Option<String>, max: usize) -> Option<String> {
@@ -152,12 +199,33 @@ impl PurchaseInput {
         if self.coupons.len() > 20 {
             errs.push("coupons", "at most 20 codes");
         }
-        let coupons: Vec<String> = self
+        let mut coupons: Vec<String> = self
             .coupons
             .iter()
             .enumerate()
             .filter_map(|(i, c)| text(&mut errs, &format!("coupons[{i}]"), Some(c.clone()), 64))
             .collect();
+        let checkout = match &self.checkout {
+            Some(c) => match c.parse(currency) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    errs.0.extend(e.errors);
+                    None
+                }
+            },
+            None => None,
+        };
+        if self.checkout.is_some() {
+            // Codes are used up: read them as people type them, each once.
+            coupons = coupons
+                .iter()
+                .map(|c| vafa_core::coupons::normalize(c))
+                .collect();
+            let mut seen = std::collections::HashSet::new();
+            if let Some(i) = coupons.iter().position(|c| !seen.insert(c.clone())) {
+                errs.push(format!("coupons[{i}]"), "the same code twice");
+            }
+        }
         if !errs.is_empty() {
             return Err(errs.into());
         }
@@ -173,6 +241,7 @@ impl PurchaseInput {
                     total_minor,
                     occurred_at,
                     coupons,
+                    checkout,
                 },
             )),
             None => Err(ApiError::field("total", "missing")),
@@ -226,6 +295,49 @@ pub struct PurchaseView {
     /// The upgrade this purchase caused, with its entry gift.
     #[schema(value_type = Option<Object>)]
     pub tier_change: Option<vafa_store::TierChange>,
+    /// Through the checkout: the breakdown, as the quote computed it.
+    pub checkout: Option<CheckoutView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckoutView {
+    /// The cart before discounts; `total` above is the sale after them.
+    pub cart_total: MoneyDto,
+    pub tier_discount: MoneyDto,
+    /// Each coupon used, with what it took off.
+    pub coupons: Vec<CheckoutCouponView>,
+    pub points_redeemed: i64,
+    pub points_value: MoneyDto,
+    pub cashback_used: MoneyDto,
+    /// Paid in money: what earned.
+    pub paid: MoneyDto,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CheckoutCouponView {
+    pub code: String,
+    pub discount: MoneyDto,
+}
+
+impl CheckoutView {
+    fn new(q: vafa_core::checkout::Quote, c: Currency) -> Self {
+        CheckoutView {
+            cart_total: MoneyDto::of(q.total_minor, c),
+            tier_discount: MoneyDto::of(q.tier_discount_minor, c),
+            coupons: q
+                .coupons
+                .into_iter()
+                .map(|(code, off)| CheckoutCouponView {
+                    code,
+                    discount: MoneyDto::of(off, c),
+                })
+                .collect(),
+            points_redeemed: q.points_redeemed,
+            points_value: MoneyDto::of(q.points_value_minor, c),
+            cashback_used: MoneyDto::of(q.cashback_used_minor, c),
+            paid: MoneyDto::of(q.payable_minor, c),
+        }
+    }
 }
 
 /// A rule that fired: which version, what it gave and why.
@@ -293,6 +405,7 @@ impl PurchaseView {
             balance: BalanceView::new(o.balance, c),
             tier: o.tier,
             tier_change: o.tier_change,
+            checkout: o.checkout.map(|q| CheckoutView::new(q, c)),
         }
     }
 }

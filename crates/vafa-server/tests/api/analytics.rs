@@ -20,6 +20,7 @@ async fn buy(app: &TestApp, customer_id: &str, at: &str, total: i64) {
         total_minor: total,
         occurred_at: at.parse().unwrap(),
         coupons: Vec::new(),
+        checkout: None,
     };
     app.store.post_purchase(&ctx, &p, None).await.unwrap();
 }

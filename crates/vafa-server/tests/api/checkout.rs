@@ -49,6 +49,64 @@ async fn a_quote_stacks_tier_coupons_and_points() {
         // Nothing was written: the balance and the coupon are as they were.
         let b = app.get(&format!("/api/v1/customers/{id}/balance")).await.ok(200).clone();
         assert_eq!(b["points"]["available"], 100);
+
+        // The purchase with the same cart and options posts exactly the quote.
+        let body = json!({"customer_id": id, "external_id": "co-1",
+            "total": {"amount": "300000", "currency": "IRR"},
+            "coupons": ["yalda"], "checkout": {"redeem_points": "max"}});
+        let p = app.post("/api/v1/purchases", body).await.ok(201).clone();
+        let co = &p["checkout"];
+        assert_eq!(co["tier_discount"], q["tier_discount"], "{}: {p}", app.backend);
+        assert_eq!(co["coupons"][0]["discount"], q["coupons"][0]["discount"]);
+        assert_eq!(co["points_redeemed"], q["points_redeemed"]);
+        assert_eq!(co["points_value"], q["points_value"]);
+        assert_eq!(co["paid"], q["payable"]);
+        assert_eq!(p["points"]["earned"], q["points_earned"]);
+        assert_eq!(p["total"]["amount"], "250000", "the sale after discounts");
+        // 100 points spent, 48 earned, in one journal entry.
+        assert_eq!(p["balance"]["points"]["available"], 48);
+        let ledger = app.get(&format!("/api/v1/customers/{id}/ledger")).await.ok(200).clone();
+        let purchases = ledger["items"].as_array().unwrap().iter().filter(|e| e["type"] == "purchase").count();
+        assert_eq!(purchases, 2, "{ledger}");
+        assert!(app.store.verify_ledger(Some(&app.program_id)).await.unwrap().problems.is_empty());
+
+        // A single-use code already used: the whole purchase is refused, nothing written.
+        let batch = app.post("/api/v1/coupon-batches", json!({"name": "One", "pattern": "ONE-######", "count": 1,
+            "rules": {"discount": {"type": "percent", "percent": "50"}}})).await.ok(201).clone();
+        let csv = app.client.get(format!("{}/api/v1/coupon-batches/{}/codes", app.base, batch["id"].as_str().unwrap()))
+            .bearer_auth(&admin).send().await.unwrap().text().await.unwrap();
+        let code = csv.lines().nth(1).unwrap().split(',').next().unwrap().to_owned();
+        let buy = |ext: &str| json!({"customer_id": id, "external_id": ext,
+            "total": {"amount": "100000", "currency": "IRR"}, "coupons": [code], "checkout": {}});
+        let first = app.post("/api/v1/purchases", buy("co-2")).await.ok(201).clone();
+        assert_eq!(first["checkout"]["coupons"][0]["discount"]["amount"], "45000", "50% after silver's 10%");
+        let before = app.get(&format!("/api/v1/customers/{id}/balance")).await.ok(200).clone();
+        app.post("/api/v1/purchases", buy("co-3")).await.problem(409, "coupon_used_up");
+        let after = app.get(&format!("/api/v1/customers/{id}/balance")).await.ok(200).clone();
+        assert_eq!(before["points"], after["points"]);
+
+        // Twenty counters race one fresh single-use code through the purchase: one wins.
+        let batch = app.post("/api/v1/coupon-batches", json!({"name": "Race", "pattern": "RACE-######", "count": 1,
+            "rules": {"discount": {"type": "amount", "amount_minor": 1000}}})).await.ok(201).clone();
+        let csv = app.client.get(format!("{}/api/v1/coupon-batches/{}/codes", app.base, batch["id"].as_str().unwrap()))
+            .bearer_auth(&admin).send().await.unwrap().text().await.unwrap();
+        let code = csv.lines().nth(1).unwrap().split(',').next().unwrap().to_owned();
+        let tries = (0..20).map(|i| {
+            let (client, base, key) = (app.client.clone(), app.base.clone(), admin.clone());
+            let body = json!({"customer_id": id, "external_id": format!("race-{i}"),
+                "total": {"amount": "100000", "currency": "IRR"}, "coupons": [code], "checkout": {}});
+            tokio::spawn(async move {
+                client.post(format!("{base}/api/v1/purchases")).bearer_auth(key).json(&body).send().await.unwrap().status().as_u16()
+            })
+        });
+        let mut won = 0;
+        for t in tries {
+            let s = t.await.unwrap();
+            assert!(s == 201 || s == 409, "{s}");
+            won += usize::from(s == 201);
+        }
+        assert_eq!(won, 1, "{}", app.backend);
+        assert!(app.store.verify_ledger(Some(&app.program_id)).await.unwrap().problems.is_empty());
     })
     .await;
 }

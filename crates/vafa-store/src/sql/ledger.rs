@@ -379,17 +379,100 @@ macro_rules! ledger_ops {
                 let (program, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
                 let (customer_id, card) = Self::purchase_customer(&mut tx, ctx, &p.customer).await?;
                 let tz = jiff::tz::TimeZone::get(&program.timezone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                // Rules are judged at the purchase's time; caps and budgets are read under lock.
-                let facts = purchase_facts(p);
-                let eval = Self::evaluate_rules(&mut tx, &program, &settings, Some(&customer_id), Some(&facts), None, p.occurred_at, true).await?;
-                // The tier the customer holds before this purchase multiplies what it earns
-                // (each line rounded down, so the lines never add up to more than the total).
+                // The tier the customer holds before this purchase: its discount (checkout)
+                // and its multiplier of what the purchase earns.
                 let ladder = Self::ladder_of(&mut tx, &ctx.program_id).await?;
                 let level = match &ladder {
                     Some(l) => Some(Self::level_of(l, Self::tier_row(&mut tx, &ctx.program_id, &customer_id).await?.as_ref())),
                     None => None,
                 };
                 let tier = ladder.as_ref().zip(level).map(|(l, i)| &l.tiers[i]);
+                let purchase_id = new_id("pur");
+                let currency = program.currency.code();
+                // Through the checkout: discounts, coupons used up, points and cashback as
+                // payment — computed exactly as the quote does — and only the money paid earns.
+                let mut legs = Vec::new();
+                let mut quote = None;
+                let mut sale_total = p.total_minor;
+                let mut earning = std::borrow::Cow::Borrowed(p);
+                if let Some(co) = &p.checkout {
+                    let pct = tier.map(|t| t.discount_percent).unwrap_or_default();
+                    let cart = CouponCart {
+                        lines: p.lines.iter().map(|l| vafa_core::coupons::CartLine {
+                            sku: l.sku.clone(), category: l.category.clone(), quantity: l.quantity, unit_price_minor: l.unit_price_minor,
+                        }).collect(),
+                        total_minor: p.total_minor - vafa_core::checkout::tier_discount(p.total_minor, pct),
+                    };
+                    let mut raws = Vec::new();
+                    for code in &p.coupons {
+                        let u = Self::coupon_terms(&mut tx, &ctx.program_id, code, Some(&customer_id), &cart, ctx.now, true).await?;
+                        raws.push((code.clone(), u.discount_minor));
+                    }
+                    let before = Self::snapshot(&mut tx, &ctx.program_id, &customer_id, ctx.now, false).await?;
+                    let q = vafa_core::checkout::quote(&vafa_core::checkout::QuoteInput {
+                        total_minor: p.total_minor,
+                        tier_discount_percent: pct,
+                        coupons: raws,
+                        points_available: before.points_available,
+                        point_value_minor: settings.point_value_minor,
+                        points: co.points,
+                        cashback_available_minor: before.cashback_minor,
+                        cashback_wanted_minor: co.cashback_minor,
+                    })
+                    .map_err(|e| match e {
+                        vafa_core::checkout::QuoteError::TooManyPoints { max } => StoreError::InsufficientPoints { available: max },
+                        vafa_core::checkout::QuoteError::TooMuchCashback { max } => StoreError::InsufficientCashback { available: max },
+                    })?;
+                    for (code, off) in &q.coupons {
+                        let taken = sqlx::query(
+                            "UPDATE coupon_codes SET uses = uses + 1 WHERE program_id = $1 AND code = $2 AND (max_uses IS NULL OR uses < max_uses)",
+                        )
+                        .bind(&ctx.program_id)
+                        .bind(code)
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                        if taken != 1 {
+                            return Err(StoreError::CouponUsedUp);
+                        }
+                        sqlx::query(
+                            "INSERT INTO coupon_uses (id, program_id, code, batch_id, customer_id, purchase_id, discount_minor, at) \
+                             SELECT $1, $2, $3, batch_id, $4, $5, $6, $7 FROM coupon_codes WHERE program_id = $2 AND code = $3",
+                        )
+                        .bind(new_id("cpu"))
+                        .bind(&ctx.program_id)
+                        .bind(code)
+                        .bind(&customer_id)
+                        .bind(&purchase_id)
+                        .bind(off)
+                        .bind(micros(ctx.now))
+                        .execute(&mut *tx)
+                        .await?;
+                    }
+                    // Spend before this purchase's own lot exists: what it earns pays nothing now.
+                    if q.points_redeemed > 0 {
+                        let (spend, _, _) = Self::spend_legs(&mut tx, ctx, &customer_id, q.points_redeemed).await?;
+                        legs.extend(spend);
+                        legs.push(Leg::new(AccountSpec::program("redeemed", POINTS, &customer_id), q.points_redeemed));
+                    }
+                    if q.cashback_used_minor > 0 {
+                        let acct = AccountSpec::customer_cashback(&customer_id, currency);
+                        let row = Self::lock_account(&mut tx, &ctx.program_id, &acct, ctx.now).await?;
+                        if q.cashback_used_minor > row.balance {
+                            return Err(StoreError::InsufficientCashback { available: row.balance.max(0) });
+                        }
+                        legs.push(Leg::new(acct, -q.cashback_used_minor));
+                        legs.push(Leg::new(AccountSpec::program("redeemed", currency, &customer_id), q.cashback_used_minor));
+                    }
+                    sale_total = q.discounted_minor;
+                    let mut paid = p.clone();
+                    paid.total_minor = q.payable_minor;
+                    earning = std::borrow::Cow::Owned(paid);
+                    quote = Some(q);
+                }
+                // Rules are judged at the purchase's time; caps and budgets are read under lock.
+                let facts = purchase_facts(&earning);
+                let eval = Self::evaluate_rules(&mut tx, &program, &settings, Some(&customer_id), Some(&facts), None, p.occurred_at, true).await?;
                 let multiply = |x: i64| tier.map_or(x, |t| t.earn(x));
                 let points = multiply(eval.points);
                 let cashback = eval.cashback_minor;
@@ -401,8 +484,6 @@ macro_rules! ledger_ops {
 
                 let points_acct = AccountSpec::customer_points(&customer_id);
                 let account = Self::lock_account(&mut tx, &ctx.program_id, &points_acct, ctx.now).await?;
-                let purchase_id = new_id("pur");
-                let mut legs = Vec::new();
                 let mut lot_id = None;
                 let debt_paid = points.min(account.debt.max(0));
                 if points > 0 {
@@ -415,13 +496,13 @@ macro_rules! ledger_ops {
                     }
                     lot_id = Some(lot);
                 }
-                let currency = program.currency.code();
                 if cashback > 0 {
                     legs.push(Leg::new(AccountSpec::customer_cashback(&customer_id, currency), cashback));
                     legs.push(Leg::new(AccountSpec::program("issued", currency, &customer_id), -cashback));
                 }
                 let explanation = serde_json::json!({
-                    "total_minor": p.total_minor, "points": points, "cashback_minor": cashback, "debt_paid": debt_paid,
+                    "total_minor": sale_total, "points": points, "cashback_minor": cashback, "debt_paid": debt_paid,
+                    "checkout": quote,
                     "base": {"earn_points": settings.earn_points, "earn_per_minor": settings.earn_per_minor,
                              "cashback_percent": settings.cashback_percent.to_string()},
                     "tier": tier.map(|t| serde_json::json!({"code": t.code, "earn_multiplier": t.earn_multiplier.to_string()})),
@@ -436,8 +517,9 @@ macro_rules! ledger_ops {
                 }
                 sqlx::query(
                     "INSERT INTO purchases (id, program_id, customer_id, card_number, external_id, store, channel, currency, total_minor, \
-                     returned_minor, points_earned, points_reversed, cashback_earned, cashback_reversed, lot_id, entry_id, occurred_at, created_at, coupons) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11, 0, $12, $13, $14, $15, $16)",
+                     returned_minor, points_earned, points_reversed, cashback_earned, cashback_reversed, lot_id, entry_id, occurred_at, created_at, coupons, \
+                     gross_minor, discount_minor, points_redeemed, redeemed_value_minor) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11, 0, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
                 )
                 .bind(&purchase_id)
                 .bind(&ctx.program_id)
@@ -447,7 +529,7 @@ macro_rules! ledger_ops {
                 .bind(&p.store)
                 .bind(&p.channel)
                 .bind(currency)
-                .bind(p.total_minor)
+                .bind(sale_total)
                 .bind(points)
                 .bind(cashback)
                 .bind(&lot_id)
@@ -455,6 +537,10 @@ macro_rules! ledger_ops {
                 .bind(micros(p.occurred_at))
                 .bind(micros(ctx.now))
                 .bind(if p.coupons.is_empty() { None } else { Some(encode(&p.coupons)?) })
+                .bind(p.total_minor)
+                .bind(p.total_minor - sale_total)
+                .bind(quote.as_ref().map_or(0, |q| q.points_redeemed))
+                .bind(quote.as_ref().map_or(0, |q| q.points_value_minor + q.cashback_used_minor))
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| match &e {
@@ -510,7 +596,8 @@ macro_rules! ledger_ops {
                     customer_id,
                     external_id: p.external_id.clone(),
                     entry_id,
-                    total_minor: p.total_minor,
+                    total_minor: sale_total,
+                    checkout: quote,
                     points_earned: points,
                     points_pending: if available_at > ctx.now { points - debt_paid } else { 0 },
                     available_at,

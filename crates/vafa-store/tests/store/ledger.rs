@@ -16,6 +16,7 @@ pub async fn customer(store: &Arc<dyn Store>, ctx: &Ctx, name: &str) -> String {
 pub fn purchase(customer_id: &str, total: i64, lines: &[(i64, i64)]) -> NewPurchase {
     NewPurchase {
         coupons: Vec::new(),
+        checkout: None,
         customer: CustomerRef::Id(customer_id.into()),
         store: Some("branch-1".into()),
         channel: Some("pos".into()),
@@ -327,6 +328,7 @@ async fn idempotency_keys_replay_and_refuse_other_bodies() {
 
         let dup = NewPurchase {
             coupons: Vec::new(),
+            checkout: None,
             external_id: Some("R-1".into()),
             ..purchase(&c, 10_000, &[])
         };

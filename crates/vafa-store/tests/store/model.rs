@@ -148,6 +148,7 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
             Op::Purchase { c, total } => {
                 let p = NewPurchase {
                     coupons: Vec::new(),
+                    checkout: None,
                     occurred_at: ctx.now,
                     ..crate::ledger::purchase(&ids[c], total, &[])
                 };

@@ -177,6 +177,7 @@ async fn ledger_verify_passes_and_catches_tampering() {
         let c = store.create_customer(&ctx, profile).await.unwrap();
         let purchase = vafa_store::NewPurchase {
             coupons: Vec::new(),
+            checkout: None,
             customer: vafa_store::CustomerRef::Id(c.id.clone()),
             store: None,
             channel: None,
@@ -249,6 +250,7 @@ async fn report_pareto_prints_the_figures() {
             let c = store.create_customer(&ctx, profile).await.unwrap();
             let purchase = vafa_store::NewPurchase {
                 coupons: Vec::new(),
+                checkout: None,
                 customer: vafa_store::CustomerRef::Id(c.id.clone()),
                 store: None,
                 channel: None,
