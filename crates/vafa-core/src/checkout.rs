@@ -2,13 +2,15 @@
 //!
 //! The stacking order, always the same:
 //!
-//! 1. the **tier discount**: the customer's tier's percent of the cart total, rounded down;
-//! 2. **coupons**, in the order presented, each computed on the cart after the tier
-//!    discount and never more than what is left;
-//! 3. **points** as payment, at the program's point value: at most what the customer has
+//! 1. the tier's **free items**: one unit of each of its free SKUs that is in the cart,
+//!    at that line's unit price;
+//! 2. the **tier discount**: the tier's percent of what is left, rounded down;
+//! 3. **coupons**, in the order presented, each computed on the cart after the tier's
+//!    benefits and never more than what is left;
+//! 4. **points** as payment, at the program's point value: at most what the customer has
 //!    available and at most what is left (whole points, their value rounded down);
-//! 4. **cashback** from the wallet, at most what is left;
-//! 5. the rest is **paid** in money — and it is this money, not the discounts nor what
+//! 5. **cashback** from the wallet, at most what is left;
+//! 6. the rest is **paid** in money — and it is this money, not the discounts nor what
 //!    points and cashback paid, that earns points and cashback.
 
 use rust_decimal::prelude::ToPrimitive;
@@ -27,6 +29,8 @@ pub enum PointsWanted {
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuoteInput {
     pub total_minor: i64,
+    /// The tier's free items found in the cart, with their unit prices (`free_items`).
+    pub free_items: Vec<(String, i64)>,
     pub tier_discount_percent: Decimal,
     /// Each presented coupon's discount as its rules compute it (before capping).
     pub coupons: Vec<(String, i64)>,
@@ -40,6 +44,9 @@ pub struct QuoteInput {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Quote {
     pub total_minor: i64,
+    /// The tier's free items given, with what each took off.
+    #[serde(default)]
+    pub free_items: Vec<(String, i64)>,
     pub tier_discount_minor: i64,
     /// Each coupon with what it takes off after capping.
     pub coupons: Vec<(String, i64)>,
@@ -72,10 +79,39 @@ pub fn tier_discount(total_minor: i64, percent: Decimal) -> i64 {
     floor(Decimal::from(total) * percent / Decimal::from(100)).clamp(0, total)
 }
 
+/// One unit of each of `skus` that is in the cart, at the cheapest such line's unit price.
+pub fn free_items(lines: &[crate::coupons::CartLine], skus: &[String]) -> Vec<(String, i64)> {
+    skus.iter()
+        .filter_map(|sku| {
+            lines
+                .iter()
+                .filter(|l| l.sku.as_deref() == Some(sku.as_str()) && l.quantity > 0)
+                .map(|l| l.unit_price_minor.max(0))
+                .min()
+                .map(|p| (sku.clone(), p))
+        })
+        .collect()
+}
+
+/// What is left of the cart after the tier's benefits: the total coupons are checked on.
+pub fn after_tier(total_minor: i64, free_items: &[(String, i64)], percent: Decimal) -> i64 {
+    let total = total_minor.max(0);
+    let free: i64 = free_items.iter().map(|f| f.1).sum::<i64>().clamp(0, total);
+    let rest = total - free;
+    rest - tier_discount(rest, percent)
+}
+
 pub fn quote(q: &QuoteInput) -> Result<Quote, QuoteError> {
     let total = q.total_minor.max(0);
-    let tier = tier_discount(total, q.tier_discount_percent);
-    let mut left = total - tier;
+    let mut left = total;
+    let mut free_items = Vec::with_capacity(q.free_items.len());
+    for (sku, price) in &q.free_items {
+        let take = (*price).clamp(0, left);
+        left -= take;
+        free_items.push((sku.clone(), take));
+    }
+    let tier = tier_discount(left, q.tier_discount_percent);
+    left -= tier;
     let mut coupons = Vec::with_capacity(q.coupons.len());
     for (code, raw) in &q.coupons {
         let take = (*raw).clamp(0, left);
@@ -108,6 +144,7 @@ pub fn quote(q: &QuoteInput) -> Result<Quote, QuoteError> {
     left -= q.cashback_wanted_minor;
     Ok(Quote {
         total_minor: total,
+        free_items,
         tier_discount_minor: tier,
         coupons,
         discounted_minor: discounted,
@@ -128,6 +165,7 @@ mod tests {
     fn input(total: i64) -> QuoteInput {
         QuoteInput {
             total_minor: total,
+            free_items: Vec::new(),
             tier_discount_percent: Decimal::from(10),
             coupons: vec![("A".into(), 50_000), ("B".into(), 1_000_000)],
             points_available: 1_000,
@@ -153,6 +191,41 @@ mod tests {
             (1_000, 1_000, 100_000)
         );
         assert_eq!((q.cashback_used_minor, q.payable_minor), (5_000, 745_000));
+    }
+
+    #[test]
+    fn free_items_come_first_then_the_percent() {
+        use crate::coupons::CartLine;
+        let lines = [
+            CartLine {
+                sku: Some("LATTE".into()),
+                category: None,
+                quantity: 2,
+                unit_price_minor: 90_000,
+            },
+            CartLine {
+                sku: Some("CAKE".into()),
+                category: None,
+                quantity: 1,
+                unit_price_minor: 120_000,
+            },
+        ];
+        let free = free_items(&lines, &["LATTE".into(), "TEA".into()]);
+        assert_eq!(
+            free,
+            vec![("LATTE".to_owned(), 90_000)],
+            "one unit, and only what is in the cart"
+        );
+        assert_eq!(after_tier(300_000, &free, Decimal::from(10)), 189_000);
+        let mut i = input(300_000);
+        i.free_items = free;
+        i.coupons.clear();
+        i.points = PointsWanted::None;
+        let q = quote(&i).unwrap();
+        assert_eq!(
+            (q.tier_discount_minor, q.discounted_minor, q.payable_minor),
+            (21_000, 189_000, 189_000)
+        );
     }
 
     #[test]
@@ -182,9 +255,11 @@ mod tests {
             available in 0i64..100_000,
             value in 1u32..1_000,
             max in any::<bool>(),
+            free in proptest::option::of(0i64..2_000_000),
         ) {
             let i = QuoteInput {
                 total_minor: total,
+                free_items: free.map(|f| vec![("F".to_owned(), f)]).unwrap_or_default(),
                 tier_discount_percent: Decimal::from(pct),
                 coupons: raws.iter().enumerate().map(|(k, r)| (k.to_string(), *r)).collect(),
                 points_available: available,
@@ -195,7 +270,8 @@ mod tests {
             };
             let q = quote(&i).unwrap();
             let coupons: i64 = q.coupons.iter().map(|c| c.1).sum();
-            prop_assert_eq!(q.tier_discount_minor + coupons + q.points_value_minor + q.cashback_used_minor + q.payable_minor, total);
+            let free: i64 = q.free_items.iter().map(|f| f.1).sum();
+            prop_assert_eq!(free + q.tier_discount_minor + coupons + q.points_value_minor + q.cashback_used_minor + q.payable_minor, total);
             prop_assert!(q.payable_minor >= 0 && q.points_redeemed <= available);
             prop_assert!(q.points_value_minor <= q.discounted_minor);
         }

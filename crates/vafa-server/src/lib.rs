@@ -130,6 +130,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rewards::get, rewards::retire))
         .routes(routes!(rewards::claim, rewards::claims))
         .routes(routes!(rewards::use_code))
+        .routes(routes!(rewards::check_code))
         .routes(routes!(rewards::cancel))
         .routes(routes!(rewards::fulfilment))
         .routes(routes!(checkout::quote_view))

@@ -383,6 +383,12 @@ pub trait Store: Send + Sync + 'static {
         program_id: &str,
         claim_id: &str,
     ) -> Result<Option<RewardClaim>>;
+    /// The claim behind a code, for the counter to validate before using it.
+    async fn reward_claim_by_code(
+        &self,
+        program_id: &str,
+        code: &str,
+    ) -> Result<Option<RewardClaim>>;
 }
 
 /// The migration versions each backend's tree holds, for the test that keeps them equal.

@@ -12,7 +12,7 @@ use crate::AppState;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use vafa_core::checkout::{quote, tier_discount, PointsWanted, QuoteError, QuoteInput};
+use vafa_core::checkout::{after_tier, free_items, quote, PointsWanted, QuoteError, QuoteInput};
 use vafa_core::coupons::{normalize, CartLine};
 use vafa_store::{CouponCart, StoreError};
 
@@ -45,10 +45,18 @@ pub struct CouponLineView {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+pub struct FreeItemView {
+    pub sku: String,
+    pub discount: MoneyDto,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
 pub struct QuoteView {
     pub customer_id: Option<String>,
     pub tier: Option<String>,
     pub total: MoneyDto,
+    /// The tier's free items in the cart, one unit each, with what they took off.
+    pub free_items: Vec<FreeItemView>,
     pub tier_discount_percent: String,
     pub tier_discount: MoneyDto,
     pub coupons: Vec<CouponLineView>,
@@ -135,19 +143,25 @@ pub async fn quote_view(
         .as_ref()
         .map_or(Default::default(), |s| s.tier.discount_percent);
     let gross = purchase.total_minor;
-    let tier_off = tier_discount(gross, tier_pct);
+    let lines: Vec<CartLine> = purchase
+        .lines
+        .iter()
+        .map(|l| CartLine {
+            sku: l.sku.clone(),
+            category: l.category.clone(),
+            quantity: l.quantity,
+            unit_price_minor: l.unit_price_minor,
+        })
+        .collect();
+    let free = free_items(
+        &lines,
+        standing
+            .as_ref()
+            .map_or(&[][..], |s| &s.tier.free_items[..]),
+    );
     let cart = CouponCart {
-        lines: purchase
-            .lines
-            .iter()
-            .map(|l| CartLine {
-                sku: l.sku.clone(),
-                category: l.category.clone(),
-                quantity: l.quantity,
-                unit_price_minor: l.unit_price_minor,
-            })
-            .collect(),
-        total_minor: gross - tier_off,
+        total_minor: after_tier(gross, &free, tier_pct),
+        lines,
     };
     let mut coupons = Vec::new();
     let mut refused = Vec::new();
@@ -184,6 +198,7 @@ pub async fn quote_view(
     let settings = state.store.ledger_settings(program_id).await?;
     let q = quote(&QuoteInput {
         total_minor: gross,
+        free_items: free,
         tier_discount_percent: tier_pct,
         coupons,
         points_available: balance.as_ref().map_or(0, |b| b.points_available),
@@ -233,6 +248,14 @@ pub async fn quote_view(
         customer_id,
         tier: standing.map(|s| s.tier.code),
         total: m(gross),
+        free_items: q
+            .free_items
+            .iter()
+            .map(|(sku, off)| FreeItemView {
+                sku: sku.clone(),
+                discount: m(*off),
+            })
+            .collect(),
         tier_discount_percent: tier_pct.to_string(),
         tier_discount: m(q.tier_discount_minor),
         coupons: q

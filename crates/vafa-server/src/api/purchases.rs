@@ -303,6 +303,8 @@ pub struct PurchaseView {
 pub struct CheckoutView {
     /// The cart before discounts; `total` above is the sale after them.
     pub cart_total: MoneyDto,
+    /// The tier's free items, one unit each, with what they took off.
+    pub free_items: Vec<CheckoutCouponView>,
     pub tier_discount: MoneyDto,
     /// Each coupon used, with what it took off.
     pub coupons: Vec<CheckoutCouponView>,
@@ -315,6 +317,7 @@ pub struct CheckoutView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CheckoutCouponView {
+    /// The coupon code, or the free item's SKU.
     pub code: String,
     pub discount: MoneyDto,
 }
@@ -323,6 +326,14 @@ impl CheckoutView {
     fn new(q: vafa_core::checkout::Quote, c: Currency) -> Self {
         CheckoutView {
             cart_total: MoneyDto::of(q.total_minor, c),
+            free_items: q
+                .free_items
+                .into_iter()
+                .map(|(code, off)| CheckoutCouponView {
+                    code,
+                    discount: MoneyDto::of(off, c),
+                })
+                .collect(),
             tier_discount: MoneyDto::of(q.tier_discount_minor, c),
             coupons: q
                 .coupons

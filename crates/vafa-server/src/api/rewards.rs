@@ -239,6 +239,47 @@ pub async fn use_code(
     ))
 }
 
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CodeCheckView {
+    /// True when the code can be used now.
+    pub usable: bool,
+    /// Why not, when it cannot.
+    pub reason: Option<String>,
+    pub claim: ClaimView,
+}
+
+/// Look a reward code up before using it: whose it is, what it is for, and whether it
+/// can be used now. Nothing is written.
+#[utoipa::path(get, path = "/api/v1/reward-codes/{code}", tag = "rewards",
+    params(("code" = String, Path)),
+    responses((status = 200, body = CodeCheckView), (status = 404)),
+    security(("api_key" = ["points.redeem"])))]
+pub async fn check_code(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(code): Path<String>,
+) -> ApiResult<axum::Json<CodeCheckView>> {
+    let code = vafa_core::coupons::normalize(&code);
+    let claim = state
+        .store
+        .reward_claim_by_code(auth.program_id(), &code)
+        .await?
+        .ok_or_else(|| ApiError::not_found("reward code"))?;
+    let reason = match claim.status.as_str() {
+        "used" => Some("already used".to_owned()),
+        "cancelled" => Some("the claim was cancelled".to_owned()),
+        _ if claim.expires_at <= state.clock.now() => {
+            Some(format!("expired at {}", claim.expires_at))
+        }
+        _ => None,
+    };
+    Ok(axum::Json(CodeCheckView {
+        usable: reason.is_none(),
+        reason,
+        claim: claim.into(),
+    }))
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CancelInput {

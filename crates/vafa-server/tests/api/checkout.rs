@@ -11,7 +11,7 @@ async fn a_quote_stacks_tier_coupons_and_points() {
         let admin = app.admin_key.clone();
         let ladder = json!({"metric": "spend", "window": {"kind": "lifetime"}, "tiers": [
             {"code": "simple", "name": "Simple", "threshold": 0},
-            {"code": "silver", "name": "Silver", "threshold": 1000000, "discount_percent": "10", "earn_multiplier": "2"}]});
+            {"code": "silver", "name": "Silver", "threshold": 1000000, "discount_percent": "10", "earn_multiplier": "2", "free_items": ["LATTE"]}]});
         app.call(Method::PUT, "/api/v1/tiers", &admin, Some(ladder)).await.ok(200);
         app.post("/api/v1/coupon-batches", json!({"name": "Y", "code": "YALDA",
             "rules": {"discount": {"type": "amount", "amount_minor": 20000}}})).await.ok(201);
@@ -84,6 +84,25 @@ async fn a_quote_stacks_tier_coupons_and_points() {
         app.post("/api/v1/purchases", buy("co-3")).await.problem(409, "coupon_used_up");
         let after = app.get(&format!("/api/v1/customers/{id}/balance")).await.ok(200).clone();
         assert_eq!(before["points"], after["points"]);
+
+        // Silver's free latte: one unit off first, then the 10% on what is left.
+        let cart = json!({"customer_id": id, "external_id": "co-free",
+            "items": [
+                {"sku": "LATTE", "quantity": 2, "unit_price": {"amount": "90000", "currency": "IRR"}},
+                {"sku": "CAKE", "quantity": 1, "unit_price": {"amount": "120000", "currency": "IRR"}}],
+            "total": {"amount": "300000", "currency": "IRR"}});
+        let mut quote_body = cart.clone();
+        quote_body.as_object_mut().unwrap().remove("external_id");
+        let q = app.post("/api/v1/checkout/quote", quote_body).await.ok(200).clone();
+        assert_eq!(q["free_items"][0]["discount"]["amount"], "90000", "{q}");
+        assert_eq!(q["tier_discount"]["amount"], "21000");
+        assert_eq!(q["payable"]["amount"], "189000");
+        let mut buy_body = cart;
+        buy_body["checkout"] = json!({});
+        let p = app.post("/api/v1/purchases", buy_body).await.ok(201).clone();
+        assert_eq!(p["checkout"]["free_items"][0]["discount"], q["free_items"][0]["discount"]);
+        assert_eq!(p["checkout"]["paid"], q["payable"]);
+        assert_eq!(p["points"]["earned"], q["points_earned"]);
 
         // Twenty counters race one fresh single-use code through the purchase: one wins.
         let batch = app.post("/api/v1/coupon-batches", json!({"name": "Race", "pattern": "RACE-######", "count": 1,

@@ -37,9 +37,17 @@ async fn rewards_over_http() {
         again.problem(422, "insufficient_points");
 
         let code = claim["code"].as_str().unwrap();
+        let look = app
+            .call(Method::GET, &format!("/api/v1/reward-codes/{code}"), &cashier, None)
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!((look["usable"].as_bool(), look["claim"]["customer_id"].as_str()), (Some(true), Some(cid)));
         let use_path = format!("/api/v1/reward-codes/{}/use", code.to_lowercase());
         assert_eq!(app.call(Method::POST, &use_path, &cashier, None).await.ok(200)["status"], "used");
         app.call(Method::POST, &use_path, &cashier, None).await.problem(409, "reward_claim_not_usable");
+        let look = app.get(&format!("/api/v1/reward-codes/{code}")).await.ok(200).clone();
+        assert_eq!((look["usable"].as_bool(), look["reason"].as_str()), (Some(false), Some("already used")));
 
         // A second claim, cancelled by a manager: the points come back.
         app.post(&format!("/api/v1/customers/{cid}/adjustments"), json!({"points": 150, "reason": "goodwill"}))

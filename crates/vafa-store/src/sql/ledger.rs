@@ -397,11 +397,13 @@ macro_rules! ledger_ops {
                 let mut earning = std::borrow::Cow::Borrowed(p);
                 if let Some(co) = &p.checkout {
                     let pct = tier.map(|t| t.discount_percent).unwrap_or_default();
+                    let lines: Vec<vafa_core::coupons::CartLine> = p.lines.iter().map(|l| vafa_core::coupons::CartLine {
+                        sku: l.sku.clone(), category: l.category.clone(), quantity: l.quantity, unit_price_minor: l.unit_price_minor,
+                    }).collect();
+                    let free = vafa_core::checkout::free_items(&lines, tier.map_or(&[][..], |t| &t.free_items[..]));
                     let cart = CouponCart {
-                        lines: p.lines.iter().map(|l| vafa_core::coupons::CartLine {
-                            sku: l.sku.clone(), category: l.category.clone(), quantity: l.quantity, unit_price_minor: l.unit_price_minor,
-                        }).collect(),
-                        total_minor: p.total_minor - vafa_core::checkout::tier_discount(p.total_minor, pct),
+                        total_minor: vafa_core::checkout::after_tier(p.total_minor, &free, pct),
+                        lines,
                     };
                     let mut raws = Vec::new();
                     for code in &p.coupons {
@@ -411,6 +413,7 @@ macro_rules! ledger_ops {
                     let before = Self::snapshot(&mut tx, &ctx.program_id, &customer_id, ctx.now, false).await?;
                     let q = vafa_core::checkout::quote(&vafa_core::checkout::QuoteInput {
                         total_minor: p.total_minor,
+                        free_items: free,
                         tier_discount_percent: pct,
                         coupons: raws,
                         points_available: before.points_available,

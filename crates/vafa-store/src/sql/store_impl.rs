@@ -560,6 +560,14 @@ macro_rules! store_impl {
             ) -> Result<Option<RewardClaim>> {
                 self.get_reward_claim_op(program_id, claim_id).await
             }
+            async fn reward_claim_by_code(
+                &self,
+                program_id: &str,
+                code: &str,
+            ) -> Result<Option<RewardClaim>> {
+                let mut conn = self.read.acquire().await?;
+                Self::claim_by(&mut conn, program_id, "code", code).await
+            }
         }
     };
 }
