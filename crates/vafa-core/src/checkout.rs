@@ -96,7 +96,10 @@ pub fn free_items(lines: &[crate::coupons::CartLine], skus: &[String]) -> Vec<(S
 /// What is left of the cart after the tier's benefits: the total coupons are checked on.
 pub fn after_tier(total_minor: i64, free_items: &[(String, i64)], percent: Decimal) -> i64 {
     let total = total_minor.max(0);
-    let free: i64 = free_items.iter().map(|f| f.1).sum::<i64>().clamp(0, total);
+    let free: i64 = free_items
+        .iter()
+        .fold(0i64, |a, f| a.saturating_add(f.1.max(0)))
+        .clamp(0, total);
     let rest = total - free;
     rest - tier_discount(rest, percent)
 }

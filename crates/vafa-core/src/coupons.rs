@@ -207,8 +207,8 @@ pub fn discount_for(
         lines
             .iter()
             .filter(|l| eligible_line(l))
-            .map(|l| l.quantity.saturating_mul(l.unit_price_minor))
-            .sum()
+            .map(|l| l.quantity.saturating_mul(l.unit_price_minor).max(0))
+            .fold(0i64, i64::saturating_add)
     } else {
         total
     };

@@ -104,6 +104,26 @@ async fn a_quote_stacks_tier_coupons_and_points() {
         assert_eq!(p["checkout"]["paid"], q["payable"]);
         assert_eq!(p["points"]["earned"], q["points_earned"]);
 
+        // Every line of a discounted purchase can be returned: the lines carry the sale.
+        let ret = app
+            .post(&format!("/api/v1/purchases/{}/returns", p["id"].as_str().unwrap()),
+                json!({"items": [{"line": 1, "quantity": 2}, {"line": 2, "quantity": 1}]}))
+            .await;
+        assert_eq!(ret.ok(201)["amount"]["amount"], p["total"]["amount"], "{}", ret.body);
+
+        // Two codes of a batch allowed once per customer, in one purchase: refused whole.
+        let batch = app.post("/api/v1/coupon-batches", json!({"name": "Once", "pattern": "ONCE-######", "count": 2,
+            "rules": {"discount": {"type": "amount", "amount_minor": 1000}, "max_uses_per_customer": 1}})).await.ok(201).clone();
+        let csv = app.client.get(format!("{}/api/v1/coupon-batches/{}/codes", app.base, batch["id"].as_str().unwrap()))
+            .bearer_auth(&admin).send().await.unwrap().text().await.unwrap();
+        let two: Vec<String> = csv.lines().skip(1).map(|l| l.split(',').next().unwrap().to_owned()).collect();
+        app.post("/api/v1/purchases", json!({"customer_id": id, "external_id": "once",
+            "total": {"amount": "100000", "currency": "IRR"}, "coupons": two, "checkout": {}}))
+            .await
+            .problem(422, "coupon_not_applicable");
+        let b = app.get(&format!("/api/v1/coupon-batches/{}", batch["id"].as_str().unwrap())).await.ok(200).clone();
+        assert_eq!(b["used"], 0, "nothing written");
+
         // Twenty counters race one fresh single-use code through the purchase: one wins.
         let batch = app.post("/api/v1/coupon-batches", json!({"name": "Race", "pattern": "RACE-######", "count": 1,
             "rules": {"discount": {"type": "amount", "amount_minor": 1000}}})).await.ok(201).clone();

@@ -210,6 +210,10 @@ macro_rules! analytics_ops {
                 // One snapshot for the bounds check and the read that depends on it.
                 let mut conn = self.read.acquire().await?;
                 let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+                if <$db as sqlx::Database>::NAME == "PostgreSQL" {
+                    // A deferred SQLite read is one snapshot already; READ COMMITTED is not.
+                    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY").execute(&mut *tx).await?;
+                }
                 let (first, last): (Option<i64>, Option<i64>) =
                     sqlx::query_as(crate::sql::bulk::BOUNDS_SQL)
                         .bind(program_id)

@@ -172,7 +172,8 @@ macro_rules! coupon_ops {
                 let sql = format!(
                     "SELECT c.batch_id, c.uses, c.max_uses, b.rules FROM coupon_codes c JOIN coupon_batches b ON b.id = c.batch_id \
                      WHERE c.program_id = $1 AND c.code = $2{}",
-                    if lock { $lock } else { "" }
+                    // Only the code's row: locking the batch too would queue every use of it.
+                    if lock { $lock.replace("FOR UPDATE", "FOR UPDATE OF c") } else { String::new() }
                 );
                 let row: Option<(String, i64, Option<i64>, String)> =
                     sqlx::query_as(&sql).bind(program_id).bind(code).fetch_optional(&mut *conn).await?;
@@ -209,6 +210,41 @@ macro_rules! coupon_ops {
                     max_uses,
                     at,
                 })
+            }
+
+            /// After a use is recorded: refuse it if the customer is now over the batch's
+            /// per-customer limit (several codes of one batch in one purchase).
+            pub(crate) async fn coupon_customer_limit(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                program_id: &str,
+                code: &str,
+                customer_id: &str,
+            ) -> Result<()> {
+                let row: Option<(String, String)> = sqlx::query_as(
+                    "SELECT b.id, b.rules FROM coupon_codes c JOIN coupon_batches b ON b.id = c.batch_id WHERE c.program_id = $1 AND c.code = $2",
+                )
+                .bind(program_id)
+                .bind(code)
+                .fetch_optional(&mut *conn)
+                .await?;
+                let (batch_id, rules) = row.ok_or(StoreError::NotFound("coupon"))?;
+                let rules: vafa_core::coupons::CouponRules = decode_def(&rules)?;
+                if let Some(limit) = rules.max_uses_per_customer {
+                    let (n,): (i64,) = sqlx::query_as(
+                        "SELECT COUNT(*) FROM coupon_uses WHERE program_id = $1 AND batch_id = $2 AND customer_id = $3",
+                    )
+                    .bind(program_id)
+                    .bind(&batch_id)
+                    .bind(customer_id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                    if n > limit {
+                        return Err(StoreError::CouponNotApplicable(format!(
+                            "this customer may use this coupon {limit} times; this purchase would make {n}"
+                        )));
+                    }
+                }
+                Ok(())
             }
 
             pub(crate) async fn check_coupon_op(

@@ -405,6 +405,16 @@ macro_rules! ledger_ops {
                         total_minor: vafa_core::checkout::after_tier(p.total_minor, &free, pct),
                         lines,
                     };
+                    // Lock the presented codes in one order (sorted), whatever order they
+                    // were typed in, so two purchases never wait on each other's codes.
+                    if !$lock.is_empty() {
+                        let mut sorted: Vec<&String> = p.coupons.iter().collect();
+                        sorted.sort();
+                        for code in sorted {
+                            let sql = format!("SELECT uses FROM coupon_codes WHERE program_id = $1 AND code = $2{}", $lock);
+                            let _: Option<(i64,)> = sqlx::query_as(&sql).bind(&ctx.program_id).bind(code).fetch_optional(&mut *tx).await?;
+                        }
+                    }
                     let mut raws = Vec::new();
                     for code in &p.coupons {
                         let u = Self::coupon_terms(&mut tx, &ctx.program_id, code, Some(&customer_id), &cart, ctx.now, true).await?;
@@ -427,6 +437,10 @@ macro_rules! ledger_ops {
                         vafa_core::checkout::QuoteError::TooMuchCashback { max } => StoreError::InsufficientCashback { available: max },
                     })?;
                     for (code, off) in &q.coupons {
+                        // Nothing left for it to take: the code is not used up.
+                        if *off == 0 {
+                            continue;
+                        }
                         let taken = sqlx::query(
                             "UPDATE coupon_codes SET uses = uses + 1 WHERE program_id = $1 AND code = $2 AND (max_uses IS NULL OR uses < max_uses)",
                         )
@@ -451,6 +465,7 @@ macro_rules! ledger_ops {
                         .bind(micros(ctx.now))
                         .execute(&mut *tx)
                         .await?;
+                        Self::coupon_customer_limit(&mut tx, &ctx.program_id, code, &customer_id).await?;
                     }
                     // Spend before this purchase's own lot exists: what it earns pays nothing now.
                     if q.points_redeemed > 0 {
@@ -474,12 +489,23 @@ macro_rules! ledger_ops {
                     quote = Some(q);
                 }
                 // Rules are judged at the purchase's time; caps and budgets are read under lock.
-                let facts = purchase_facts(&earning);
+                // Through the checkout each line weighs what was paid for it: the money paid
+                // spread over the lines in proportion (and the sale, for returns by line).
+                let mut facts = purchase_facts(&earning);
+                let gross_amounts: Vec<i64> = p.lines.iter().map(|l| l.quantity.saturating_mul(l.unit_price_minor)).collect();
+                if let Some(q) = &quote {
+                    for (item, paid) in facts.items.iter_mut().zip(vafa_core::ledger::allocate(q.payable_minor, &gross_amounts)) {
+                        item.amount_minor = paid;
+                    }
+                }
                 let eval = Self::evaluate_rules(&mut tx, &program, &settings, Some(&customer_id), Some(&facts), None, p.occurred_at, true).await?;
                 let multiply = |x: i64| tier.map_or(x, |t| t.earn(x));
                 let points = multiply(eval.points);
                 let cashback = eval.cashback_minor;
-                let amounts: Vec<i64> = p.lines.iter().map(|l| l.quantity.saturating_mul(l.unit_price_minor)).collect();
+                let amounts: Vec<i64> = match &quote {
+                    Some(_) => vafa_core::ledger::allocate(sale_total, &gross_amounts),
+                    None => gross_amounts.clone(),
+                };
                 let line_points: Vec<i64> = eval.line_points.iter().map(|x| multiply(*x)).collect();
                 let line_cash = &eval.line_cashback;
                 let available_at = vafa_core::ledger::available_at(p.occurred_at, settings.pending_days);

@@ -275,6 +275,11 @@ macro_rules! reward_ops {
                 if n != 1 {
                     return Err(StoreError::ClaimNotUsable(format!("only an unused claim can be cancelled; this one is {}", claim.status)));
                 }
+                // The reward's row before any account, in the order claiming takes them.
+                sqlx::query("UPDATE rewards SET stock_left = stock_left + 1 WHERE id = $1 AND stock_left IS NOT NULL")
+                    .bind(&claim.reward_id)
+                    .execute(&mut *tx)
+                    .await?;
                 // The points come back as a new lot, expiring by today's policy.
                 let acct = AccountSpec::customer_points(&claim.customer_id);
                 let row = Self::lock_account(&mut tx, &ctx.program_id, &acct, ctx.now).await?;
@@ -294,10 +299,6 @@ macro_rules! reward_ops {
                 let entry_id = Self::post_entry(&mut tx, ctx, "reward_cancel", Some(&claim.customer_id), None, explanation, &legs).await?;
                 sqlx::query("UPDATE lots SET entry_id = $1 WHERE id = $2").bind(&entry_id).bind(&lot).execute(&mut *tx).await?;
                 sqlx::query("UPDATE reward_claims SET refund_entry_id = $1 WHERE id = $2").bind(&entry_id).bind(claim_id).execute(&mut *tx).await?;
-                sqlx::query("UPDATE rewards SET stock_left = stock_left + 1 WHERE id = $1 AND stock_left IS NOT NULL")
-                    .bind(&claim.reward_id)
-                    .execute(&mut *tx)
-                    .await?;
                 Self::audit(&mut tx, ctx, "reward.cancelled", "reward_claim", claim_id, serde_json::json!({"reason": reason, "points": claim.points})).await?;
                 let claim = Self::claim_by(&mut tx, &ctx.program_id, "id", claim_id).await?.ok_or(StoreError::NotFound("claim"))?;
                 tx.commit().await?;

@@ -342,7 +342,9 @@ macro_rules! tier_ops {
                         run.in_grace += 1;
                     }
                 }
-                for chunk in todo.chunks(200) {
+                // One customer per transaction: a gift locks program accounts, and no
+                // transaction may then wait on another customer's lock.
+                for chunk in todo.chunks(1) {
                     let mut tx = self.begin_write().await?;
                     let (_, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
                     for c in chunk {
