@@ -49,6 +49,9 @@ pub enum StoreError {
     CouponUsedUp,
     #[error("{0}")]
     CouponNotApplicable(String),
+    /// A request the store itself refuses (bulk and demo options), naming the field.
+    #[error("{0}")]
+    Invalid(String),
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]

@@ -6,6 +6,8 @@
 
 mod coupons_model;
 mod error;
+pub mod demo;
+pub mod history;
 pub mod ids;
 pub mod keys;
 mod ledger_model;
@@ -161,6 +163,15 @@ pub trait Store: Send + Sync + 'static {
         batch: u32,
         max_batches: u32,
     ) -> Result<ExpiryRun>;
+    /// Write a chunk of history made by a [`history::Book`], in one transaction.
+    async fn write_history(&self, ctx: &Ctx, rows: &history::HistoryRows) -> Result<()>;
+    /// Which of `values` are already taken in `column`: value → customer id.
+    async fn refs(
+        &self,
+        program_id: &str,
+        column: history::RefColumn,
+        values: &[String],
+    ) -> Result<std::collections::HashMap<String, String>>;
     /// Recompute balances, lots and zero sums from the postings.
     async fn verify_ledger(&self, program_id: Option<&str>) -> Result<VerifyReport>;
 

@@ -19,7 +19,7 @@ pub struct Program {
 }
 
 /// A newly created key: the only moment its secret exists in clear.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct IssuedKey {
     pub key_id: String,
     pub api_key: String,

@@ -42,6 +42,7 @@ macro_rules! store_impl {
         crate::sql::tiers::tier_ops!($db, $lock);
         crate::sql::coupons::coupon_ops!($db, $lock);
         crate::sql::rewards::reward_ops!($db, $lock);
+        crate::sql::history::history_ops!($db);
 
         #[async_trait::async_trait]
         impl Store for SqlStore<$db> {
@@ -260,6 +261,17 @@ macro_rules! store_impl {
             ) -> Result<ExpiryRun> {
                 self.expire_lots_op(program_id, now, batch, max_batches)
                     .await
+            }
+            async fn write_history(&self, ctx: &Ctx, rows: &crate::history::HistoryRows) -> Result<()> {
+                self.write_history_op(ctx, rows).await
+            }
+            async fn refs(
+                &self,
+                program_id: &str,
+                column: crate::history::RefColumn,
+                values: &[String],
+            ) -> Result<std::collections::HashMap<String, String>> {
+                self.customer_refs_op(program_id, column, values).await
             }
             async fn verify_ledger(&self, program_id: Option<&str>) -> Result<VerifyReport> {
                 self.verify_ledger_op(program_id).await

@@ -7,6 +7,7 @@ mod analytics;
 mod cards;
 mod coupons;
 mod customers;
+mod demo;
 mod ledger;
 mod model;
 mod programs;

@@ -1,0 +1,836 @@
+//! History written in bulk: the demo's months of trade and imported purchases.
+//!
+//! A [`Book`] keeps the ledger in memory for the customers it is given — their
+//! accounts, lots, debts and tiers — and posts what a purchase, a return, a redemption,
+//! an upgrade or an expiry would post, using the same pieces of `vafa_core` as the
+//! live operations (earning, lots in spend order, reversals, tier ladders). Its rows are
+//! then written with [`crate::Store::write_history`] in large multi-row statements, one
+//! transaction per chunk; `vafa ledger verify` holds after every chunk.
+//!
+//! Live operations stay the only way to change an existing customer's value: a book
+//! starts every customer empty, so it takes new customers only. Program accounts are
+//! the exception, and the writer re-bases their postings on the stored balance under a
+//! lock, so a live server may keep trading while history is written.
+//!
+//! What a book does not model: campaigns (history earns by the program's base rate and
+//! the tier multiplier), cashback redemption and checkout discounts.
+
+use crate::sql::ledger_support::{AccountSpec, POINTS};
+use crate::ReturnRequest;
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use std::collections::HashMap;
+use vafa_core::customer::Customer;
+use vafa_core::ledger::{LedgerSettings, Lot};
+use vafa_core::ledger::CalendarKind;
+use vafa_core::tiers::TierLadder;
+
+/// An id of `prefix` whose UUIDv7 carries `at`, so history sorts among itself by time.
+pub fn id_at(prefix: &str, at: Timestamp) -> String {
+    let secs = at.as_second().max(0) as u64;
+    let nanos = at.subsec_nanosecond().max(0) as u32;
+    let ts = uuid::Timestamp::from_unix(uuid::NoContext, secs, nanos);
+    format!("{prefix}_{}", uuid::Uuid::new_v7(ts).simple())
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryAccount {
+    pub id: String,
+    pub key: String,
+    pub kind: String,
+    pub customer_id: Option<String>,
+    pub unit: String,
+    pub balance: i64,
+    pub debt: i64,
+    pub seq: i64,
+    pub created_at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryEntry {
+    pub id: String,
+    pub kind: &'static str,
+    pub customer_id: String,
+    pub purchase_id: Option<String>,
+    pub at: Timestamp,
+    pub explanation: serde_json::Value,
+}
+
+/// A posting. On the customer's points account (kept by the book) `seq` and
+/// `balance_after` are final; on the accounts in `placed` — program accounts and the
+/// cashback wallet — the writer assigns them on top of what is stored.
+#[derive(Debug, Clone)]
+pub struct HistoryPosting {
+    pub id: String,
+    pub entry_id: String,
+    pub account_key: String,
+    pub(crate) placed: Option<AccountSpec>,
+    pub unit: String,
+    pub amount: i64,
+    pub seq: i64,
+    pub balance_after: i64,
+    pub lot_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryLot {
+    pub id: String,
+    pub account_id: String,
+    pub entry_id: String,
+    pub purchase_id: Option<String>,
+    pub initial: i64,
+    pub remaining: i64,
+    pub available_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryLine {
+    pub sku: Option<String>,
+    pub name: Option<String>,
+    pub category: Option<String>,
+    pub quantity: i64,
+    pub unit_price_minor: i64,
+    pub amount_minor: i64,
+    pub points: i64,
+    pub cashback: i64,
+    pub returned_quantity: i64,
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryPurchase {
+    pub id: String,
+    pub customer_id: String,
+    pub external_id: Option<String>,
+    pub store: Option<String>,
+    pub channel: Option<String>,
+    pub total_minor: i64,
+    pub returned_minor: i64,
+    pub points_earned: i64,
+    pub points_reversed: i64,
+    pub cashback_earned: i64,
+    pub cashback_reversed: i64,
+    pub lot_id: Option<String>,
+    pub entry_id: String,
+    pub occurred_at: Timestamp,
+    pub created_at: Timestamp,
+    pub lines: Vec<HistoryLine>,
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryReturn {
+    pub id: String,
+    pub purchase_id: String,
+    pub amount_minor: i64,
+    pub points_reversed: i64,
+    pub cashback_reversed: i64,
+    pub entry_id: String,
+    pub at: Timestamp,
+}
+
+#[derive(Debug, Clone)]
+pub struct HistoryTierChange {
+    pub id: String,
+    pub customer_id: String,
+    pub from_tier: Option<String>,
+    pub to_tier: String,
+    pub qualifying: i64,
+    pub gift_points: i64,
+    pub entry_id: Option<String>,
+    pub at: Timestamp,
+}
+
+/// Everything a chunk of history writes. Rows are inserted; nothing existing changes
+/// except program account balances (re-based by the writer).
+#[derive(Debug, Default, Clone)]
+pub struct HistoryRows {
+    /// The program's currency (purchases carry it).
+    pub currency: String,
+    pub customers: Vec<Customer>,
+    pub accounts: Vec<HistoryAccount>,
+    pub entries: Vec<HistoryEntry>,
+    pub postings: Vec<HistoryPosting>,
+    pub lots: Vec<HistoryLot>,
+    pub purchases: Vec<HistoryPurchase>,
+    pub returns: Vec<HistoryReturn>,
+    /// (customer, tier code, since)
+    pub tiers: Vec<(String, String, Timestamp)>,
+    pub tier_changes: Vec<HistoryTierChange>,
+}
+
+impl HistoryRows {
+    pub fn is_empty(&self) -> bool {
+        self.customers.is_empty() && self.entries.is_empty() && self.purchases.is_empty()
+    }
+}
+
+/// What [`crate::Store::refs`] looks up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefColumn {
+    CustomerExternalId,
+    /// E.164, as stored.
+    CustomerMobile,
+    /// Answers purchase external id → its customer.
+    PurchaseExternalId,
+}
+
+/// A purchase as history knows it: the sale, its lines, when and where.
+#[derive(Debug, Clone)]
+pub struct PastPurchase {
+    pub customer_id: String,
+    pub external_id: Option<String>,
+    pub store: Option<String>,
+    pub channel: Option<String>,
+    pub lines: Vec<crate::PurchaseLine>,
+    pub total_minor: i64,
+    pub occurred_at: Timestamp,
+    /// False for imported sales recorded without earning (their entry has no postings).
+    pub earn: bool,
+}
+
+#[derive(Default)]
+struct CustomerBook {
+    points: Option<HistoryAccount>,
+    lots: Vec<HistoryLot>,
+    tier: usize,
+    /// (occurred_at, qualifying value) of each purchase, for the tier window.
+    sales: Vec<(Timestamp, i64)>,
+}
+
+/// An in-memory ledger for new customers; see the module documentation.
+pub struct Book {
+    program_id: String,
+    settings: LedgerSettings,
+    tz: TimeZone,
+    currency: String,
+    ladder: Option<(TierLadder, CalendarKind)>,
+    customers: HashMap<String, CustomerBook>,
+    /// Purchase id → (customer, index into `rows.purchases`).
+    purchases: HashMap<String, (String, usize)>,
+    rows: HistoryRows,
+    /// When the history is written (purchases' `created_at`).
+    written_at: Timestamp,
+}
+
+/// Why a book refused an operation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BookError {
+    #[error("unknown customer {0}")]
+    UnknownCustomer(String),
+    #[error("unknown purchase {0}")]
+    UnknownPurchase(String),
+    #[error("{0}")]
+    Return(String),
+}
+
+impl Book {
+    pub fn new(
+        program: &crate::Program,
+        settings: LedgerSettings,
+        ladder: Option<TierLadder>,
+        written_at: Timestamp,
+    ) -> Result<Book, crate::StoreError> {
+        let tz = TimeZone::get(&program.timezone)
+            .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
+        Ok(Book {
+            program_id: program.id.clone(),
+            settings,
+            tz,
+            currency: program.currency.code().to_owned(),
+            ladder: ladder.map(|l| (l, crate::calendar_of(program.locale))),
+            customers: HashMap::new(),
+            purchases: HashMap::new(),
+            rows: HistoryRows::default(),
+            written_at,
+        })
+    }
+
+    pub fn program_id(&self) -> &str {
+        &self.program_id
+    }
+
+    /// A new customer (its record is written with the chunk).
+    pub fn add_customer(&mut self, customer: Customer) {
+        self.customers
+            .insert(customer.id.clone(), CustomerBook::default());
+        self.rows.customers.push(customer);
+    }
+
+    /// An existing customer whose purchases are recorded without earning (imports).
+    pub fn add_known_customer(&mut self, customer_id: &str) {
+        self.customers
+            .entry(customer_id.to_owned())
+            .or_default();
+    }
+
+    fn customer(&mut self, id: &str) -> Result<&mut CustomerBook, BookError> {
+        self.customers
+            .get_mut(id)
+            .ok_or_else(|| BookError::UnknownCustomer(id.to_owned()))
+    }
+
+    /// Post an entry: customer legs update the book's account and lots now; program
+    /// legs are left for the writer to place.
+    fn post(
+        &mut self,
+        kind: &'static str,
+        customer_id: &str,
+        purchase_id: Option<&str>,
+        at: Timestamp,
+        explanation: serde_json::Value,
+        legs: Vec<BookLeg>,
+    ) -> Result<String, BookError> {
+        let entry_id = id_at("ent", at);
+        for leg in legs {
+            let posting_id = id_at("pst", at);
+            match leg {
+                BookLeg::Customer { amount, lot } => {
+                    let c = self.customer(customer_id)?;
+                    let acct = c.points.get_or_insert_with(|| {
+                        let spec = AccountSpec::customer_points(customer_id);
+                        HistoryAccount {
+                            id: id_at("acc", at),
+                            key: spec.key,
+                            kind: spec.kind.to_owned(),
+                            customer_id: spec.customer_id,
+                            unit: spec.unit,
+                            balance: 0,
+                            debt: 0,
+                            seq: 0,
+                            created_at: at,
+                        }
+                    });
+                    acct.balance += amount;
+                    acct.seq += 1;
+                    if lot.is_none() {
+                        acct.debt -= amount;
+                    }
+                    let (seq, balance_after, key) = (acct.seq, acct.balance, acct.key.clone());
+                    if let Some(lot_id) = &lot {
+                        if let Some(l) = c.lots.iter_mut().find(|l| &l.id == lot_id) {
+                            l.remaining += amount;
+                        }
+                    }
+                    self.rows.postings.push(HistoryPosting {
+                        id: posting_id,
+                        entry_id: entry_id.clone(),
+                        account_key: key,
+                        placed: None,
+                        unit: POINTS.to_owned(),
+                        amount,
+                        seq,
+                        balance_after,
+                        lot_id: lot,
+                    });
+                }
+                BookLeg::Placed { mut spec, amount } => {
+                    if spec.key.is_empty() {
+                        spec = AccountSpec::program(spec.kind, &spec.unit, customer_id);
+                    }
+                    self.rows.postings.push(HistoryPosting {
+                        id: posting_id,
+                        entry_id: entry_id.clone(),
+                        account_key: spec.key.clone(),
+                        unit: spec.unit.clone(),
+                        placed: Some(spec),
+                        amount,
+                        seq: 0,
+                        balance_after: 0,
+                        lot_id: None,
+                    });
+                }
+            }
+        }
+        self.rows.entries.push(HistoryEntry {
+            id: entry_id.clone(),
+            kind,
+            customer_id: customer_id.to_owned(),
+            purchase_id: purchase_id.map(str::to_owned),
+            at,
+            explanation,
+        });
+        Ok(entry_id)
+    }
+
+    fn account_id(&mut self, customer_id: &str, at: Timestamp) -> Result<String, BookError> {
+        let c = self.customer(customer_id)?;
+        if let Some(a) = &c.points {
+            return Ok(a.id.clone());
+        }
+        let spec = AccountSpec::customer_points(customer_id);
+        let acct = HistoryAccount {
+            id: id_at("acc", at),
+            key: spec.key,
+            kind: spec.kind.to_owned(),
+            customer_id: spec.customer_id,
+            unit: spec.unit,
+            balance: 0,
+            debt: 0,
+            seq: 0,
+            created_at: at,
+        };
+        let id = acct.id.clone();
+        c.points = Some(acct);
+        Ok(id)
+    }
+
+    /// Lots with points left, in spend order, as the live operations see them.
+    fn lots(&self, customer_id: &str) -> Vec<Lot> {
+        let mut lots: Vec<Lot> = self
+            .customers
+            .get(customer_id)
+            .map(|c| {
+                c.lots
+                    .iter()
+                    .filter(|l| l.remaining > 0)
+                    .map(|l| Lot {
+                        id: l.id.clone(),
+                        remaining: l.remaining,
+                        available_at: l.available_at,
+                        expires_at: l.expires_at,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        vafa_core::ledger::spend_order(&mut lots);
+        lots
+    }
+
+    fn debt(&self, customer_id: &str) -> i64 {
+        self.customers
+            .get(customer_id)
+            .and_then(|c| c.points.as_ref())
+            .map_or(0, |a| a.debt)
+    }
+
+    /// A new lot of `points` and the legs that fill it (paying any debt first).
+    #[allow(clippy::too_many_arguments)]
+    fn earn_legs(
+        &mut self,
+        customer_id: &str,
+        purchase_id: Option<&str>,
+        points: i64,
+        at: Timestamp,
+        available_at: Timestamp,
+    ) -> Result<(String, i64, Vec<BookLeg>), BookError> {
+        let account_id = self.account_id(customer_id, at)?;
+        let expires_at = self.settings.expiry.expires_at(at, &self.tz);
+        let lot_id = id_at("lot", at);
+        let debt_paid = points.min(self.debt(customer_id).max(0));
+        self.customer(customer_id)?.lots.push(HistoryLot {
+            id: lot_id.clone(),
+            account_id,
+            entry_id: String::new(),
+            purchase_id: purchase_id.map(str::to_owned),
+            initial: points,
+            remaining: 0,
+            available_at,
+            expires_at,
+        });
+        let mut legs = vec![
+            BookLeg::Customer {
+                amount: points,
+                lot: Some(lot_id.clone()),
+            },
+            BookLeg::program("issued", POINTS, -points),
+        ];
+        if debt_paid > 0 {
+            legs.push(BookLeg::Customer {
+                amount: -debt_paid,
+                lot: Some(lot_id.clone()),
+            });
+            legs.push(BookLeg::Customer {
+                amount: debt_paid,
+                lot: None,
+            });
+        }
+        Ok((lot_id, debt_paid, legs))
+    }
+
+    fn set_lot_entry(&mut self, customer_id: &str, lot_id: &str, entry_id: &str) {
+        if let Some(l) = self
+            .customers
+            .get_mut(customer_id)
+            .and_then(|c| c.lots.iter_mut().find(|l| l.id == lot_id))
+        {
+            l.entry_id = entry_id.to_owned();
+        }
+    }
+
+    /// Post the expiry of the customer's lots expired by `at`, one entry per instant
+    /// of expiry, dated at it.
+    pub fn expire(&mut self, customer_id: &str, at: Timestamp) -> Result<i64, BookError> {
+        let mut due: Vec<(Timestamp, String, i64)> = self
+            .customer(customer_id)?
+            .lots
+            .iter()
+            .filter(|l| l.remaining > 0 && l.expires_at.is_some_and(|e| e <= at))
+            .filter_map(|l| l.expires_at.map(|e| (e, l.id.clone(), l.remaining)))
+            .collect();
+        due.sort();
+        let mut total = 0;
+        let mut i = 0;
+        while i < due.len() {
+            let when = due[i].0;
+            let group: Vec<_> = due[i..].iter().take_while(|d| d.0 == when).cloned().collect();
+            i += group.len();
+            let sum: i64 = group.iter().map(|g| g.2).sum();
+            let mut legs: Vec<BookLeg> = group
+                .iter()
+                .map(|(_, id, n)| BookLeg::Customer {
+                    amount: -n,
+                    lot: Some(id.clone()),
+                })
+                .collect();
+            legs.push(BookLeg::program("expired", POINTS, sum));
+            let lot_ids: Vec<&String> = group.iter().map(|g| &g.1).collect();
+            let explanation = serde_json::json!({"lots": lot_ids, "points": sum});
+            self.post("expiry", customer_id, None, when, explanation, legs)?;
+            total += sum;
+        }
+        Ok(total)
+    }
+
+    /// A sale and what it earns: the base rate times the customer's tier multiplier,
+    /// pending for the program's pending days; an upgrade (with its gift) when it
+    /// crosses a threshold. Returns the purchase id.
+    pub fn purchase(&mut self, p: PastPurchase) -> Result<String, BookError> {
+        let at = p.occurred_at;
+        let purchase_id = id_at("pur", at);
+        self.customer(&p.customer_id)?;
+        let amounts: Vec<i64> = p
+            .lines
+            .iter()
+            .map(|l| l.quantity.saturating_mul(l.unit_price_minor))
+            .collect();
+        let (mut points, mut cashback, mut tier_json) = (0, 0, serde_json::Value::Null);
+        let mut lot_id = None;
+        let mut debt_paid = 0;
+        let mut legs = Vec::new();
+        if p.earn {
+            self.expire(&p.customer_id, at)?;
+            points = self.settings.points_for(p.total_minor);
+            if let Some((ladder, _)) = &self.ladder {
+                let level = self.customers.get(&p.customer_id).map_or(0, |c| c.tier);
+                let tier = &ladder.tiers[level.min(ladder.tiers.len() - 1)];
+                points = tier.earn(points);
+                tier_json = serde_json::json!({"code": tier.code, "earn_multiplier": tier.earn_multiplier.to_string()});
+            }
+            cashback = self.settings.cashback_for(p.total_minor);
+            if points > 0 {
+                let available = vafa_core::ledger::available_at(at, self.settings.pending_days);
+                let (lot, paid, l) =
+                    self.earn_legs(&p.customer_id, Some(&purchase_id), points, at, available)?;
+                legs.extend(l);
+                lot_id = Some(lot);
+                debt_paid = paid;
+            }
+            if cashback > 0 {
+                // The wallet is placed by the writer, like a program account: the book
+                // never spends cashback, so it needs no balance of it.
+                legs.push(BookLeg::program("issued", &self.currency.clone(), -cashback));
+                legs.push(BookLeg::Placed {
+                    spec: AccountSpec::customer_cashback(&p.customer_id, &self.currency),
+                    amount: cashback,
+                });
+            }
+        }
+        let explanation = if p.earn {
+            serde_json::json!({
+                "total_minor": p.total_minor, "points": points, "cashback_minor": cashback, "debt_paid": debt_paid,
+                "base": {"earn_points": self.settings.earn_points, "earn_per_minor": self.settings.earn_per_minor,
+                         "cashback_percent": self.settings.cashback_percent.to_string()},
+                "tier": tier_json, "rules": [], "history": true,
+            })
+        } else {
+            serde_json::json!({"total_minor": p.total_minor, "points": 0, "imported": true})
+        };
+        let entry_id = self.post(
+            "purchase",
+            &p.customer_id,
+            Some(&purchase_id),
+            at,
+            explanation,
+            legs,
+        )?;
+        if let Some(lot) = &lot_id {
+            self.set_lot_entry(&p.customer_id, lot, &entry_id);
+        }
+        let line_points = vafa_core::ledger::allocate(points, &amounts);
+        let line_cash = vafa_core::ledger::allocate(cashback, &amounts);
+        let lines = p
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| HistoryLine {
+                sku: l.sku.clone(),
+                name: l.name.clone(),
+                category: l.category.clone(),
+                quantity: l.quantity,
+                unit_price_minor: l.unit_price_minor,
+                amount_minor: amounts[i],
+                points: line_points[i],
+                cashback: line_cash[i],
+                returned_quantity: 0,
+            })
+            .collect();
+        self.rows.purchases.push(HistoryPurchase {
+            id: purchase_id.clone(),
+            customer_id: p.customer_id.clone(),
+            external_id: p.external_id,
+            store: p.store,
+            channel: p.channel,
+            total_minor: p.total_minor,
+            returned_minor: 0,
+            points_earned: points,
+            points_reversed: 0,
+            cashback_earned: cashback,
+            cashback_reversed: 0,
+            lot_id,
+            entry_id,
+            occurred_at: at,
+            created_at: self.written_at,
+            lines,
+        });
+        let index = self.rows.purchases.len() - 1;
+        self.purchases
+            .insert(purchase_id.clone(), (p.customer_id.clone(), index));
+        if p.earn {
+            self.after_sale(&p.customer_id, at, p.total_minor, points)?;
+        }
+        Ok(purchase_id)
+    }
+
+    /// Track the tier's qualifying value; upgrade at once on crossing a threshold.
+    fn after_sale(
+        &mut self,
+        customer_id: &str,
+        at: Timestamp,
+        total: i64,
+        points: i64,
+    ) -> Result<(), BookError> {
+        let Some((ladder, calendar)) = self.ladder.clone() else {
+            return Ok(());
+        };
+        let metric = match ladder.metric {
+            vafa_core::tiers::TierMetric::Spend => total,
+            vafa_core::tiers::TierMetric::EarnedPoints => points,
+        };
+        let start = ladder.window_start(at, &self.tz, calendar);
+        let c = self.customer(customer_id)?;
+        c.sales.push((at, metric));
+        let value: i64 = c
+            .sales
+            .iter()
+            .filter(|(t, _)| *t >= start && *t <= at)
+            .map(|(_, v)| v)
+            .sum();
+        let current = c.tier;
+        let Some(to) = ladder.on_purchase(current, value) else {
+            return Ok(());
+        };
+        c.tier = to;
+        let tier = &ladder.tiers[to];
+        let gift = tier.entry_gift_points;
+        let mut entry_id = None;
+        if gift > 0 {
+            let (lot, _, legs) = self.earn_legs(customer_id, None, gift, at, at)?;
+            let explanation = serde_json::json!({"tier": tier.code, "entry_gift_points": gift});
+            let id = self.post("tier_gift", customer_id, None, at, explanation, legs)?;
+            self.set_lot_entry(customer_id, &lot, &id);
+            entry_id = Some(id);
+        }
+        self.rows.tier_changes.push(HistoryTierChange {
+            id: id_at("tch", at),
+            customer_id: customer_id.to_owned(),
+            from_tier: Some(ladder.tiers[current].code.clone()),
+            to_tier: tier.code.clone(),
+            qualifying: value,
+            gift_points: gift,
+            entry_id,
+            at,
+        });
+        self.rows.tiers.retain(|(c, _, _)| c != customer_id);
+        self.rows
+            .tiers
+            .push((customer_id.to_owned(), tier.code.clone(), at));
+        Ok(())
+    }
+
+    /// Return the whole of what is left of a purchase at `at`: its points are reversed
+    /// under the program's return policy, exactly as a live return by amount.
+    pub fn return_all(&mut self, purchase_id: &str, at: Timestamp) -> Result<i64, BookError> {
+        let (customer_id, index) = self
+            .purchases
+            .get(purchase_id)
+            .cloned()
+            .ok_or_else(|| BookError::UnknownPurchase(purchase_id.to_owned()))?;
+        self.expire(&customer_id, at)?;
+        let p = &self.rows.purchases[index];
+        let left = p.total_minor - p.returned_minor;
+        if left <= 0 {
+            return Err(BookError::Return("nothing left to return".into()));
+        }
+        let row = crate::sql::ledger_support::PurchaseRow {
+            total_minor: p.total_minor,
+            returned_minor: p.returned_minor,
+            points_earned: p.points_earned,
+            cashback_earned: p.cashback_earned,
+            lot_id: p.lot_id.clone(),
+        };
+        let lines: Vec<crate::sql::ledger_support::LineRow> = p
+            .lines
+            .iter()
+            .enumerate()
+            .map(|(i, l)| crate::sql::ledger_support::LineRow {
+                line_no: i as i64 + 1,
+                quantity: l.quantity,
+                amount_minor: l.amount_minor,
+                points: l.points,
+                cashback: l.cashback,
+                returned_quantity: l.returned_quantity,
+            })
+            .collect();
+        let dues = crate::sql::ledger::return_dues(&row, &lines, &ReturnRequest::Amount(left))
+            .map_err(|e| BookError::Return(e.to_string()))?;
+        let lots = self.lots(&customer_id);
+        let own = p
+            .lot_id
+            .as_ref()
+            .and_then(|id| lots.iter().position(|l| &l.id == id));
+        let policy = self.settings.return_policy;
+        let reversal = vafa_core::ledger::plan_reversal(&lots, own, dues.points, policy, at);
+        let mut legs: Vec<BookLeg> = reversal
+            .takes
+            .iter()
+            .map(|(i, take)| BookLeg::Customer {
+                amount: -take,
+                lot: Some(lots[*i].id.clone()),
+            })
+            .collect();
+        if reversal.new_debt > 0 {
+            legs.push(BookLeg::Customer {
+                amount: -reversal.new_debt,
+                lot: None,
+            });
+        }
+        if reversal.reversed > 0 {
+            legs.push(BookLeg::program("issued", POINTS, reversal.reversed));
+        }
+        // The book never spends cashback, so all that was earned is still there.
+        let cash = dues.cashback;
+        if cash > 0 {
+            legs.push(BookLeg::Placed {
+                spec: AccountSpec::customer_cashback(&customer_id, &self.currency),
+                amount: -cash,
+            });
+            legs.push(BookLeg::program("issued", &self.currency.clone(), cash));
+        }
+        let explanation = serde_json::json!({
+            "policy": policy, "amount_minor": dues.amount, "points_due": dues.points,
+            "points_reversed": reversal.reversed, "debt_added": reversal.new_debt,
+            "cashback_due_minor": dues.cashback, "cashback_reversed_minor": cash,
+        });
+        let entry_id = self.post(
+            "return",
+            &customer_id,
+            Some(purchase_id),
+            at,
+            explanation,
+            legs,
+        )?;
+        let p = &mut self.rows.purchases[index];
+        p.returned_minor += dues.amount;
+        p.points_reversed += reversal.reversed;
+        p.cashback_reversed += cash;
+        for (line_no, qty) in &dues.lines {
+            if let Some(l) = p.lines.get_mut((*line_no - 1) as usize) {
+                l.returned_quantity += qty;
+            }
+        }
+        self.rows.returns.push(HistoryReturn {
+            id: id_at("ret", at),
+            purchase_id: purchase_id.to_owned(),
+            amount_minor: dues.amount,
+            points_reversed: reversal.reversed,
+            cashback_reversed: cash,
+            entry_id,
+            at,
+        });
+        Ok(dues.amount)
+    }
+
+    /// Points the customer could spend at `at` (spendable lots less debt).
+    pub fn available(&self, customer_id: &str, at: Timestamp) -> i64 {
+        let lots = self.lots(customer_id);
+        let spendable: i64 = lots.iter().filter(|l| l.spendable(at)).map(|l| l.remaining).sum();
+        spendable - self.debt(customer_id)
+    }
+
+    /// Spend `points` as payment at `at`, soonest-expiring lots first; `false` (and
+    /// nothing posted) when the customer has fewer.
+    pub fn redeem(&mut self, customer_id: &str, points: i64, at: Timestamp) -> Result<bool, BookError> {
+        self.expire(customer_id, at)?;
+        let lots = self.lots(customer_id);
+        let Ok(plan) = vafa_core::ledger::plan_spend(&lots, self.debt(customer_id), points, at) else {
+            return Ok(false);
+        };
+        let mut legs: Vec<BookLeg> = plan
+            .iter()
+            .map(|(i, take)| BookLeg::Customer {
+                amount: -take,
+                lot: Some(lots[*i].id.clone()),
+            })
+            .collect();
+        legs.push(BookLeg::program("redeemed", POINTS, points));
+        let explanation = serde_json::json!({
+            "points": points, "cashback_minor": 0, "value_minor": self.settings.points_value_minor(points),
+            "point_value_minor": self.settings.point_value_minor.to_string(),
+        });
+        self.post("redemption", customer_id, None, at, explanation, legs)?;
+        Ok(true)
+    }
+
+    /// Post every expiry due by `now`, then hand over the rows gathered so far and
+    /// forget the customers (a book's customers are complete when their chunk is taken).
+    pub fn take(&mut self, now: Timestamp) -> Result<HistoryRows, BookError> {
+        let ids: Vec<String> = self.customers.keys().cloned().collect();
+        for id in &ids {
+            self.expire(id, now)?;
+        }
+        let mut rows = std::mem::take(&mut self.rows);
+        rows.currency = self.currency.clone();
+        self.purchases.clear();
+        for (_, c) in self.customers.drain() {
+            rows.accounts.extend(c.points);
+            rows.lots.extend(c.lots);
+        }
+        rows.entries.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(rows)
+    }
+}
+
+/// One leg of a book entry.
+enum BookLeg {
+    /// The customer's points account (with the lot it draws on or fills).
+    Customer { amount: i64, lot: Option<String> },
+    /// An account the writer places: a program account in the customer's shard, or
+    /// the customer's cashback wallet.
+    Placed { spec: AccountSpec, amount: i64 },
+}
+
+impl BookLeg {
+    /// A leg on the program account `kind` in the customer's shard — filled in by
+    /// [`Book::post`], which knows the customer.
+    fn program(kind: &'static str, unit: &str, amount: i64) -> BookLeg {
+        BookLeg::Placed {
+            spec: AccountSpec {
+                key: String::new(),
+                kind,
+                customer_id: None,
+                unit: unit.to_owned(),
+            },
+            amount,
+        }
+    }
+}
