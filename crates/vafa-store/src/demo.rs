@@ -182,11 +182,11 @@ fn demo_ladder() -> Result<vafa_core::tiers::TierLadder, StoreError> {
         "metric": "spend", "window": {"kind": "rolling_months", "months": 12}, "grace_days": 30,
         "tiers": [
             {"code": "simple", "name": "ساده", "name_en": "Simple", "threshold": 0, "discount_percent": "5"},
-            {"code": "silver", "name": "نقره‌ای", "name_en": "Silver", "threshold": 20000000,
+            {"code": "silver", "name": "نقره‌ای", "name_en": "Silver", "threshold": 25000000,
              "earn_multiplier": "1.25", "discount_percent": "10", "entry_gift_points": 50},
-            {"code": "gold", "name": "طلایی", "name_en": "Gold", "threshold": 60000000,
+            {"code": "gold", "name": "طلایی", "name_en": "Gold", "threshold": 70000000,
              "earn_multiplier": "1.5", "discount_percent": "20", "entry_gift_points": 150},
-            {"code": "vip", "name": "ویژه", "name_en": "VIP", "threshold": 150000000,
+            {"code": "vip", "name": "ویژه", "name_en": "VIP", "threshold": 160000000,
              "earn_multiplier": "2", "discount_percent": "30", "entry_gift_points": 400,
              "free_items": ["ESPRESSO"]}
         ]
@@ -492,7 +492,7 @@ const MENU: [Item; 12] = [
 /// A basket for a customer of `level` (1 = average): more lines and units when higher.
 fn basket(rng: &mut StdRng, level: f64) -> Vec<PurchaseLine> {
     let total: u32 = MENU.iter().map(|m| m.weight).sum();
-    let lines = (1.0 + level * rng.gen::<f64>() * 2.2) as usize;
+    let lines = (1.0 + level * rng.gen::<f64>() * 1.7) as usize;
     let mut out: Vec<PurchaseLine> = Vec::new();
     for _ in 0..lines.clamp(1, 5) {
         let mut x = rng.gen_range(0..total);

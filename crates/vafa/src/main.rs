@@ -1,5 +1,7 @@
 //! `vafa`: run the server and administer programs and keys from the command line.
 
+mod demo;
+
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::sync::Arc;
@@ -43,6 +45,27 @@ enum Command {
         /// Refuse to start if the SQLite file does not exist yet.
         #[arg(long)]
         no_create: bool,
+        /// Start with a fresh demo program. With the default database this serves a new
+        /// `vafa-demo.db` (replaced each time), never your `vafa.db`.
+        #[arg(long)]
+        demo: bool,
+        /// Customers in the demo.
+        #[arg(long, default_value_t = 10_000, requires = "demo")]
+        demo_customers: u32,
+    },
+    /// Make a demo program: Persian customers and months of trade (deterministic for a seed).
+    Demo {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long, default_value_t = 10_000)]
+        customers: u32,
+        #[arg(long, default_value_t = 12)]
+        months: u32,
+        #[arg(long, default_value_t = 1405)]
+        seed: u64,
+        /// Print the report (with the keys) as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -309,8 +332,33 @@ async fn shutdown_signal() {
     tracing::info!("shutting down: finishing in-flight requests");
 }
 
-async fn serve(db: Db, listen: String, no_create: bool) -> Result<()> {
+const DEFAULT_DATABASE: &str = "sqlite://vafa.db";
+const DEMO_DATABASE: &str = "sqlite://vafa-demo.db";
+
+async fn serve(mut db: Db, listen: String, no_create: bool, demo: Option<u32>) -> Result<()> {
+    if demo.is_some() && db.database_url == DEFAULT_DATABASE {
+        // The demo never touches the real default database: it gets a file of its own.
+        db.database_url = DEMO_DATABASE.to_owned();
+        for suffix in ["", "-wal", "-shm"] {
+            let path = format!("vafa-demo.db{suffix}");
+            match std::fs::remove_file(&path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e).with_context(|| format!("removing {path}")),
+            }
+        }
+    }
     let store = open(&db, !no_create).await?;
+    let demo_report = match demo {
+        Some(customers) => {
+            let opts = vafa_store::demo::DemoOptions {
+                customers,
+                ..Default::default()
+            };
+            Some(demo::run(store.as_ref(), &opts).await?)
+        }
+        None => None,
+    };
     let clock = Arc::new(SystemClock);
     let app = vafa_server::app(store.clone(), clock.clone()).map_err(anyhow::Error::msg)?;
     let jobs = vafa_server::spawn_jobs(store, clock);
@@ -323,6 +371,14 @@ async fn serve(db: Db, listen: String, no_create: bool) -> Result<()> {
         "Vafa is serving on http://{addr} (database {})",
         db.database_url
     );
+    if let Some(report) = &demo_report {
+        eprintln!("demo program {} (کافه وفا):", report.program_id);
+        demo::print_keys(report);
+        eprintln!(
+            "  try: curl -H 'Authorization: Bearer {}' http://{addr}/api/v1/analytics/pareto",
+            report.analyst_key.api_key
+        );
+    }
     vafa_server::serve(listener, app, shutdown_signal()).await?;
     jobs.abort();
     Ok(())
@@ -334,7 +390,31 @@ async fn run(cli: Cli) -> Result<()> {
             db,
             listen,
             no_create,
-        } => serve(db, listen, no_create).await,
+            demo,
+            demo_customers,
+        } => serve(db, listen, no_create, demo.then_some(demo_customers)).await,
+        Command::Demo {
+            db,
+            customers,
+            months,
+            seed,
+            json,
+        } => {
+            let store = open(&db, true).await?;
+            let opts = vafa_store::demo::DemoOptions {
+                customers,
+                months,
+                seed,
+                now: jiff::Timestamp::now(),
+            };
+            let report = demo::run(store.as_ref(), &opts).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                demo::print_keys(&report);
+            }
+            Ok(())
+        }
         Command::Migrate { db, no_create } => {
             let store = open(&db, !no_create).await?;
             let versions = store.applied_migrations().await?;
