@@ -83,6 +83,7 @@ impl Role {
                     | LedgerRead
                     | RulesRead
                     | AnalyticsRead
+                    | DataExport
             ),
         }
     }
@@ -166,10 +167,14 @@ pub enum Permission {
     CouponsUse,
     /// Edit the rewards catalog, cancel claims, move gifts through fulfilment.
     RewardsManage,
+    /// Import customers and purchases from CSV.
+    DataImport,
+    /// Export customers, purchases and the ledger as CSV or JSON lines.
+    DataExport,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 27] = [
+    pub const ALL: [Permission; 29] = [
         Permission::ProgramRead,
         Permission::CustomersRead,
         Permission::CustomersWrite,
@@ -197,6 +202,8 @@ impl Permission {
         Permission::CouponsManage,
         Permission::CouponsUse,
         Permission::RewardsManage,
+        Permission::DataImport,
+        Permission::DataExport,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -228,6 +235,8 @@ impl Permission {
             Permission::CouponsManage => "coupons.manage",
             Permission::CouponsUse => "coupons.use",
             Permission::RewardsManage => "rewards.manage",
+            Permission::DataImport => "data.import",
+            Permission::DataExport => "data.export",
         }
     }
 }

@@ -137,6 +137,7 @@ impl From<StoreError> for ApiError {
             StoreError::CouponNotApplicable(_) => ErrorCode::CouponNotApplicable,
             StoreError::RewardUnavailable(_) => ErrorCode::RewardUnavailable,
             StoreError::ClaimNotUsable(_) => ErrorCode::ClaimNotUsable,
+            StoreError::Invalid(_) => ErrorCode::ValidationFailed,
             _ if e.is_unavailable() => {
                 tracing::warn!(error = %e, "store unavailable");
                 return Self::new(

@@ -5,7 +5,9 @@ pub mod api;
 pub mod auth;
 pub mod clock;
 pub mod error;
+pub mod export;
 pub mod extract;
+pub mod import;
 pub mod metrics;
 
 use crate::auth::RoutePermissions;
@@ -42,7 +44,7 @@ pub struct AppState {
 #[openapi(
     info(title = "Vafa", description = "Customer loyalty and relationship engine. Errors are application/problem+json with a stable `code` (see docs/errors.md)."),
     modifiers(&BearerAuth),
-    tags((name = "customers"), (name = "cards"), (name = "ledger"), (name = "program"), (name = "audit"), (name = "rules"), (name = "analytics"), (name = "segments"), (name = "tiers"), (name = "coupons"), (name = "rewards"), (name = "checkout"), (name = "system"))
+    tags((name = "customers"), (name = "cards"), (name = "ledger"), (name = "program"), (name = "audit"), (name = "rules"), (name = "analytics"), (name = "segments"), (name = "tiers"), (name = "coupons"), (name = "rewards"), (name = "checkout"), (name = "data"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -134,6 +136,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(rewards::cancel))
         .routes(routes!(rewards::fulfilment))
         .routes(routes!(checkout::quote_view))
+        .routes(routes!(data::import_csv))
+        .routes(routes!(data::export))
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.

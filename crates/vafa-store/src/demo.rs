@@ -109,9 +109,7 @@ pub async fn generate(
     let analyst_key = store
         .create_api_key(&ctx, Role::Analyst, Some("تحلیل‌گر"))
         .await?;
-    let settings = store
-        .set_ledger_settings(&ctx, &demo_settings()?)
-        .await?;
+    let settings = store.set_ledger_settings(&ctx, &demo_settings()?).await?;
     let ladder = store.set_tier_ladder(&ctx, &demo_ladder()?).await?;
     set_up_catalog(store, &ctx, now).await?;
     let coupon_codes = set_up_coupons(store, &ctx, now).await?;
@@ -262,7 +260,10 @@ async fn set_up_coupons(store: &dyn Store, ctx: &Ctx, now: Timestamp) -> Result<
 /// Today's claims: the customers with the most points take a free latte.
 async fn claim_some_rewards(store: &dyn Store, ctx: &Ctx) -> Result<u64, StoreError> {
     let rewards = store.list_rewards(&ctx.program_id).await?;
-    let Some(latte) = rewards.iter().find(|r| r.def.name_en.as_deref() == Some("Free latte")) else {
+    let Some(latte) = rewards
+        .iter()
+        .find(|r| r.def.name_en.as_deref() == Some("Free latte"))
+    else {
         return Ok(0);
     };
     let page = store
@@ -307,7 +308,8 @@ struct Life {
 
 impl World {
     fn customer(&self, program_id: &str, seed: u64, index: u32) -> Life {
-        let mut rng = StdRng::seed_from_u64(seed ^ (u64::from(index).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
+        let mut rng =
+            StdRng::seed_from_u64(seed ^ (u64::from(index).wrapping_mul(0x9E37_79B9_7F4A_7C15)));
         let span = (self.now.as_second() - self.start.as_second()).max(1) as f64;
         // More join lately (a growing shop); u^0.7 leans toward the present.
         let joined = self.start.as_second() + (span * rng.gen::<f64>().powf(0.7)) as i64;
@@ -340,10 +342,18 @@ impl World {
                 if at <= self.now && at >= joined {
                     n += 1;
                     let sale = basket(&mut rng, spend_level);
-                    let store = if rng.gen::<f64>() < 0.85 { home } else { *pick(&mut rng, &STORES) };
+                    let store = if rng.gen::<f64>() < 0.85 {
+                        home
+                    } else {
+                        *pick(&mut rng, &STORES)
+                    };
                     let online = rng.gen::<f64>() < 0.08;
                     let total = sale.iter().map(|l| l.quantity * l.unit_price_minor).sum();
-                    let redeem = if rng.gen::<f64>() < 0.3 { 100 * rng.gen_range(1..=5) } else { 0 };
+                    let redeem = if rng.gen::<f64>() < 0.3 {
+                        100 * rng.gen_range(1..=5)
+                    } else {
+                        0
+                    };
                     let returned = (rng.gen::<f64>() < 0.015)
                         .then(|| at + SignedDuration::from_hours(rng.gen_range(2..96)))
                         .filter(|r| *r < self.now);
@@ -364,7 +374,9 @@ impl World {
                 }
             }
             let gap_days = -(1.0 - rng.gen::<f64>()).ln() / (rate * SEASON_MAX);
-            let Ok(next) = t.checked_add(SignedDuration::from_secs((gap_days * 86_400.0).max(3_600.0) as i64)) else {
+            let Ok(next) = t.checked_add(SignedDuration::from_secs(
+                (gap_days * 86_400.0).max(3_600.0) as i64,
+            )) else {
                 break;
             };
             t = next;
@@ -379,8 +391,21 @@ impl World {
     /// A local time of trade on `day`: opening hours 8–23, busiest mid-morning and evening.
     fn time_of_day(&self, rng: &mut StdRng, day: Date) -> Option<Timestamp> {
         const HOURS: [(i8, u32); 15] = [
-            (8, 6), (9, 10), (10, 10), (11, 7), (12, 6), (13, 7), (14, 5), (15, 4),
-            (16, 5), (17, 8), (18, 10), (19, 11), (20, 9), (21, 6), (22, 3),
+            (8, 6),
+            (9, 10),
+            (10, 10),
+            (11, 7),
+            (12, 6),
+            (13, 7),
+            (14, 5),
+            (15, 4),
+            (16, 5),
+            (17, 8),
+            (18, 10),
+            (19, 11),
+            (20, 9),
+            (21, 6),
+            (22, 3),
         ];
         let total: u32 = HOURS.iter().map(|h| h.1).sum();
         let mut x = rng.gen_range(0..total);
@@ -410,14 +435,21 @@ fn play(book: &mut Book, life: &Life, report: &mut DemoReport) -> Result<(), Sto
     for (sale, redeem, returned) in &life.purchases {
         // Returns due before this sale come first.
         returns.sort();
-        while returns.first().is_some_and(|(at, _)| *at <= sale.occurred_at) {
+        while returns
+            .first()
+            .is_some_and(|(at, _)| *at <= sale.occurred_at)
+        {
             let (at, id) = returns.remove(0);
             report.returned_minor += book.return_all(&id, at).map_err(corrupt)?;
             report.returns += 1;
         }
         if *redeem > 0 {
             let at = sale.occurred_at - SignedDuration::from_secs(60);
-            if book.available(&life.customer.id, at) >= *redeem && book.redeem(&life.customer.id, *redeem, at).map_err(corrupt)? {
+            if book.available(&life.customer.id, at) >= *redeem
+                && book
+                    .redeem(&life.customer.id, *redeem, at)
+                    .map_err(corrupt)?
+            {
                 report.redemptions += 1;
                 report.points_redeemed += redeem;
             }
@@ -439,7 +471,9 @@ fn play(book: &mut Book, life: &Life, report: &mut DemoReport) -> Result<(), Sto
 }
 
 fn sample_gamma(rng: &mut StdRng, shape: f64, scale: f64) -> f64 {
-    Gamma::new(shape, scale).map(|g| g.sample(rng)).unwrap_or(shape * scale)
+    Gamma::new(shape, scale)
+        .map(|g| g.sample(rng))
+        .unwrap_or(shape * scale)
 }
 
 fn pick<'a, T>(rng: &mut StdRng, items: &'a [T]) -> &'a T {
@@ -475,18 +509,90 @@ struct Item {
 }
 
 const MENU: [Item; 12] = [
-    Item { sku: "ESPRESSO", name: "اسپرسو", category: "coffee", price: 1_200_000, weight: 9 },
-    Item { sku: "LATTE", name: "لاته", category: "coffee", price: 1_800_000, weight: 14 },
-    Item { sku: "CAPPUCCINO", name: "کاپوچینو", category: "coffee", price: 1_700_000, weight: 10 },
-    Item { sku: "AMERICANO", name: "آمریکانو", category: "coffee", price: 1_400_000, weight: 8 },
-    Item { sku: "TEA", name: "چای دارچین", category: "tea", price: 800_000, weight: 7 },
-    Item { sku: "HOTCHOC", name: "هات چاکلت", category: "drinks", price: 1_600_000, weight: 5 },
-    Item { sku: "CHEESECAKE", name: "چیزکیک", category: "cake", price: 2_200_000, weight: 6 },
-    Item { sku: "CROISSANT", name: "کروسان", category: "bakery", price: 1_300_000, weight: 7 },
-    Item { sku: "SANDWICH", name: "ساندویچ مرغ", category: "food", price: 3_200_000, weight: 5 },
-    Item { sku: "BEANS250", name: "دان قهوه ۲۵۰ گرمی", category: "beans", price: 9_500_000, weight: 2 },
-    Item { sku: "SAFFRONCAKE", name: "کیک زعفرانی", category: "cake", price: 2_000_000, weight: 4 },
-    Item { sku: "GIFTBOX", name: "جعبه هدیه نوروزی", category: "gifts", price: 12_000_000, weight: 1 },
+    Item {
+        sku: "ESPRESSO",
+        name: "اسپرسو",
+        category: "coffee",
+        price: 1_200_000,
+        weight: 9,
+    },
+    Item {
+        sku: "LATTE",
+        name: "لاته",
+        category: "coffee",
+        price: 1_800_000,
+        weight: 14,
+    },
+    Item {
+        sku: "CAPPUCCINO",
+        name: "کاپوچینو",
+        category: "coffee",
+        price: 1_700_000,
+        weight: 10,
+    },
+    Item {
+        sku: "AMERICANO",
+        name: "آمریکانو",
+        category: "coffee",
+        price: 1_400_000,
+        weight: 8,
+    },
+    Item {
+        sku: "TEA",
+        name: "چای دارچین",
+        category: "tea",
+        price: 800_000,
+        weight: 7,
+    },
+    Item {
+        sku: "HOTCHOC",
+        name: "هات چاکلت",
+        category: "drinks",
+        price: 1_600_000,
+        weight: 5,
+    },
+    Item {
+        sku: "CHEESECAKE",
+        name: "چیزکیک",
+        category: "cake",
+        price: 2_200_000,
+        weight: 6,
+    },
+    Item {
+        sku: "CROISSANT",
+        name: "کروسان",
+        category: "bakery",
+        price: 1_300_000,
+        weight: 7,
+    },
+    Item {
+        sku: "SANDWICH",
+        name: "ساندویچ مرغ",
+        category: "food",
+        price: 3_200_000,
+        weight: 5,
+    },
+    Item {
+        sku: "BEANS250",
+        name: "دان قهوه ۲۵۰ گرمی",
+        category: "beans",
+        price: 9_500_000,
+        weight: 2,
+    },
+    Item {
+        sku: "SAFFRONCAKE",
+        name: "کیک زعفرانی",
+        category: "cake",
+        price: 2_000_000,
+        weight: 4,
+    },
+    Item {
+        sku: "GIFTBOX",
+        name: "جعبه هدیه نوروزی",
+        category: "gifts",
+        price: 12_000_000,
+        weight: 1,
+    },
 ];
 
 /// A basket for a customer of `level` (1 = average): more lines and units when higher.
@@ -523,40 +629,125 @@ fn basket(rng: &mut StdRng, level: f64) -> Vec<PurchaseLine> {
 const STORES: [&str; 4] = ["ونک", "تجریش", "انقلاب", "اصفهان - چهارباغ"];
 
 const MEN: [(&str, &str); 20] = [
-    ("علی", "Ali"), ("محمد", "Mohammad"), ("حسین", "Hossein"), ("رضا", "Reza"), ("امیر", "Amir"),
-    ("مهدی", "Mahdi"), ("سعید", "Saeed"), ("حمید", "Hamid"), ("مجید", "Majid"), ("بهروز", "Behrouz"),
-    ("کیوان", "Keyvan"), ("آرش", "Arash"), ("بابک", "Babak"), ("پیمان", "Peyman"), ("سینا", "Sina"),
-    ("فرهاد", "Farhad"), ("کامران", "Kamran"), ("نیما", "Nima"), ("داریوش", "Dariush"), ("یاسین", "Yasin"),
+    ("علی", "Ali"),
+    ("محمد", "Mohammad"),
+    ("حسین", "Hossein"),
+    ("رضا", "Reza"),
+    ("امیر", "Amir"),
+    ("مهدی", "Mahdi"),
+    ("سعید", "Saeed"),
+    ("حمید", "Hamid"),
+    ("مجید", "Majid"),
+    ("بهروز", "Behrouz"),
+    ("کیوان", "Keyvan"),
+    ("آرش", "Arash"),
+    ("بابک", "Babak"),
+    ("پیمان", "Peyman"),
+    ("سینا", "Sina"),
+    ("فرهاد", "Farhad"),
+    ("کامران", "Kamran"),
+    ("نیما", "Nima"),
+    ("داریوش", "Dariush"),
+    ("یاسین", "Yasin"),
 ];
 const WOMEN: [(&str, &str); 20] = [
-    ("فاطمه", "Fatemeh"), ("زهرا", "Zahra"), ("مریم", "Maryam"), ("سارا", "Sara"), ("نرگس", "Narges"),
-    ("لیلا", "Leila"), ("مینا", "Mina"), ("شیرین", "Shirin"), ("نازنین", "Nazanin"), ("الهام", "Elham"),
-    ("پریسا", "Parisa"), ("سمیرا", "Samira"), ("آزاده", "Azadeh"), ("مهسا", "Mahsa"), ("ترانه", "Taraneh"),
-    ("یاسمن", "Yasaman"), ("گلاره", "Golareh"), ("هانیه", "Haniyeh"), ("رویا", "Roya"), ("بهاره", "Bahareh"),
+    ("فاطمه", "Fatemeh"),
+    ("زهرا", "Zahra"),
+    ("مریم", "Maryam"),
+    ("سارا", "Sara"),
+    ("نرگس", "Narges"),
+    ("لیلا", "Leila"),
+    ("مینا", "Mina"),
+    ("شیرین", "Shirin"),
+    ("نازنین", "Nazanin"),
+    ("الهام", "Elham"),
+    ("پریسا", "Parisa"),
+    ("سمیرا", "Samira"),
+    ("آزاده", "Azadeh"),
+    ("مهسا", "Mahsa"),
+    ("ترانه", "Taraneh"),
+    ("یاسمن", "Yasaman"),
+    ("گلاره", "Golareh"),
+    ("هانیه", "Haniyeh"),
+    ("رویا", "Roya"),
+    ("بهاره", "Bahareh"),
 ];
 const SURNAMES: [(&str, &str); 24] = [
-    ("رضایی", "Rezaei"), ("محمدی", "Mohammadi"), ("حسینی", "Hosseini"), ("احمدی", "Ahmadi"),
-    ("کریمی", "Karimi"), ("موسوی", "Mousavi"), ("جعفری", "Jafari"), ("صادقی", "Sadeghi"),
-    ("رحیمی", "Rahimi"), ("کاظمی", "Kazemi"), ("نوری", "Nouri"), ("تهرانی", "Tehrani"),
-    ("اصفهانی", "Esfahani"), ("شیرازی", "Shirazi"), ("قاسمی", "Ghasemi"), ("یزدانی", "Yazdani"),
-    ("فراهانی", "Farahani"), ("نجفی", "Najafi"), ("باقری", "Bagheri"), ("امینی", "Amini"),
-    ("سلطانی", "Soltani"), ("میرزایی", "Mirzaei"), ("زمانی", "Zamani"), ("کیانی", "Kiani"),
+    ("رضایی", "Rezaei"),
+    ("محمدی", "Mohammadi"),
+    ("حسینی", "Hosseini"),
+    ("احمدی", "Ahmadi"),
+    ("کریمی", "Karimi"),
+    ("موسوی", "Mousavi"),
+    ("جعفری", "Jafari"),
+    ("صادقی", "Sadeghi"),
+    ("رحیمی", "Rahimi"),
+    ("کاظمی", "Kazemi"),
+    ("نوری", "Nouri"),
+    ("تهرانی", "Tehrani"),
+    ("اصفهانی", "Esfahani"),
+    ("شیرازی", "Shirazi"),
+    ("قاسمی", "Ghasemi"),
+    ("یزدانی", "Yazdani"),
+    ("فراهانی", "Farahani"),
+    ("نجفی", "Najafi"),
+    ("باقری", "Bagheri"),
+    ("امینی", "Amini"),
+    ("سلطانی", "Soltani"),
+    ("میرزایی", "Mirzaei"),
+    ("زمانی", "Zamani"),
+    ("کیانی", "Kiani"),
 ];
 /// (city in Persian, in English, weight)
 const CITIES: [(&str, &str, u32); 10] = [
-    ("تهران", "Tehran", 40), ("کرج", "Karaj", 9), ("اصفهان", "Isfahan", 12), ("مشهد", "Mashhad", 8),
-    ("شیراز", "Shiraz", 7), ("تبریز", "Tabriz", 6), ("قم", "Qom", 4), ("اهواز", "Ahvaz", 4),
-    ("رشت", "Rasht", 5), ("کرمانشاه", "Kermanshah", 5),
+    ("تهران", "Tehran", 40),
+    ("کرج", "Karaj", 9),
+    ("اصفهان", "Isfahan", 12),
+    ("مشهد", "Mashhad", 8),
+    ("شیراز", "Shiraz", 7),
+    ("تبریز", "Tabriz", 6),
+    ("قم", "Qom", 4),
+    ("اهواز", "Ahvaz", 4),
+    ("رشت", "Rasht", 5),
+    ("کرمانشاه", "Kermanshah", 5),
 ];
 const OCCUPATIONS: [&str; 10] = [
-    "دانشجو", "کارمند", "مهندس", "پزشک", "معلم", "برنامه‌نویس", "طراح", "فروشنده", "وکیل", "آزاد",
+    "دانشجو",
+    "کارمند",
+    "مهندس",
+    "پزشک",
+    "معلم",
+    "برنامه‌نویس",
+    "طراح",
+    "فروشنده",
+    "وکیل",
+    "آزاد",
 ];
 /// Mobile prefixes by operator (a hint only: numbers are ported), weighted by share.
 const PREFIXES: [(&str, u32); 14] = [
-    ("912", 14), ("919", 8), ("917", 3), ("915", 3), ("990", 4), ("991", 4),
-    ("935", 9), ("936", 7), ("937", 5), ("939", 5), ("901", 5), ("902", 3), ("920", 2), ("921", 2),
+    ("912", 14),
+    ("919", 8),
+    ("917", 3),
+    ("915", 3),
+    ("990", 4),
+    ("991", 4),
+    ("935", 9),
+    ("936", 7),
+    ("937", 5),
+    ("939", 5),
+    ("901", 5),
+    ("902", 3),
+    ("920", 2),
+    ("921", 2),
 ];
-const TAGS: [&str; 6] = ["coffee_lover", "student", "office", "family", "sweet_tooth", "takeaway"];
+const TAGS: [&str; 6] = [
+    "coffee_lover",
+    "student",
+    "office",
+    "family",
+    "sweet_tooth",
+    "takeaway",
+];
 
 fn weighted<'a, T>(rng: &mut StdRng, items: &'a [T], weight: impl Fn(&T) -> u32) -> &'a T {
     let total: u32 = items.iter().map(&weight).sum();
@@ -597,7 +788,8 @@ fn profile(rng: &mut StdRng, program_id: &str, index: u32, joined: Timestamp) ->
     let mut attributes = serde_json::Map::new();
     attributes.insert("name_en".into(), format!("{first_en} {last_en}").into());
     attributes.insert("city_en".into(), city_en.into());
-    let attributes = vafa_core::customer::Attributes::parse(serde_json::Value::Object(attributes)).unwrap_or_default();
+    let attributes = vafa_core::customer::Attributes::parse(serde_json::Value::Object(attributes))
+        .unwrap_or_default();
     let patch = ProfilePatch {
         first_name: Patch::Value(first.to_owned()),
         last_name: Patch::Value(last.to_owned()),
@@ -615,7 +807,11 @@ fn profile(rng: &mut StdRng, program_id: &str, index: u32, joined: Timestamp) ->
         }],
         ..Default::default()
     };
-    let mut c = Customer::new(crate::history::id_at("cus", joined), program_id.to_owned(), joined);
+    let mut c = Customer::new(
+        crate::history::id_at("cus", joined),
+        program_id.to_owned(),
+        joined,
+    );
     c.apply(patch, joined);
     c
 }

@@ -21,8 +21,8 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use std::collections::HashMap;
 use vafa_core::customer::Customer;
-use vafa_core::ledger::{LedgerSettings, Lot};
 use vafa_core::ledger::CalendarKind;
+use vafa_core::ledger::{LedgerSettings, Lot};
 use vafa_core::tiers::TierLadder;
 
 /// An id of `prefix` whose UUIDv7 carries `at`, so history sorts among itself by time.
@@ -165,9 +165,12 @@ impl HistoryRows {
 }
 
 /// What [`crate::Store::refs`] looks up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RefColumn {
+    /// Answers customer id → itself, for the ids that exist.
+    CustomerId,
     CustomerExternalId,
+    CustomerNationalId,
     /// E.164, as stored.
     CustomerMobile,
     /// Answers purchase external id → its customer.
@@ -258,9 +261,7 @@ impl Book {
 
     /// An existing customer whose purchases are recorded without earning (imports).
     pub fn add_known_customer(&mut self, customer_id: &str) {
-        self.customers
-            .entry(customer_id.to_owned())
-            .or_default();
+        self.customers.entry(customer_id.to_owned()).or_default();
     }
 
     fn customer(&mut self, id: &str) -> Result<&mut CustomerBook, BookError> {
@@ -472,7 +473,11 @@ impl Book {
         let mut i = 0;
         while i < due.len() {
             let when = due[i].0;
-            let group: Vec<_> = due[i..].iter().take_while(|d| d.0 == when).cloned().collect();
+            let group: Vec<_> = due[i..]
+                .iter()
+                .take_while(|d| d.0 == when)
+                .cloned()
+                .collect();
             i += group.len();
             let sum: i64 = group.iter().map(|g| g.2).sum();
             let mut legs: Vec<BookLeg> = group
@@ -528,7 +533,11 @@ impl Book {
             if cashback > 0 {
                 // The wallet is placed by the writer, like a program account: the book
                 // never spends cashback, so it needs no balance of it.
-                legs.push(BookLeg::program("issued", &self.currency.clone(), -cashback));
+                legs.push(BookLeg::program(
+                    "issued",
+                    &self.currency.clone(),
+                    -cashback,
+                ));
                 legs.push(BookLeg::Placed {
                     spec: AccountSpec::customer_cashback(&p.customer_id, &self.currency),
                     amount: cashback,
@@ -760,19 +769,53 @@ impl Book {
         Ok(dues.amount)
     }
 
+    /// Credit `points` by hand (an opening balance carried over from another system): a
+    /// lot that expires by the program's policy, from the program's adjustments account.
+    pub fn credit(
+        &mut self,
+        customer_id: &str,
+        points: i64,
+        at: Timestamp,
+        reason: &str,
+    ) -> Result<(), BookError> {
+        if points <= 0 {
+            return Ok(());
+        }
+        let (lot, paid, mut legs) = self.earn_legs(customer_id, None, points, at, at)?;
+        // An adjustment comes from the adjustments account, not from issuing.
+        if let Some(BookLeg::Placed { spec, .. }) = legs.get_mut(1) {
+            spec.kind = "adjustments";
+        }
+        let explanation =
+            serde_json::json!({"points": points, "reason": reason, "debt_paid": paid});
+        let id = self.post("adjustment", customer_id, None, at, explanation, legs)?;
+        self.set_lot_entry(customer_id, &lot, &id);
+        Ok(())
+    }
+
     /// Points the customer could spend at `at` (spendable lots less debt).
     pub fn available(&self, customer_id: &str, at: Timestamp) -> i64 {
         let lots = self.lots(customer_id);
-        let spendable: i64 = lots.iter().filter(|l| l.spendable(at)).map(|l| l.remaining).sum();
+        let spendable: i64 = lots
+            .iter()
+            .filter(|l| l.spendable(at))
+            .map(|l| l.remaining)
+            .sum();
         spendable - self.debt(customer_id)
     }
 
     /// Spend `points` as payment at `at`, soonest-expiring lots first; `false` (and
     /// nothing posted) when the customer has fewer.
-    pub fn redeem(&mut self, customer_id: &str, points: i64, at: Timestamp) -> Result<bool, BookError> {
+    pub fn redeem(
+        &mut self,
+        customer_id: &str,
+        points: i64,
+        at: Timestamp,
+    ) -> Result<bool, BookError> {
         self.expire(customer_id, at)?;
         let lots = self.lots(customer_id);
-        let Ok(plan) = vafa_core::ledger::plan_spend(&lots, self.debt(customer_id), points, at) else {
+        let Ok(plan) = vafa_core::ledger::plan_spend(&lots, self.debt(customer_id), points, at)
+        else {
             return Ok(false);
         };
         let mut legs: Vec<BookLeg> = plan
@@ -834,3 +877,90 @@ impl BookLeg {
         }
     }
 }
+
+/// What an export reads, a page at a time in id order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportTable {
+    Customers,
+    Purchases,
+    /// Every posting with its entry and account.
+    Ledger,
+}
+
+impl ExportTable {
+    /// The columns of a page, in order. Those ending in `_at` are times, written RFC 3339.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            ExportTable::Customers => &[
+                "id",
+                "status",
+                "first_name",
+                "last_name",
+                "honorific",
+                "mobile",
+                "email",
+                "birth_date",
+                "marriage_date",
+                "gender",
+                "city",
+                "occupation",
+                "national_id",
+                "external_id",
+                "attributes",
+                "created_at",
+                "updated_at",
+            ],
+            ExportTable::Purchases => &[
+                "id",
+                "customer_id",
+                "external_id",
+                "store",
+                "channel",
+                "currency",
+                "total_minor",
+                "returned_minor",
+                "gross_minor",
+                "discount_minor",
+                "points_earned",
+                "points_reversed",
+                "points_redeemed",
+                "cashback_earned",
+                "cashback_reversed",
+                "occurred_at",
+                "created_at",
+            ],
+            ExportTable::Ledger => &[
+                "posting_id",
+                "entry_id",
+                "kind",
+                "customer_id",
+                "purchase_id",
+                "entry_at",
+                "account",
+                "unit",
+                "amount",
+                "balance_after",
+                "lot_id",
+                "actor_kind",
+            ],
+        }
+    }
+}
+
+impl std::str::FromStr for ExportTable {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "customers" => Ok(ExportTable::Customers),
+            "purchases" => Ok(ExportTable::Purchases),
+            "ledger" => Ok(ExportTable::Ledger),
+            other => Err(format!(
+                "unknown export {other:?}: customers, purchases or ledger"
+            )),
+        }
+    }
+}
+
+/// A page of an export: each row's cells as text (`None` for SQL NULL), times still in
+/// microseconds; the last row's id is the cursor of the next page.
+pub type ExportRows = Vec<Vec<Option<String>>>;

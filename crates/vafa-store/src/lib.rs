@@ -5,8 +5,8 @@
 //! its audit row together, and commits — callers never hold a transaction open.
 
 mod coupons_model;
-mod error;
 pub mod demo;
+mod error;
 pub mod history;
 pub mod ids;
 pub mod keys;
@@ -172,6 +172,14 @@ pub trait Store: Send + Sync + 'static {
         column: history::RefColumn,
         values: &[String],
     ) -> Result<std::collections::HashMap<String, String>>;
+    /// A page of an export after the id `after`, in id order (`docs/import-export.md`).
+    async fn export_page(
+        &self,
+        program_id: &str,
+        table: history::ExportTable,
+        after: &str,
+        limit: u32,
+    ) -> Result<history::ExportRows>;
     /// Recompute balances, lots and zero sums from the postings.
     async fn verify_ledger(&self, program_id: Option<&str>) -> Result<VerifyReport>;
 

@@ -1,5 +1,6 @@
 //! `vafa`: run the server and administer programs and keys from the command line.
 
+mod data;
 mod demo;
 
 use anyhow::{bail, Context, Result};
@@ -66,6 +67,38 @@ enum Command {
         /// Print the report (with the keys) as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Import customers or purchases from a CSV file: bad rows go to a rejects file and
+    /// never stop the run; rows already in the program are left as they are.
+    Import {
+        #[command(flatten)]
+        db: Db,
+        /// customers or purchases
+        #[arg(value_parser = ["customers", "purchases"])]
+        kind: String,
+        file: std::path::PathBuf,
+        #[arg(long)]
+        program: String,
+        /// A column to a field where the header is not recognised: --map "Header=field" (repeatable).
+        #[arg(long = "map")]
+        map: Vec<String>,
+        /// Where the rejects go as CSV (line, field, reason); default FILE.rejects.csv.
+        #[arg(long)]
+        rejects: Option<std::path::PathBuf>,
+    },
+    /// Export customers, purchases or the ledger as CSV or JSON lines.
+    Export {
+        #[command(flatten)]
+        db: Db,
+        #[arg(value_parser = ["customers", "purchases", "ledger"])]
+        table: String,
+        #[arg(long)]
+        program: String,
+        #[arg(long, default_value = "csv", value_parser = ["csv", "jsonl"])]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        out: Option<std::path::PathBuf>,
     },
     /// Apply pending database migrations and exit.
     Migrate {
@@ -451,6 +484,92 @@ async fn run(cli: Cli) -> Result<()> {
                     program.id, key.api_key
                 );
             }
+            Ok(())
+        }
+        Command::Import {
+            db,
+            kind,
+            file,
+            program,
+            map,
+            rejects,
+        } => {
+            let kind: vafa_server::import::ImportKind = kind.parse().map_err(anyhow::Error::msg)?;
+            let mapping = map
+                .iter()
+                .map(|m| match m.split_once('=') {
+                    Some((h, f)) => Ok((h.trim().to_owned(), f.trim().to_owned())),
+                    None => Err(anyhow::anyhow!("--map {m:?}: expected Header=field")),
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let store = open(&db, false).await?;
+            if store.get_program(&program).await?.is_none() {
+                bail!("no program {program}");
+            }
+            let rejects = rejects.unwrap_or_else(|| {
+                let mut p = file.clone().into_os_string();
+                p.push(".rejects.csv");
+                p.into()
+            });
+            let s = data::import_file(
+                store.as_ref(),
+                &cli_ctx(&program),
+                kind,
+                &file,
+                &mapping,
+                &rejects,
+            )
+            .await?;
+            eprintln!(
+                "{} rows in {:.1} s: {} imported, {} unchanged (already there), {} rejected{}",
+                s.rows,
+                s.seconds,
+                s.imported,
+                s.unchanged,
+                s.rejected,
+                if s.rejected > 0 {
+                    format!(" (see {})", rejects.display())
+                } else {
+                    String::new()
+                }
+            );
+            if !s.ignored_columns.is_empty() {
+                eprintln!(
+                    "columns not read: {} (map them with --map \"Header=field\")",
+                    s.ignored_columns.join(", ")
+                );
+            }
+            println!("{}", serde_json::to_string(&s)?);
+            Ok(())
+        }
+        Command::Export {
+            db,
+            table,
+            program,
+            format,
+            out,
+        } => {
+            let table: vafa_store::history::ExportTable =
+                table.parse().map_err(anyhow::Error::msg)?;
+            let format: vafa_server::export::Format = format.parse().map_err(anyhow::Error::msg)?;
+            let store = open(&db, false).await?;
+            if store.get_program(&program).await?.is_none() {
+                bail!("no program {program}");
+            }
+            let rows = match out {
+                Some(path) => {
+                    let f = std::fs::File::create(&path)
+                        .with_context(|| format!("creating {}", path.display()))?;
+                    let mut w = std::io::BufWriter::new(f);
+                    data::export_to(store.as_ref(), &program, table, format, &mut w).await?
+                }
+                None => {
+                    let stdout = std::io::stdout();
+                    let mut w = std::io::BufWriter::new(stdout.lock());
+                    data::export_to(store.as_ref(), &program, table, format, &mut w).await?
+                }
+            };
+            eprintln!("{rows} rows exported");
             Ok(())
         }
         Command::Apikey { command } => keys(command).await,

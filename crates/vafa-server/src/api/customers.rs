@@ -211,7 +211,7 @@ impl CustomerInput {
     }
 }
 
-fn has_identity(p: &ProfilePatch) -> bool {
+pub(crate) fn has_identity(p: &ProfilePatch) -> bool {
     let given = |p: &Patch<String>| matches!(p, Patch::Value(_));
     matches!(p.mobile, Patch::Value(_))
         || given(&p.first_name)

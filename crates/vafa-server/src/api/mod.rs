@@ -7,6 +7,7 @@ pub mod cards;
 pub mod checkout;
 pub mod coupons;
 pub mod customers;
+pub mod data;
 pub mod money;
 pub mod points;
 pub mod program;

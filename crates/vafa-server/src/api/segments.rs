@@ -253,7 +253,7 @@ pub async fn preview(
 pub struct MembersQuery {
     #[param(value_type = Option<String>, format = DateTime)]
     pub at: Option<jiff::Timestamp>,
-    /// `json` (default) or `csv` (every member, for a spreadsheet or an SMS tool).
+    /// `json` (default), `csv` (every member, for a spreadsheet or an SMS tool) or `jsonl`.
     pub format: Option<String>,
 }
 
@@ -304,8 +304,8 @@ pub async fn members(
     Query(q): Query<MembersQuery>,
 ) -> ApiResult<Response> {
     let format = q.format.unwrap_or_else(|| "json".into());
-    if format != "json" && format != "csv" {
-        return Err(ApiError::field("format", "must be json or csv"));
+    if !matches!(format.as_str(), "json" | "csv" | "jsonl") {
+        return Err(ApiError::field("format", "must be json, csv or jsonl"));
     }
     let rec = one(&state, &auth, &id).await?;
     let pop = population(&state, &auth, q.at).await?;
@@ -313,6 +313,19 @@ pub async fn members(
     let rows: Vec<MemberView> = pop.sorted(&ids).into_iter().map(member).collect();
     if format == "json" {
         return Ok(axum::Json(rows).into_response());
+    }
+    if format == "jsonl" {
+        let mut out = Vec::new();
+        for r in &rows {
+            serde_json::to_writer(&mut out, r).map_err(|e| ApiError::internal("jsonl", &e))?;
+            out.push(b'\n');
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/x-ndjson"),
+        );
+        return Ok((headers, out).into_response());
     }
     let mut w = csv::Writer::from_writer(vec![0xEF, 0xBB, 0xBF]);
     w.write_record([

@@ -6,6 +6,7 @@ mod analytics;
 mod checkout;
 mod coupons;
 mod customers;
+mod data;
 mod errors;
 mod helpers;
 mod ledger;

@@ -143,6 +143,8 @@ fn request_for(method: &Method, template: &str, f: &Fixture) -> (String, Option<
             &format!("/reward-claims/{}", f.claim_id),
         )
         .replace("{code}", &f.claim_code)
+        .replace("{kind}", "customers")
+        .replace("{table}", "customers")
         .replace("{id}", &f.customer_id);
     assert!(
         !path.contains('{'),
@@ -209,6 +211,8 @@ fn request_for(method: &Method, template: &str, f: &Fixture) -> (String, Option<
             "code": "NO-SUCH-CODE", "customer_id": f.customer_id,
             "total": {"amount": "100000", "currency": "IRR"}})),
         ("POST", "/api/v1/tiers/evaluate") => None,
+        // A JSON string is a one-column CSV to the import: a header and nothing else.
+        ("POST", "/api/v1/imports/{kind}") => Some(json!("first_name")),
         ("POST", "/api/v1/customers/{id}/tier") => {
             Some(json!({"tier": "simple", "reason": "test"}))
         }
@@ -285,7 +289,10 @@ async fn a_key_of_another_program_sees_nothing() {
         for (method, template) in api_operations() {
             let (path, body) = request_for(&method, &template, &f);
             // A's resources are only ever named in the path or in the body.
-            let names_a_resource = template.contains('{')
+            // `{kind}` and `{table}` name a kind of data, not one of A's resources.
+            let names_a_resource = (template.contains('{')
+                && !template.contains("{kind}")
+                && !template.contains("{table}"))
                 || body
                     .as_ref()
                     .is_some_and(|b| b.to_string().contains("cus_"));
@@ -308,6 +315,18 @@ async fn a_key_of_another_program_sees_nothing() {
             before,
             "program B changed nothing of A"
         );
+        // B's exports hold none of A's data.
+        for table in ["customers", "purchases", "ledger"] {
+            let res = app
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/exports/{table}?format=jsonl"),
+                    &b_admin,
+                    None,
+                )
+                .await;
+            assert_eq!(res.ok(200), "", "{table}");
+        }
         // Listing and searching from B finds none of A's customers.
         let list = app
             .call(Method::GET, "/api/v1/customers?q=Ava", &b_admin, None)

@@ -299,25 +299,65 @@ macro_rules! history_ops {
                 Ok(())
             }
 
+            pub(crate) async fn export_page_op(
+                &self,
+                program_id: &str,
+                table: crate::history::ExportTable,
+                after: &str,
+                limit: u32,
+            ) -> Result<crate::history::ExportRows> {
+                use crate::history::ExportTable;
+                let text = |cols: &[&str], prefix: &str| -> String {
+                    cols.iter().map(|c| format!("CAST({prefix}{c} AS TEXT)")).collect::<Vec<_>>().join(", ")
+                };
+                let sql = match table {
+                    ExportTable::Customers | ExportTable::Purchases => {
+                        let name = if table == ExportTable::Customers { "customers" } else { "purchases" };
+                        format!(
+                            "SELECT {} FROM {name} WHERE program_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+                            text(table.columns(), "")
+                        )
+                    }
+                    ExportTable::Ledger => format!(
+                        "SELECT {} FROM postings p JOIN journal_entries e ON e.id = p.entry_id JOIN accounts a ON a.id = p.account_id \
+                         WHERE p.program_id = $1 AND p.id > $2 ORDER BY p.id LIMIT $3",
+                        [
+                            "p.id", "e.id", "e.kind", "e.customer_id", "e.purchase_id", "e.at", "a.key", "p.unit", "p.amount",
+                            "p.balance_after", "p.lot_id", "e.actor_kind",
+                        ]
+                        .iter()
+                        .map(|c| format!("CAST({c} AS TEXT)"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                    ),
+                };
+                let mut conn = self.read.acquire().await?;
+                let rows = sqlx::query(&sql)
+                    .bind(program_id)
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *conn)
+                    .await?;
+                let n = table.columns().len();
+                rows.iter()
+                    .map(|r| (0..n).map(|i| sqlx::Row::try_get::<Option<String>, _>(r, i).map_err(StoreError::from)).collect())
+                    .collect()
+            }
+
             pub(crate) async fn customer_refs_op(
                 &self,
                 program_id: &str,
                 column: crate::history::RefColumn,
                 values: &[String],
             ) -> Result<std::collections::HashMap<String, String>> {
-                let col = match column {
-                    crate::history::RefColumn::CustomerExternalId => "external_id",
-                    crate::history::RefColumn::CustomerMobile => "mobile",
-                    crate::history::RefColumn::PurchaseExternalId => "",
+                use crate::history::RefColumn;
+                let (select, col) = match column {
+                    RefColumn::CustomerId => ("SELECT id, id FROM customers WHERE program_id = ", "id"),
+                    RefColumn::CustomerExternalId => ("SELECT external_id, id FROM customers WHERE program_id = ", "external_id"),
+                    RefColumn::CustomerNationalId => ("SELECT national_id, id FROM customers WHERE program_id = ", "national_id"),
+                    RefColumn::CustomerMobile => ("SELECT mobile, id FROM customers WHERE program_id = ", "mobile"),
+                    RefColumn::PurchaseExternalId => ("SELECT external_id, customer_id FROM purchases WHERE program_id = ", "external_id"),
                 };
-                let select = if col.is_empty() {
-                    "SELECT external_id, customer_id FROM purchases WHERE program_id = "
-                } else if col == "mobile" {
-                    "SELECT mobile, id FROM customers WHERE program_id = "
-                } else {
-                    "SELECT external_id, id FROM customers WHERE program_id = "
-                };
-                let col = if col.is_empty() { "external_id" } else { col };
                 let mut out = std::collections::HashMap::new();
                 let mut conn = self.read.acquire().await?;
                 for chunk in values.chunks(crate::sql::history::MAX_BINDS_READ) {

@@ -262,7 +262,11 @@ macro_rules! store_impl {
                 self.expire_lots_op(program_id, now, batch, max_batches)
                     .await
             }
-            async fn write_history(&self, ctx: &Ctx, rows: &crate::history::HistoryRows) -> Result<()> {
+            async fn write_history(
+                &self,
+                ctx: &Ctx,
+                rows: &crate::history::HistoryRows,
+            ) -> Result<()> {
                 self.write_history_op(ctx, rows).await
             }
             async fn refs(
@@ -272,6 +276,15 @@ macro_rules! store_impl {
                 values: &[String],
             ) -> Result<std::collections::HashMap<String, String>> {
                 self.customer_refs_op(program_id, column, values).await
+            }
+            async fn export_page(
+                &self,
+                program_id: &str,
+                table: crate::history::ExportTable,
+                after: &str,
+                limit: u32,
+            ) -> Result<crate::history::ExportRows> {
+                self.export_page_op(program_id, table, after, limit).await
             }
             async fn verify_ledger(&self, program_id: Option<&str>) -> Result<VerifyReport> {
                 self.verify_ledger_op(program_id).await

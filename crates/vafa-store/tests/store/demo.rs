@@ -16,22 +16,52 @@ fn options(seed: u64) -> DemoOptions {
 async fn demo_is_deterministic_and_its_ledger_verifies() {
     each_backend(|store, backend| async move {
         let seen = std::sync::Mutex::new(Vec::new());
-        let a = generate(store.as_ref(), &options(7), &|p| seen.lock().unwrap().push(p.customers_done))
+        let a = generate(store.as_ref(), &options(7), &|p| {
+            seen.lock().unwrap().push(p.customers_done)
+        })
+        .await
+        .unwrap();
+        let b = generate(store.as_ref(), &options(7), &|_| {})
             .await
             .unwrap();
-        let b = generate(store.as_ref(), &options(7), &|_| {}).await.unwrap();
-        let c = generate(store.as_ref(), &options(8), &|_| {}).await.unwrap();
+        let c = generate(store.as_ref(), &options(8), &|_| {})
+            .await
+            .unwrap();
         let figures = |r: &vafa_store::demo::DemoReport| {
-            (r.customers, r.purchases, r.revenue_minor, r.returns, r.returned_minor, r.redemptions, r.points_redeemed, r.upgrades)
+            (
+                r.customers,
+                r.purchases,
+                r.revenue_minor,
+                r.returns,
+                r.returned_minor,
+                r.redemptions,
+                r.points_redeemed,
+                r.upgrades,
+            )
         };
-        assert_eq!(figures(&a), figures(&b), "{backend}: same seed, same figures");
-        assert_ne!(figures(&a), figures(&c), "{backend}: another seed, other figures");
+        assert_eq!(
+            figures(&a),
+            figures(&b),
+            "{backend}: same seed, same figures"
+        );
+        assert_ne!(
+            figures(&a),
+            figures(&c),
+            "{backend}: another seed, other figures"
+        );
         assert_eq!(*seen.lock().unwrap().last().unwrap(), 400);
         assert!(a.purchases > 1_000, "{backend}: {} purchases", a.purchases);
-        assert!(a.returns > 0 && a.redemptions > 0 && a.upgrades > 0, "{backend}: {a:?}");
+        assert!(
+            a.returns > 0 && a.redemptions > 0 && a.upgrades > 0,
+            "{backend}: {a:?}"
+        );
 
         let report = store.verify_ledger(None).await.unwrap();
-        assert!(report.problems.is_empty(), "{backend}: {:?}", report.problems);
+        assert!(
+            report.problems.is_empty(),
+            "{backend}: {:?}",
+            report.problems
+        );
         assert!(report.entries > a.purchases as i64);
 
         // What the store reads back agrees with what the demo says it wrote.
@@ -48,9 +78,17 @@ async fn demo_is_deterministic_and_its_ledger_verifies() {
         let mut v: Vec<i64> = per.into_values().collect();
         v.sort_unstable_by(|x, y| y.cmp(x));
         let top: i64 = v.iter().take(v.len() / 5).sum();
-        assert!(top * 100 / net > 40, "{backend}: top 20% bring {}%", top * 100 / net);
+        assert!(
+            top * 100 / net > 40,
+            "{backend}: top 20% bring {}%",
+            top * 100 / net
+        );
         // Tiers and keys exist and work.
-        assert!(store.authenticate(&a.cashier_key.api_key).await.unwrap().is_some());
+        assert!(store
+            .authenticate(&a.cashier_key.api_key)
+            .await
+            .unwrap()
+            .is_some());
         assert_eq!(store.list_rewards(&a.program_id).await.unwrap().len(), 4);
     })
     .await;
