@@ -9,6 +9,7 @@ pub mod export;
 pub mod extract;
 pub mod import;
 pub mod metrics;
+pub mod ui;
 
 use crate::auth::RoutePermissions;
 use crate::clock::Clock;
@@ -183,6 +184,7 @@ pub fn app(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Router, Strin
         openapi_json: Arc::from(doc_json.to_string()),
     };
     let router = router
+        .merge(ui::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::authorize))
         .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .fallback(not_found)

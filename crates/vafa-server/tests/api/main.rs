@@ -15,3 +15,4 @@ mod routes;
 mod rules;
 mod segments;
 mod tiers;
+mod ui;
