@@ -89,6 +89,15 @@ impl Lang {
         }
     }
 
+    /// Rials as millions of toman, one decimal: the unit of a revenue chart's bars.
+    fn millions_of_toman(self, rials: i64) -> String {
+        let s = format!("{:.1}", rials as f64 / 10_000_000.0);
+        match self {
+            Lang::Fa => self.digits(&s.replace('.', "٫")),
+            Lang::En => s,
+        }
+    }
+
     /// Rials shown as toman, the unit people speak in.
     fn money(self, rials: i64) -> String {
         format!("{} {}", self.number(rials / 10), self.t("currency_irr"))
@@ -160,7 +169,7 @@ fn page(lang: Lang, title: &str, signed_in: bool, body: &str) -> Html<String> {
         r#"<!doctype html>
 <html lang="{code}" dir="{dir}">
 <head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title} · {app}</title><link rel="stylesheet" href="/ui.css"></head>
+<title>{title} · {app}</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/ui.css"></head>
 <body>
 <header><strong>{app}</strong><nav><a href="/lang/{other_code}" lang="{other_code}">{other_name}</a>{logout}</nav></header>
 <main>{body}</main>
@@ -446,7 +455,12 @@ async fn dashboard_body(
         html,
         r#"<section class="chart"><h2>{}</h2>{}</section>"#,
         escape(&lang.t("revenue_by_month")),
-        bar_chart(lang, &bars, |v| lang.money(v))
+        bar_chart(
+            lang,
+            &bars,
+            |v| lang.money(v),
+            |v| lang.millions_of_toman(v)
+        )
     );
     let curve: Vec<(f64, f64)> = pareto
         .curve
@@ -473,13 +487,18 @@ async fn dashboard_body(
         html,
         r#"<section class="chart"><h2>{}</h2>{}</section>"#,
         escape(&lang.t("points_30")),
-        bar_chart(lang, &points, |v| lang.number(v))
+        bar_chart(lang, &points, |v| lang.number(v), |v| lang.number(v))
     );
     Ok(html)
 }
 
 /// Vertical bars with their labels under them and values on top, in SVG.
-fn bar_chart(lang: Lang, bars: &[(String, i64)], show: impl Fn(i64) -> String) -> String {
+fn bar_chart(
+    lang: Lang,
+    bars: &[(String, i64)],
+    show: impl Fn(i64) -> String,
+    short: impl Fn(i64) -> String,
+) -> String {
     let (w, h, pad) = (720.0, 260.0, 40.0);
     let max = bars.iter().map(|b| b.1).max().unwrap_or(0).max(1) as f64;
     let n = bars.len().max(1) as f64;
@@ -506,20 +525,11 @@ fn bar_chart(lang: Lang, bars: &[(String, i64)], show: impl Fn(i64) -> String) -
             vy = y - 4.0,
             t = escape(label),
             val = escape(&show(*v)),
-            short = escape(&lang.number(compact(*v))),
+            short = escape(&short(*v)),
         );
     }
     svg.push_str("</svg>");
     svg
-}
-
-/// Large values shortened for a bar's top (thousands of tomans, say): three digits or so.
-fn compact(v: i64) -> i64 {
-    let mut v = v / 10;
-    while v.abs() >= 100_000 {
-        v /= 1000;
-    }
-    v
 }
 
 /// The Pareto curve: share of customers (best first) against share of revenue.
