@@ -237,6 +237,8 @@ const PURCHASE_FIELDS: &[(&str, &[&str])] = &[
             "مبلغ_کل",
         ],
     ),
+    // In minor units, as `vafa export purchases` writes it.
+    ("total_minor", &["total_minor"]),
     ("store", &["store", "branch", "shop", "شعبه", "فروشگاه"]),
     ("channel", &["channel", "کانال"]),
     ("sku", &["sku", "product_code", "کد_کالا"]),
@@ -378,7 +380,8 @@ pub async fn import_csv<R: std::io::Read>(
         ImportKind::Customers => {}
         ImportKind::Purchases => {
             for need in ["external_id", "occurred_at", "total"] {
-                if !map.contains_key(need) {
+                if !map.contains_key(need) && !(need == "total" && map.contains_key("total_minor"))
+                {
                     return Err(file_error(need, "no column for this field (see --map)"));
                 }
             }
@@ -813,10 +816,28 @@ async fn purchases(
                     }
                 })
         };
-        let total = money("total", &mut errs);
-        if total.is_none() && row.get("total").is_none() {
-            errs.push(("total", "required".into()));
-        }
+        let total = match row
+            .get("total_minor")
+            .filter(|_| row.get("total").is_none())
+        {
+            Some(m) => match vafa_core::digits::normalize_digits(m).parse::<i64>() {
+                Ok(v) if v >= 0 => Some(v),
+                _ => {
+                    errs.push((
+                        "total_minor",
+                        "a whole number of minor units, 0 or more".into(),
+                    ));
+                    None
+                }
+            },
+            None => {
+                let t = money("total", &mut errs);
+                if t.is_none() && row.get("total").is_none() {
+                    errs.push(("total", "required".into()));
+                }
+                t
+            }
+        };
         let mut lines = Vec::new();
         if row.get("sku").is_some() || row.get("name").is_some() || row.get("unit_price").is_some()
         {

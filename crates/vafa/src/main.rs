@@ -749,10 +749,16 @@ async fn coupons(command: CouponCommand) -> Result<()> {
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    // Bulk work runs large statements on purpose: sqlx's slow-statement warnings would
+    // only bury the progress bar.
+    let default_filter = match cli.command {
+        Command::Demo { .. } | Command::Import { .. } | Command::Export { .. } => "info,sqlx=error",
+        _ => "info,sqlx=warn",
+    };
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info,sqlx=warn".into()),
+                .unwrap_or_else(|_| default_filter.into()),
         )
         .with_writer(std::io::stderr)
         .init();

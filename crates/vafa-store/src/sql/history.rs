@@ -312,9 +312,16 @@ macro_rules! history_ops {
                 };
                 let sql = match table {
                     ExportTable::Customers | ExportTable::Purchases => {
-                        let name = if table == ExportTable::Customers { "customers" } else { "purchases" };
+                        // Purchases have no (program_id, id) index: `program_id || ''` keeps
+                        // SQLite from choosing a program_id index and sorting the whole program
+                        // for every page; it walks the primary key instead, as PostgreSQL does.
+                        let (name, program) = if table == ExportTable::Customers {
+                            ("customers", "program_id")
+                        } else {
+                            ("purchases", "program_id || ''")
+                        };
                         format!(
-                            "SELECT {} FROM {name} WHERE program_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+                            "SELECT {} FROM {name} WHERE {program} = $1 AND id > $2 ORDER BY id LIMIT $3",
                             text(table.columns(), "")
                         )
                     }
