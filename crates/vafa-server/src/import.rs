@@ -380,8 +380,9 @@ pub async fn import_csv<R: std::io::Read>(
         ImportKind::Customers => {}
         ImportKind::Purchases => {
             for need in ["external_id", "occurred_at", "total"] {
-                if !map.contains_key(need) && !(need == "total" && map.contains_key("total_minor"))
-                {
+                let given =
+                    map.contains_key(need) || (need == "total" && map.contains_key("total_minor"));
+                if !given {
                     return Err(file_error(need, "no column for this field (see --map)"));
                 }
             }
