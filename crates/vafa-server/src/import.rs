@@ -418,6 +418,7 @@ pub async fn import_csv<R: std::io::Read>(
     // Keys seen earlier in this file: a later row with the same key is a duplicate.
     let mut seen: HashMap<(u8, String), u64> = HashMap::new();
     let mut records = csv.into_records();
+    let mut batches = 0u64;
     loop {
         let next = records.next();
         let done = next.is_none();
@@ -460,6 +461,13 @@ pub async fn import_csv<R: std::io::Read>(
                 .take(ctx.now)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             store.write_history(ctx, &written).await?;
+            batches += 1;
+            // A table that grew from nothing in one run has stale statistics, and a
+            // planner that believes it small scans it for every lookup: refresh them as
+            // it doubles (after batches 1, 2, 4, 8 …).
+            if batches.is_power_of_two() {
+                store.refresh_statistics().await?;
+            }
             summary.imported += imported;
             summary.unchanged += unchanged;
             let mut bad_lines: Vec<u64> = rejects.iter().map(|r| r.line).collect();

@@ -165,6 +165,9 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<ExpiryRun>;
     /// Write a chunk of history made by a [`history::Book`], in one transaction.
     async fn write_history(&self, ctx: &Ctx, rows: &history::HistoryRows) -> Result<()>;
+    /// Bring the planner's statistics up to date after bulk writes (PostgreSQL's
+    /// `ANALYZE`; SQLite plans these lookups by its unique indexes without them).
+    async fn refresh_statistics(&self) -> Result<()>;
     /// Which of `values` are already taken in `column`: value → customer id.
     async fn refs(
         &self,

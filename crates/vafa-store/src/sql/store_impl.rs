@@ -269,6 +269,14 @@ macro_rules! store_impl {
             ) -> Result<()> {
                 self.write_history_op(ctx, rows).await
             }
+            async fn refresh_statistics(&self) -> Result<()> {
+                if self.sqlite_path.is_none() {
+                    sqlx::query("ANALYZE customers, purchases")
+                        .execute(&self.write)
+                        .await?;
+                }
+                Ok(())
+            }
             async fn refs(
                 &self,
                 program_id: &str,
