@@ -33,6 +33,19 @@ pub async fn run(store: &dyn Store, opts: &DemoOptions) -> Result<DemoReport> {
     Ok(report)
 }
 
+/// When a demo's history ends: the start of `day` in Tehran (default today), so the same
+/// seed gives the same demo all day long — and on any later day with `--as-of`.
+pub fn anchor(day: Option<jiff::civil::Date>) -> Result<jiff::Timestamp> {
+    let tz = jiff::tz::TimeZone::get("Asia/Tehran")?;
+    let now = jiff::Timestamp::now();
+    let day = day.unwrap_or_else(|| now.to_zoned(tz.clone()).date());
+    let at = day.to_zoned(tz)?.timestamp();
+    if at > now {
+        anyhow::bail!("--as-of {day} is in the future");
+    }
+    Ok(at)
+}
+
 /// The keys of a demo, for people to copy.
 pub fn print_keys(report: &DemoReport) {
     eprintln!("  admin key    {}", report.admin_key.api_key);

@@ -64,6 +64,10 @@ enum Command {
         months: u32,
         #[arg(long, default_value_t = 1405)]
         seed: u64,
+        /// The history ends as this local (Tehran) day begins; default today. The same
+        /// seed and day give the same demo.
+        #[arg(long)]
+        as_of: Option<jiff::civil::Date>,
         /// Print the report (with the keys) as JSON.
         #[arg(long)]
         json: bool,
@@ -386,6 +390,7 @@ async fn serve(mut db: Db, listen: String, no_create: bool, demo: Option<u32>) -
         Some(customers) => {
             let opts = vafa_store::demo::DemoOptions {
                 customers,
+                now: demo::anchor(None)?,
                 ..Default::default()
             };
             Some(demo::run(store.as_ref(), &opts).await?)
@@ -431,6 +436,7 @@ async fn run(cli: Cli) -> Result<()> {
             customers,
             months,
             seed,
+            as_of,
             json,
         } => {
             let store = open(&db, true).await?;
@@ -438,7 +444,7 @@ async fn run(cli: Cli) -> Result<()> {
                 customers,
                 months,
                 seed,
-                now: jiff::Timestamp::now(),
+                now: demo::anchor(as_of)?,
             };
             let report = demo::run(store.as_ref(), &opts).await?;
             if json {
