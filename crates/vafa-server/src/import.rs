@@ -416,7 +416,7 @@ pub async fn import_csv<R: std::io::Read>(
     };
     let mut batch: Vec<(u64, csv::StringRecord)> = Vec::with_capacity(BATCH);
     // Keys seen earlier in this file: a later row with the same key is a duplicate.
-    let mut seen: HashMap<(u8, String), u64> = HashMap::new();
+    let mut seen = Seen::default();
     let mut records = csv.into_records();
     let mut batches = 0u64;
     loop {
@@ -450,17 +450,38 @@ pub async fn import_csv<R: std::io::Read>(
                 })
                 .collect();
             summary.rows += rows.len() as u64;
-            let mut book = Book::new(&program, settings.clone(), None, ctx.now)?;
-            let (imported, unchanged, rejects) = match kind {
-                ImportKind::Customers => customers(store, ctx, &mut book, &rows, &mut seen).await?,
-                ImportKind::Purchases => {
-                    purchases(store, ctx, &program, &mut book, &rows, &mut seen).await?
+            // Someone may register the same mobile (or record the same receipt) between
+            // the lookups and the write: then the batch is looked up and written again,
+            // and the newcomer's row counts as already there.
+            let mut attempt = 0;
+            let (imported, unchanged, rejects) = loop {
+                attempt += 1;
+                let mut book = Book::new(&program, settings.clone(), None, ctx.now)?;
+                let outcome = match kind {
+                    ImportKind::Customers => {
+                        customers(store, ctx, &mut book, &rows, &mut seen).await?
+                    }
+                    ImportKind::Purchases => {
+                        purchases(store, ctx, &program, &mut book, &rows, &mut seen).await?
+                    }
+                };
+                let written = book
+                    .take(ctx.now)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                match store.write_history(ctx, &written).await {
+                    Ok(()) => {
+                        seen.keep();
+                        break outcome;
+                    }
+                    Err(
+                        StoreError::DuplicateMobile
+                        | StoreError::DuplicateExternalId
+                        | StoreError::DuplicateNationalId
+                        | StoreError::DuplicatePurchase,
+                    ) if attempt < 3 => seen.forget(),
+                    Err(e) => return Err(e.into()),
                 }
             };
-            let written = book
-                .take(ctx.now)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-            store.write_history(ctx, &written).await?;
             batches += 1;
             // A table that grew from nothing in one run has stale statistics, and a
             // planner that believes it small scans it for every lookup: refresh them as
@@ -488,6 +509,29 @@ pub async fn import_csv<R: std::io::Read>(
     Ok(summary)
 }
 
+/// Keys of rows already taken from this file (so a repeat is rejected): those written,
+/// and those of the batch being written, kept apart so a batch can be tried again.
+#[derive(Default)]
+struct Seen {
+    written: HashMap<(u8, String), u64>,
+    batch: HashMap<(u8, String), u64>,
+}
+
+impl Seen {
+    fn get(&self, key: &(u8, String)) -> Option<&u64> {
+        self.written.get(key).or_else(|| self.batch.get(key))
+    }
+    fn insert(&mut self, key: (u8, String), line: u64) {
+        self.batch.insert(key, line);
+    }
+    fn keep(&mut self) {
+        self.written.extend(self.batch.drain());
+    }
+    fn forget(&mut self) {
+        self.batch.clear();
+    }
+}
+
 /// A yes/no cell in English or Persian.
 fn yes_no(s: &str) -> Option<bool> {
     match s.trim().to_lowercase().as_str() {
@@ -512,7 +556,7 @@ async fn customers(
     ctx: &Ctx,
     book: &mut Book,
     rows: &[Row<'_>],
-    seen: &mut HashMap<(u8, String), u64>,
+    seen: &mut Seen,
 ) -> Result<Outcome, ImportError> {
     let today: Date = ctx.now.to_zoned(TimeZone::UTC).date();
     let mut rejects = Vec::new();
@@ -755,7 +799,7 @@ async fn purchases(
     program: &Program,
     book: &mut Book,
     rows: &[Row<'_>],
-    seen: &mut HashMap<(u8, String), u64>,
+    seen: &mut Seen,
 ) -> Result<Outcome, ImportError> {
     let tz = TimeZone::get(&program.timezone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
     let mut rejects = Vec::new();

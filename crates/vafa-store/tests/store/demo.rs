@@ -93,3 +93,49 @@ async fn demo_is_deterministic_and_its_ledger_verifies() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_history_chunk_that_clashes_writes_nothing() {
+    each_backend(|store, backend| async move {
+        let ctx = crate::program(&store, "Clash").await;
+        let mobile = vafa_core::mobile::Mobile::parse("09121230000").unwrap();
+        let taken = vafa_core::customer::ProfilePatch {
+            mobile: vafa_core::patch::Patch::Value(mobile.clone()),
+            ..Default::default()
+        };
+        store.create_customer(&ctx, taken).await.unwrap();
+        let program = store.get_program(&ctx.program_id).await.unwrap().unwrap();
+        let settings = store.ledger_settings(&ctx.program_id).await.unwrap();
+        let mut book = vafa_store::history::Book::new(&program, settings, None, ctx.now).unwrap();
+        for (i, m) in ["09121239999", "09121230000"].iter().enumerate() {
+            let mut c = vafa_core::customer::Customer::new(
+                vafa_store::history::id_at("cus", ctx.now),
+                ctx.program_id.clone(),
+                ctx.now,
+            );
+            c.mobile = Some(vafa_core::mobile::Mobile::parse(m).unwrap());
+            let id = c.id.clone();
+            book.add_customer(c);
+            book.credit(&id, 100 + i as i64, ctx.now, "opening")
+                .unwrap();
+        }
+        let rows = book.take(ctx.now).unwrap();
+        let err = store.write_history(&ctx, &rows).await.unwrap_err();
+        assert!(
+            matches!(err, vafa_store::StoreError::DuplicateMobile),
+            "{backend}: {err:?}"
+        );
+        let page = store
+            .list_customers(&ctx.program_id, &vafa_store::CustomerQuery::default())
+            .await
+            .unwrap();
+        assert_eq!(
+            page.items.len(),
+            1,
+            "{backend}: nothing of the chunk was written"
+        );
+        let report = store.verify_ledger(Some(&ctx.program_id)).await.unwrap();
+        assert_eq!((report.entries, report.problems.len()), (0, 0), "{backend}");
+    })
+    .await;
+}
