@@ -57,6 +57,7 @@ pub struct DemoReport {
     pub returns: u64,
     pub returned_minor: i64,
     pub redemptions: u64,
+    /// Points purchases earned, net of returns (tier gifts aside).
     pub points_earned: i64,
     pub points_redeemed: i64,
     pub upgrades: u64,
@@ -111,7 +112,7 @@ pub async fn generate(
         .await?;
     let settings = store.set_ledger_settings(&ctx, &demo_settings()?).await?;
     let ladder = store.set_tier_ladder(&ctx, &demo_ladder()?).await?;
-    set_up_catalog(store, &ctx, now).await?;
+    set_up_catalog(store, &ctx).await?;
     let coupon_codes = set_up_coupons(store, &ctx, now).await?;
 
     let tz = TimeZone::get("Asia/Tehran").map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -150,6 +151,11 @@ pub async fn generate(
             .take(now)
             .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         report.upgrades += rows.tier_changes.len() as u64;
+        report.points_earned += rows
+            .purchases
+            .iter()
+            .map(|p| p.points_earned - p.points_reversed)
+            .sum::<i64>();
         store.write_history(&ctx, &rows).await?;
         first = last;
         progress(DemoProgress {
@@ -192,7 +198,7 @@ fn demo_ladder() -> Result<vafa_core::tiers::TierLadder, StoreError> {
     .map_err(|e| StoreError::Corrupt(format!("demo ladder: {e}")))
 }
 
-async fn set_up_catalog(store: &dyn Store, ctx: &Ctx, now: Timestamp) -> Result<(), StoreError> {
+async fn set_up_catalog(store: &dyn Store, ctx: &Ctx) -> Result<(), StoreError> {
     let rewards = serde_json::json!([
         {"name": "لاته رایگان", "name_en": "Free latte", "kind": {"type": "free_product", "sku": "LATTE"},
          "cost_points": 200, "tier_costs": {"gold": 150, "vip": 100}, "per_customer_limit": 5, "code_valid_days": 30},
@@ -222,7 +228,6 @@ async fn set_up_catalog(store: &dyn Store, ctx: &Ctx, now: Timestamp) -> Result<
     }))
     .map_err(|e| StoreError::Corrupt(format!("demo rule: {e}")))?;
     store.create_campaign(ctx, &campaign, &[rule]).await?;
-    let _ = now;
     Ok(())
 }
 
@@ -466,7 +471,6 @@ fn play(book: &mut Book, life: &Life, report: &mut DemoReport) -> Result<(), Sto
         report.returned_minor += book.return_all(&id, at).map_err(corrupt)?;
         report.returns += 1;
     }
-    report.points_earned = report.points_earned.max(0);
     Ok(())
 }
 

@@ -85,19 +85,6 @@ pub struct HistoryLot {
 }
 
 #[derive(Debug, Clone)]
-pub struct HistoryLine {
-    pub sku: Option<String>,
-    pub name: Option<String>,
-    pub category: Option<String>,
-    pub quantity: i64,
-    pub unit_price_minor: i64,
-    pub amount_minor: i64,
-    pub points: i64,
-    pub cashback: i64,
-    pub returned_quantity: i64,
-}
-
-#[derive(Debug, Clone)]
 pub struct HistoryPurchase {
     pub id: String,
     pub customer_id: String,
@@ -114,7 +101,7 @@ pub struct HistoryPurchase {
     pub entry_id: String,
     pub occurred_at: Timestamp,
     pub created_at: Timestamp,
-    pub lines: Vec<HistoryLine>,
+    pub lines: Vec<crate::PurchaseLineDetail>,
 }
 
 #[derive(Debug, Clone)]
@@ -202,7 +189,6 @@ struct CustomerBook {
 
 /// An in-memory ledger for new customers; see the module documentation.
 pub struct Book {
-    program_id: String,
     settings: LedgerSettings,
     tz: TimeZone,
     currency: String,
@@ -236,7 +222,6 @@ impl Book {
         let tz = TimeZone::get(&program.timezone)
             .map_err(|e| crate::StoreError::Corrupt(e.to_string()))?;
         Ok(Book {
-            program_id: program.id.clone(),
             settings,
             tz,
             currency: program.currency.code().to_owned(),
@@ -246,10 +231,6 @@ impl Book {
             rows: HistoryRows::default(),
             written_at,
         })
-    }
-
-    pub fn program_id(&self) -> &str {
-        &self.program_id
     }
 
     /// A new customer (its record is written with the chunk).
@@ -287,20 +268,9 @@ impl Book {
             match leg {
                 BookLeg::Customer { amount, lot } => {
                     let c = self.customer(customer_id)?;
-                    let acct = c.points.get_or_insert_with(|| {
-                        let spec = AccountSpec::customer_points(customer_id);
-                        HistoryAccount {
-                            id: id_at("acc", at),
-                            key: spec.key,
-                            kind: spec.kind.to_owned(),
-                            customer_id: spec.customer_id,
-                            unit: spec.unit,
-                            balance: 0,
-                            debt: 0,
-                            seq: 0,
-                            created_at: at,
-                        }
-                    });
+                    let acct = c
+                        .points
+                        .get_or_insert_with(|| points_account(customer_id, at));
                     acct.balance += amount;
                     acct.seq += 1;
                     if lot.is_none() {
@@ -355,24 +325,10 @@ impl Book {
 
     fn account_id(&mut self, customer_id: &str, at: Timestamp) -> Result<String, BookError> {
         let c = self.customer(customer_id)?;
-        if let Some(a) = &c.points {
-            return Ok(a.id.clone());
-        }
-        let spec = AccountSpec::customer_points(customer_id);
-        let acct = HistoryAccount {
-            id: id_at("acc", at),
-            key: spec.key,
-            kind: spec.kind.to_owned(),
-            customer_id: spec.customer_id,
-            unit: spec.unit,
-            balance: 0,
-            debt: 0,
-            seq: 0,
-            created_at: at,
-        };
-        let id = acct.id.clone();
-        c.points = Some(acct);
-        Ok(id)
+        Ok(c.points
+            .get_or_insert_with(|| points_account(customer_id, at))
+            .id
+            .clone())
     }
 
     /// Lots with points left, in spend order, as the live operations see them.
@@ -404,10 +360,12 @@ impl Book {
             .map_or(0, |a| a.debt)
     }
 
-    /// A new lot of `points` and the legs that fill it (paying any debt first).
+    /// A new lot of `points`, taken from the program account `source` (`issued`, or
+    /// `adjustments` for a credit by hand), and the legs that fill it (paying any debt first).
     #[allow(clippy::too_many_arguments)]
     fn earn_legs(
         &mut self,
+        source: &'static str,
         customer_id: &str,
         purchase_id: Option<&str>,
         points: i64,
@@ -433,7 +391,7 @@ impl Book {
                 amount: points,
                 lot: Some(lot_id.clone()),
             },
-            BookLeg::program("issued", POINTS, -points),
+            BookLeg::program(source, POINTS, -points),
         ];
         if debt_paid > 0 {
             legs.push(BookLeg::Customer {
@@ -524,8 +482,14 @@ impl Book {
             cashback = self.settings.cashback_for(p.total_minor);
             if points > 0 {
                 let available = vafa_core::ledger::available_at(at, self.settings.pending_days);
-                let (lot, paid, l) =
-                    self.earn_legs(&p.customer_id, Some(&purchase_id), points, at, available)?;
+                let (lot, paid, l) = self.earn_legs(
+                    "issued",
+                    &p.customer_id,
+                    Some(&purchase_id),
+                    points,
+                    at,
+                    available,
+                )?;
                 legs.extend(l);
                 lot_id = Some(lot);
                 debt_paid = paid;
@@ -571,7 +535,8 @@ impl Book {
             .lines
             .iter()
             .enumerate()
-            .map(|(i, l)| HistoryLine {
+            .map(|(i, l)| crate::PurchaseLineDetail {
+                line_no: i as i64 + 1,
                 sku: l.sku.clone(),
                 name: l.name.clone(),
                 category: l.category.clone(),
@@ -643,7 +608,7 @@ impl Book {
         let gift = tier.entry_gift_points;
         let mut entry_id = None;
         if gift > 0 {
-            let (lot, _, legs) = self.earn_legs(customer_id, None, gift, at, at)?;
+            let (lot, _, legs) = self.earn_legs("issued", customer_id, None, gift, at, at)?;
             let explanation = serde_json::json!({"tier": tier.code, "entry_gift_points": gift});
             let id = self.post("tier_gift", customer_id, None, at, explanation, legs)?;
             self.set_lot_entry(customer_id, &lot, &id);
@@ -690,9 +655,8 @@ impl Book {
         let lines: Vec<crate::sql::ledger_support::LineRow> = p
             .lines
             .iter()
-            .enumerate()
-            .map(|(i, l)| crate::sql::ledger_support::LineRow {
-                line_no: i as i64 + 1,
+            .map(|l| crate::sql::ledger_support::LineRow {
+                line_no: l.line_no,
                 quantity: l.quantity,
                 amount_minor: l.amount_minor,
                 points: l.points,
@@ -781,11 +745,7 @@ impl Book {
         if points <= 0 {
             return Ok(());
         }
-        let (lot, paid, mut legs) = self.earn_legs(customer_id, None, points, at, at)?;
-        // An adjustment comes from the adjustments account, not from issuing.
-        if let Some(BookLeg::Placed { spec, .. }) = legs.get_mut(1) {
-            spec.kind = "adjustments";
-        }
+        let (lot, paid, legs) = self.earn_legs("adjustments", customer_id, None, points, at, at)?;
         let explanation =
             serde_json::json!({"points": points, "reason": reason, "debt_paid": paid});
         let id = self.post("adjustment", customer_id, None, at, explanation, legs)?;
@@ -850,6 +810,22 @@ impl Book {
         }
         rows.entries.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(rows)
+    }
+}
+
+/// The customer's points account, opened at `at` (its first posting).
+fn points_account(customer_id: &str, at: Timestamp) -> HistoryAccount {
+    let spec = AccountSpec::customer_points(customer_id);
+    HistoryAccount {
+        id: id_at("acc", at),
+        key: spec.key,
+        kind: spec.kind.to_owned(),
+        customer_id: spec.customer_id,
+        unit: spec.unit,
+        balance: 0,
+        debt: 0,
+        seq: 0,
+        created_at: at,
     }
 }
 

@@ -227,19 +227,19 @@ macro_rules! history_ops {
                         _ => StoreError::Database(e),
                     })?;
                 }
-                let lines: Vec<(&str, i64, &crate::history::HistoryLine)> = rows
+                let lines: Vec<(&str, &crate::PurchaseLineDetail)> = rows
                     .purchases
                     .iter()
-                    .flat_map(|p| p.lines.iter().enumerate().map(move |(i, l)| (p.id.as_str(), i as i64 + 1, l)))
+                    .flat_map(|p| p.lines.iter().map(move |l| (p.id.as_str(), l)))
                     .collect();
                 for chunk in lines.chunks(MAX_BINDS / 11) {
                     let mut b = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO purchase_lines (purchase_id, line_no, sku, name, category, quantity, unit_price_minor, amount_minor, \
                          points, cashback, returned_quantity) ",
                     );
-                    b.push_values(chunk, |mut r, (p, n, l)| {
+                    b.push_values(chunk, |mut r, (p, l)| {
                         r.push_bind(p.to_string())
-                            .push_bind(*n)
+                            .push_bind(l.line_no)
                             .push_bind(l.sku.clone())
                             .push_bind(l.name.clone())
                             .push_bind(l.category.clone())

@@ -36,6 +36,7 @@ async fn demo_is_deterministic_and_its_ledger_verifies() {
                 r.returned_minor,
                 r.redemptions,
                 r.points_redeemed,
+                r.points_earned,
                 r.upgrades,
             )
         };
@@ -63,6 +64,7 @@ async fn demo_is_deterministic_and_its_ledger_verifies() {
             report.problems
         );
         assert!(report.entries > a.purchases as i64);
+        assert!(a.points_earned > a.points_redeemed, "{backend}: {a:?}");
 
         // What the store reads back agrees with what the demo says it wrote.
         let now: jiff::Timestamp = "2026-11-20T12:00:00Z".parse().unwrap();
