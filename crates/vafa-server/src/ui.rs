@@ -5,7 +5,9 @@
 //! Until staff accounts exist (issue 6), a person signs in with an API key, kept in an
 //! HttpOnly, SameSite=Strict cookie; every page re-checks it like the API does.
 
-use crate::api::analytics::{kpis_report, pareto_report, PeriodQuery, ReportCtx};
+use crate::api::analytics::{
+    kpis_of_sales, month_of, pareto_report, program_sales, PeriodQuery, ReportCtx,
+};
 use crate::AppState;
 use axum::extract::{Form, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -374,36 +376,19 @@ async fn dashboard_body(
         from: None,
         to: None,
     };
-    let k = kpis_report(&rc, &none).await?;
+    // One read of the sales serves the KPIs and the revenue by month.
+    let sales = program_sales(&rc, None).await?;
+    let k = kpis_of_sales(&rc, &none, &sales).await?;
     let pareto = pareto_report(&rc, &none).await?;
     let tz = jiff::tz::TimeZone::get(&program.timezone).unwrap_or(jiff::tz::TimeZone::UTC);
     let jalali = program.locale == vafa_core::program::Locale::Fa;
 
-    // Revenue of the last 12 months (the program's calendar), from the sales before now.
-    let rows = store.purchase_rows(&p.program_id, now).await?;
-    let month_of = |t: jiff::Timestamp| -> (i32, i8) {
-        let d = t.to_zoned(tz.clone()).date();
-        if jalali {
-            let j = vafa_core::date::to_jalali(d);
-            (j.year, j.month as i8)
-        } else {
-            (i32::from(d.year()), d.month())
-        }
-    };
-    let mut months: Vec<(i32, i8)> = Vec::new();
-    let (mut y, mut m) = month_of(now);
-    for _ in 0..12 {
-        months.push((y, m));
-        m -= 1;
-        if m == 0 {
-            m = 12;
-            y -= 1;
-        }
-    }
-    months.reverse();
-    let mut revenue: HashMap<(i32, i8), i64> = HashMap::new();
-    for r in &rows {
-        *revenue.entry(month_of(r.occurred_at)).or_default() += r.net_minor;
+    // Revenue of the last 12 months of the program's calendar, this one included.
+    let this_month = month_of(now.to_zoned(tz).date(), jalali);
+    let first = this_month - 11;
+    let mut revenue = [0i64; 12];
+    for s in sales.iter().filter(|s| s.month >= first) {
+        revenue[(s.month - first) as usize] += s.net_minor;
     }
     let names = match (jalali, lang) {
         (true, Lang::Fa) => JALALI_FA,
@@ -411,14 +396,9 @@ async fn dashboard_body(
         (false, Lang::Fa) => GREGORIAN_FA,
         (false, Lang::En) => GREGORIAN_EN,
     };
-    let bars: Vec<(String, i64)> = months
-        .iter()
-        .map(|ym| {
-            (
-                names[(ym.1 - 1).clamp(0, 11) as usize].to_owned(),
-                revenue.get(ym).copied().unwrap_or(0),
-            )
-        })
+    let bars: Vec<(String, i64)> = (first..=this_month)
+        .zip(revenue)
+        .map(|(m, net)| (names[m.rem_euclid(12) as usize].to_owned(), net))
         .collect();
 
     let amount = |m: &crate::api::money::MoneyDto| m.amount.parse::<i64>().unwrap_or(0);

@@ -621,7 +621,7 @@ pub async fn rfm_report(rc: &ReportCtx<'_>, q: &RfmQuery) -> Result<RfmView, Api
 
 /// Month index (year × 12 + month − 1) of a local date in the program's calendar, and
 /// its label (`1405-09` or `2026-11`).
-fn month_of(d: jiff::civil::Date, jalali: bool) -> i64 {
+pub fn month_of(d: jiff::civil::Date, jalali: bool) -> i64 {
     if jalali {
         let j = vafa_core::date::to_jalali(d);
         i64::from(j.year) * 12 + i64::from(j.month) - 1
@@ -735,6 +735,29 @@ pub async fn kpis_view(
 
 /// The KPI figures of a program.
 pub async fn kpis_report(rc: &ReportCtx<'_>, q: &PeriodQuery) -> Result<KpisView, ApiError> {
+    let all = program_sales(rc, q.to).await?;
+    kpis_of_sales(rc, q, &all).await
+}
+
+/// Every sale of the program through the end of local date `to` (default today), by day
+/// and by month of the program's calendar (`month_of`).
+pub async fn program_sales(
+    rc: &ReportCtx<'_>,
+    to: Option<jiff::civil::Date>,
+) -> Result<Vec<vafa_core::analytics::kpi::Sale>, ApiError> {
+    let (tz, _) = rc.program().await?;
+    let to = to.unwrap_or_else(|| rc.now.to_zoned(tz.clone()).date());
+    let jalali = is_jalali(rc).await?;
+    sales(rc, &tz, to, jalali).await
+}
+
+/// The KPI figures from `all`, the sales `program_sales` read through the end of `q.to`:
+/// for a caller that needs the sales for more than the KPIs (the dashboard).
+pub async fn kpis_of_sales(
+    rc: &ReportCtx<'_>,
+    q: &PeriodQuery,
+    all: &[vafa_core::analytics::kpi::Sale],
+) -> Result<KpisView, ApiError> {
     let (tz, currency) = rc.program().await?;
     let to = q.to.unwrap_or_else(|| rc.now.to_zoned(tz.clone()).date());
     let from = match q.from {
@@ -746,9 +769,7 @@ pub async fn kpis_report(rc: &ReportCtx<'_>, q: &PeriodQuery) -> Result<KpisView
     if from > to {
         return Err(ApiError::field("from", "must not be after to"));
     }
-    let jalali = is_jalali(rc).await?;
-    let all = sales(rc, &tz, to, jalali).await?;
-    let k = vafa_core::analytics::kpi::period_kpis(&all, day_index(from), day_index(to));
+    let k = vafa_core::analytics::kpi::period_kpis(all, day_index(from), day_index(to));
     let start = from
         .to_zoned(tz.clone())
         .map_err(|_| ApiError::field("from", "out of range"))?
