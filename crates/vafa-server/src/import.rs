@@ -45,7 +45,7 @@ impl std::str::FromStr for ImportKind {
 }
 
 /// One problem with one row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Reject {
     /// The line in the file (the header is line 1).
     pub line: u64,
@@ -53,16 +53,18 @@ pub struct Reject {
     pub reason: String,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct ImportSummary {
     pub rows: u64,
     pub imported: u64,
-    /// Already in the program: left as they were.
+    /// Already in the program (same external id, mobile or national id; same receipt):
+    /// left as they were.
     pub unchanged: u64,
+    /// Rows with at least one reject.
     pub rejected: u64,
     /// Headers that named no field (their columns were not read).
     pub ignored_columns: Vec<String>,
-    /// Which column fed which field.
+    /// `[header, field]` pairs: which column fed which field.
     pub columns: Vec<(String, String)>,
     pub seconds: f64,
 }

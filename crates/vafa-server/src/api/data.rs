@@ -29,29 +29,15 @@ pub struct ImportQuery {
     pub map: Option<String>,
 }
 
+/// The import's summary (`rows`, `imported`, `unchanged`, `rejected`, `ignored_columns`,
+/// `columns`, `seconds`) with its first rejects.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportResult {
-    pub rows: u64,
-    pub imported: u64,
-    /// Already in the program (same external id, mobile or national id; same receipt): unchanged.
-    pub unchanged: u64,
-    /// Rows with at least one reject.
-    pub rejected: u64,
-    /// Headers that named no field.
-    pub ignored_columns: Vec<String>,
-    /// `[header, field]` pairs: which column fed which field.
-    pub columns: Vec<(String, String)>,
+    #[serde(flatten)]
+    pub summary: ImportSummary,
     /// The first rejects: line (the header is line 1), field, reason.
-    pub rejects: Vec<RejectView>,
+    pub rejects: Vec<Reject>,
     pub rejects_total: u64,
-    pub seconds: f64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct RejectView {
-    pub line: u64,
-    pub field: String,
-    pub reason: String,
 }
 
 fn parse_map(raw: Option<&str>) -> ApiResult<Vec<(String, String)>> {
@@ -128,11 +114,7 @@ pub async fn import_csv(
     let mut keep = |r: &Reject| {
         total += 1;
         if rejects.len() < REJECTS_SHOWN {
-            rejects.push(RejectView {
-                line: r.line,
-                field: r.field.clone(),
-                reason: r.reason.clone(),
-            });
+            rejects.push(r.clone());
         }
     };
     let summary: ImportSummary = import::import_csv(
@@ -147,15 +129,9 @@ pub async fn import_csv(
     .await
     .map_err(import_error)?;
     Ok(axum::Json(ImportResult {
-        rows: summary.rows,
-        imported: summary.imported,
-        unchanged: summary.unchanged,
-        rejected: summary.rejected,
-        ignored_columns: summary.ignored_columns,
-        columns: summary.columns,
+        summary,
         rejects,
         rejects_total: total,
-        seconds: summary.seconds,
     }))
 }
 
