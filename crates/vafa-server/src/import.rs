@@ -272,6 +272,22 @@ pub fn field_names(kind: ImportKind) -> Vec<&'static str> {
     fields(kind).iter().map(|f| f.0).collect()
 }
 
+/// `Header=field` pairs, as `--map` and `?map=` give them.
+pub fn parse_mapping<'a>(
+    pairs: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<(String, String)>, String> {
+    pairs
+        .into_iter()
+        .filter(|p| !p.trim().is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((h, f)) if !h.trim().is_empty() && !f.trim().is_empty() => {
+                Ok((h.trim().to_owned(), f.trim().to_owned()))
+            }
+            _ => Err(format!("{pair:?} is not Header=field")),
+        })
+        .collect()
+}
+
 fn normalize_header(h: &str) -> String {
     let h = h.trim().trim_start_matches('\u{feff}').to_lowercase();
     let mut out = String::with_capacity(h.len());

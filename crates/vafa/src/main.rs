@@ -501,13 +501,8 @@ async fn run(cli: Cli) -> Result<()> {
             rejects,
         } => {
             let kind: vafa_server::import::ImportKind = kind.parse().map_err(anyhow::Error::msg)?;
-            let mapping = map
-                .iter()
-                .map(|m| match m.split_once('=') {
-                    Some((h, f)) => Ok((h.trim().to_owned(), f.trim().to_owned())),
-                    None => Err(anyhow::anyhow!("--map {m:?}: expected Header=field")),
-                })
-                .collect::<Result<Vec<_>>>()?;
+            let mapping = vafa_server::import::parse_mapping(map.iter().map(String::as_str))
+                .map_err(|e| anyhow::anyhow!("--map {e}"))?;
             let store = open(&db, false).await?;
             if store.get_program(&program).await?.is_none() {
                 bail!("no program {program}");

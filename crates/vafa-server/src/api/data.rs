@@ -40,23 +40,6 @@ pub struct ImportResult {
     pub rejects_total: u64,
 }
 
-fn parse_map(raw: Option<&str>) -> ApiResult<Vec<(String, String)>> {
-    let Some(raw) = raw.filter(|r| !r.trim().is_empty()) else {
-        return Ok(Vec::new());
-    };
-    raw.split(',')
-        .map(|pair| match pair.split_once('=') {
-            Some((h, f)) if !h.trim().is_empty() && !f.trim().is_empty() => {
-                Ok((h.trim().to_owned(), f.trim().to_owned()))
-            }
-            _ => Err(ApiError::field(
-                "map",
-                format!("{pair:?} is not Header=field"),
-            )),
-        })
-        .collect()
-}
-
 fn import_error(e: import::ImportError) -> ApiError {
     match e {
         import::ImportError::File { field, reason } => ApiError::field(&field, reason),
@@ -83,7 +66,8 @@ pub async fn import_csv(
     let kind: ImportKind = kind
         .parse()
         .map_err(|e: String| ApiError::field("kind", e))?;
-    let mapping = parse_map(q.map.as_deref())?;
+    let mapping = import::parse_mapping(q.map.as_deref().unwrap_or("").split(','))
+        .map_err(|e| ApiError::field("map", e))?;
     let bytes = axum::body::to_bytes(body, IMPORT_LIMIT_BYTES)
         .await
         .map_err(|_| {
