@@ -17,15 +17,18 @@ pub enum Role {
     Cashier,
     Partner,
     Analyst,
+    /// Customer care: answers complaints, keeps promises, records calls.
+    Support,
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
+    pub const ALL: [Role; 6] = [
         Role::Admin,
         Role::Manager,
         Role::Cashier,
         Role::Partner,
         Role::Analyst,
+        Role::Support,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -35,6 +38,7 @@ impl Role {
             Role::Cashier => "cashier",
             Role::Partner => "partner",
             Role::Analyst => "analyst",
+            Role::Support => "support",
         }
     }
 
@@ -44,7 +48,7 @@ impl Role {
         use Permission::*;
         match self {
             Role::Admin => true,
-            Role::Manager => !matches!(permission, AuditRead | ApiKeysManage),
+            Role::Manager => !matches!(permission, AuditRead | ApiKeysManage | StaffManage),
             Role::Cashier => matches!(
                 permission,
                 ProgramRead
@@ -61,6 +65,8 @@ impl Role {
                     | LedgerRead
                     | EventsWrite
                     | CouponsUse
+                    | CrmRead
+                    | CrmWrite
             ),
             // A coalition partner identifies members, records their purchases and lets them
             // redeem; it never edits profiles, reverses purchases or adjusts balances.
@@ -84,6 +90,20 @@ impl Role {
                     | RulesRead
                     | AnalyticsRead
                     | DataExport
+                    | CrmRead
+                    | StaffPerformanceRead
+            ),
+            Role::Support => matches!(
+                permission,
+                ProgramRead
+                    | CustomersRead
+                    | CustomersWrite
+                    | CardsRead
+                    | PurchasesRead
+                    | LedgerRead
+                    | CrmRead
+                    | CrmWrite
+                    | TicketsGoodwill
             ),
         }
     }
@@ -96,7 +116,7 @@ impl fmt::Display for Role {
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("unknown role {0:?}: expected admin, manager, cashier, partner or analyst")]
+#[error("unknown role {0:?}: expected admin, manager, cashier, partner, analyst or support")]
 pub struct UnknownRole(pub String);
 
 impl FromStr for Role {
@@ -171,10 +191,23 @@ pub enum Permission {
     DataImport,
     /// Export customers, purchases and the ledger as CSV or JSON lines.
     DataExport,
+    /// Create staff users, change their role, reset passwords, disable them.
+    StaffManage,
+    /// Read timelines, interactions, tasks, tickets, orders, feedback and the staff list.
+    CrmRead,
+    /// Record interactions, tasks and promises, tickets and replies, orders and feedback.
+    CrmWrite,
+    /// Set the CRM's working week, SLA targets, holidays, reply templates and webhooks;
+    /// read the outbox and retry dead notifications.
+    CrmManage,
+    /// Grant goodwill points when resolving a ticket (up to the program's limit).
+    TicketsGoodwill,
+    /// Read staff performance: interactions, tickets, SLA breaches, CSAT, promises kept.
+    StaffPerformanceRead,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 29] = [
+    pub const ALL: [Permission; 35] = [
         Permission::ProgramRead,
         Permission::CustomersRead,
         Permission::CustomersWrite,
@@ -204,6 +237,12 @@ impl Permission {
         Permission::RewardsManage,
         Permission::DataImport,
         Permission::DataExport,
+        Permission::StaffManage,
+        Permission::CrmRead,
+        Permission::CrmWrite,
+        Permission::CrmManage,
+        Permission::TicketsGoodwill,
+        Permission::StaffPerformanceRead,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -237,6 +276,12 @@ impl Permission {
             Permission::RewardsManage => "rewards.manage",
             Permission::DataImport => "data.import",
             Permission::DataExport => "data.export",
+            Permission::StaffManage => "staff.manage",
+            Permission::CrmRead => "crm.read",
+            Permission::CrmWrite => "crm.write",
+            Permission::CrmManage => "crm.manage",
+            Permission::TicketsGoodwill => "tickets.goodwill",
+            Permission::StaffPerformanceRead => "performance.read",
         }
     }
 }
@@ -278,6 +323,7 @@ mod tests {
             let admin = role == Role::Admin;
             assert_eq!(role.allows(Permission::AuditRead), admin);
             assert_eq!(role.allows(Permission::ApiKeysManage), admin);
+            assert_eq!(role.allows(Permission::StaffManage), admin);
         }
     }
 
@@ -300,6 +346,10 @@ mod tests {
             let senior = matches!(role, Role::Admin | Role::Manager);
             assert_eq!(role.allows(Permission::PointsAdjust), senior, "{role}");
             assert_eq!(role.allows(Permission::ProgramManage), senior, "{role}");
+            assert_eq!(role.allows(Permission::CrmManage), senior, "{role}");
+            // Goodwill is also customer care's to give.
+            let care = senior || role == Role::Support;
+            assert_eq!(role.allows(Permission::TicketsGoodwill), care, "{role}");
         }
         assert!(!Role::Partner.allows(Permission::PurchasesReturn));
         assert!(Role::Partner.allows(Permission::PurchasesWrite));

@@ -39,6 +39,7 @@ macro_rules! string_enum {
         }
     };
 }
+pub(crate) use string_enum;
 
 string_enum!(Gender { Female => "female", Male => "male", Other => "other" });
 

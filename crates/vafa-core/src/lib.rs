@@ -9,6 +9,7 @@ pub mod auth;
 pub mod card;
 pub mod checkout;
 pub mod coupons;
+pub mod crm;
 pub mod customer;
 pub mod date;
 pub mod digits;
