@@ -13,7 +13,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::collections::HashMap;
 use vafa_core::auth::Permission;
-use vafa_store::{Actor, Ctx, Principal};
+use vafa_store::{Ctx, Principal};
 
 pub const SECURITY_SCHEME: &str = "api_key";
 
@@ -98,10 +98,7 @@ impl Auth {
     pub fn ctx(&self, state: &AppState) -> Ctx {
         Ctx {
             program_id: self.0.program_id.clone(),
-            actor: Actor::ApiKey {
-                key_id: self.0.key_id.clone(),
-                role: self.0.role,
-            },
+            actor: self.0.actor(),
             now: state.clock.now(),
         }
     }
@@ -118,7 +115,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
     }
 }
 
-fn bearer(parts: &axum::http::HeaderMap) -> Option<&str> {
+pub fn bearer(parts: &axum::http::HeaderMap) -> Option<&str> {
     let value = parts.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
@@ -147,7 +144,7 @@ pub async fn authorize(
         )
         .into_response();
     };
-    let principal = match state.store.authenticate(token).await {
+    let principal = match state.store.authenticate(token, state.clock.now()).await {
         Ok(Some(p)) => p,
         Ok(None) => {
             return ApiError::new(ErrorCode::Unauthorized, "the API key is unknown or revoked")

@@ -53,6 +53,9 @@ codes! {
     DuplicateCouponCode => "duplicate_coupon_code", 409, "A coupon with this code already exists";
     CouponUsedUp => "coupon_used_up", 409, "The coupon code has no uses left";
     ClaimNotUsable => "reward_claim_not_usable", 409, "The reward code or claim cannot be used, cancelled or moved";
+    InvalidState => "invalid_state", 409, "The record is not in a state that allows this change";
+    DuplicateUsername => "duplicate_username", 409, "This username is taken";
+    FeedbackAnswered => "feedback_answered", 409, "This feedback link was already answered";
     PayloadTooLarge => "payload_too_large", 413, "The request body is too large";
     UnsupportedMediaType => "unsupported_media_type", 415, "Send JSON with Content-Type: application/json";
     ValidationFailed => "validation_failed", 422, "Some fields are invalid";
@@ -63,6 +66,7 @@ codes! {
     TransferRefused => "transfer_refused", 422, "The transfer is not allowed";
     CouponNotApplicable => "coupon_not_applicable", 422, "The coupon does not apply to this cart or customer";
     RewardUnavailable => "reward_unavailable", 422, "The reward cannot be claimed by this customer now";
+    TooManyAttempts => "too_many_attempts", 429, "Too many failed attempts; wait and try again";
     InternalError => "internal_error", 500, "Something went wrong on our side";
     ServiceUnavailable => "service_unavailable", 503, "The service is temporarily unavailable";
 }
@@ -72,6 +76,8 @@ pub struct ApiError {
     pub code: ErrorCode,
     pub detail: String,
     pub errors: Vec<FieldError>,
+    /// Seconds for a `Retry-After` header (a throttled request).
+    pub retry_after: Option<i64>,
 }
 
 impl ApiError {
@@ -80,7 +86,13 @@ impl ApiError {
             code,
             detail: detail.into(),
             errors: Vec::new(),
+            retry_after: None,
         }
+    }
+
+    pub fn with_retry_after(mut self, seconds: i64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
 
     pub fn not_found(what: &str) -> Self {
@@ -107,6 +119,7 @@ impl From<FieldErrors> for ApiError {
             code: ErrorCode::ValidationFailed,
             detail,
             errors: errs.0,
+            retry_after: None,
         }
     }
 }
@@ -138,6 +151,12 @@ impl From<StoreError> for ApiError {
             StoreError::RewardUnavailable(_) => ErrorCode::RewardUnavailable,
             StoreError::ClaimNotUsable(_) => ErrorCode::ClaimNotUsable,
             StoreError::Invalid(_) => ErrorCode::ValidationFailed,
+            StoreError::InvalidField { field, message } => {
+                return ApiError::field(field, message.clone());
+            }
+            StoreError::Conflict(_) => ErrorCode::InvalidState,
+            StoreError::DuplicateUsername => ErrorCode::DuplicateUsername,
+            StoreError::FeedbackAnswered => ErrorCode::FeedbackAnswered,
             _ if e.is_unavailable() => {
                 tracing::warn!(error = %e, "store unavailable");
                 return Self::new(
@@ -154,6 +173,7 @@ impl From<StoreError> for ApiError {
             ErrorCode::DuplicateExternalId => Some("external_id"),
             ErrorCode::DuplicateNationalId => Some("national_id"),
             ErrorCode::DuplicateCouponCode => Some("code"),
+            ErrorCode::DuplicateUsername => Some("username"),
             _ => None,
         };
         if let Some(f) = field {
@@ -190,12 +210,18 @@ impl IntoResponse for ApiError {
             errors: &self.errors,
         };
         let json = serde_json::to_vec(&body).unwrap_or_else(|_| b"{}".to_vec());
-        (
+        let mut response = (
             status,
             [(header::CONTENT_TYPE, "application/problem+json")],
             json,
         )
-            .into_response()
+            .into_response();
+        if let Some(s) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(s));
+        }
+        response
     }
 }
 

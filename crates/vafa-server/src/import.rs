@@ -781,8 +781,18 @@ async fn customers(
 }
 
 /// A time in the program's zone: RFC 3339 with an offset, or a local ISO or Jalali date
-/// with an optional time (`2026-01-05 14:30`, `1404/10/15 14:30`).
-fn parse_time(s: &str, tz: &TimeZone) -> Result<Timestamp, String> {
+/// with an optional time (`2026-01-05 14:30`, `1404/10/15 14:30`), between the years
+/// 1900 and 2200 (so that arithmetic on it cannot leave jiff's range).
+pub(crate) fn parse_time(s: &str, tz: &TimeZone) -> Result<Timestamp, String> {
+    let t = parse_any_time(s, tz)?;
+    let year = t.to_zoned(TimeZone::UTC).year();
+    if !(1900..=2200).contains(&year) {
+        return Err("must be between the years 1900 and 2200".to_owned());
+    }
+    Ok(t)
+}
+
+fn parse_any_time(s: &str, tz: &TimeZone) -> Result<Timestamp, String> {
     let s = vafa_core::digits::normalize_digits(s.trim());
     if let Ok(t) = s.parse::<Timestamp>() {
         return Ok(t);
@@ -1080,5 +1090,9 @@ mod tests {
         assert_eq!(parse_time("2026-01-05T11:00:00Z", &tz).unwrap(), a);
         assert!(parse_time("yesterday", &tz).is_err());
         assert!(parse_time("2026-01-05 25:00", &tz).is_err());
+        // Far-off years are refused before anything does arithmetic on them.
+        assert!(parse_time("-009999-01-02T02:00:00Z", &tz).is_err());
+        assert!(parse_time("9999-12-31T00:00:00Z", &tz).is_err());
+        assert!(parse_time("1899-12-31", &tz).is_err());
     }
 }

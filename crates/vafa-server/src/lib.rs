@@ -7,8 +7,10 @@ pub mod clock;
 pub mod error;
 pub mod export;
 pub mod extract;
+pub mod feedback_form;
 pub mod import;
 pub mod metrics;
+pub mod outbox;
 pub mod ui;
 
 use crate::auth::RoutePermissions;
@@ -39,13 +41,15 @@ pub struct AppState {
     pub permissions: Arc<RoutePermissions>,
     pub metrics: Arc<metrics::Metrics>,
     pub openapi_json: Arc<str>,
+    /// Failed sign-ins per username, to slow password guessing.
+    pub logins: Arc<api::staff::LoginThrottle>,
 }
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "Vafa", description = "Customer loyalty and relationship engine. Errors are application/problem+json with a stable `code` (see docs/errors.md)."),
     modifiers(&BearerAuth),
-    tags((name = "customers"), (name = "cards"), (name = "ledger"), (name = "program"), (name = "audit"), (name = "rules"), (name = "analytics"), (name = "segments"), (name = "tiers"), (name = "coupons"), (name = "rewards"), (name = "checkout"), (name = "data"), (name = "system"))
+    tags((name = "customers"), (name = "cards"), (name = "ledger"), (name = "program"), (name = "audit"), (name = "rules"), (name = "analytics"), (name = "segments"), (name = "tiers"), (name = "coupons"), (name = "rewards"), (name = "checkout"), (name = "data"), (name = "crm"), (name = "staff"), (name = "system"))
 )]
 struct ApiDoc;
 
@@ -139,6 +143,36 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(checkout::quote_view))
         .routes(routes!(data::import_csv))
         .routes(routes!(data::export))
+        .routes(routes!(staff::login))
+        .routes(routes!(staff::logout))
+        .routes(routes!(staff::me))
+        .routes(routes!(staff::create, staff::list))
+        .routes(routes!(staff::update))
+        .routes(routes!(staff::performance))
+        .routes(routes!(crm::record_interaction, crm::list_interactions))
+        .routes(routes!(crm::timeline))
+        .routes(routes!(crm::create_task, crm::list_tasks))
+        .routes(routes!(crm::get_task))
+        .routes(routes!(crm::close_task))
+        .routes(routes!(crm::open_ticket, crm::list_tickets))
+        .routes(routes!(crm::get_ticket))
+        .routes(routes!(crm::reply))
+        .routes(routes!(crm::assign))
+        .routes(routes!(crm::set_status))
+        .routes(routes!(crm::record_feedback, crm::list_feedback))
+        .routes(routes!(crm::create_order))
+        .routes(routes!(crm::get_order))
+        .routes(routes!(crm::customer_orders))
+        .routes(routes!(crm::set_stage))
+        .routes(routes!(crm::get_settings, crm::put_settings))
+        .routes(routes!(crm::list_holidays))
+        .routes(routes!(crm::put_holiday, crm::delete_holiday))
+        .routes(routes!(crm::list_templates))
+        .routes(routes!(crm::put_template))
+        .routes(routes!(crm::create_webhook, crm::list_webhooks))
+        .routes(routes!(crm::disable_webhook))
+        .routes(routes!(crm::list_outbox))
+        .routes(routes!(crm::retry_outbox))
 }
 
 /// The OpenAPI document, as served at `/openapi.json`.
@@ -182,9 +216,11 @@ pub fn app(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Router, Strin
         permissions: Arc::new(permissions),
         metrics: metrics.clone(),
         openapi_json: Arc::from(doc_json.to_string()),
+        logins: Arc::default(),
     };
     let router = router
         .merge(ui::routes())
+        .merge(feedback_form::routes())
         .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::authorize))
         .route_layer(axum::middleware::from_fn_with_state(metrics, metrics::track))
         .fallback(not_found)
@@ -257,6 +293,16 @@ pub fn spawn_jobs(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> tokio::task::
             }
         }
     })
+}
+
+/// How often the outbox worker looks for due notifications.
+pub const OUTBOX_INTERVAL: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The outbox worker (see [`outbox`]): several server processes may run it at once;
+/// each claims its messages under a lease.
+pub fn spawn_outbox(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> tokio::task::JoinHandle<()> {
+    let worker = outbox::Worker::new(store, clock, outbox::Policy::default());
+    tokio::spawn(worker.run(OUTBOX_INTERVAL))
 }
 
 /// How often the tier evaluation runs (downgrades after grace, upgrades a purchase

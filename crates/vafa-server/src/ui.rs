@@ -36,20 +36,20 @@ static STRINGS: LazyLock<HashMap<&'static str, HashMap<String, String>>> = LazyL
 });
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Lang {
+pub(crate) enum Lang {
     Fa,
     En,
 }
 
 impl Lang {
-    fn code(self) -> &'static str {
+    pub(crate) fn code(self) -> &'static str {
         match self {
             Lang::Fa => "fa",
             Lang::En => "en",
         }
     }
 
-    fn t(self, key: &str) -> String {
+    pub(crate) fn t(self, key: &str) -> String {
         STRINGS
             .get(self.code())
             .and_then(|m| m.get(key))
@@ -76,7 +76,7 @@ impl Lang {
         self.digits(&out)
     }
 
-    fn digits(self, s: &str) -> String {
+    pub(crate) fn digits(self, s: &str) -> String {
         match self {
             Lang::Fa => vafa_core::digits::to_persian_digits(s),
             Lang::En => s.to_owned(),
@@ -124,7 +124,7 @@ fn lang_of(headers: &HeaderMap) -> Lang {
     }
 }
 
-fn escape(s: &str) -> String {
+pub(crate) fn escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -242,7 +242,7 @@ async fn login(
 ) -> Response {
     let lang = lang_of(&headers);
     let key = form.api_key.trim();
-    match state.store.authenticate(key).await {
+    match state.store.authenticate(key, state.clock.now()).await {
         Ok(Some(_)) if key.bytes().all(|b| b.is_ascii_graphic()) => (
             [(
                 header::SET_COOKIE,
@@ -276,7 +276,12 @@ async fn logout() -> Response {
 
 async fn principal(state: &AppState, headers: &HeaderMap) -> Option<Principal> {
     let key = cookies(headers).remove(KEY_COOKIE)?;
-    state.store.authenticate(&key).await.ok().flatten()
+    state
+        .store
+        .authenticate(&key, state.clock.now())
+        .await
+        .ok()
+        .flatten()
 }
 
 async fn dashboard(State(state): State<AppState>, headers: HeaderMap) -> Response {

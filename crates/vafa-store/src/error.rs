@@ -52,6 +52,20 @@ pub enum StoreError {
     /// A request the store itself refuses (bulk and demo options), naming the field.
     #[error("{0}")]
     Invalid(String),
+    /// A field that names something the store does not have or refuses.
+    #[error("{field}: {message}")]
+    InvalidField {
+        field: &'static str,
+        message: String,
+    },
+    /// The record is not in a state that allows the change (ticket flow, closed task,
+    /// final order stage).
+    #[error("{0}")]
+    Conflict(String),
+    #[error("this username is taken")]
+    DuplicateUsername,
+    #[error("this feedback link was already answered")]
+    FeedbackAnswered,
     #[error("stored data is not readable: {0}")]
     Corrupt(String),
     #[error("database error: {0}")]

@@ -11,6 +11,18 @@ pub const CUSTOMER: &str = "cus";
 pub const CARD: &str = "crd";
 pub const CARD_EVENT: &str = "cev";
 pub const AUDIT: &str = "aud";
+pub const STAFF: &str = "stf";
+pub const SESSION: &str = "ses";
+pub const INTERACTION: &str = "int";
+pub const TASK: &str = "tsk";
+pub const TICKET: &str = "tkt";
+pub const TICKET_EVENT: &str = "tev";
+pub const FEEDBACK: &str = "fbk";
+pub const ORDER: &str = "ord";
+pub const ORDER_EVENT: &str = "oev";
+pub const WEBHOOK: &str = "whk";
+pub const OUTBOX: &str = "obx";
+pub const LEASE: &str = "lse";
 
 #[cfg(test)]
 mod tests {

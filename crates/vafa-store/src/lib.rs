@@ -5,6 +5,7 @@
 //! its audit row together, and commits — callers never hold a transaction open.
 
 mod coupons_model;
+mod crm_model;
 pub mod demo;
 mod error;
 pub mod history;
@@ -20,6 +21,7 @@ pub mod testing;
 mod tiers_model;
 
 pub use coupons_model::*;
+pub use crm_model::*;
 pub use error::StoreError;
 pub use ledger_model::*;
 pub use model::*;
@@ -38,7 +40,7 @@ use vafa_core::program::NewProgram;
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: CrmStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
     /// For SQLite's group commit: (commits made, write operations they made durable).
     fn group_commit_stats(&self) -> Option<(u64, u64)> {
@@ -60,8 +62,13 @@ pub trait Store: Send + Sync + 'static {
     async fn create_api_key(&self, ctx: &Ctx, role: Role, name: Option<&str>) -> Result<IssuedKey>;
     async fn list_api_keys(&self, program_id: &str) -> Result<Vec<ApiKeyInfo>>;
     async fn revoke_api_key(&self, ctx: &Ctx, key_id: &str) -> Result<ApiKeyInfo>;
-    /// The principal behind a presented bearer token, if it is a live key.
-    async fn authenticate(&self, presented: &str) -> Result<Option<Principal>>;
+    /// The principal behind a presented bearer token, if it is a live key or a staff
+    /// session live at `now`.
+    async fn authenticate(
+        &self,
+        presented: &str,
+        now: jiff::Timestamp,
+    ) -> Result<Option<Principal>>;
 
     async fn create_customer(&self, ctx: &Ctx, profile: ProfilePatch) -> Result<Customer>;
     async fn get_customer(&self, program_id: &str, id: &str) -> Result<Option<Customer>>;

@@ -39,8 +39,27 @@ pub struct ApiKeyInfo {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Principal {
     pub program_id: String,
+    /// The API key, or the staff session.
     pub key_id: String,
     pub role: Role,
+    /// Set when a staff member signed in (a session, not an API key).
+    pub staff_id: Option<String>,
+}
+
+impl Principal {
+    /// Who this caller is in the audit log.
+    pub fn actor(&self) -> Actor {
+        match &self.staff_id {
+            Some(staff_id) => Actor::Staff {
+                staff_id: staff_id.clone(),
+                role: self.role,
+            },
+            None => Actor::ApiKey {
+                key_id: self.key_id.clone(),
+                role: self.role,
+            },
+        }
+    }
 }
 
 /// Who did a write, for the audit log.
@@ -50,6 +69,11 @@ pub enum Actor {
         key_id: String,
         role: Role,
     },
+    /// A staff member signed in with a password.
+    Staff {
+        staff_id: String,
+        role: Role,
+    },
     /// The `vafa` command line, run by whoever has the database.
     Cli,
     /// Vafa itself: background jobs such as expiry.
@@ -57,9 +81,18 @@ pub enum Actor {
 }
 
 impl Actor {
+    /// The staff member acting, when one signed in.
+    pub fn staff_id(&self) -> Option<&str> {
+        match self {
+            Actor::Staff { staff_id, .. } => Some(staff_id),
+            _ => None,
+        }
+    }
+
     pub fn kind(&self) -> &'static str {
         match self {
             Actor::ApiKey { .. } => "api_key",
+            Actor::Staff { .. } => "staff",
             Actor::Cli => "cli",
             Actor::System => "system",
         }
@@ -68,13 +101,14 @@ impl Actor {
     pub fn id(&self) -> Option<&str> {
         match self {
             Actor::ApiKey { key_id, .. } => Some(key_id),
+            Actor::Staff { staff_id, .. } => Some(staff_id),
             Actor::Cli | Actor::System => None,
         }
     }
 
     pub fn role(&self) -> Option<Role> {
         match self {
-            Actor::ApiKey { role, .. } => Some(*role),
+            Actor::ApiKey { role, .. } | Actor::Staff { role, .. } => Some(*role),
             Actor::Cli | Actor::System => None,
         }
     }

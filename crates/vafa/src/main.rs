@@ -2,6 +2,7 @@
 
 mod data;
 mod demo;
+mod demo_crm;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -399,6 +400,7 @@ async fn serve(mut db: Db, listen: String, no_create: bool, demo: Option<u32>) -
     };
     let clock = Arc::new(SystemClock);
     let app = vafa_server::app(store.clone(), clock.clone()).map_err(anyhow::Error::msg)?;
+    let outbox = vafa_server::spawn_outbox(store.clone(), clock.clone());
     let jobs = vafa_server::spawn_jobs(store, clock);
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
@@ -409,16 +411,22 @@ async fn serve(mut db: Db, listen: String, no_create: bool, demo: Option<u32>) -
         "Vafa is serving on http://{addr} (database {})",
         db.database_url
     );
-    if let Some(report) = &demo_report {
-        eprintln!("demo program {} (کافه وفا):", report.program_id);
-        demo::print_keys(report);
+    if let Some(made) = &demo_report {
+        eprintln!("demo program {} (کافه وفا):", made.loyalty.program_id);
+        demo::print_credentials(made);
         eprintln!(
             "  try: curl -H 'Authorization: Bearer {}' http://{addr}/api/v1/analytics/pareto",
-            report.analyst_key.api_key
+            made.loyalty.analyst_key.api_key
+        );
+        eprintln!(
+            "  or sign in: curl -H 'content-type: application/json' -d '{{\"username\": \"{}\", \"password\": \"{}\"}}' http://{addr}/auth/login",
+            made.crm.staff.get(1).map_or("manager", |s| s.username.as_str()),
+            made.crm.password
         );
     }
     vafa_server::serve(listener, app, shutdown_signal()).await?;
     jobs.abort();
+    outbox.abort();
     Ok(())
 }
 
@@ -448,9 +456,9 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let report = demo::run(store.as_ref(), &opts).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                println!("{}", serde_json::to_string_pretty(&report.to_json()?)?);
             } else {
-                demo::print_keys(&report);
+                demo::print_credentials(&report);
             }
             Ok(())
         }

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use vafa_store::history::ExportTable;
-use vafa_store::{Actor, Ctx};
+use vafa_store::Ctx;
 
 /// The largest CSV an upload takes; bigger files go through `vafa import`.
 pub const IMPORT_LIMIT_BYTES: usize = 64 * 1024 * 1024;
@@ -87,10 +87,7 @@ pub async fn import_csv(
     }
     let ctx = Ctx {
         program_id: auth.program_id().to_owned(),
-        actor: Actor::ApiKey {
-            key_id: auth.0.key_id.clone(),
-            role: auth.0.role,
-        },
+        actor: auth.0.actor(),
         now: state.clock.now(),
     };
     let mut rejects = Vec::new();

@@ -5,11 +5,13 @@
 mod analytics;
 mod checkout;
 mod coupons;
+mod crm;
 mod customers;
 mod data;
 mod errors;
 mod helpers;
 mod ledger;
+mod outbox;
 mod rewards;
 mod routes;
 mod rules;

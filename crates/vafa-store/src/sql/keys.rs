@@ -165,7 +165,10 @@ macro_rules! key_ops {
                 Ok(info)
             }
 
-            pub(crate) async fn authenticate_op(&self, presented: &str) -> Result<Option<Principal>> {
+            pub(crate) async fn authenticate_op(&self, presented: &str, now: jiff::Timestamp) -> Result<Option<Principal>> {
+                if presented.starts_with("vs_") {
+                    return self.session_principal(presented, now).await;
+                }
                 let Some((key_id, secret)) = keys::parse(presented) else {
                     return Ok(None);
                 };
@@ -180,6 +183,7 @@ macro_rules! key_ops {
                     role: row.role.parse().map_err(|e: vafa_core::auth::UnknownRole| StoreError::Corrupt(e.to_string()))?,
                     program_id: row.program_id,
                     key_id: row.id,
+                    staff_id: None,
                 }))
             }
 

@@ -82,32 +82,14 @@ macro_rules! ledger_more_ops {
                     CustomerStatus::Active | CustomerStatus::Blocked => {}
                     closed => return Err(StoreError::CustomerClosed(closed.as_str())),
                 }
-                let program_acct = AccountSpec::program("adjustments", POINTS, customer_id);
-                let legs = if points >= 0 {
-                    let acct = AccountSpec::customer_points(customer_id);
-                    let row = Self::lock_account(&mut tx, &ctx.program_id, &acct, ctx.now).await?;
-                    let tz = jiff::tz::TimeZone::get(&program.timezone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    let expires = settings.expiry.expires_at(ctx.now, &tz);
-                    let lot = Self::new_lot(&mut tx, ctx, &row.id, None, points, ctx.now, expires).await?;
-                    let paid = points.min(row.debt.max(0));
-                    let mut legs = vec![Leg::lot(acct.clone(), points, &lot), Leg::new(program_acct, -points)];
-                    if paid > 0 {
-                        legs.push(Leg::lot(acct.clone(), -paid, &lot));
-                        legs.push(Leg::new(acct, paid));
-                    }
-                    legs
+                let explanation = serde_json::json!({ "reason": reason, "points": points });
+                let entry_id = if points >= 0 {
+                    Self::grant_points_in(&mut tx, ctx, (&program, &settings), customer_id, points, "adjustments", "adjustment", explanation.clone()).await?
                 } else {
                     let (mut legs, _, _) = Self::spend_legs(&mut tx, ctx, customer_id, -points).await?;
-                    legs.push(Leg::new(program_acct, -points));
-                    legs
+                    legs.push(Leg::new(AccountSpec::program("adjustments", POINTS, customer_id), -points));
+                    Self::post_entry(&mut tx, ctx, "adjustment", Some(customer_id), None, explanation.clone(), &legs).await?
                 };
-                let explanation = serde_json::json!({ "reason": reason, "points": points });
-                let entry_id = Self::post_entry(&mut tx, ctx, "adjustment", Some(customer_id), None, explanation.clone(), &legs).await?;
-                sqlx::query("UPDATE lots SET entry_id = $1 WHERE entry_id = '' AND program_id = $2")
-                    .bind(&entry_id)
-                    .bind(&ctx.program_id)
-                    .execute(&mut *tx)
-                    .await?;
                 Self::audit(&mut tx, ctx, "ledger.adjusted", "customer", customer_id, explanation).await?;
                 let balance = Self::snapshot(&mut tx, &ctx.program_id, customer_id, ctx.now, false).await?;
                 let outcome = AdjustmentOutcome {
@@ -120,6 +102,39 @@ macro_rules! ledger_more_ops {
                 Self::idem_store(&mut tx, ctx, idem, &outcome).await?;
                 tx.commit().await?;
                 Ok(Replayed { value: outcome, replayed: false })
+            }
+
+            /// Credit `points` (a new lot, paying off debt first) from the program account
+            /// `source`, as a journal entry of `kind`, inside the caller's transaction.
+            #[allow(clippy::too_many_arguments)]
+            pub(crate) async fn grant_points_in(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                ctx: &Ctx,
+                (program, settings): (&Program, &vafa_core::ledger::LedgerSettings),
+                customer_id: &str,
+                points: i64,
+                source: &'static str,
+                kind: &str,
+                explanation: serde_json::Value,
+            ) -> Result<String> {
+                let acct = AccountSpec::customer_points(customer_id);
+                let row = Self::lock_account(conn, &ctx.program_id, &acct, ctx.now).await?;
+                let tz = jiff::tz::TimeZone::get(&program.timezone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let expires = settings.expiry.expires_at(ctx.now, &tz);
+                let lot = Self::new_lot(conn, ctx, &row.id, None, points, ctx.now, expires).await?;
+                let paid = points.min(row.debt.max(0));
+                let mut legs = vec![Leg::lot(acct.clone(), points, &lot), Leg::new(AccountSpec::program(source, POINTS, customer_id), -points)];
+                if paid > 0 {
+                    legs.push(Leg::lot(acct.clone(), -paid, &lot));
+                    legs.push(Leg::new(acct, paid));
+                }
+                let entry_id = Self::post_entry(conn, ctx, kind, Some(customer_id), None, explanation, &legs).await?;
+                sqlx::query("UPDATE lots SET entry_id = $1 WHERE entry_id = '' AND program_id = $2")
+                    .bind(&entry_id)
+                    .bind(&ctx.program_id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok(entry_id)
             }
 
             pub(crate) async fn transfer_op(&self, ctx: &Ctx, from: &str, to: &str, points: i64, idem: Option<&Idempotency>) -> Result<Replayed<TransferOutcome>> {

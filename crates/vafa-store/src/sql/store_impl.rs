@@ -3,6 +3,7 @@
 macro_rules! store_impl {
     ($db:ty, $backend:expr, $lock:literal) => {
         use crate::coupons_model::*;
+        use crate::crm_model::*;
         use crate::ids::{self, new_id};
         use crate::ledger_model::*;
         use crate::model::*;
@@ -43,6 +44,268 @@ macro_rules! store_impl {
         crate::sql::coupons::coupon_ops!($db, $lock);
         crate::sql::rewards::reward_ops!($db, $lock);
         crate::sql::history::history_ops!($db);
+        crate::sql::crm::crm_ops!($db, $lock);
+        crate::sql::tickets::ticket_ops!($db, $lock);
+        crate::sql::outbox::outbox_ops!($db, $lock);
+        crate::sql::timeline::timeline_ops!($db);
+
+        #[async_trait::async_trait]
+        impl CrmStore for SqlStore<$db> {
+            async fn create_staff(&self, ctx: &Ctx, staff: &NewStaff) -> Result<StaffMember> {
+                self.create_staff_op(ctx, staff).await
+            }
+            async fn list_staff(&self, program_id: &str) -> Result<Vec<StaffMember>> {
+                self.list_staff_op(program_id).await
+            }
+            async fn get_staff(&self, program_id: &str, id: &str) -> Result<Option<StaffMember>> {
+                self.get_staff_op(program_id, id).await
+            }
+            async fn update_staff(
+                &self,
+                ctx: &Ctx,
+                id: &str,
+                patch: &StaffPatch,
+            ) -> Result<StaffMember> {
+                self.update_staff_op(ctx, id, patch).await
+            }
+            async fn staff_credentials(&self, username: &str) -> Result<Option<StaffCredentials>> {
+                self.staff_credentials_op(username).await
+            }
+            async fn start_session(
+                &self,
+                staff_id: &str,
+                now: jiff::Timestamp,
+                ttl: jiff::SignedDuration,
+            ) -> Result<IssuedSession> {
+                self.start_session_op(staff_id, now, ttl).await
+            }
+            async fn end_session(&self, presented: &str, now: jiff::Timestamp) -> Result<()> {
+                self.end_session_op(presented, now).await
+            }
+            async fn session_csrf(
+                &self,
+                presented: &str,
+                now: jiff::Timestamp,
+            ) -> Result<Option<String>> {
+                self.session_csrf_op(presented, now).await
+            }
+            async fn crm_settings(&self, program_id: &str) -> Result<CrmSettings> {
+                self.crm_settings_op(program_id).await
+            }
+            async fn set_crm_settings(
+                &self,
+                ctx: &Ctx,
+                settings: &CrmSettings,
+            ) -> Result<CrmSettings> {
+                self.set_crm_settings_op(ctx, settings).await
+            }
+            async fn holidays(&self, program_id: &str) -> Result<Vec<Holiday>> {
+                self.holidays_op(program_id).await
+            }
+            async fn set_holiday(&self, ctx: &Ctx, holiday: &Holiday) -> Result<()> {
+                self.set_holiday_op(ctx, holiday).await
+            }
+            async fn delete_holiday(&self, ctx: &Ctx, day: jiff::civil::Date) -> Result<()> {
+                self.delete_holiday_op(ctx, day).await
+            }
+            async fn reply_templates(
+                &self,
+                program_id: &str,
+            ) -> Result<Vec<vafa_core::crm::ReplyTemplate>> {
+                self.reply_templates_op(program_id).await
+            }
+            async fn set_reply_template(
+                &self,
+                ctx: &Ctx,
+                template: &vafa_core::crm::ReplyTemplate,
+            ) -> Result<()> {
+                self.set_reply_template_op(ctx, template).await
+            }
+            async fn record_interaction(
+                &self,
+                ctx: &Ctx,
+                i: &NewInteraction,
+            ) -> Result<Interaction> {
+                self.record_interaction_op(ctx, i).await
+            }
+            async fn customer_interactions(
+                &self,
+                program_id: &str,
+                customer_id: &str,
+                page: &PageRequest,
+            ) -> Result<Page<Interaction>> {
+                self.customer_interactions_op(program_id, customer_id, page)
+                    .await
+            }
+            async fn create_task(&self, ctx: &Ctx, task: &NewTask) -> Result<Task> {
+                self.create_task_op(ctx, task).await
+            }
+            async fn get_task(
+                &self,
+                program_id: &str,
+                id: &str,
+                now: jiff::Timestamp,
+            ) -> Result<Option<Task>> {
+                self.get_task_op(program_id, id, now).await
+            }
+            async fn list_tasks(
+                &self,
+                program_id: &str,
+                query: &TaskQuery,
+                now: jiff::Timestamp,
+            ) -> Result<Page<Task>> {
+                self.list_tasks_op(program_id, query, now).await
+            }
+            async fn close_task(
+                &self,
+                ctx: &Ctx,
+                id: &str,
+                status: vafa_core::crm::TaskStatus,
+                note: Option<&str>,
+            ) -> Result<Task> {
+                self.close_task_op(ctx, id, status, note).await
+            }
+            async fn open_ticket(&self, ctx: &Ctx, ticket: &NewTicket) -> Result<TicketDetail> {
+                self.open_ticket_op(ctx, ticket).await
+            }
+            async fn get_ticket(
+                &self,
+                program_id: &str,
+                id: &str,
+                now: jiff::Timestamp,
+            ) -> Result<Option<TicketDetail>> {
+                self.get_ticket_op(program_id, id, now).await
+            }
+            async fn list_tickets(
+                &self,
+                program_id: &str,
+                query: &TicketQuery,
+                now: jiff::Timestamp,
+            ) -> Result<Page<Ticket>> {
+                self.list_tickets_op(program_id, query, now).await
+            }
+            async fn change_ticket(
+                &self,
+                ctx: &Ctx,
+                id: &str,
+                change: &TicketChange,
+            ) -> Result<TicketDetail> {
+                self.change_ticket_op(ctx, id, change).await
+            }
+            async fn record_feedback(&self, ctx: &Ctx, f: &NewFeedback) -> Result<Feedback> {
+                self.record_feedback_op(ctx, f).await
+            }
+            async fn list_feedback(
+                &self,
+                program_id: &str,
+                query: &FeedbackQuery,
+            ) -> Result<Page<Feedback>> {
+                self.list_feedback_op(program_id, query).await
+            }
+            async fn feedback_form(&self, token: &str) -> Result<Option<FeedbackForm>> {
+                self.feedback_form_op(token).await
+            }
+            async fn answer_feedback(
+                &self,
+                token: &str,
+                score: i64,
+                comment: Option<&str>,
+                now: jiff::Timestamp,
+            ) -> Result<Feedback> {
+                self.answer_feedback_op(token, score, comment, now).await
+            }
+            async fn create_order(&self, ctx: &Ctx, order: &NewOrder) -> Result<Order> {
+                self.create_order_op(ctx, order).await
+            }
+            async fn get_order(&self, program_id: &str, id: &str) -> Result<Option<Order>> {
+                self.get_order_op(program_id, id).await
+            }
+            async fn customer_orders(
+                &self,
+                program_id: &str,
+                customer_id: &str,
+            ) -> Result<Vec<Order>> {
+                self.customer_orders_op(program_id, customer_id).await
+            }
+            async fn set_order_stage(
+                &self,
+                ctx: &Ctx,
+                id: &str,
+                stage: &str,
+                note: Option<&str>,
+            ) -> Result<Order> {
+                self.set_order_stage_op(ctx, id, stage, note).await
+            }
+            async fn create_webhook(
+                &self,
+                ctx: &Ctx,
+                url: &str,
+                events: &[String],
+            ) -> Result<Webhook> {
+                self.create_webhook_op(ctx, url, events).await
+            }
+            async fn list_webhooks(&self, program_id: &str) -> Result<Vec<Webhook>> {
+                self.list_webhooks_op(program_id).await
+            }
+            async fn disable_webhook(&self, ctx: &Ctx, id: &str) -> Result<Webhook> {
+                self.disable_webhook_op(ctx, id).await
+            }
+            async fn claim_outbox(
+                &self,
+                program_id: Option<&str>,
+                now: jiff::Timestamp,
+                lease: jiff::SignedDuration,
+                limit: u32,
+            ) -> Result<Vec<OutboxMessage>> {
+                self.claim_outbox_op(program_id, now, lease, limit).await
+            }
+            async fn outbox_delivered(
+                &self,
+                id: &str,
+                lease_id: &str,
+                now: jiff::Timestamp,
+            ) -> Result<bool> {
+                self.outbox_delivered_op(id, lease_id, now).await
+            }
+            async fn outbox_failed(
+                &self,
+                id: &str,
+                lease_id: &str,
+                error: &str,
+                retry_at: Option<jiff::Timestamp>,
+            ) -> Result<bool> {
+                self.outbox_failed_op(id, lease_id, error, retry_at).await
+            }
+            async fn list_outbox(
+                &self,
+                program_id: &str,
+                status: Option<&str>,
+                page: &PageRequest,
+            ) -> Result<Page<OutboxMessage>> {
+                self.list_outbox_op(program_id, status, page).await
+            }
+            async fn retry_outbox(&self, ctx: &Ctx, id: &str) -> Result<OutboxMessage> {
+                self.retry_outbox_op(ctx, id).await
+            }
+            async fn customer_timeline(
+                &self,
+                program_id: &str,
+                customer_id: &str,
+                page: &PageRequest,
+            ) -> Result<Page<TimelineItem>> {
+                self.customer_timeline_op(program_id, customer_id, page)
+                    .await
+            }
+            async fn staff_performance(
+                &self,
+                program_id: &str,
+                from: jiff::Timestamp,
+                to: jiff::Timestamp,
+                now: jiff::Timestamp,
+            ) -> Result<Vec<StaffPerformance>> {
+                self.staff_performance_op(program_id, from, to, now).await
+            }
+        }
 
         #[async_trait::async_trait]
         impl Store for SqlStore<$db> {
@@ -88,8 +351,12 @@ macro_rules! store_impl {
             async fn revoke_api_key(&self, ctx: &Ctx, key_id: &str) -> Result<ApiKeyInfo> {
                 self.revoke_api_key_op(ctx, key_id).await
             }
-            async fn authenticate(&self, presented: &str) -> Result<Option<Principal>> {
-                self.authenticate_op(presented).await
+            async fn authenticate(
+                &self,
+                presented: &str,
+                now: jiff::Timestamp,
+            ) -> Result<Option<Principal>> {
+                self.authenticate_op(presented, now).await
             }
             async fn create_customer(&self, ctx: &Ctx, profile: ProfilePatch) -> Result<Customer> {
                 self.create_customer_op(ctx, profile).await

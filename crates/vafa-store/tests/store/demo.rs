@@ -87,7 +87,7 @@ async fn demo_is_deterministic_and_its_ledger_verifies() {
         );
         // Tiers and keys exist and work.
         assert!(store
-            .authenticate(&a.cashier_key.api_key)
+            .authenticate(&a.cashier_key.api_key, jiff::Timestamp::now())
             .await
             .unwrap()
             .is_some());

@@ -6,6 +6,7 @@
 mod analytics;
 mod cards;
 mod coupons;
+mod crm;
 mod customers;
 mod demo;
 mod ledger;

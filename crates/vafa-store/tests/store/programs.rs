@@ -10,7 +10,11 @@ async fn keys_authenticate_until_revoked() {
             .create_api_key(&ctx, Role::Cashier, Some("till 1"))
             .await
             .unwrap();
-        let p = store.authenticate(&key.api_key).await.unwrap().expect(name);
+        let p = store
+            .authenticate(&key.api_key, jiff::Timestamp::now())
+            .await
+            .unwrap()
+            .expect(name);
         assert_eq!(
             (p.program_id.as_str(), p.role),
             (ctx.program_id.as_str(), Role::Cashier)
@@ -20,12 +24,24 @@ async fn keys_authenticate_until_revoked() {
         let mut forged = key.api_key.clone();
         let last = forged.pop().unwrap();
         forged.push(if last == '0' { '1' } else { '0' });
-        assert!(store.authenticate(&forged).await.unwrap().is_none());
-        assert!(store.authenticate("vk_nonsense").await.unwrap().is_none());
+        assert!(store
+            .authenticate(&forged, jiff::Timestamp::now())
+            .await
+            .unwrap()
+            .is_none());
+        assert!(store
+            .authenticate("vk_nonsense", jiff::Timestamp::now())
+            .await
+            .unwrap()
+            .is_none());
 
         let revoked = store.revoke_api_key(&ctx, &key.key_id).await.unwrap();
         assert!(revoked.revoked_at.is_some());
-        assert!(store.authenticate(&key.api_key).await.unwrap().is_none());
+        assert!(store
+            .authenticate(&key.api_key, jiff::Timestamp::now())
+            .await
+            .unwrap()
+            .is_none());
         assert!(matches!(
             store.revoke_api_key(&ctx, &key.key_id).await,
             Err(StoreError::KeyRevoked)

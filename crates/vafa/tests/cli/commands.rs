@@ -18,7 +18,7 @@ async fn programs_and_keys_from_the_command_line() {
 
         let store = db.open().await;
         let admin = store
-            .authenticate(p["api_key"].as_str().unwrap())
+            .authenticate(p["api_key"].as_str().unwrap(), jiff::Timestamp::now())
             .await
             .unwrap()
             .unwrap();
@@ -39,7 +39,11 @@ async fn programs_and_keys_from_the_command_line() {
             ],
         ));
         let key = k["api_key"].as_str().unwrap();
-        let cashier = store.authenticate(key).await.unwrap().unwrap();
+        let cashier = store
+            .authenticate(key, jiff::Timestamp::now())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(cashier.role, vafa_core::auth::Role::Cashier);
 
         let revoked = vafa(
@@ -55,7 +59,11 @@ async fn programs_and_keys_from_the_command_line() {
         );
         assert!(revoked.status.success());
         assert!(
-            store.authenticate(key).await.unwrap().is_none(),
+            store
+                .authenticate(key, jiff::Timestamp::now())
+                .await
+                .unwrap()
+                .is_none(),
             "a revoked key stops at once"
         );
 
