@@ -256,7 +256,7 @@ pub struct NewTicket {
     pub description: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Ticket {
     pub id: String,
     pub number: i64,
@@ -298,7 +298,7 @@ pub struct Ticket {
     pub updated_at: Timestamp,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TicketEvent {
     pub id: String,
     /// `opened`, `reply`, `note`, `status`, `assigned`.
@@ -312,7 +312,7 @@ pub struct TicketEvent {
     pub at: Timestamp,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct TicketDetail {
     #[serde(flatten)]
     pub ticket: Ticket,
@@ -602,13 +602,15 @@ pub trait CrmStore: Send + Sync {
         now: Timestamp,
     ) -> Result<Page<Ticket>>;
     /// Apply a change; a reply to the customer and a close queue outbox messages in the
-    /// same transaction, and closing asks for CSAT (a feedback request).
+    /// same transaction, and closing asks for CSAT (a feedback request). With `idem`, a
+    /// repeat answers the first result (a resolve that granted goodwill, retried).
     async fn change_ticket(
         &self,
         ctx: &Ctx,
         id: &str,
         change: &TicketChange,
-    ) -> Result<TicketDetail>;
+        idem: Option<&crate::Idempotency>,
+    ) -> Result<crate::Replayed<TicketDetail>>;
 
     // ---- feedback ----
     async fn record_feedback(&self, ctx: &Ctx, f: &NewFeedback) -> Result<Feedback>;

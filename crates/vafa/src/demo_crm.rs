@@ -585,7 +585,7 @@ impl Player<'_> {
             _ => return Ok(()),
         };
         let (id, _, _) = self.ticket(k)?;
-        self.store.change_ticket(ctx, &id, &change).await?;
+        self.store.change_ticket(ctx, &id, &change, None).await?;
         if let TicketChange::Status {
             to: TicketStatus::Closed,
             ..

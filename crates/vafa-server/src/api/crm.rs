@@ -5,7 +5,7 @@
 use crate::api::customers::page_request;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::extract::{Json, Query};
+use crate::extract::{Idempotent, Json, Query};
 use crate::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -612,9 +612,9 @@ pub async fn reply(
     };
     let t = state
         .store
-        .change_ticket(&auth.ctx(&state), &id, &change)
+        .change_ticket(&auth.ctx(&state), &id, &change, None)
         .await?;
-    Ok(axum::Json(t))
+    Ok(axum::Json(t.value))
 }
 
 /// Fill a reply template for this ticket.
@@ -705,12 +705,11 @@ pub async fn assign(
     let change = TicketChange::Assign {
         assignee_id: input.assignee_id,
     };
-    Ok(axum::Json(
-        state
-            .store
-            .change_ticket(&auth.ctx(&state), &id, &change)
-            .await?,
-    ))
+    let t = state
+        .store
+        .change_ticket(&auth.ctx(&state), &id, &change, None)
+        .await?;
+    Ok(axum::Json(t.value))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -725,8 +724,10 @@ pub struct StatusInput {
     pub goodwill_points: Option<i64>,
 }
 
-/// Move a ticket along its flow.
-#[utoipa::path(post, path = "/api/v1/tickets/{id}/status", tag = "crm", params(("id" = String, Path)),
+/// Move a ticket along its flow. Resolving with goodwill moves value, so it takes an
+/// `Idempotency-Key`: a retry answers the first result.
+#[utoipa::path(post, path = "/api/v1/tickets/{id}/status", tag = "crm",
+    params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     request_body = StatusInput,
     responses((status = 200, body = TicketDetail), (status = 403), (status = 404), (status = 409), (status = 422)),
     security(("api_key" = ["crm.write"])))]
@@ -734,8 +735,10 @@ pub async fn set_status(
     State(state): State<AppState>,
     auth: Auth,
     Path(id): Path<String>,
-    Json(input): Json<StatusInput>,
-) -> ApiResult<axum::Json<TicketDetail>> {
+    req: Idempotent<StatusInput>,
+) -> ApiResult<(axum::http::HeaderMap, axum::Json<TicketDetail>)> {
+    let idem = req.idempotency(None);
+    let input = req.body;
     let mut errs = FieldErrors::default();
     let to = errs.take("status", input.status.parse::<TicketStatus>());
     let note = text(&mut errs, "note", input.note.as_deref(), 2000);
@@ -754,12 +757,12 @@ pub async fn set_status(
         note,
         goodwill_points: goodwill,
     };
-    Ok(axum::Json(
-        state
-            .store
-            .change_ticket(&auth.ctx(&state), &id, &change)
-            .await?,
-    ))
+    let t = state
+        .store
+        .change_ticket(&auth.ctx(&state), &id, &change, idem.as_ref())
+        .await?;
+    let (_, headers) = crate::api::purchases::replay_headers(&t);
+    Ok((headers, axum::Json(t.value)))
 }
 
 // ---------------------------------------------------------------- feedback

@@ -258,12 +258,19 @@ async fn a_complaint_is_answered_politely_resolved_with_goodwill_and_rated() {
         let over = app.call(Method::POST, &format!("/api/v1/tickets/{id}/status"), &token, Some(json!({"status": "resolved", "goodwill_points": 9000}))).await;
         assert_eq!(over.problem(422, "validation_failed")["field"], "goodwill_points");
         let audits = app.audit_count().await;
-        let resolved = app
-            .call(Method::POST, &format!("/api/v1/tickets/{id}/status"), &token,
-                Some(json!({"status": "resolved", "goodwill_points": 500, "note": "اشتباه از ما بود"})))
-            .await
-            .ok(200)
-            .clone();
+        let resolve = json!({"status": "resolved", "goodwill_points": 500, "note": "اشتباه از ما بود"});
+        let status_path = format!("/api/v1/tickets/{id}/status");
+        let resolve_with = |key: &'static str, body: Value| {
+            let body = serde_json::to_vec(&body).unwrap();
+            app.raw_with(Method::POST, &status_path, Some(&token), Some(("application/json", body)), Some(key))
+        };
+        let first = resolve_with("resolve-1", resolve.clone()).await;
+        let resolved = first.ok(200).clone();
+        // A retry (the till lost the answer) gets the first result; no second grant.
+        let retry = resolve_with("resolve-1", resolve.clone()).await;
+        assert_eq!(retry.headers["idempotent-replayed"], "true");
+        assert_eq!(retry.ok(200)["goodwill_entry_id"], resolved["goodwill_entry_id"]);
+        resolve_with("resolve-1", json!({"status": "resolved", "goodwill_points": 501})).await.problem(409, "idempotency_conflict");
         assert_eq!((resolved["goodwill_points"].as_i64(), resolved["resolved_by"].as_str()), (Some(500), Some(sara.as_str())));
         assert!(resolved["goodwill_entry_id"].is_string());
         assert!(app.audit_count().await >= audits + 2, "goodwill and the status change are audited");

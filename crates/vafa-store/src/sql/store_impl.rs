@@ -189,8 +189,9 @@ macro_rules! store_impl {
                 ctx: &Ctx,
                 id: &str,
                 change: &TicketChange,
-            ) -> Result<TicketDetail> {
-                self.change_ticket_op(ctx, id, change).await
+                idem: Option<&Idempotency>,
+            ) -> Result<Replayed<TicketDetail>> {
+                self.change_ticket_op(ctx, id, change, idem).await
             }
             async fn record_feedback(&self, ctx: &Ctx, f: &NewFeedback) -> Result<Feedback> {
                 self.record_feedback_op(ctx, f).await

@@ -299,9 +299,14 @@ macro_rules! ticket_ops {
                 Ok(Page { items: rows.into_iter().map(|r| r.ticket(now)).collect::<Result<_>>()?, next_cursor })
             }
 
-            pub(crate) async fn change_ticket_op(&self, ctx: &Ctx, id: &str, change: &TicketChange) -> Result<TicketDetail> {
+            pub(crate) async fn change_ticket_op(&self, ctx: &Ctx, id: &str, change: &TicketChange, idem: Option<&Idempotency>) -> Result<Replayed<TicketDetail>> {
                 use vafa_core::crm::TicketStatus;
                 let mut tx = self.begin_write().await?;
+                if let Some(value) = Self::idem_lookup(&mut tx, &ctx.program_id, idem).await? {
+                    // A replay waits, like any write, until what it repeats is durable.
+                    tx.commit().await?;
+                    return Ok(Replayed { value, replayed: true });
+                }
                 let row = Self::ticket_row_in(&mut tx, &ctx.program_id, id).await?.ok_or(StoreError::NotFound("ticket"))?;
                 let customer_id = row.customer_id.clone();
                 let current = row.ticket(ctx.now)?;
@@ -447,8 +452,9 @@ macro_rules! ticket_ops {
                 };
                 Self::audit(&mut tx, ctx, action, "ticket", id, serde_json::json!({})).await?;
                 let detail = Self::ticket_in(&mut tx, &ctx.program_id, id, ctx.now).await?.ok_or(StoreError::NotFound("ticket"))?;
+                Self::idem_store(&mut tx, ctx, idem, &detail).await?;
                 tx.commit().await?;
-                Ok(detail)
+                Ok(Replayed { value: detail, replayed: false })
             }
 
             // ---- feedback ----
