@@ -94,6 +94,10 @@ fn routes() -> OpenApiRouter<AppState> {
             program::get_ledger_settings,
             program::put_ledger_settings
         ))
+        .routes(routes!(
+            program::get_display_settings,
+            program::put_display_settings
+        ))
         .routes(routes!(purchases::create))
         .routes(routes!(purchases::create_return))
         .routes(routes!(purchases::get))

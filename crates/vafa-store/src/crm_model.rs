@@ -30,6 +30,9 @@ pub struct StaffMember {
     pub created_at: Timestamp,
     #[schema(value_type = Option<String>, format = DateTime)]
     pub last_login_at: Option<Timestamp>,
+    /// The admin UI's language for this member (`fa` or `en`); `null`: the program's.
+    #[schema(value_type = Option<String>)]
+    pub locale: Option<vafa_core::program::Locale>,
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +49,8 @@ pub struct StaffPatch {
     pub role: Option<Role>,
     pub disabled: Option<bool>,
     pub password_hash: Option<String>,
+    /// `Some(None)` goes back to the program's language.
+    pub locale: Option<Option<vafa_core::program::Locale>>,
 }
 
 /// What the login check needs: the member (with their program) and the stored hash.
@@ -147,6 +152,40 @@ impl CrmSettings {
             }
         }
         errs.finish(|| ())
+    }
+}
+
+/// How money shows in the admin UI for a program in rials: people speak in toman
+/// (a tenth of a rial), receipts often say rial.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MoneyUnit {
+    #[default]
+    Toman,
+    Rial,
+}
+
+/// How the admin UI shows a program's money and dates; the wire always carries minor
+/// units and RFC 3339.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DisplaySettings {
+    /// For IRR programs: `toman` (default) or `rial`. Other currencies show as they are.
+    #[serde(default)]
+    pub money_unit: MoneyUnit,
+    /// `jalali` or `gregorian`; default: Jalali for a Persian program, else Gregorian.
+    #[schema(value_type = Option<String>)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub calendar: Option<vafa_core::ledger::CalendarKind>,
+}
+
+impl DisplaySettings {
+    /// The calendar dates are shown in, for a program in `locale`.
+    pub fn calendar_for(
+        &self,
+        locale: vafa_core::program::Locale,
+    ) -> vafa_core::ledger::CalendarKind {
+        self.calendar.unwrap_or_else(|| crate::calendar_of(locale))
     }
 }
 
@@ -550,6 +589,13 @@ pub trait CrmStore: Send + Sync {
     // ---- settings ----
     async fn crm_settings(&self, program_id: &str) -> Result<CrmSettings>;
     async fn set_crm_settings(&self, ctx: &Ctx, settings: &CrmSettings) -> Result<CrmSettings>;
+    /// How the admin UI shows money and dates (defaults when never set).
+    async fn display_settings(&self, program_id: &str) -> Result<DisplaySettings>;
+    async fn set_display_settings(
+        &self,
+        ctx: &Ctx,
+        settings: &DisplaySettings,
+    ) -> Result<DisplaySettings>;
     async fn holidays(&self, program_id: &str) -> Result<Vec<Holiday>>;
     async fn set_holiday(&self, ctx: &Ctx, holiday: &Holiday) -> Result<()>;
     async fn delete_holiday(&self, ctx: &Ctx, day: jiff::civil::Date) -> Result<()>;

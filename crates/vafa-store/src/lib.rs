@@ -302,6 +302,9 @@ pub trait Store: CrmStore + Send + Sync + 'static {
 
     // ---- tiers ----
     async fn tier_ladder(&self, program_id: &str) -> Result<Option<vafa_core::tiers::TierLadder>>;
+    /// Active customers per tier code; customers without a tier row are counted under
+    /// `None` (the ladder's first tier, or no ladder).
+    async fn tier_counts(&self, program_id: &str) -> Result<Vec<(Option<String>, i64)>>;
     /// Replace the program's ladder (validated by the caller). Customers on a tier the
     /// new ladder lacks count as its first tier until they move.
     async fn set_tier_ladder(

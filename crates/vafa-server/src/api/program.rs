@@ -212,3 +212,35 @@ pub async fn put_ledger_settings(
         .await?;
     Ok(axum::Json(settings_view(&saved)?))
 }
+
+/// How the admin UI shows the program's money (toman or rial) and dates (Jalali or
+/// Gregorian).
+#[utoipa::path(get, path = "/api/v1/program/display-settings", tag = "program",
+    responses((status = 200, body = vafa_store::DisplaySettings)),
+    security(("api_key" = ["program.read"])))]
+pub async fn get_display_settings(
+    State(state): State<AppState>,
+    auth: Auth,
+) -> ApiResult<axum::Json<vafa_store::DisplaySettings>> {
+    Ok(axum::Json(
+        state.store.display_settings(auth.program_id()).await?,
+    ))
+}
+
+/// Replace how the admin UI shows the program's money and dates.
+#[utoipa::path(put, path = "/api/v1/program/display-settings", tag = "program",
+    request_body = vafa_store::DisplaySettings,
+    responses((status = 200, body = vafa_store::DisplaySettings), (status = 422)),
+    security(("api_key" = ["program.manage"])))]
+pub async fn put_display_settings(
+    State(state): State<AppState>,
+    auth: Auth,
+    Json(input): Json<vafa_store::DisplaySettings>,
+) -> ApiResult<axum::Json<vafa_store::DisplaySettings>> {
+    Ok(axum::Json(
+        state
+            .store
+            .set_display_settings(&auth.ctx(&state), &input)
+            .await?,
+    ))
+}

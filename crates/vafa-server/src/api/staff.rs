@@ -320,6 +320,19 @@ pub struct StaffUpdate {
     pub password: Option<String>,
     /// `true` disables the account and ends its sessions.
     pub disabled: Option<bool>,
+    /// The admin UI's language for the member: `fa`, `en`, or `null` for the program's.
+    #[serde(default, deserialize_with = "crate::api::staff::double_option")]
+    #[schema(value_type = Option<String>)]
+    pub locale: Option<Option<String>>,
+}
+
+/// An absent field is `None`, an explicit `null` is `Some(None)`.
+pub(crate) fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Rename, change the role, reset the password or disable a staff member.
@@ -355,6 +368,13 @@ pub async fn update(
     if let Some(p) = &input.password {
         check_password(&mut errs, "password", p);
     }
+    let locale = match &input.locale {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(l)) => errs
+            .take("locale", l.parse::<vafa_core::program::Locale>())
+            .map(Some),
+    };
     if !errs.is_empty() {
         return Err(errs.into());
     }
@@ -367,6 +387,7 @@ pub async fn update(
         role,
         disabled: input.disabled,
         password_hash,
+        locale,
     };
     Ok(axum::Json(
         state

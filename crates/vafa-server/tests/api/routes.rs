@@ -212,6 +212,9 @@ fn request_for(method: &Method, template: &str, f: &Fixture) -> (String, Option<
             Some(json!({"reason": "test"}))
         }
         ("POST", "/api/v1/api-keys") => Some(json!({"role": "analyst"})),
+        ("PUT", "/api/v1/program/display-settings") => {
+            Some(json!({"money_unit": "rial", "calendar": "jalali"}))
+        }
         ("PUT", "/api/v1/program/ledger-settings") => {
             Some(serde_json::to_value(vafa_core::ledger::LedgerSettings::default()).unwrap())
         }

@@ -16,7 +16,9 @@ CREATE TABLE staff (
     status         TEXT NOT NULL,
     created_at     BIGINT NOT NULL,
     updated_at     BIGINT NOT NULL,
-    last_login_at  BIGINT
+    last_login_at  BIGINT,
+    -- The admin UI's language for this member (fa or en); null: the program's.
+    locale         TEXT
 );
 CREATE UNIQUE INDEX staff_username_uq ON staff (username);
 CREATE INDEX staff_program_idx ON staff (program_id, id);

@@ -16,7 +16,9 @@ CREATE TABLE staff (
     status         TEXT NOT NULL,
     created_at     INTEGER NOT NULL,
     updated_at     INTEGER NOT NULL,
-    last_login_at  INTEGER
+    last_login_at  INTEGER,
+    -- The admin UI's language for this member (fa or en); null: the program's.
+    locale         TEXT
 );
 CREATE UNIQUE INDEX staff_username_uq ON staff (username);
 CREATE INDEX staff_program_idx ON staff (program_id, id);

@@ -6,7 +6,7 @@ use crate::sql::{from_micros, parse_col};
 use crate::StoreError;
 
 pub(crate) const STAFF_COLUMNS: &str =
-    "id, program_id, username, name, role, password_hash, status, created_at, last_login_at";
+    "id, program_id, username, name, role, password_hash, status, created_at, last_login_at, locale";
 
 #[derive(sqlx::FromRow)]
 pub(crate) struct StaffRow {
@@ -19,6 +19,7 @@ pub(crate) struct StaffRow {
     pub status: String,
     pub created_at: i64,
     pub last_login_at: Option<i64>,
+    pub locale: Option<String>,
 }
 
 impl StaffRow {
@@ -31,6 +32,11 @@ impl StaffRow {
             status: self.status.clone(),
             created_at: from_micros(self.created_at)?,
             last_login_at: self.last_login_at.map(from_micros).transpose()?,
+            locale: self
+                .locale
+                .as_deref()
+                .map(|l| parse_col("locale", l))
+                .transpose()?,
         })
     }
 }
@@ -206,12 +212,17 @@ macro_rules! crm_ops {
                     Some(false) => "active",
                     None => row.status.as_str(),
                 };
-                sqlx::query("UPDATE staff SET name = $1, role = $2, status = $3, password_hash = $4, updated_at = $5 WHERE id = $6")
+                let locale = match p.locale {
+                    Some(l) => l.map(|l| l.as_str()),
+                    None => row.locale.as_deref(),
+                };
+                sqlx::query("UPDATE staff SET name = $1, role = $2, status = $3, password_hash = $4, updated_at = $5, locale = $6 WHERE id = $7")
                     .bind(p.name.as_deref().unwrap_or(&row.name))
                     .bind(p.role.map(|r| r.as_str()).unwrap_or(&row.role))
                     .bind(status)
                     .bind(p.password_hash.as_deref().unwrap_or(&row.password_hash))
                     .bind(micros(ctx.now))
+                    .bind(locale)
                     .bind(id)
                     .execute(&mut *tx)
                     .await?;
@@ -225,7 +236,7 @@ macro_rules! crm_ops {
                 }
                 let summary = serde_json::json!({
                     "name": p.name, "role": p.role.map(|r| r.as_str()), "disabled": p.disabled,
-                    "password_changed": p.password_hash.is_some(),
+                    "password_changed": p.password_hash.is_some(), "locale": p.locale.map(|l| l.map(|l| l.as_str())),
                 });
                 Self::audit(&mut tx, ctx, "staff.updated", "staff", id, summary).await?;
                 let row = Self::staff_row(&mut tx, "id", id).await?.ok_or(StoreError::NotFound("staff member"))?;
@@ -436,6 +447,33 @@ macro_rules! crm_ops {
                 .execute(&mut *tx)
                 .await?;
                 Self::audit(&mut tx, ctx, "crm.settings_changed", "program", &ctx.program_id, serde_json::json!({"settings": s})).await?;
+                tx.commit().await?;
+                Ok(s.clone())
+            }
+
+            pub(crate) async fn display_settings_op(&self, program_id: &str) -> Result<DisplaySettings> {
+                let row: Option<(String,)> = sqlx::query_as("SELECT settings FROM display_settings WHERE program_id = $1")
+                    .bind(program_id)
+                    .fetch_optional(&self.read)
+                    .await?;
+                match row {
+                    Some((json,)) => decode(&json),
+                    None => Ok(DisplaySettings { money_unit: MoneyUnit::Toman, calendar: None }),
+                }
+            }
+
+            pub(crate) async fn set_display_settings_op(&self, ctx: &Ctx, s: &DisplaySettings) -> Result<DisplaySettings> {
+                let mut tx = self.begin_write().await?;
+                sqlx::query(
+                    "INSERT INTO display_settings (program_id, settings, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (program_id) DO UPDATE SET settings = excluded.settings, updated_at = excluded.updated_at",
+                )
+                .bind(&ctx.program_id)
+                .bind(encode(s)?)
+                .bind(micros(ctx.now))
+                .execute(&mut *tx)
+                .await?;
+                Self::audit(&mut tx, ctx, "program.display_changed", "program", &ctx.program_id, serde_json::json!({"settings": s})).await?;
                 tx.commit().await?;
                 Ok(s.clone())
             }

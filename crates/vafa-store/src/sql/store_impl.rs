@@ -99,6 +99,16 @@ macro_rules! store_impl {
             ) -> Result<CrmSettings> {
                 self.set_crm_settings_op(ctx, settings).await
             }
+            async fn display_settings(&self, program_id: &str) -> Result<DisplaySettings> {
+                self.display_settings_op(program_id).await
+            }
+            async fn set_display_settings(
+                &self,
+                ctx: &Ctx,
+                settings: &DisplaySettings,
+            ) -> Result<DisplaySettings> {
+                self.set_display_settings_op(ctx, settings).await
+            }
             async fn holidays(&self, program_id: &str) -> Result<Vec<Holiday>> {
                 self.holidays_op(program_id).await
             }
@@ -708,6 +718,9 @@ macro_rules! store_impl {
                 program_id: &str,
             ) -> Result<Option<vafa_core::tiers::TierLadder>> {
                 self.tier_ladder_op(program_id).await
+            }
+            async fn tier_counts(&self, program_id: &str) -> Result<Vec<(Option<String>, i64)>> {
+                self.tier_counts_op(program_id).await
             }
             async fn set_tier_ladder(
                 &self,

@@ -31,6 +31,18 @@ macro_rules! tier_ops {
                 Self::ladder_of(&mut conn, program_id).await
             }
 
+            pub(crate) async fn tier_counts_op(&self, program_id: &str) -> Result<Vec<(Option<String>, i64)>> {
+                let rows: Vec<(Option<String>, i64)> = sqlx::query_as(
+                    "SELECT t.tier, COUNT(*) FROM customers c \
+                     LEFT JOIN customer_tiers t ON t.program_id = c.program_id AND t.customer_id = c.id \
+                     WHERE c.program_id = $1 AND c.status = 'active' GROUP BY t.tier ORDER BY t.tier",
+                )
+                .bind(program_id)
+                .fetch_all(&self.read)
+                .await?;
+                Ok(rows)
+            }
+
             pub(crate) async fn set_tier_ladder_op(
                 &self,
                 ctx: &Ctx,
