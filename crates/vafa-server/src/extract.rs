@@ -160,14 +160,35 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Idempotent<T> {
         let body = parse_json::<T>(&bytes)?;
         // serde_json's map is ordered by key: re-serialising gives one canonical form.
         let canonical = parse_json::<serde_json::Value>(&bytes)?;
-        let fingerprint = {
-            use sha2::{Digest, Sha256};
-            hex::encode(Sha256::digest(format!("{head}\n{canonical}").as_bytes()))
-        };
         Ok(Idempotent {
             body,
             key,
-            fingerprint,
+            fingerprint: fingerprint(&head, &canonical),
+        })
+    }
+}
+
+/// A request's fingerprint: method and path, then the body in canonical form.
+fn fingerprint(head: &str, canonical: &serde_json::Value) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(format!("{head}\n{canonical}").as_bytes()))
+}
+
+impl<T: DeserializeOwned> Idempotent<T> {
+    /// The request the admin UI makes of an API handler: the body as the API would
+    /// parse it, under `key`, fingerprinted exactly as a request over HTTP would be.
+    pub fn of(
+        method: &str,
+        path: &str,
+        body: serde_json::Value,
+        key: Option<String>,
+    ) -> Result<Self, ApiError> {
+        let bytes =
+            serde_json::to_vec(&body).map_err(|e| ApiError::internal("UI request body", e))?;
+        Ok(Idempotent {
+            body: parse_json::<T>(&bytes)?,
+            key,
+            fingerprint: fingerprint(&format!("{method} {path}"), &body),
         })
     }
 }

@@ -1,129 +1,306 @@
-//! The dashboard over HTTP: sign-in with a key, roles, Persian and English, the charts.
+//! The admin UI over HTTP on every backend: staff sign-in and sessions, CSRF, roles, the
+//! cashier's quote and purchase (tier discount and points), every page in Persian and
+//! English, and the settings, CRM and segment forms writing through the API.
 
-use crate::helpers::each_app;
-use reqwest::Method;
-use vafa_core::auth::Role;
+use crate::browser::{value_after, Browser};
+use crate::helpers::{customer, each_app, TestApp};
+use serde_json::{json, Value};
+use vafa_server::clock::Clock;
+
+const PASSWORD: &str = "correct horse 1";
+
+async fn staff(app: &TestApp, username: &str, role: &str) -> String {
+    let s = app
+        .post(
+            "/api/v1/staff",
+            json!({"username": username, "name": format!("{username} کارمند"), "role": role, "password": PASSWORD}),
+        )
+        .await
+        .ok(201)
+        .clone();
+    s["id"].as_str().unwrap().to_owned()
+}
+
+/// A ladder whose first tier already gives 10% off, and a customer with 500 points.
+async fn counter_setup(app: &TestApp) -> Value {
+    app.call(
+        reqwest::Method::PUT,
+        "/api/v1/tiers",
+        &app.admin_key,
+        Some(json!({"metric": "spend", "window": {"kind": "lifetime"}, "tiers": [
+            {"code": "regular", "name": "عادی", "name_en": "Regular", "threshold": 0, "discount_percent": "10"},
+            {"code": "gold", "name": "طلایی", "name_en": "Gold", "threshold": 100000000, "discount_percent": "20"}]})),
+    )
+    .await
+    .ok(200);
+    let c = app
+        .create_customer(
+            json!({"first_name": "لیلا", "last_name": "کریمی", "mobile": "09121234567"}),
+        )
+        .await;
+    let id = c["id"].as_str().unwrap();
+    app.post(
+        &format!("/api/v1/customers/{id}/adjustments"),
+        json!({"points": 500, "reason": "opening"}),
+    )
+    .await
+    .ok(201);
+    c
+}
 
 #[tokio::test]
-async fn dashboard_signs_in_draws_and_switches_language() {
+async fn staff_sign_in_roles_and_csrf() {
     each_app(|app| async move {
-        let client = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let get = |path: &str, cookie: &str| {
-            let req = client.get(format!("{}{path}", app.base));
-            let req = if cookie.is_empty() {
-                req
-            } else {
-                req.header("cookie", cookie)
-            };
-            req.send()
-        };
-        // Not signed in: to the sign-in page, Persian and right to left by default.
-        let res = get("/", "").await.unwrap();
-        assert_eq!(res.status(), 303);
-        assert_eq!(res.headers()["location"], "/login");
-        let login = get("/login", "").await.unwrap().text().await.unwrap();
-        assert!(login.contains(r#"<html lang="fa" dir="rtl">"#), "{login}");
-        assert!(login.contains("کلید API"));
-
-        let post = |key: &str| {
-            client
-                .post(format!("{}/login", app.base))
-                .form(&[("api_key", key)])
-                .send()
-        };
-        let bad = post("vk_nope").await.unwrap();
-        assert_eq!(bad.status(), 401);
-        assert!(bad.text().await.unwrap().contains("شناخته نشد"));
-
-        // Some sales so the charts have something to draw.
-        let c = app
-            .create_customer(crate::helpers::customer("Ava", "09121110000"))
-            .await;
-        for (i, amount) in ["450000", "1200000"].iter().enumerate() {
-            app.post_idem(
-                "/api/v1/purchases",
-                &format!("ui-{i}"),
-                serde_json::json!({
-                "customer_id": c["id"], "external_id": format!("UI-{i}"),
-                "total": {"amount": amount, "currency": "IRR"}}),
+        staff(&app, "till", "cashier").await;
+        let b = Browser::new(&app);
+        // Not signed in: the login page, Persian and right to left.
+        let home = b.get("/").await;
+        assert_eq!((home.status, home.location()), (303, "/login"));
+        let login = b.get("/login").await;
+        assert!(login.html.contains(r#"<html lang="fa" dir="rtl">"#));
+        let token = value_after(&login.html, "name=\"token\" value=\"");
+        let wrong = b
+            .post_raw(
+                "/login",
+                &[
+                    ("username", "till"),
+                    ("password", "nope nope"),
+                    ("token", &token),
+                ],
+                false,
             )
+            .await;
+        assert_eq!(wrong.status, 401);
+        assert!(
+            wrong.html.contains("نام کاربری یا رمز عبور درست نیست"),
+            "{}",
+            wrong.html
+        );
+        // Without the form's token (a forged cross-site login) nothing is checked.
+        let forged = b
+            .post_raw(
+                "/login",
+                &[("username", "till"), ("password", PASSWORD), ("token", "x")],
+                false,
+            )
+            .await;
+        assert_eq!(forged.status, 403);
+
+        // A cashier starts at the counter and sees no settings.
+        let page = b.login("till", PASSWORD).await;
+        assert_eq!(page.status, 200);
+        assert!(page.html.contains("صندوق") && !page.html.contains("href=\"/settings\""));
+        let session = b.cookie("vafa_session").unwrap();
+        assert_eq!(b.get("/settings").await.status, 403);
+        assert_eq!(b.get("/dashboard").await.status, 403);
+        assert_eq!(b.get("/segments").await.status, 403);
+
+        // A write without the session's CSRF token is refused before anything happens.
+        let c = app.create_customer(customer("Ava", "09121110000")).await;
+        let id = c["id"].as_str().unwrap();
+        let forged = b
+            .post_raw(
+                "/cashier/purchase",
+                &[("customer_id", id), ("amount", "100000"), ("csrf", "wrong")],
+                true,
+            )
+            .await;
+        assert_eq!(forged.headers["vafa-status"], "403");
+        let ledger = app
+            .get(&format!("/api/v1/customers/{id}/ledger"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(ledger["items"], json!([]), "nothing was written");
+
+        // An API key is not a UI session.
+        let key_browser = Browser::new(&app);
+        key_browser.set_cookie("vafa_session", &app.admin_key);
+        assert_eq!(key_browser.get("/cashier").await.location(), "/login");
+
+        // Signing out ends the session: the old cookie no longer opens a page.
+        let out = b.post("/logout", &[]).await;
+        assert_eq!(out.status, 303);
+        let stale = Browser::new(&app);
+        stale.set_cookie("vafa_session", &session);
+        assert_eq!(stale.get("/cashier").await.location(), "/login");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn cashier_sells_with_the_tier_discount_and_points_once() {
+    each_app(|app| async move {
+        let c = counter_setup(&app).await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        staff(&app, "till", "cashier").await;
+        let b = Browser::new(&app);
+        b.login("till", PASSWORD).await;
+
+        // One field finds the customer, even with Persian digits.
+        let panel = b.hx_get("/cashier/find?q=%DB%B0%DB%B9%DB%B1%DB%B2%DB%B1%DB%B2%DB%B3%DB%B4%DB%B5%DB%B6%DB%B7").await;
+        assert_eq!(panel.status, 200);
+        assert!(panel.html.contains("لیلا کریمی"), "{}", panel.html);
+        assert!(panel.html.contains("۱۰٪ تخفیف") && panel.html.contains("عادی"));
+        assert!(panel.html.contains(">۵۰۰<"), "500 points available");
+        let sale_key = value_after(&panel.html, "name=\"sale_key\" value=\"");
+
+        // The quote: 200,000 toman, 10% off, 100 points (1,000 toman at 10 toman each).
+        let sale = [
+            ("customer_id", id.as_str()),
+            ("amount", "۲۰۰٬۰۰۰"),
+            ("points", "100"),
+            ("sale_key", sale_key.as_str()),
+        ];
+        let quote = b.post("/cashier/quote", &sale).await;
+        assert!(quote.html.contains("تخفیف سطح عادی"), "{}", quote.html);
+        assert!(quote.html.contains("۲۰٬۰۰۰ تومان"), "the tier discount");
+        assert!(quote.html.contains("پرداخت با ۱۰۰ امتیاز"));
+        assert!(quote.html.contains("۱۷۹٬۰۰۰ تومان"), "to pay: 200,000 − 20,000 − 1,000");
+
+        // Recorded once, however often the button is pressed.
+        let receipt = b.post("/cashier/purchase", &sale).await;
+        assert!(receipt.html.contains("خرید ثبت شد"), "{}", receipt.html);
+        let again = b.post("/cashier/purchase", &sale).await;
+        assert!(again.html.contains("خرید ثبت شد"));
+        let ledger = app.get(&format!("/api/v1/customers/{id}/ledger")).await.ok(200).clone();
+        let purchases: Vec<&Value> = ledger["items"].as_array().unwrap().iter().filter(|e| e["type"] == "purchase").collect();
+        assert_eq!(purchases.len(), 1, "{ledger}");
+        let bal = app.get(&format!("/api/v1/customers/{id}/balance")).await.ok(200).clone();
+        // 500 − 100 spent + 179 earned (1 per 10,000 rials of 1,790,000 paid).
+        assert_eq!(bal["points"]["available"], 579, "{bal}");
+
+        // Bad input: the field is named, nothing is written.
+        let bad = b.post("/cashier/quote", &[("customer_id", id.as_str()), ("amount", "ده")]).await;
+        assert_eq!(bad.headers["vafa-status"], "422");
+        assert!(bad.html.contains("مبلغ"), "{}", bad.html);
+        let broke = b.post("/cashier/redeem", &[("customer_id", id.as_str()), ("points", "100000"), ("redeem_key", "r1")]).await;
+        assert!(broke.html.contains("امتیاز کافی نیست"), "{}", broke.html);
+
+        // A new customer registered at the counter, then their mobile is taken.
+        let fresh = b.hx_get("/cashier/find?q=09351112233").await;
+        assert!(fresh.html.contains("ثبت مشتری تازه") && fresh.html.contains("+989351112233"));
+        let made = b.post("/cashier/register", &[("mobile", "09351112233"), ("first_name", "سارا"), ("sms", "on")]).await;
+        assert!(made.html.contains("data-test=\"customer-panel\"") && made.html.contains("سارا"), "{}", made.html);
+        let twice = b.post("/cashier/register", &[("mobile", "09351112233"), ("first_name", "سارا")]).await;
+        assert!(twice.html.contains("این موبایل قبلاً ثبت شده است"), "{}", twice.html);
+    })
+    .await;
+}
+
+/// Every page an admin opens, with what identifies it.
+const PAGES: [(&str, &str); 13] = [
+    ("/dashboard", "<svg"),
+    ("/cashier", "data-test=\"find\""),
+    ("/customers", "<table"),
+    ("/crm", "data-test=\"tickets\""),
+    ("/crm?view=breached", "data-test=\"tickets\""),
+    ("/crm/tasks", "<table"),
+    ("/crm/feedback", "data-test=\"performance\""),
+    ("/segments", "data-test=\"rfm\""),
+    ("/settings", "data-test=\"ledger-form\""),
+    ("/settings/rules", "data-test=\"campaign-form\""),
+    ("/settings/tiers", "<textarea"),
+    ("/settings/rewards", "<table"),
+    ("/settings/coupons", "<table"),
+];
+
+#[tokio::test]
+async fn every_page_renders_in_both_languages_and_the_forms_write_through_the_api() {
+    each_app(|app| async move {
+        let c = counter_setup(&app).await;
+        let cid = c["id"].as_str().unwrap().to_owned();
+        app.post("/api/v1/purchases", json!({"customer_id": cid, "external_id": "R-1", "total": {"amount": "900000", "currency": "IRR"}}))
             .await
             .ok(201);
+        app.clock.set(app.clock.now() + jiff::SignedDuration::from_mins(5));
+        let ticket = app.post("/api/v1/tickets", json!({"customer_id": cid, "subject": "قهوه سرد بود", "priority": "high"})).await.ok(201).clone();
+        let tid = ticket["id"].as_str().unwrap().to_owned();
+        app.post("/api/v1/feedback", json!({"kind": "nps", "score": 9, "customer_id": cid, "comment": "عالی"})).await.ok(201);
+        staff(&app, "boss", "admin").await;
+        let b = Browser::new(&app);
+        b.login("boss", PASSWORD).await;
+
+        for lang in ["fa", "en"] {
+            if lang == "en" {
+                let switched = b.post("/lang", &[("lang", "en"), ("back", "/dashboard")]).await;
+                assert_eq!((switched.status, switched.location()), (303, "/dashboard"));
+            }
+            let dir = if lang == "fa" { "rtl" } else { "ltr" };
+            for (path, marker) in PAGES.iter().copied().chain([
+                (format!("/customers/{cid}").as_str(), "data-test=\"customer-360\""),
+                (format!("/crm/tickets/{tid}").as_str(), "T-"),
+            ]) {
+                let page = b.get(path).await;
+                assert_eq!(page.status, 200, "{lang} {path}: {}", page.html);
+                assert!(page.html.contains(&format!("<html lang=\"{lang}\" dir=\"{dir}\">")), "{lang} {path}");
+                assert!(page.html.contains(marker), "{lang} {path} lacks {marker}");
+                // Scripts come from the server's own files only; nothing inline.
+                assert_eq!(page.html.matches("<script").count(), page.html.matches("<script src=\"/assets/").count(), "{path}");
+                let csp = page.headers["content-security-policy"].to_str().unwrap();
+                assert!(csp.contains("default-src 'self'") && csp.contains("script-src 'self'"));
+            }
         }
+        // The language is the member's: a new session keeps it.
+        let again = Browser::new(&app);
+        let page = again.login("boss", PASSWORD).await;
+        assert!(page.html.contains("<html lang=\"en\" dir=\"ltr\">"));
+        b.post("/lang", &[("lang", "fa")]).await;
 
-        let analyst = app.key(&app.program_id, Role::Analyst).await;
-        let ok = post(&analyst).await.unwrap();
-        assert_eq!(ok.status(), 303);
-        let cookie = ok.headers()["set-cookie"].to_str().unwrap().to_owned();
-        assert!(
-            cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
-            "{cookie}"
-        );
-        let cookie = cookie.split(';').next().unwrap().to_owned();
-        let page = get("/", &cookie).await.unwrap();
-        assert_eq!(page.status(), 200);
-        let html = page.text().await.unwrap();
-        assert!(
-            html.contains("<svg") && html.contains("<polyline"),
-            "charts drawn"
-        );
-        assert!(html.contains("مشتریان فعال"), "Persian labels");
-        assert!(
-            html.contains("۱۶۵٬۰۰۰ تومان"),
-            "revenue in toman with Persian digits: {html}"
-        );
-        assert!(!html.contains("<script"), "no scripts");
+        // The dashboard counts customers per tier (one, in the first tier) and the sale.
+        let dash = b.get("/dashboard").await.html;
+        assert!(dash.contains("<title>عادی: ۱</title>") && dash.contains("<title>طلایی: ۰</title>"), "{dash}");
 
-        // English, switched by a cookie the language link sets.
-        let switch = get("/lang/en", &cookie).await.unwrap();
-        assert_eq!(switch.status(), 303);
-        let lang = switch.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        let html = get("/", &format!("{cookie}; {lang}"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert!(html.contains(r#"<html lang="en" dir="ltr">"#));
-        assert!(
-            html.contains("Active customers") && html.contains("165,000 toman"),
-            "{html}"
-        );
+        // The customer 360 shows the purchase, the ticket and the feedback.
+        let c360 = b.get(&format!("/customers/{cid}")).await.html;
+        assert!(c360.contains("لیلا کریمی") && c360.contains("قهوه سرد بود") && c360.contains("عالی"), "{c360}");
+        assert!(c360.contains("۹۰٬۰۰۰ تومان"), "the purchase on the timeline");
 
-        // A cashier's key signs in but does not see the numbers.
-        let cashier = app.key(&app.program_id, Role::Cashier).await;
-        let res = post(&cashier).await.unwrap();
-        let cc = res.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        let res = get("/", &cc).await.unwrap();
-        assert_eq!(res.status(), 403);
-        // Signing out clears the cookie.
-        let out = client
-            .post(format!("{}/logout", app.base))
-            .header("cookie", &cookie)
-            .send()
-            .await
-            .unwrap();
-        assert!(out.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .contains("Max-Age=0"));
-        let css = app.raw(Method::GET, "/ui.css", None, None).await;
-        assert!(css.content_type.starts_with("text/css"));
+        // Settings: the return window, then rials instead of toman.
+        let saved = b.post("/settings/ledger", &[("earn_points", "1"), ("earn_per", "1000"), ("cashback_percent", "0"), ("point_value", "10"), ("pending_days", "3"), ("expiry_kind", "months"), ("expiry_n", "6"), ("return_policy", "within_balance"), ("transfer_max_points", "1000")]).await;
+        assert_eq!((saved.status, saved.location()), (303, "/settings?saved=1"), "{}", saved.html);
+        let s = app.get("/api/v1/program/ledger-settings").await.ok(200).clone();
+        assert_eq!((s["pending_days"].as_i64(), s["earn_per_minor"].as_i64(), s["point_value_minor"].as_str()), (Some(3), Some(10000), Some("100")), "{s}");
+        assert_eq!(s["expiry"], json!({"kind": "months", "months": 6}));
+        let refused = b.post("/settings/ledger", &[("earn_points", "1"), ("earn_per", "0"), ("cashback_percent", "300"), ("point_value", "10"), ("pending_days", "3"), ("expiry_kind", "never"), ("return_policy", "within_balance"), ("transfer_max_points", "1000")]).await;
+        assert_eq!(refused.status, 200);
+        assert!(refused.html.contains("class=\"problem\""), "{}", refused.html);
+        b.post("/settings/display", &[("money_unit", "rial"), ("calendar", "jalali")]).await;
+        assert!(b.get(&format!("/customers/{cid}")).await.html.contains("۹۰۰٬۰۰۰ ریال"));
+
+        // The CEL editor checks as it is typed; a campaign is saved through the API.
+        let wrong = b.post("/settings/rules/check", &[("condition", "customer.tier ==")]).await;
+        assert!(wrong.html.contains("data-test=\"cel-problem\""), "{}", wrong.html);
+        let right = b.post("/settings/rules/check", &[("condition", "customer.tier == 'gold'")]).await;
+        assert!(right.html.contains("data-test=\"cel-ok\""));
+        let made = b.post("/settings/rules", &[("name", "Gold mornings"), ("rule_name", "double"), ("condition", "time.hour < 11"), ("effect", "multiplier"), ("effect_value", "2")]).await;
+        assert_eq!(made.location(), "/settings/rules?saved=1", "{}", made.html);
+        let campaigns = app.get("/api/v1/campaigns").await.ok(200).clone();
+        assert!(campaigns.as_array().unwrap().iter().any(|c| c["definition"]["name"] == "Gold mornings"));
+        let sim = b.post("/settings/rules/simulate", &[("mobile", "09121234567"), ("amount", "500000")]).await;
+        assert!(sim.html.contains("data-test=\"simulation\""), "{}", sim.html);
+
+        // A segment counted live, saved, and exported.
+        let count = b.post("/segments/preview", &[("min_purchases", "1")]).await;
+        assert!(count.html.contains("۱ مشتری") && count.html.contains("customer.purchase_count &#62;= 1"), "{}", count.html);
+        let token = b.csrf.lock().unwrap().clone();
+        let seg = b.post_raw("/segments", &[("csrf", &token), ("name", "buyers"), ("min_purchases", "1")], false).await;
+        assert_eq!(seg.location(), "/segments?saved=1", "{}", seg.html);
+        let list = app.get("/api/v1/segments").await.ok(200).clone();
+        let sid = list[0]["id"].as_str().unwrap();
+        let csv = b.get(&format!("/segments/{sid}/members.csv")).await;
+        assert!(csv.headers["content-type"].to_str().unwrap().starts_with("text/csv"));
+        assert!(csv.html.contains(&cid));
+
+        // Customer care: a polite template reply and a resolve with goodwill.
+        b.post(&format!("/crm/tickets/{tid}/reply"), &[("template", "apology")]).await;
+        let resolved = b.post(&format!("/crm/tickets/{tid}/status"), &[("status", "resolved"), ("goodwill_points", "50"), ("key", "k1")]).await;
+        assert_eq!(resolved.status, 303, "{}", resolved.html);
+        let t = b.get(&format!("/crm/tickets/{tid}")).await.html;
+        assert!(t.contains("لیلا کریمی عزیز") && t.contains("حل‌شده"), "{t}");
+        let bal = app.get(&format!("/api/v1/customers/{cid}/balance")).await.ok(200).clone();
+        assert_eq!(bal["points"]["available"].as_i64().unwrap() + bal["points"]["pending"].as_i64().unwrap(), 500 + 90 + 50, "{bal}");
+        assert_eq!(app.store.verify_ledger(Some(&app.program_id)).await.unwrap().problems, Vec::<String>::new());
     })
     .await;
 }

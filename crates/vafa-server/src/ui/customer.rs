@@ -1,0 +1,641 @@
+//! Customers: the list with search, and the customer 360 — profile and consent, cards,
+//! balance, tier progress, the ledger, the merged timeline, tickets, tasks and
+//! feedback — with a form to log a call or a note. Each section is read through the
+//! API handler it mirrors and shown only when the role may read it.
+
+use super::cashier::{full_name, mobile_display};
+use super::{answer, render, Chrome, Posted, Ui, UiError, View};
+use crate::api;
+use crate::extract::{Json, Query};
+use crate::AppState;
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::Method;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::json;
+use std::collections::HashMap;
+use vafa_core::auth::Permission;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/customers", get(list))
+        .route("/customers/{id}", get(page))
+        .route("/customers/{id}/timeline", get(timeline_more))
+        .route("/customers/{id}/interactions", post(log_interaction))
+}
+
+pub struct Row {
+    pub id: String,
+    pub name: String,
+    pub mobile: String,
+    pub city: String,
+    pub status: String,
+    pub since: String,
+}
+
+#[derive(Template)]
+#[template(path = "customers.html")]
+struct ListPage {
+    c: Chrome,
+    q: String,
+    rows: Vec<Row>,
+    next: Option<String>,
+}
+
+#[derive(serde::Deserialize)]
+struct ListQuery {
+    q: Option<String>,
+    cursor: Option<String>,
+    /// `first`: the mobile of the newest customer with points (for the screenshots).
+    format: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    ui: Ui,
+    axum::extract::Query(q): axum::extract::Query<ListQuery>,
+) -> Response {
+    let r = async {
+        ui.require(Permission::CustomersRead)?;
+        let v = &ui.v;
+        if q.format.as_deref() == Some("first") {
+            return Ok(first_with_points(&state, &ui).await?.into_response());
+        }
+        let query = api::customers::CustomerListQuery {
+            mobile: None,
+            card: None,
+            tag: None,
+            external_id: None,
+            q: q.q.clone().filter(|s| !s.trim().is_empty()),
+            status: None,
+            cursor: q.cursor.clone(),
+            limit: Some(50),
+        };
+        let page = api::customers::list(State(state.clone()), ui.auth(), Query(query))
+            .await?
+            .0;
+        let rows = page
+            .items
+            .iter()
+            .map(|c| Row {
+                id: c.id.clone(),
+                name: full_name(v, c),
+                mobile: mobile_display(v, c.mobile.as_deref()),
+                city: c.city.clone().unwrap_or_default(),
+                status: v.t(&format!("status_{}", c.status)),
+                since: v.day(&c.created_at.to_zoned(v.tz.clone()).date()),
+            })
+            .collect();
+        let next = page.next_cursor.map(|c| {
+            let mut url = format!("/customers?cursor={}", urlencode(&c));
+            if let Some(q) = &q.q {
+                url.push_str(&format!("&q={}", urlencode(q)));
+            }
+            url
+        });
+        Ok(render(&ListPage {
+            c: ui.chrome("nav_customers"),
+            q: q.q.unwrap_or_default(),
+            rows,
+            next,
+        }))
+    }
+    .await;
+    answer(&ui, r)
+}
+
+/// The mobile of a recent customer with spendable points: what a demo's screenshots and
+/// browser tests look up at the counter.
+async fn first_with_points(state: &AppState, ui: &Ui) -> Result<String, UiError> {
+    let query = api::customers::CustomerListQuery {
+        mobile: None,
+        card: None,
+        tag: None,
+        external_id: None,
+        q: None,
+        status: None,
+        cursor: None,
+        limit: Some(100),
+    };
+    let page = api::customers::list(State(state.clone()), ui.auth(), Query(query))
+        .await?
+        .0;
+    for c in page.items.iter().filter(|c| c.status == "active") {
+        let Some(m) = &c.mobile else { continue };
+        let b = state
+            .store
+            .balance(&ui.principal.program_id, &c.id, state.clock.now())
+            .await?;
+        let tier = state
+            .store
+            .customer_tier(&ui.principal.program_id, &c.id, state.clock.now())
+            .await?;
+        let discounted = tier.is_some_and(|t| !t.tier.discount_percent.is_zero());
+        if b.points_available >= 50 && discounted {
+            return Ok(m
+                .strip_prefix("+98")
+                .map(|r| format!("0{r}"))
+                .unwrap_or_else(|| m.clone()));
+        }
+    }
+    Ok(String::new())
+}
+
+pub fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+/// One line of a section: when, what, how much, and a note.
+pub struct Item {
+    pub at: String,
+    pub kind: String,
+    pub title: String,
+    pub text: String,
+    pub value: String,
+    pub who: String,
+    pub href: Option<String>,
+    pub tone: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "customer.html")]
+struct CustomerPage {
+    c: Chrome,
+    v: View,
+    csrf: String,
+    id: String,
+    name: String,
+    profile: Vec<(String, String)>,
+    consent: Vec<(String, String)>,
+    tags: Vec<String>,
+    cards: Vec<(String, String, String)>,
+    facts: Vec<(String, String)>,
+    expiring: Vec<String>,
+    tier: Option<TierBox>,
+    ledger: Vec<Item>,
+    timeline: Vec<Item>,
+    timeline_next: Option<String>,
+    tickets: Vec<Item>,
+    tasks: Vec<Item>,
+    feedback: Vec<Item>,
+    can_log: bool,
+    can_sell: bool,
+    kinds: Vec<(String, String)>,
+}
+
+pub struct TierBox {
+    pub name: String,
+    pub benefits: String,
+    pub next: Option<String>,
+    pub progress: Option<f64>,
+    pub history: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "partials/timeline_more.html")]
+struct TimelineMore {
+    v: View,
+    items: Vec<Item>,
+    next: Option<String>,
+}
+
+async fn page(State(state): State<AppState>, ui: Ui, Path(id): Path<String>) -> Response {
+    let r = build(&state, &ui, &id).await;
+    answer(&ui, r)
+}
+
+fn tier_name(v: &View, t: &vafa_core::tiers::Tier) -> String {
+    match (v.lang, &t.name_en) {
+        (super::Lang::En, Some(en)) => en.clone(),
+        _ => t.name.clone(),
+    }
+}
+
+async fn build(state: &AppState, ui: &Ui, id: &str) -> super::UiResult {
+    ui.require(Permission::CustomersRead)?;
+    let v = &ui.v;
+    let st = || State(state.clone());
+    let c = api::customers::get(st(), ui.auth(), Path(id.to_owned()))
+        .await?
+        .0;
+    let staff = staff_names(state, ui).await;
+    let dash = || "—".to_owned();
+    let opt = |s: &Option<String>| s.clone().unwrap_or_else(dash);
+    let mut profile = vec![
+        (v.t("mobile"), mobile_display(v, c.mobile.as_deref())),
+        (v.t("email"), opt(&c.email)),
+        (
+            v.t("birth_date"),
+            c.birth_date
+                .as_deref()
+                .and_then(|d| d.parse().ok())
+                .map(|d| v.day(&d))
+                .unwrap_or_else(dash),
+        ),
+        (v.t("city"), opt(&c.city)),
+        (v.t("occupation"), opt(&c.occupation)),
+        (
+            v.t("gender"),
+            c.gender
+                .as_ref()
+                .map(|g| v.t(&format!("gender_{g}")))
+                .unwrap_or_else(dash),
+        ),
+        (v.t("status"), v.t(&format!("status_{}", c.status))),
+        (
+            v.t("member_since"),
+            v.day(&c.created_at.to_zoned(v.tz.clone()).date()),
+        ),
+    ];
+    if let Some(e) = &c.external_id {
+        profile.push((v.t("external_id"), e.clone()));
+    }
+    let consent_of = |s: &Option<api::customers::ConsentState>| match s {
+        Some(s) if s.granted => v.t("consent_yes"),
+        Some(_) => v.t("consent_no"),
+        None => v.t("consent_unknown"),
+    };
+    let consent = vec![
+        (v.t("sms"), consent_of(&c.consent.sms)),
+        (v.t("email"), consent_of(&c.consent.email)),
+        (v.t("call"), consent_of(&c.consent.call)),
+    ];
+    let cards = if ui.can(Permission::CardsRead) {
+        api::customers::cards(st(), ui.auth(), Path(id.to_owned()))
+            .await?
+            .0
+            .cards
+            .into_iter()
+            .map(|k| {
+                (
+                    v.digits(&k.number_display),
+                    v.t(&format!("card_{}", k.kind)),
+                    v.t(&format!("card_status_{}", k.status)),
+                )
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let (mut facts, mut expiring, mut ledger) = (Vec::new(), Vec::new(), Vec::new());
+    if ui.can(Permission::LedgerRead) {
+        let b = api::points::balance(
+            st(),
+            ui.auth(),
+            Path(id.to_owned()),
+            Query(api::points::BalanceQuery { at: None }),
+        )
+        .await?
+        .0;
+        facts.push((v.t("points_available"), v.n(&b.points.available)));
+        facts.push((v.t("points_pending"), v.n(&b.points.pending)));
+        if b.points.debt > 0 {
+            facts.push((v.t("points_debt"), v.n(&b.points.debt)));
+        }
+        facts.push((v.t("cashback"), v.money_str(&b.cashback.amount)));
+        if let Some(l) = &b.lifetime {
+            facts.push((v.t("lifetime_earned"), v.n(&l.earned)));
+            facts.push((v.t("lifetime_redeemed"), v.n(&l.redeemed)));
+            facts.push((v.t("lifetime_expired"), v.n(&l.expired)));
+        }
+        expiring = b
+            .points
+            .expiring_soon
+            .iter()
+            .map(|e| {
+                v.tf(
+                    "expiring_on",
+                    &[("n", v.n(&e.points)), ("day", v.at(&e.at))],
+                )
+            })
+            .collect();
+        let page = api::points::ledger(
+            st(),
+            ui.auth(),
+            Path(id.to_owned()),
+            Query(api::points::LedgerQuery {
+                cursor: None,
+                limit: Some(15),
+            }),
+        )
+        .await?
+        .0;
+        ledger = page
+            .items
+            .iter()
+            .map(|e| Item {
+                at: v.at(&e.at),
+                kind: v.t(&format!("entry_{}", e.kind)),
+                title: String::new(),
+                text: e
+                    .explanation
+                    .get("reason")
+                    .and_then(|r| r.as_str())
+                    .unwrap_or("")
+                    .to_owned(),
+                value: signed(v, e.points),
+                who: e
+                    .points_balance_after
+                    .map(|b| v.tf("balance_after", &[("n", v.n(&b))]))
+                    .unwrap_or_default(),
+                href: None,
+                tone: if e.points < 0 { "bad" } else { "ok" },
+            })
+            .collect();
+    }
+    let tier = match state
+        .store
+        .customer_tier(&ui.principal.program_id, id, state.clock.now())
+        .await?
+    {
+        None => None,
+        Some(t) => {
+            let standing = api::tiers::TierStanding::new(t);
+            let history = state
+                .store
+                .tier_history(&ui.principal.program_id, id)
+                .await?
+                .iter()
+                .take(5)
+                .map(|h| {
+                    format!(
+                        "{} • {} → {}",
+                        v.at(&h.at),
+                        h.from_tier.clone().unwrap_or_else(dash),
+                        h.to_tier
+                    )
+                })
+                .collect();
+            let next = standing.next.as_ref().map(|n| {
+                let needed = if standing.metric == "spend" {
+                    v.money(&n.needed)
+                } else {
+                    v.tf("n_points", &[("n", v.n(&n.needed))])
+                };
+                v.tf(
+                    "next_tier_needs",
+                    &[("tier", n.name.clone()), ("needed", needed)],
+                )
+            });
+            Some(TierBox {
+                name: tier_name(v, &standing.tier),
+                benefits: v.tf(
+                    "tier_benefits",
+                    &[
+                        (
+                            "discount",
+                            v.digits(&standing.tier.discount_percent.normalize().to_string()),
+                        ),
+                        (
+                            "multiplier",
+                            v.digits(&standing.tier.earn_multiplier.normalize().to_string()),
+                        ),
+                    ],
+                ),
+                progress: standing.next.as_ref().map(|n| n.progress_percent),
+                next,
+                history,
+            })
+        }
+    };
+    let (mut timeline, mut timeline_next, mut tickets, mut tasks, mut feedback) =
+        (Vec::new(), None, Vec::new(), Vec::new(), Vec::new());
+    if ui.can(Permission::CrmRead) {
+        let (items, next) = timeline_page(state, ui, id, None, &staff).await?;
+        timeline = items;
+        timeline_next = next;
+        let tq = api::crm::TicketListQuery {
+            status: None,
+            open: None,
+            assignee_id: None,
+            customer_id: Some(id.to_owned()),
+            breached: None,
+            cursor: None,
+            limit: Some(20),
+        };
+        let now = state.clock.now();
+        tickets = api::crm::list_tickets(st(), ui.auth(), Query(tq))
+            .await?
+            .0
+            .items
+            .iter()
+            .map(|t| super::crm::ticket_item(v, t, now, &staff))
+            .collect();
+        let kq = api::crm::TaskListQuery {
+            status: None,
+            kind: None,
+            assignee_id: None,
+            customer_id: Some(id.to_owned()),
+            overdue: None,
+            cursor: None,
+            limit: Some(20),
+        };
+        tasks = api::crm::list_tasks(st(), ui.auth(), Query(kq))
+            .await?
+            .0
+            .items
+            .iter()
+            .map(|t| super::crm::task_item(v, t, &staff))
+            .collect();
+        let fq = api::crm::FeedbackListQuery {
+            kind: None,
+            staff_id: None,
+            customer_id: Some(id.to_owned()),
+            from: None,
+            to: None,
+            cursor: None,
+            limit: Some(20),
+        };
+        feedback = api::crm::list_feedback(st(), ui.auth(), Query(fq))
+            .await?
+            .0
+            .items
+            .iter()
+            .map(|f| super::crm::feedback_item(v, f, &staff))
+            .collect();
+    }
+    let kinds = ["call", "sms", "email", "visit", "meeting", "note"]
+        .iter()
+        .map(|k| ((*k).to_owned(), v.t(&format!("interaction_{k}"))))
+        .collect();
+    Ok(render(&CustomerPage {
+        c: ui.chrome("nav_customers"),
+        v: v.clone(),
+        csrf: ui.csrf.clone(),
+        id: id.to_owned(),
+        name: full_name(v, &c),
+        profile,
+        consent,
+        tags: c.tags.clone(),
+        cards,
+        facts,
+        expiring,
+        tier,
+        ledger,
+        timeline,
+        timeline_next,
+        tickets,
+        tasks,
+        feedback,
+        can_log: ui.can(Permission::CrmWrite),
+        can_sell: ui.can(Permission::PurchasesWrite),
+        kinds,
+    }))
+}
+
+pub fn signed(v: &View, n: i64) -> String {
+    if n > 0 {
+        format!("+{}", v.n(&n))
+    } else {
+        v.n(&n)
+    }
+}
+
+/// Staff names by id, for "who" columns (empty when the role may not list staff).
+pub async fn staff_names(state: &AppState, ui: &Ui) -> HashMap<String, String> {
+    if !ui.can(Permission::CrmRead) {
+        return HashMap::new();
+    }
+    state
+        .store
+        .list_staff(&ui.principal.program_id)
+        .await
+        .map(|l| l.into_iter().map(|s| (s.id, s.name)).collect())
+        .unwrap_or_default()
+}
+
+async fn timeline_page(
+    state: &AppState,
+    ui: &Ui,
+    id: &str,
+    cursor: Option<String>,
+    staff: &HashMap<String, String>,
+) -> Result<(Vec<Item>, Option<String>), UiError> {
+    let v = &ui.v;
+    let page = api::crm::timeline(
+        State(state.clone()),
+        ui.auth(),
+        Path(id.to_owned()),
+        Query(api::crm::PageQuery {
+            cursor,
+            limit: Some(25),
+        }),
+    )
+    .await?
+    .0;
+    let items = page
+        .items
+        .iter()
+        .map(|t| {
+            let value = match (t.kind.as_str(), t.value) {
+                ("purchase", Some(m)) => v.money(&m),
+                ("ledger", Some(p)) => signed(v, p),
+                ("feedback", Some(s)) => v.n(&s),
+                _ => String::new(),
+            };
+            let title = match t.kind.as_str() {
+                "interaction" | "ledger" | "ticket" => {
+                    let key = format!(
+                        "{}_{}",
+                        if t.kind == "ledger" {
+                            "entry"
+                        } else {
+                            t.kind.as_str()
+                        },
+                        t.title.clone().unwrap_or_default()
+                    );
+                    v.t(&key)
+                }
+                "feedback" => t.title.clone().unwrap_or_default().to_uppercase(),
+                "order" => v.t(&format!("stage_{}", t.title.clone().unwrap_or_default())),
+                _ => t.title.clone().unwrap_or_default(),
+            };
+            // Ledger explanations are JSON: show the reason when there is one.
+            let text = if t.kind == "ledger" {
+                t.text
+                    .as_deref()
+                    .and_then(|x| serde_json::from_str::<serde_json::Value>(x).ok())
+                    .and_then(|j| j.get("reason").and_then(|r| r.as_str()).map(str::to_owned))
+                    .unwrap_or_default()
+            } else {
+                t.text.clone().unwrap_or_default()
+            };
+            Item {
+                at: v.at(&t.at),
+                kind: v.t(&format!("tl_{}", t.kind)),
+                title,
+                text,
+                value,
+                who: t
+                    .staff_id
+                    .as_ref()
+                    .and_then(|s| staff.get(s))
+                    .cloned()
+                    .unwrap_or_default(),
+                href: match t.kind.as_str() {
+                    "ticket" => t.ref_id.as_ref().map(|r| format!("/crm/tickets/{r}")),
+                    _ => None,
+                },
+                tone: "",
+            }
+        })
+        .collect();
+    let next = page
+        .next_cursor
+        .map(|c| format!("/customers/{id}/timeline?cursor={}", urlencode(&c)));
+    Ok((items, next))
+}
+
+#[derive(serde::Deserialize)]
+struct CursorQuery {
+    cursor: Option<String>,
+}
+
+async fn timeline_more(
+    State(state): State<AppState>,
+    ui: Ui,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<CursorQuery>,
+) -> Response {
+    let r = async {
+        ui.require(Permission::CrmRead)?;
+        let staff = staff_names(&state, &ui).await;
+        let (items, next) = timeline_page(&state, &ui, &id, q.cursor, &staff).await?;
+        Ok(render(&TimelineMore {
+            v: ui.v.clone(),
+            items,
+            next,
+        }))
+    }
+    .await;
+    answer(&ui, r)
+}
+
+async fn log_interaction(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    p: Posted,
+) -> Response {
+    let ui = &p.ui;
+    let r = async {
+        ui.require_route(&state, Method::POST, "/api/v1/customers/{id}/interactions")?;
+        let body = json!({
+            "kind": p.get("kind").unwrap_or("note"),
+            "direction": p.get("direction"),
+            "outcome": p.get("outcome"),
+            "summary": p.get("summary"),
+        });
+        let _ = api::crm::record_interaction(
+            State(state.clone()),
+            ui.auth(),
+            Path(id.clone()),
+            Json(super::input(body)?),
+        )
+        .await?;
+        Ok(Redirect::to(&format!("/customers/{id}#timeline")).into_response())
+    }
+    .await;
+    answer(ui, r)
+}

@@ -1,0 +1,565 @@
+//! Program settings: earning, cashback, the return window, expiry and return policies,
+//! how money and dates show; the tier ladder; the rewards catalog; coupon batches. Each
+//! form goes through the API handler of its resource, so it validates exactly as the API
+//! does, and each tab needs its resource's permission. Earning rules and campaigns are
+//! in `settings_rules`.
+
+use super::{answer, input, render, Chrome, Posted, Ui, UiError, View};
+use crate::api;
+use crate::extract::Json;
+use crate::AppState;
+use askama::Template;
+use axum::extract::State;
+use axum::http::Method;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::json;
+use vafa_core::auth::Permission;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/settings", get(general))
+        .route("/settings/ledger", post(save_ledger))
+        .route("/settings/display", post(save_display))
+        .route("/settings/tiers", get(tiers).post(save_tiers))
+        .route("/settings/rewards", get(rewards).post(add_reward))
+        .route("/settings/coupons", get(coupons).post(add_batch))
+        .route("/settings/coupons/{id}/codes.csv", get(batch_codes))
+        .merge(super::settings_rules::routes())
+}
+
+/// The settings tabs a role may open.
+pub fn tabs(ui: &Ui, active: &str) -> Vec<(String, String, bool)> {
+    [
+        ("/settings", "tab_general", Permission::ProgramManage),
+        ("/settings/rules", "tab_rules", Permission::RulesManage),
+        ("/settings/tiers", "tab_tiers", Permission::TiersManage),
+        (
+            "/settings/rewards",
+            "tab_rewards",
+            Permission::RewardsManage,
+        ),
+        (
+            "/settings/coupons",
+            "tab_coupons",
+            Permission::CouponsManage,
+        ),
+    ]
+    .iter()
+    .filter(|(_, _, p)| ui.can(*p))
+    .map(|(href, key, _)| ((*href).to_owned(), ui.v.t(key), *key == active))
+    .collect()
+}
+
+/// A notice after a save (`?saved=1`) or the problems of a refused form.
+pub struct Notice {
+    pub ok: Option<String>,
+    pub problems: Vec<String>,
+}
+
+impl Notice {
+    fn from(v: &View, saved: bool, err: Option<UiError>) -> Result<Notice, UiError> {
+        match err {
+            None => Ok(Notice {
+                ok: saved.then(|| v.t("saved")),
+                problems: Vec::new(),
+            }),
+            Some(UiError::Api(e)) => Ok(Notice {
+                ok: None,
+                problems: super::problem_lines(v, &e),
+            }),
+            Some(other) => Err(other),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+struct GeneralPage {
+    c: Chrome,
+    tabs: Vec<(String, String, bool)>,
+    notice: Notice,
+    f: LedgerForm,
+    money_unit: String,
+    calendar: String,
+    irr: bool,
+}
+
+/// The ledger settings as the form shows them (money in the unit shown).
+pub struct LedgerForm {
+    pub earn_points: String,
+    pub earn_per: String,
+    pub cashback_percent: String,
+    pub point_value: String,
+    pub pending_days: String,
+    pub expiry_kind: String,
+    pub expiry_n: String,
+    pub return_policy: String,
+    pub transfers_enabled: bool,
+    pub transfer_max_points: String,
+}
+
+#[derive(serde::Deserialize)]
+struct SavedQuery {
+    saved: Option<u8>,
+}
+
+async fn general(
+    State(state): State<AppState>,
+    ui: Ui,
+    axum::extract::Query(q): axum::extract::Query<SavedQuery>,
+) -> Response {
+    let r = general_page(&state, &ui, q.saved.is_some(), None).await;
+    answer(&ui, r)
+}
+
+async fn general_page(
+    state: &AppState,
+    ui: &Ui,
+    saved: bool,
+    err: Option<UiError>,
+) -> super::UiResult {
+    ui.require(Permission::ProgramManage)?;
+    let v = &ui.v;
+    let s = api::program::get_ledger_settings(State(state.clone()), ui.auth())
+        .await?
+        .0;
+    let per = v.unit_minor().max(1);
+    let (expiry_kind, expiry_n) = match s
+        .expiry
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .unwrap_or("never")
+    {
+        "days" => (
+            "days",
+            s.expiry.get("days").and_then(|d| d.as_i64()).unwrap_or(0),
+        ),
+        "months" => (
+            "months",
+            s.expiry.get("months").and_then(|d| d.as_i64()).unwrap_or(0),
+        ),
+        "end_of_year" => (
+            "end_of_year",
+            s.expiry
+                .get("years_after")
+                .and_then(|d| d.as_i64())
+                .unwrap_or(0),
+        ),
+        "end_of_month" => ("end_of_month", 0),
+        _ => ("never", 0),
+    };
+    let point_value = s.point_value_minor.parse::<f64>().unwrap_or(0.0) / per as f64;
+    let f = LedgerForm {
+        earn_points: s.earn_points.to_string(),
+        earn_per: (s.earn_per_minor / per).to_string(),
+        cashback_percent: s.cashback_percent.clone(),
+        point_value: format!("{point_value}"),
+        pending_days: s.pending_days.to_string(),
+        expiry_kind: expiry_kind.to_owned(),
+        expiry_n: expiry_n.to_string(),
+        return_policy: s.return_policy.clone(),
+        transfers_enabled: s.transfers_enabled,
+        transfer_max_points: s.transfer_max_points.to_string(),
+    };
+    let display = state
+        .store
+        .display_settings(&ui.principal.program_id)
+        .await?;
+    let notice = Notice::from(v, saved, err)?;
+    Ok(render(&GeneralPage {
+        c: ui.chrome("nav_settings"),
+        tabs: tabs(ui, "tab_general"),
+        notice,
+        f,
+        money_unit: serde_json::to_value(display.money_unit)
+            .ok()
+            .and_then(|x| x.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        calendar: match v.calendar {
+            vafa_core::ledger::CalendarKind::Jalali => "jalali".into(),
+            vafa_core::ledger::CalendarKind::Gregorian => "gregorian".into(),
+        },
+        irr: ui.program.currency == vafa_core::program::Currency::Irr,
+    }))
+}
+
+fn int(p: &Posted, name: &str) -> Option<i64> {
+    p.get(name)
+        .map(vafa_core::digits::normalize_digits)
+        .and_then(|s| s.replace([',', '٬'], "").parse().ok())
+}
+
+async fn save_ledger(State(state): State<AppState>, p: Posted) -> Response {
+    let ui = &p.ui;
+    let r = async {
+        ui.require_route(&state, Method::PUT, "/api/v1/program/ledger-settings")?;
+        let v = &ui.v;
+        let per = v.unit_minor();
+        let n = int(&p, "expiry_n").unwrap_or(0);
+        let expiry = match p.get("expiry_kind").unwrap_or("never") {
+            "days" => json!({"kind": "days", "days": n}),
+            "months" => json!({"kind": "months", "months": n}),
+            "end_of_month" => json!({"kind": "end_of_month"}),
+            "end_of_year" => json!({"kind": "end_of_year", "calendar": "jalali", "years_after": n}),
+            _ => json!({"kind": "never"}),
+        };
+        let point_value = p
+            .get("point_value")
+            .map(vafa_core::digits::normalize_digits)
+            .and_then(|s| s.parse::<rust_decimal::Decimal>().ok())
+            .map(|d| (d * rust_decimal::Decimal::from(per)).normalize().to_string());
+        let body = json!({
+            "earn_points": int(&p, "earn_points"),
+            "earn_per_minor": int(&p, "earn_per").map(|x| x.saturating_mul(per)),
+            "cashback_percent": p.get("cashback_percent").map(vafa_core::digits::normalize_digits).unwrap_or_else(|| "0".into()),
+            "point_value_minor": point_value,
+            "pending_days": int(&p, "pending_days"),
+            "expiry": expiry,
+            "return_policy": p.get("return_policy").unwrap_or("allow_negative"),
+            "transfers_enabled": p.checked("transfers_enabled"),
+            "transfer_max_points": int(&p, "transfer_max_points"),
+        });
+        let saved = match input(body) {
+            Ok(dto) => api::program::put_ledger_settings(State(state.clone()), ui.auth(), Json(dto)).await.map(|_| ()).map_err(UiError::from),
+            Err(e) => Err(e),
+        };
+        match saved {
+            Ok(()) => Ok(Redirect::to("/settings?saved=1").into_response()),
+            Err(e) => general_page(&state, ui, false, Some(e)).await,
+        }
+    }
+    .await;
+    answer(ui, r)
+}
+
+async fn save_display(State(state): State<AppState>, p: Posted) -> Response {
+    let ui = &p.ui;
+    let r = async {
+        ui.require_route(&state, Method::PUT, "/api/v1/program/display-settings")?;
+        let body = json!({"money_unit": p.get("money_unit").unwrap_or("toman"), "calendar": p.get("calendar")});
+        let saved = match input(body) {
+            Ok(dto) => api::program::put_display_settings(State(state.clone()), ui.auth(), Json(dto)).await.map(|_| ()).map_err(UiError::from),
+            Err(e) => Err(e),
+        };
+        match saved {
+            Ok(()) => Ok(Redirect::to("/settings?saved=1").into_response()),
+            Err(e) => general_page(&state, ui, false, Some(e)).await,
+        }
+    }
+    .await;
+    answer(ui, r)
+}
+
+#[derive(Template)]
+#[template(path = "settings_tiers.html")]
+struct TiersPage {
+    c: Chrome,
+    tabs: Vec<(String, String, bool)>,
+    notice: Notice,
+    metric: String,
+    rows: Vec<Vec<String>>,
+    json: String,
+}
+
+async fn tiers(
+    State(state): State<AppState>,
+    ui: Ui,
+    axum::extract::Query(q): axum::extract::Query<SavedQuery>,
+) -> Response {
+    let r = tiers_page(&state, &ui, q.saved.is_some(), None, None).await;
+    answer(&ui, r)
+}
+
+async fn tiers_page(
+    state: &AppState,
+    ui: &Ui,
+    saved: bool,
+    err: Option<UiError>,
+    typed: Option<String>,
+) -> super::UiResult {
+    ui.require(Permission::TiersManage)?;
+    let v = &ui.v;
+    let ladder = state.store.tier_ladder(&ui.principal.program_id).await?;
+    let (metric, rows, json) = match &ladder {
+        None => (v.t("no_ladder"), Vec::new(), String::new()),
+        Some(l) => {
+            let spend = matches!(l.metric, vafa_core::tiers::TierMetric::Spend);
+            let rows = l
+                .tiers
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.name.clone(),
+                        t.name_en.clone().unwrap_or_default(),
+                        if spend {
+                            v.money(&t.threshold)
+                        } else {
+                            v.n(&t.threshold)
+                        },
+                        v.digits(&format!("×{}", t.earn_multiplier.normalize())),
+                        v.digits(&format!("{}%", t.discount_percent.normalize())),
+                        v.n(&t.entry_gift_points),
+                        t.free_items.join(", "),
+                    ]
+                })
+                .collect();
+            let metric = v.t(if spend {
+                "tier_metric_spend"
+            } else {
+                "tier_metric_points"
+            });
+            (
+                metric,
+                rows,
+                serde_json::to_string_pretty(l).unwrap_or_default(),
+            )
+        }
+    };
+    let notice = Notice::from(v, saved, err)?;
+    Ok(render(&TiersPage {
+        c: ui.chrome("nav_settings"),
+        tabs: tabs(ui, "tab_tiers"),
+        notice,
+        metric,
+        rows,
+        json: typed.unwrap_or(json),
+    }))
+}
+
+async fn save_tiers(State(state): State<AppState>, p: Posted) -> Response {
+    let ui = &p.ui;
+    let r = async {
+        ui.require_route(&state, Method::PUT, "/api/v1/tiers")?;
+        let typed = p.get("ladder").unwrap_or("").to_owned();
+        let parsed = crate::extract::parse_json::<vafa_core::tiers::TierLadder>(typed.as_bytes())
+            .map_err(UiError::from);
+        let saved = match parsed {
+            Ok(l) => api::tiers::put_ladder(State(state.clone()), ui.auth(), Json(l))
+                .await
+                .map(|_| ())
+                .map_err(UiError::from),
+            Err(e) => Err(e),
+        };
+        match saved {
+            Ok(()) => Ok(Redirect::to("/settings/tiers?saved=1").into_response()),
+            Err(e) => tiers_page(&state, ui, false, Some(e), Some(typed)).await,
+        }
+    }
+    .await;
+    answer(ui, r)
+}
+
+#[derive(Template)]
+#[template(path = "settings_rewards.html")]
+struct RewardsPage {
+    c: Chrome,
+    tabs: Vec<(String, String, bool)>,
+    notice: Notice,
+    rows: Vec<Vec<String>>,
+}
+
+async fn rewards(
+    State(state): State<AppState>,
+    ui: Ui,
+    axum::extract::Query(q): axum::extract::Query<SavedQuery>,
+) -> Response {
+    let r = rewards_page(&state, &ui, q.saved.is_some(), None).await;
+    answer(&ui, r)
+}
+
+async fn rewards_page(
+    state: &AppState,
+    ui: &Ui,
+    saved: bool,
+    err: Option<UiError>,
+) -> super::UiResult {
+    ui.require(Permission::RewardsManage)?;
+    let v = &ui.v;
+    let list = api::rewards::list(State(state.clone()), ui.auth()).await?.0;
+    let rows = list
+        .items
+        .iter()
+        .map(|r| {
+            let d = &r.definition;
+            let what = match &d.kind {
+                vafa_core::rewards::RewardKind::FixedDiscount { amount_minor } => {
+                    v.tf("reward_fixed", &[("amount", v.money(amount_minor))])
+                }
+                vafa_core::rewards::RewardKind::PercentDiscount { percent } => v.tf(
+                    "reward_percent",
+                    &[("p", v.digits(&percent.normalize().to_string()))],
+                ),
+                vafa_core::rewards::RewardKind::FreeProduct { sku } => {
+                    v.tf("reward_product", &[("sku", sku.clone())])
+                }
+                _ => v.t("reward_gift"),
+            };
+            vec![
+                match (v.lang, &d.name_en) {
+                    (super::Lang::En, Some(en)) => en.clone(),
+                    _ => d.name.clone(),
+                },
+                what,
+                v.n(&d.cost_points),
+                r.stock_left.map(|s| v.n(&s)).unwrap_or_else(|| "∞".into()),
+                v.n(&r.claimed),
+                v.t(&format!("reward_status_{}", r.status)),
+            ]
+        })
+        .collect();
+    let notice = Notice::from(v, saved, err)?;
+    Ok(render(&RewardsPage {
+        c: ui.chrome("nav_settings"),
+        tabs: tabs(ui, "tab_rewards"),
+        notice,
+        rows,
+    }))
+}
+
+async fn add_reward(State(state): State<AppState>, p: Posted) -> Response {
+    let ui = &p.ui;
+    let r = async {
+        ui.require_route(&state, Method::POST, "/api/v1/rewards")?;
+        let v = &ui.v;
+        let kind = match p.get("kind").unwrap_or("free_product") {
+            "fixed_discount" => json!({"type": "fixed_discount", "amount_minor": p.get("value").and_then(|x| v.parse_money(x))}),
+            "percent_discount" => json!({"type": "percent_discount", "percent": p.get("value").map(vafa_core::digits::normalize_digits)}),
+            _ => json!({"type": "free_product", "sku": p.get("value")}),
+        };
+        let body = json!({
+            "name": p.get("name").unwrap_or(""),
+            "name_en": p.get("name_en"),
+            "kind": kind,
+            "cost_points": int(&p, "cost_points"),
+            "stock": int(&p, "stock"),
+        });
+        let saved = match input(body) {
+            Ok(def) => api::rewards::create(State(state.clone()), ui.auth(), Json(def)).await.map(|_| ()).map_err(UiError::from),
+            Err(e) => Err(e),
+        };
+        match saved {
+            Ok(()) => Ok(Redirect::to("/settings/rewards?saved=1").into_response()),
+            Err(e) => rewards_page(&state, ui, false, Some(e)).await,
+        }
+    }
+    .await;
+    answer(ui, r)
+}
+
+#[derive(Template)]
+#[template(path = "settings_coupons.html")]
+struct CouponsPage {
+    c: Chrome,
+    tabs: Vec<(String, String, bool)>,
+    notice: Notice,
+    rows: Vec<(String, Vec<String>, bool)>,
+}
+
+async fn coupons(
+    State(state): State<AppState>,
+    ui: Ui,
+    axum::extract::Query(q): axum::extract::Query<SavedQuery>,
+) -> Response {
+    let r = coupons_page(&state, &ui, q.saved.is_some(), None).await;
+    answer(&ui, r)
+}
+
+async fn coupons_page(
+    state: &AppState,
+    ui: &Ui,
+    saved: bool,
+    err: Option<UiError>,
+) -> super::UiResult {
+    ui.require(Permission::CouponsManage)?;
+    let v = &ui.v;
+    let list = api::coupons::list_batches(State(state.clone()), ui.auth())
+        .await?
+        .0;
+    let rows = list
+        .items
+        .iter()
+        .map(|b| {
+            let gives = match &b.rules.discount {
+                vafa_core::coupons::CouponDiscount::Percent { percent, .. } => v.tf(
+                    "reward_percent",
+                    &[("p", v.digits(&percent.normalize().to_string()))],
+                ),
+                vafa_core::coupons::CouponDiscount::Amount { amount_minor } => {
+                    v.tf("reward_fixed", &[("amount", v.money(amount_minor))])
+                }
+                vafa_core::coupons::CouponDiscount::FreeItem { sku } => {
+                    v.tf("reward_product", &[("sku", sku.clone())])
+                }
+            };
+            let cells = vec![
+                b.name.clone(),
+                v.t(&format!("batch_{}", b.kind)),
+                b.pattern.clone().unwrap_or_default(),
+                gives,
+                format!("{} / {}", v.n(&b.used), v.n(&b.generated)),
+                v.day(&b.created_at.to_zoned(v.tz.clone()).date()),
+            ];
+            (b.id.clone(), cells, b.kind == "unique")
+        })
+        .collect();
+    let notice = Notice::from(v, saved, err)?;
+    Ok(render(&CouponsPage {
+        c: ui.chrome("nav_settings"),
+        tabs: tabs(ui, "tab_coupons"),
+        notice,
+        rows,
+    }))
+}
+
+async fn add_batch(State(state): State<AppState>, p: Posted) -> Response {
+    let ui = &p.ui;
+    let r = async {
+        ui.require_route(&state, Method::POST, "/api/v1/coupon-batches")?;
+        let v = &ui.v;
+        let discount = match p.get("discount_kind").unwrap_or("percent") {
+            "amount" => json!({"type": "amount", "amount_minor": p.get("discount").and_then(|x| v.parse_money(x))}),
+            _ => json!({"type": "percent", "percent": p.get("discount").map(vafa_core::digits::normalize_digits)}),
+        };
+        let min_cart = p.get("min_cart").and_then(|x| v.parse_money(x)).unwrap_or(0);
+        let mut body = json!({
+            "name": p.get("name").unwrap_or(""),
+            "rules": {"discount": discount, "min_cart_minor": min_cart},
+        });
+        match p.get("code") {
+            Some(code) => body["code"] = json!(code),
+            None => {
+                body["pattern"] = json!(p.get("pattern").unwrap_or("VAFA-####-####"));
+                body["count"] = json!(int(&p, "count"));
+            }
+        }
+        let saved = match input(body) {
+            Ok(b) => api::coupons::create_batch(State(state.clone()), ui.auth(), Json(b)).await.map(|_| ()).map_err(UiError::from),
+            Err(e) => Err(e),
+        };
+        match saved {
+            Ok(()) => Ok(Redirect::to("/settings/coupons?saved=1").into_response()),
+            Err(e) => coupons_page(&state, ui, false, Some(e)).await,
+        }
+    }
+    .await;
+    answer(ui, r)
+}
+
+/// A batch's codes as CSV, for printing or an SMS tool.
+async fn batch_codes(
+    State(state): State<AppState>,
+    ui: Ui,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let r = async {
+        ui.require_route(&state, Method::GET, "/api/v1/coupon-batches/{id}/codes")?;
+        Ok(
+            api::coupons::batch_codes(State(state.clone()), ui.auth(), axum::extract::Path(id))
+                .await?,
+        )
+    }
+    .await;
+    answer(&ui, r)
+}

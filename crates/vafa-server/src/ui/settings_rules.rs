@@ -1,0 +1,282 @@
+//! Earning rules and campaigns: the running campaigns with their rules in words and in
+//! CEL, a CEL editor that checks the condition as it is typed (line, column and what is
+//! wrong), a form for a new campaign with one rule, and simulate — what a basket would
+//! earn and why, without writing anything.
+
+use super::settings::tabs;
+use super::{answer, input, money_json, render, Chrome, Posted, Ui, UiError, View};
+use crate::api;
+use crate::extract::Json;
+use crate::AppState;
+use askama::Template;
+use axum::extract::State;
+use axum::http::Method;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use serde_json::json;
+use vafa_core::auth::Permission;
+use vafa_core::rules::{Effect, RuleDef};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/settings/rules", get(page).post(add_campaign))
+        .route("/settings/rules/check", post(check))
+        .route("/settings/rules/simulate", post(simulate))
+}
+
+/// An effect in words: "×2 points", "+50 points", "1 point per 1,000 toman".
+pub fn effect_text(v: &View, e: &Effect) -> String {
+    match e {
+        Effect::PointsPerAmount {
+            points, per_minor, ..
+        } => v.tf(
+            "effect_per_amount",
+            &[("n", v.n(points)), ("amount", v.money(per_minor))],
+        ),
+        Effect::Multiplier { factor } => v.tf(
+            "effect_multiplier",
+            &[("x", v.digits(&factor.normalize().to_string()))],
+        ),
+        Effect::FixedBonus { points } => v.tf("effect_fixed", &[("n", v.n(points))]),
+        Effect::ItemBonus {
+            points_per_unit, ..
+        } => v.tf("effect_item", &[("n", v.n(points_per_unit))]),
+        Effect::CashbackPercent { percent, .. } => v.tf(
+            "effect_cashback",
+            &[("p", v.digits(&percent.normalize().to_string()))],
+        ),
+        other => serde_json::to_value(other)
+            .ok()
+            .and_then(|j| j.get("type").and_then(|t| t.as_str()).map(str::to_owned))
+            .unwrap_or_default(),
+    }
+}
+
+pub struct CampaignBox {
+    pub name: String,
+    pub status: String,
+    pub active: bool,
+    pub audience: Option<String>,
+    pub budget: Option<String>,
+    pub rules: Vec<RuleLine>,
+}
+
+pub struct RuleLine {
+    pub name: String,
+    pub condition: Option<String>,
+    pub effects: String,
+    pub version: String,
+}
+
+#[derive(Template)]
+#[template(path = "settings_rules.html")]
+struct RulesPage {
+    c: Chrome,
+    tabs: Vec<(String, String, bool)>,
+    notice: super::settings::Notice,
+    campaigns: Vec<CampaignBox>,
+}
+
+#[derive(serde::Deserialize)]
+struct SavedQuery {
+    saved: Option<u8>,
+}
+
+async fn page(
+    State(state): State<AppState>,
+    ui: Ui,
+    axum::extract::Query(q): axum::extract::Query<SavedQuery>,
+) -> Response {
+    let r = rules_page(&state, &ui, q.saved.is_some(), Vec::new()).await;
+    answer(&ui, r)
+}
+
+async fn rules_page(
+    state: &AppState,
+    ui: &Ui,
+    saved: bool,
+    problems: Vec<String>,
+) -> super::UiResult {
+    ui.require(Permission::RulesManage)?;
+    let v = &ui.v;
+    let list = api::rules::list_campaigns(State(state.clone()), ui.auth())
+        .await?
+        .0;
+    let campaigns = list
+        .iter()
+        .map(|c| CampaignBox {
+            name: c.definition.name.clone(),
+            status: v.t(&format!("campaign_{}", c.definition.status.as_str())),
+            active: c.definition.status.as_str() == "active",
+            audience: c.definition.audience.clone(),
+            budget: c.definition.budget_points.map(|b| {
+                v.tf(
+                    "budget_used",
+                    &[("used", v.n(&c.budget_used)), ("budget", v.n(&b))],
+                )
+            }),
+            rules: c
+                .rules
+                .iter()
+                .map(|r| RuleLine {
+                    name: r.definition.name.clone(),
+                    condition: r.definition.condition.clone(),
+                    effects: r
+                        .definition
+                        .effects
+                        .iter()
+                        .map(|e| effect_text(v, e))
+                        .collect::<Vec<_>>()
+                        .join(" • "),
+                    version: v.tf("rule_version", &[("n", v.n(&r.version))]),
+                })
+                .collect(),
+        })
+        .collect();
+    let notice = super::settings::Notice {
+        ok: saved.then(|| v.t("saved")),
+        problems,
+    };
+    Ok(render(&RulesPage {
+        c: ui.chrome("nav_settings"),
+        tabs: tabs(ui, "tab_rules"),
+        notice,
+        campaigns,
+    }))
+}
+
+/// The rule the form describes, as the API takes it.
+fn rule_of(v: &View, p: &Posted) -> serde_json::Value {
+    let value = p
+        .get("effect_value")
+        .map(vafa_core::digits::normalize_digits)
+        .unwrap_or_default();
+    let effect = match p.get("effect").unwrap_or("multiplier") {
+        "fixed_bonus" => json!({"type": "fixed_bonus", "points": value.parse::<i64>().ok()}),
+        "cashback_percent" => json!({"type": "cashback_percent", "percent": value}),
+        "points_per_amount" => {
+            let per = p.get("effect_per").and_then(|x| v.parse_money(x));
+            json!({"type": "points_per_amount", "points": value.parse::<i64>().ok(), "per_minor": per})
+        }
+        _ => json!({"type": "multiplier", "factor": value}),
+    };
+    json!({"name": p.get("rule_name").unwrap_or(""), "condition": p.get("condition"), "effects": [effect]})
+}
+
+async fn add_campaign(State(state): State<AppState>, p: Posted) -> Response {
+    let ui = &p.ui;
+    let r = async {
+        ui.require_route(&state, Method::POST, "/api/v1/campaigns")?;
+        let v = &ui.v;
+        let mut campaign =
+            json!({"name": p.get("name").unwrap_or(""), "audience": p.get("audience")});
+        if let Some(b) = p
+            .get("budget_points")
+            .map(vafa_core::digits::normalize_digits)
+            .and_then(|b| b.parse::<i64>().ok())
+        {
+            campaign["budget_points"] = json!(b);
+        }
+        let body = json!({"campaign": campaign, "rules": [rule_of(v, &p)]});
+        let made = match input(body) {
+            Ok(i) => api::rules::create_campaign(State(state.clone()), ui.auth(), Json(i))
+                .await
+                .map(|_| ())
+                .map_err(UiError::from),
+            Err(e) => Err(e),
+        };
+        match made {
+            Ok(()) => Ok(Redirect::to("/settings/rules?saved=1").into_response()),
+            Err(UiError::Api(e)) => {
+                rules_page(&state, ui, false, super::problem_lines(v, &e)).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+    .await;
+    answer(ui, r)
+}
+
+#[derive(Template)]
+#[template(path = "partials/cel_check.html")]
+struct CheckFragment {
+    ok: Option<String>,
+    problems: Vec<String>,
+}
+
+/// Check a condition as it is typed: compiled exactly as a saved rule's is.
+async fn check(p: Posted) -> Response {
+    let ui = &p.ui;
+    let r = async {
+        ui.require(Permission::RulesManage)?;
+        let v = &ui.v;
+        let Some(condition) = p.get("condition") else {
+            return Ok(render(&CheckFragment {
+                ok: Some(v.t("cel_always")),
+                problems: Vec::new(),
+            }));
+        };
+        let rule = RuleDef {
+            name: "check".into(),
+            trigger: Default::default(),
+            condition: Some(condition.to_owned()),
+            effects: vec![Effect::FixedBonus { points: 1 }],
+        };
+        Ok(match rule.validate("rule") {
+            Ok(_) => render(&CheckFragment {
+                ok: Some(v.t("cel_ok")),
+                problems: Vec::new(),
+            }),
+            Err(e) => render(&CheckFragment {
+                ok: None,
+                problems: e.0.iter().map(|f| f.message.clone()).collect(),
+            }),
+        })
+    }
+    .await;
+    answer(ui, r)
+}
+
+#[derive(Template)]
+#[template(path = "partials/simulation.html")]
+struct SimulationFragment {
+    total: String,
+    fired: Vec<(String, String, String)>,
+    skipped: Vec<String>,
+    tier: Option<String>,
+}
+
+async fn simulate(State(state): State<AppState>, p: Posted) -> Response {
+    let ui = &p.ui;
+    let r = async {
+        ui.require_route(&state, Method::POST, "/api/v1/rules/simulate")?;
+        let v = &ui.v;
+        let amount = p
+            .get("amount")
+            .and_then(|a| v.parse_money(a))
+            .ok_or_else(|| UiError::Api(crate::error::ApiError::field("amount", v.with_unit("amount_in_unit"))))?;
+        let mut body = json!({"total": money_json(v, amount)});
+        if let Some(m) = p.get("mobile") {
+            body["mobile"] = json!(m);
+        }
+        if let Some(cat) = p.get("category") {
+            body["items"] = json!([{"sku": p.get("sku").unwrap_or("ITEM"), "category": cat, "quantity": 1, "unit_price": money_json(v, amount)}]);
+        }
+        let sim = api::rules::simulate(State(state.clone()), ui.auth(), Json(input(body)?)).await?.0;
+        let fired = sim
+            .rules
+            .iter()
+            .map(|f| (format!("{} • {}", f.campaign_name, f.rule_name), v.tf("n_points", &[("n", v.n(&f.points))]), f.explanation.join(" • ")))
+            .collect();
+        let skipped = sim.skipped.iter().map(|s| s.reason.clone()).collect();
+        Ok(render(&SimulationFragment {
+            total: v.tf("simulation_total", &[("n", v.n(&sim.points)), ("cashback", v.money_str(&sim.cashback.amount))]),
+            fired,
+            skipped,
+            tier: sim.tier,
+        }))
+    }
+    .await;
+    answer(ui, r)
+}

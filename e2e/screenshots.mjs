@@ -1,0 +1,128 @@
+// Screenshots of the admin UI for docs/screenshots/, in Persian and English, at 1280 px
+// and 360 px wide, against a running demo server (`vafa serve --demo`):
+//
+//   VAFA_BASE=http://127.0.0.1:8080 node e2e/screenshots.mjs [page …]
+//
+// Signs in as the demo's admin (password vafa-demo-1405) and shoots every page (or the
+// ones named). VAFA_SHOTS sets another output folder. Chromium: /usr/bin/chromium or
+// VAFA_CHROMIUM. A console error on any page fails the run.
+
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const base = (process.env.VAFA_BASE || 'http://127.0.0.1:8080').replace(/\/+$/, '');
+const out = process.env.VAFA_SHOTS || join(root, 'docs', 'screenshots');
+const user = process.env.VAFA_USER || 'admin';
+const password = process.env.VAFA_PASSWORD || 'vafa-demo-1405';
+
+// name → how to reach it (a path, or a function that finds one).
+export const pages = {
+  login: { path: '/login', signedOut: true },
+  dashboard: { path: '/dashboard' },
+  cashier: { path: '/cashier', act: async (page) => {
+    // A customer with points, found the way a cashier would.
+    await page.fill('[data-test=find]', process.env.VAFA_SHOT_MOBILE || '');
+    const first = await page.evaluate(async () => {
+      const r = await fetch('/customers?format=first');
+      return r.ok ? r.text() : '';
+    });
+    if (first) {
+      await page.fill('[data-test=find]', first);
+      await page.click('form.find button');
+      await page.waitForSelector('[data-test=customer-panel]');
+      await page.fill('[data-test=amount]', '450000');
+      await page.check('[data-test=use-all]');
+      await page.click('[data-test=quote]');
+      await page.waitForSelector('[data-test=quote-result]');
+    }
+  } },
+  customers: { path: '/customers' },
+  customer: { path: async (page) => {
+    await page.goto(base + '/customers');
+    const href = await page.getAttribute('table a[href^="/customers/cus_"]', 'href');
+    return href;
+  } },
+  crm: { path: '/crm' },
+  ticket: { path: async (page) => {
+    await page.goto(base + '/crm');
+    return await page.getAttribute('a[href^="/crm/tickets/"]', 'href');
+  } },
+  tasks: { path: '/crm/tasks' },
+  feedback: { path: '/crm/feedback' },
+  segments: { path: '/segments' },
+  settings: { path: '/settings' },
+  rules: { path: '/settings/rules' },
+  tiers: { path: '/settings/tiers' },
+  rewards: { path: '/settings/rewards' },
+  coupons: { path: '/settings/coupons' },
+};
+
+async function signIn(page) {
+  await page.goto(base + '/login');
+  await page.fill('#username', user);
+  await page.fill('#password', password);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+}
+
+async function setLang(page, lang) {
+  const now = await page.getAttribute('html', 'lang');
+  if (now !== lang) {
+    await Promise.all([page.waitForNavigation(), page.click('[data-test=switch-lang]')]);
+  }
+}
+
+async function main() {
+  const wanted = process.argv.slice(2);
+  const names = wanted.length ? wanted : Object.keys(pages);
+  mkdirSync(out, { recursive: true });
+  const browser = await chromium.launch({
+    executablePath: process.env.VAFA_CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const errors = [];
+  try {
+    for (const lang of ['fa', 'en']) {
+      for (const width of [1280, 360]) {
+        const ctx = await browser.newContext({ viewport: { width, height: width > 400 ? 900 : 780 }, deviceScaleFactor: 1 });
+        const page = await ctx.newPage();
+        page.on('console', (m) => { if (m.type() === 'error') errors.push(`${lang} ${width}: ${m.text()}`); });
+        page.on('pageerror', (e) => errors.push(`${lang} ${width}: ${e.message}`));
+        await signIn(page);
+        await setLang(page, lang);
+        for (const name of names) {
+          const p = pages[name];
+          if (!p) throw new Error(`no page ${name}`);
+          if (p.signedOut) {
+            const anon = await browser.newContext({ viewport: { width, height: 780 } });
+            const ap = await anon.newPage();
+            await ap.goto(base + p.path);
+            await ap.screenshot({ path: join(out, `${name}-${lang}-${width}.png`), fullPage: true });
+            await anon.close();
+            continue;
+          }
+          const path = typeof p.path === 'function' ? await p.path(page) : p.path;
+          if (!path) throw new Error(`${name}: nothing to show`);
+          await page.goto(base + path);
+          if (p.act) await p.act(page);
+          await page.screenshot({ path: join(out, `${name}-${lang}-${width}.png`), fullPage: true });
+          console.log(`screenshot ${name}-${lang}-${width}.png`);
+        }
+        await ctx.close();
+      }
+    }
+  } finally {
+    await browser.close();
+  }
+  if (errors.length) {
+    console.error('console errors:\n' + errors.join('\n'));
+    process.exit(1);
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((e) => { console.error(e); process.exit(1); });
+}
