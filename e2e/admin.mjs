@@ -14,6 +14,7 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { customerToSell } from './demo.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const chromiumPath = process.env.VAFA_CHROMIUM || '/usr/bin/chromium';
@@ -86,10 +87,7 @@ async function main() {
     console.log('e2e admin: the cashier signed in (a wrong password was refused first)');
 
     // ------------------------------------------------------------ the counter
-    const mobile = await page.evaluate(async () => (await fetch('/customers?format=first')).text());
-    check(/^09\d{9}$/.test(mobile), `a demo customer with points to sell to (got ${JSON.stringify(mobile)})`);
-    const found = await api('GET', `/api/v1/customers?mobile=${mobile}`);
-    const customerId = found.json.items[0].id;
+    const { id: customerId, mobile } = await customerToSell(base, adminKey);
     const before = (await api('GET', `/api/v1/customers/${customerId}/balance`)).json.points;
     const tier = (await api('GET', `/api/v1/customers/${customerId}`)).json.tier;
     check(tier, 'the demo customer has a tier');

@@ -1,16 +1,17 @@
 // Screenshots of the admin UI for docs/screenshots/, in Persian and English, at 1280 px
 // and 360 px wide, against a running demo server (`vafa serve --demo`):
 //
-//   VAFA_BASE=http://127.0.0.1:8080 node e2e/screenshots.mjs [page …]
+//   VAFA_BASE=http://127.0.0.1:8080 VAFA_ADMIN_KEY=vk_… node e2e/screenshots.mjs [page …]
 //
 // Signs in as the demo's admin (password vafa-demo-1405) and shoots every page (or the
-// ones named). VAFA_SHOTS sets another output folder. Chromium: /usr/bin/chromium or
+// ones named); the admin key finds a customer to sell to on the cashier screen. VAFA_SHOTS sets another output folder. Chromium: /usr/bin/chromium or
 // VAFA_CHROMIUM. A console error on any page fails the run.
 
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { customerToSell } from './demo.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const base = (process.env.VAFA_BASE || 'http://127.0.0.1:8080').replace(/\/+$/, '');
@@ -23,14 +24,10 @@ export const pages = {
   login: { path: '/login', signedOut: true },
   dashboard: { path: '/dashboard' },
   cashier: { path: '/cashier', act: async (page) => {
-    // A customer with points, found the way a cashier would.
-    await page.fill('[data-test=find]', process.env.VAFA_SHOT_MOBILE || '');
-    const first = await page.evaluate(async () => {
-      const r = await fetch('/customers?format=first');
-      return r.ok ? r.text() : '';
-    });
-    if (first) {
-      await page.fill('[data-test=find]', first);
+    // A customer with points, found the way a cashier would, and a sale quoted.
+    const { mobile } = await customerToSell(base, process.env.VAFA_ADMIN_KEY || '');
+    {
+      await page.fill('[data-test=find]', mobile);
       await page.click('form.find button');
       await page.waitForSelector('[data-test=customer-panel]');
       await page.fill('[data-test=amount]', '450000');
@@ -40,10 +37,10 @@ export const pages = {
     }
   } },
   customers: { path: '/customers' },
+  // A customer in care: the first open ticket's, so the 360 has a story to show.
   customer: { path: async (page) => {
-    await page.goto(base + '/customers');
-    const href = await page.getAttribute('table a[href^="/customers/cus_"]', 'href');
-    return href;
+    await page.goto(base + '/crm');
+    return await page.getAttribute('[data-test=tickets] a[href^="/customers/cus_"]', 'href');
   } },
   crm: { path: '/crm' },
   ticket: { path: async (page) => {

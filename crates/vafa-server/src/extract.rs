@@ -146,12 +146,7 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Idempotent<T> {
             None => None,
             Some(v) => {
                 let k = v.to_str().map(str::trim).unwrap_or("");
-                if k.is_empty() || k.len() > 200 || !k.bytes().all(|b| b.is_ascii_graphic()) {
-                    return Err(ApiError::field(
-                        "Idempotency-Key",
-                        "must be 1 to 200 visible ASCII characters",
-                    ));
-                }
+                check_key(k)?;
                 Some(k.to_owned())
             }
         };
@@ -166,6 +161,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Idempotent<T> {
             fingerprint: fingerprint(&head, &canonical),
         })
     }
+}
+
+/// An idempotency key is 1 to 200 visible ASCII characters.
+fn check_key(k: &str) -> Result<(), ApiError> {
+    if k.is_empty() || k.len() > 200 || !k.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::field(
+            "Idempotency-Key",
+            "must be 1 to 200 visible ASCII characters",
+        ));
+    }
+    Ok(())
 }
 
 /// A request's fingerprint: method and path, then the body in canonical form.
@@ -183,6 +189,9 @@ impl<T: DeserializeOwned> Idempotent<T> {
         body: serde_json::Value,
         key: Option<String>,
     ) -> Result<Self, ApiError> {
+        if let Some(k) = &key {
+            check_key(k)?;
+        }
         let bytes =
             serde_json::to_vec(&body).map_err(|e| ApiError::internal("UI request body", e))?;
         Ok(Idempotent {

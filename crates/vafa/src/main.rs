@@ -3,6 +3,7 @@
 mod data;
 mod demo;
 mod demo_crm;
+mod staff;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
@@ -122,6 +123,11 @@ enum Command {
     Apikey {
         #[command(subcommand)]
         command: KeyCommand,
+    },
+    /// Staff who sign in to the admin UI.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
     },
     /// The points and cashback ledger.
     Ledger {
@@ -294,6 +300,27 @@ enum ProgramCommand {
 }
 
 #[derive(Subcommand)]
+enum StaffCommand {
+    /// Add a staff member; the password is read from an environment variable.
+    Create {
+        #[command(flatten)]
+        db: Db,
+        #[arg(long)]
+        program: String,
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        name: String,
+        /// admin, manager, cashier, support, analyst or partner.
+        #[arg(long, default_value = "admin")]
+        role: String,
+        /// The environment variable holding the password (at least 8 characters).
+        #[arg(long, default_value = "VAFA_STAFF_PASSWORD")]
+        password_env: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum KeyCommand {
     /// Create a key for a program; the secret is printed once.
     Create {
@@ -414,6 +441,10 @@ async fn serve(mut db: Db, listen: String, no_create: bool, demo: Option<u32>) -
     if let Some(made) = &demo_report {
         eprintln!("demo program {} (کافه وفا):", made.loyalty.program_id);
         demo::print_credentials(made);
+        eprintln!(
+            "  admin UI: open http://{addr}/ and sign in as admin, manager, cashier, sara or analyst (password {})",
+            made.crm.password
+        );
         eprintln!(
             "  try: curl -H 'Authorization: Bearer {}' http://{addr}/api/v1/analytics/pareto",
             made.loyalty.analyst_key.api_key
@@ -582,6 +613,35 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Apikey { command } => keys(command).await,
+        Command::Staff {
+            command:
+                StaffCommand::Create {
+                    db,
+                    program,
+                    username,
+                    name,
+                    role,
+                    password_env,
+                },
+        } => {
+            let store = open(&db, false).await?;
+            let s = staff::create(
+                store.as_ref(),
+                &cli_ctx(&program),
+                username,
+                name,
+                role,
+                &password_env,
+            )
+            .await?;
+            println!(
+                "staff {} ({}): sign in at /login as {}",
+                s.id,
+                s.role.as_str(),
+                s.username
+            );
+            Ok(())
+        }
         Command::Ledger { command } => ledger(command).await,
         Command::Report { command } => report(command).await,
         Command::Coupons { command } => coupons(command).await,

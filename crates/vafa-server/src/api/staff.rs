@@ -264,6 +264,14 @@ pub async fn create(
     auth: Auth,
     Json(input): Json<StaffInput>,
 ) -> ApiResult<(StatusCode, axum::Json<StaffMember>)> {
+    let s = new_staff(input).await?;
+    let saved = state.store.create_staff(&auth.ctx(&state), &s).await?;
+    Ok((StatusCode::CREATED, axum::Json(saved)))
+}
+
+/// A staff member to create, checked and with the password hashed: the API's rules, for
+/// the API and for `vafa staff create`.
+pub async fn new_staff(input: StaffInput) -> Result<NewStaff, ApiError> {
     let mut errs = FieldErrors::default();
     let username = check_username(&mut errs, &input.username);
     let name = match short_text(&input.name, 100) {
@@ -286,14 +294,12 @@ pub async fn create(
         return Err(errs.into());
     }
     let password_hash = hash_password(input.password).await?;
-    let s = NewStaff {
+    Ok(NewStaff {
         username,
         name,
         role,
         password_hash,
-    };
-    let saved = state.store.create_staff(&auth.ctx(&state), &s).await?;
-    Ok((StatusCode::CREATED, axum::Json(saved)))
+    })
 }
 
 #[derive(Debug, Serialize, ToSchema)]

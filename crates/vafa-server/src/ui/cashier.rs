@@ -256,6 +256,7 @@ pub async fn panel(state: &AppState, ui: &Ui, id: &str) -> Result<Panel, UiError
         (super::Lang::En, Some(en)) => en.clone(),
         _ => t.name.clone(),
     };
+    let names = super::tier_names(state, ui).await?;
     let amount = |m: &api::money::MoneyDto| v.money_str(&m.amount);
     Ok(Panel {
         name: full_name(v, &c),
@@ -284,7 +285,10 @@ pub async fn panel(state: &AppState, ui: &Ui, id: &str) -> Result<Panel, UiError
             };
             v.tf(
                 "next_tier_needs",
-                &[("tier", n.name.clone()), ("needed", needed)],
+                &[
+                    ("tier", super::tier_name_of(&names, &n.code)),
+                    ("needed", needed),
+                ],
             )
         }),
         progress: c
@@ -340,28 +344,6 @@ async fn register(State(state): State<AppState>, p: Posted) -> Response {
     answer(ui, r)
 }
 
-/// A tier code as the reader knows it: the ladder's name (English when there is one).
-async fn tier_display_name(
-    state: &AppState,
-    ui: &Ui,
-    code: Option<&str>,
-) -> Result<String, UiError> {
-    let Some(code) = code else {
-        return Ok(String::new());
-    };
-    let ladder = state.store.tier_ladder(&ui.principal.program_id).await?;
-    let tier = ladder
-        .as_ref()
-        .and_then(|l| l.tiers.iter().find(|t| t.code == code));
-    Ok(match tier {
-        Some(t) => match (ui.v.lang, &t.name_en) {
-            (super::Lang::En, Some(en)) => en.clone(),
-            _ => t.name.clone(),
-        },
-        None => code.to_owned(),
-    })
-}
-
 /// The sale as the checkout API takes it, from the form.
 fn cart(v: &View, p: &Posted) -> Result<serde_json::Value, UiError> {
     let amount = p.get("amount").ok_or_else(|| {
@@ -386,10 +368,16 @@ fn cart(v: &View, p: &Posted) -> Result<serde_json::Value, UiError> {
         if sku.is_empty() {
             continue;
         }
-        let quantity = vafa_core::digits::normalize_digits(qty)
-            .parse::<i64>()
-            .unwrap_or(1);
-        let unit_price = v.parse_money(price).unwrap_or(0);
+        let bad = |field: &str, key: &str| {
+            UiError::Api(crate::error::ApiError::field(field, v.with_unit(key)))
+        };
+        let quantity = match qty.trim() {
+            "" => 1,
+            q => super::i18n::parse_count(q).ok_or_else(|| bad("quantity", "must_be_whole"))?,
+        };
+        let unit_price = v
+            .parse_money(price)
+            .ok_or_else(|| bad("unit_price", "amount_in_unit"))?;
         items.push(
             json!({"sku": sku, "quantity": quantity, "unit_price": money_json(v, unit_price)}),
         );
@@ -397,10 +385,13 @@ fn cart(v: &View, p: &Posted) -> Result<serde_json::Value, UiError> {
     let points = if p.checked("use_all_points") {
         Some(json!("max"))
     } else {
-        match p.get("points").map(vafa_core::digits::normalize_digits) {
-            Some(n) => Some(json!(n.parse::<i64>().map_err(|_| UiError::Api(
-                crate::error::ApiError::field("redeem_points", v.t("points_whole"))
-            ))?)),
+        match p.get("points") {
+            Some(n) => Some(json!(super::i18n::parse_count(n).ok_or_else(|| {
+                UiError::Api(crate::error::ApiError::field(
+                    "redeem_points",
+                    v.t("points_whole"),
+                ))
+            })?)),
             None => None,
         }
     };
@@ -455,8 +446,13 @@ async fn quote(State(state): State<AppState>, p: Posted) -> Response {
                 strong: false,
             });
         }
-        if q.tier_discount.amount != "0" {
-            let tier = tier_display_name(&state, ui, q.tier.as_deref()).await?;
+        if v.minor_of(&q.tier_discount.amount) != 0 {
+            let names = super::tier_names(&state, ui).await?;
+            let tier = q
+                .tier
+                .as_deref()
+                .map(|t| super::tier_name_of(&names, t))
+                .unwrap_or_default();
             let label = v.tf(
                 "tier_discount_line",
                 &[("tier", tier), ("p", v.digits(&q.tier_discount_percent))],
@@ -554,7 +550,6 @@ async fn purchase(State(state): State<AppState>, p: Posted) -> Response {
             "total": cart["total"],
             "coupons": cart["coupons"],
             "channel": "counter",
-            "store": ui.staff.name,
             "checkout": {"redeem_points": cart["redeem_points"]},
         });
         if let Some(receipt) = p.get("receipt") {
@@ -572,7 +567,7 @@ async fn purchase(State(state): State<AppState>, p: Posted) -> Response {
                 value: m(&c.cart_total),
                 strong: false,
             });
-            if c.tier_discount.amount != "0" {
+            if v.minor_of(&c.tier_discount.amount) != 0 {
                 lines.push(Line {
                     label: v.t("tier_discount"),
                     value: format!("− {}", m(&c.tier_discount)),
@@ -616,7 +611,7 @@ async fn purchase(State(state): State<AppState>, p: Posted) -> Response {
             strong: false,
         });
         if let Some(change) = &out.tier_change {
-            let tier = tier_display_name(&state, ui, Some(&change.to_tier)).await?;
+            let tier = super::tier_name_of(&super::tier_names(&state, ui).await?, &change.to_tier);
             lines.push(Line {
                 label: v.t("tier_up"),
                 value: tier,
@@ -644,8 +639,7 @@ async fn redeem(State(state): State<AppState>, p: Posted) -> Response {
         let id = p.get("customer_id").ok_or(UiError::NotFound)?.to_owned();
         let points = p
             .get("points")
-            .map(vafa_core::digits::normalize_digits)
-            .and_then(|n| n.parse::<i64>().ok())
+            .and_then(super::i18n::parse_count)
             .ok_or_else(|| {
                 UiError::Api(crate::error::ApiError::field("points", v.t("points_whole")))
             })?;

@@ -352,7 +352,16 @@ async fn ticket(State(state): State<AppState>, ui: Ui, Path(id): Path<String>) -
                     (k, _) => v.t(&format!("ticket_{k}")),
                 },
                 who: name(&e.staff_id),
-                body: e.body.clone().unwrap_or_default(),
+                // An assignment's body is the new assignee's id: show their name.
+                body: if e.kind == "assigned" {
+                    e.body
+                        .as_ref()
+                        .and_then(|a| staff.get(a))
+                        .cloned()
+                        .unwrap_or_else(|| v.t("unassigned"))
+                } else {
+                    e.body.clone().unwrap_or_default()
+                },
                 note: e.kind == "note",
             })
             .collect();

@@ -48,8 +48,6 @@ struct ListPage {
 struct ListQuery {
     q: Option<String>,
     cursor: Option<String>,
-    /// `first`: the mobile of the newest customer with points (for the screenshots).
-    format: Option<String>,
 }
 
 async fn list(
@@ -60,9 +58,6 @@ async fn list(
     let r = async {
         ui.require(Permission::CustomersRead)?;
         let v = &ui.v;
-        if q.format.as_deref() == Some("first") {
-            return Ok(first_with_points(&state, &ui).await?.into_response());
-        }
         let query = api::customers::CustomerListQuery {
             mobile: None,
             card: None,
@@ -104,43 +99,6 @@ async fn list(
     }
     .await;
     answer(&ui, r)
-}
-
-/// The mobile of a recent customer with spendable points: what a demo's screenshots and
-/// browser tests look up at the counter.
-async fn first_with_points(state: &AppState, ui: &Ui) -> Result<String, UiError> {
-    let query = api::customers::CustomerListQuery {
-        mobile: None,
-        card: None,
-        tag: None,
-        external_id: None,
-        q: None,
-        status: None,
-        cursor: None,
-        limit: Some(100),
-    };
-    let page = api::customers::list(State(state.clone()), ui.auth(), Query(query))
-        .await?
-        .0;
-    for c in page.items.iter().filter(|c| c.status == "active") {
-        let Some(m) = &c.mobile else { continue };
-        let b = state
-            .store
-            .balance(&ui.principal.program_id, &c.id, state.clock.now())
-            .await?;
-        let tier = state
-            .store
-            .customer_tier(&ui.principal.program_id, &c.id, state.clock.now())
-            .await?;
-        let discounted = tier.is_some_and(|t| !t.tier.discount_percent.is_zero());
-        if b.points_available >= 50 && discounted {
-            return Ok(m
-                .strip_prefix("+98")
-                .map(|r| format!("0{r}"))
-                .unwrap_or_else(|| m.clone()));
-        }
-    }
-    Ok(String::new())
 }
 
 pub fn urlencode(s: &str) -> String {
@@ -353,6 +311,7 @@ async fn build(state: &AppState, ui: &Ui, id: &str) -> super::UiResult {
         None => None,
         Some(t) => {
             let standing = api::tiers::TierStanding::new(t);
+            let names = super::tier_names(state, ui).await?;
             let history = state
                 .store
                 .tier_history(&ui.principal.program_id, id)
@@ -363,8 +322,11 @@ async fn build(state: &AppState, ui: &Ui, id: &str) -> super::UiResult {
                     format!(
                         "{} • {} → {}",
                         v.at(&h.at),
-                        h.from_tier.clone().unwrap_or_else(dash),
-                        h.to_tier
+                        h.from_tier
+                            .as_deref()
+                            .map(|t| super::tier_name_of(&names, t))
+                            .unwrap_or_else(dash),
+                        super::tier_name_of(&names, &h.to_tier)
                     )
                 })
                 .collect();
@@ -376,7 +338,10 @@ async fn build(state: &AppState, ui: &Ui, id: &str) -> super::UiResult {
                 };
                 v.tf(
                     "next_tier_needs",
-                    &[("tier", n.name.clone()), ("needed", needed)],
+                    &[
+                        ("tier", super::tier_name_of(&names, &n.code)),
+                        ("needed", needed),
+                    ],
                 )
             });
             Some(TierBox {
@@ -549,7 +514,19 @@ async fn timeline_page(
                     v.t(&key)
                 }
                 "feedback" => t.title.clone().unwrap_or_default().to_uppercase(),
-                "order" => v.t(&format!("stage_{}", t.title.clone().unwrap_or_default())),
+                "order" => {
+                    // A custom stage has no translation: its name, spaced, is its label.
+                    let stage = t.title.clone().unwrap_or_default();
+                    let key = format!("stage_{stage}");
+                    match v.t(&key) {
+                        label if label != key => label,
+                        _ => vafa_core::crm::stage_label(&stage, v.lang == super::Lang::Fa),
+                    }
+                }
+                "task_closed" => v.t(&format!(
+                    "task_status_{}",
+                    t.title.clone().unwrap_or_default()
+                )),
                 _ => t.title.clone().unwrap_or_default(),
             };
             // Ledger explanations are JSON: show the reason when there is one.

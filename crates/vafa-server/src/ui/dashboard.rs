@@ -124,7 +124,7 @@ async fn build(state: &AppState, ui: &Ui) -> UiResult {
         })
         .collect();
 
-    let amount = |m: &crate::api::money::MoneyDto| m.amount.parse::<i64>().unwrap_or(0);
+    let amount = |m: &crate::api::money::MoneyDto| v.minor_of(&m.amount);
     let cards = vec![
         card(v, "active_customers", v.n(&k.active_customers), ""),
         card(v, "new_customers", v.n(&k.new_customers), ""),

@@ -79,6 +79,33 @@ impl Posted {
         self.token.as_deref()
     }
 
+    /// A whole number typed into `name` (Persian digits and separators allowed); blank
+    /// is `None`, anything else that is not a whole number is a field error.
+    pub fn count(&self, name: &str) -> Result<Option<i64>, super::UiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(s) => super::i18n::parse_count(s).map(Some).ok_or_else(|| {
+                super::UiError::Api(crate::error::ApiError::field(
+                    name,
+                    self.ui.v.t("must_be_whole"),
+                ))
+            }),
+        }
+    }
+
+    /// An amount typed into `name` in the unit shown, as minor units; blank is `None`.
+    pub fn money(&self, name: &str) -> Result<Option<i64>, super::UiError> {
+        match self.get(name) {
+            None => Ok(None),
+            Some(s) => self.ui.v.parse_money(s).map(Some).ok_or_else(|| {
+                super::UiError::Api(crate::error::ApiError::field(
+                    name,
+                    self.ui.v.with_unit("amount_in_unit"),
+                ))
+            }),
+        }
+    }
+
     /// A checkbox: present and not "off".
     pub fn checked(&self, name: &str) -> bool {
         self.get(name).is_some_and(|v| v != "off" && v != "false")

@@ -2,6 +2,8 @@
 //! `ui/en.json`; numbers, money and dates are shaped for the reader (Persian digits and
 //! separators, toman or rial, the Jalali or Gregorian calendar in the program's zone).
 
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
 use std::collections::HashMap;
 use std::sync::LazyLock;
 use vafa_core::ledger::CalendarKind;
@@ -230,19 +232,26 @@ impl View {
     /// An amount in minor units, as people read it: `۱۲٬۵۰۰ تومان`. Toman shows whole
     /// toman (rials below one toman are not shown; receipts round the same way).
     pub fn money(&self, minor: &i64) -> String {
-        let per = self.unit_minor();
+        let per = self.unit_minor().max(1);
+        let sign = if *minor < 0 { "-" } else { "" };
+        let abs = minor.unsigned_abs();
+        let per_u = per.unsigned_abs();
+        let whole = self
+            .lang
+            .number(i64::try_from(abs / per_u).unwrap_or(i64::MAX));
         let shown = if per == 10 || per == 1 {
-            self.lang.number(minor / per)
+            whole
         } else {
-            let whole = self.lang.number(minor / per);
-            let frac = (minor % per).unsigned_abs();
             let sep = if self.lang == Lang::Fa { "٫" } else { "." };
-            format!("{whole}{sep}{}", self.lang.digits(&format!("{frac:02}")))
+            format!(
+                "{whole}{sep}{}",
+                self.lang.digits(&format!("{:02}", abs % per_u))
+            )
         };
-        format!("{shown} {}", self.unit_name())
+        format!("{sign}{shown} {}", self.unit_name())
     }
 
-    /// A `MoneyDto` amount (a decimal string of minor units for IRR).
+    /// A `MoneyDto` amount (a decimal string: rials for IRR, dollars and cents for USD).
     pub fn money_str(&self, amount: &str) -> String {
         match parse_minor(amount, self.currency) {
             Some(m) => self.money(&m),
@@ -250,27 +259,38 @@ impl View {
         }
     }
 
-    /// Typed money (in the unit shown: toman by default) as minor units. Persian or
-    /// Latin digits, thousands separators allowed.
+    /// The minor units of a `MoneyDto` amount (0 when it does not parse: the API never
+    /// sends one that does not).
+    pub fn minor_of(&self, amount: &str) -> i64 {
+        parse_minor(amount, self.currency).unwrap_or(0)
+    }
+
+    /// Typed money (in the unit shown: toman by default) as minor units, not negative.
+    /// Persian or Latin digits, thousands separators allowed; a fraction only where the
+    /// unit has one (cents).
     pub fn parse_money(&self, typed: &str) -> Option<i64> {
-        let s: String = vafa_core::digits::normalize_digits(typed.trim())
-            .chars()
-            .filter(|c| !matches!(c, ',' | '٬' | ' ' | '_'))
-            .map(|c| if c == '٫' { '.' } else { c })
-            .collect();
-        if s.is_empty() {
+        let d = parse_decimal(typed)?;
+        if d.is_sign_negative() {
             return None;
         }
-        let per = self.unit_minor();
-        match s.split_once('.') {
-            None => s.parse::<i64>().ok()?.checked_mul(per),
-            Some((whole, frac)) if per == 100 && frac.len() <= 2 => {
-                let w = whole.parse::<i64>().ok()?.checked_mul(100)?;
-                let f = format!("{frac:0<2}").parse::<i64>().ok()?;
-                w.checked_add(f)
-            }
-            Some(_) => None,
+        let minor = d.checked_mul(Decimal::from(self.unit_minor()))?;
+        if !minor.fract().is_zero() {
+            return None;
         }
+        minor.to_i64()
+    }
+
+    /// Minor units as a plain number in the unit shown, for a form's value (`1000.5`).
+    pub fn in_unit(&self, minor: &Decimal) -> String {
+        (minor / Decimal::from(self.unit_minor().max(1)))
+            .normalize()
+            .to_string()
+    }
+
+    /// A number typed into a form in the unit shown, as minor units (decimal; rates such
+    /// as a point's value may be fractions of a rial).
+    pub fn parse_in_unit(&self, typed: &str) -> Option<Decimal> {
+        parse_decimal(typed)?.checked_mul(Decimal::from(self.unit_minor()))
     }
 
     fn month_name(&self, month: u8) -> &'static str {
@@ -341,17 +361,35 @@ impl View {
 
 /// A decimal string of minor units (IRR) or of major units with the scale (others).
 fn parse_minor(amount: &str, currency: Currency) -> Option<i64> {
-    let scale = currency.scale();
-    if scale == 0 {
-        return amount.parse().ok();
+    let d: Decimal = amount.trim().parse().ok()?;
+    let minor = d.checked_mul(Decimal::from(10i64.pow(currency.scale())))?;
+    if !minor.fract().is_zero() {
+        return None;
     }
-    let (whole, frac) = amount.split_once('.').unwrap_or((amount, ""));
-    let w: i64 = whole.parse().ok()?;
-    let f: i64 = format!("{frac:0<width$}", width = scale as usize)
-        .get(..scale as usize)?
-        .parse()
-        .ok()?;
-    w.checked_mul(10i64.pow(scale))?.checked_add(f)
+    minor.to_i64()
+}
+
+/// A number as people type it: Persian or Arabic-Indic digits, `٫` or `.` for the
+/// decimal point, `,` `٬` `_` or spaces between thousands, an optional sign.
+pub fn parse_decimal(typed: &str) -> Option<Decimal> {
+    let s: String = vafa_core::digits::normalize_digits(typed.trim())
+        .chars()
+        .filter(|c| !matches!(c, ',' | '٬' | ' ' | '_' | '\u{200c}'))
+        .map(|c| if c == '٫' { '.' } else { c })
+        .collect();
+    if s.is_empty() || s.len() > 40 {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// A whole number as people type it (see [`parse_decimal`]).
+pub fn parse_count(typed: &str) -> Option<i64> {
+    let d = parse_decimal(typed)?;
+    if !d.fract().is_zero() {
+        return None;
+    }
+    d.to_i64()
 }
 
 #[cfg(test)]
@@ -379,8 +417,28 @@ mod tests {
         );
         assert_eq!(fa.parse_money("۱۲۵٬۰۰۰"), Some(1_250_000));
         assert_eq!(fa.parse_money("125,000"), Some(1_250_000));
-        assert_eq!(fa.parse_money("12.5"), None, "no fractions of a toman");
+        assert_eq!(
+            fa.parse_money("12.5"),
+            Some(125),
+            "half a toman is five rials"
+        );
+        assert_eq!(fa.parse_money("12.55"), None, "no fractions of a rial");
         assert_eq!(fa.parse_money(""), None);
+        assert_eq!(fa.parse_money("-5"), None);
+        assert_eq!(fa.money(&-25), "-۲ تومان");
+        let usd = View {
+            currency: Currency::Usd,
+            ..view(Lang::En, MoneyUnit::Toman)
+        };
+        assert_eq!(usd.money(&-50), "-0.50 USD");
+        assert_eq!(usd.money(&1250), "12.50 USD");
+        assert_eq!(usd.minor_of("-1.50"), -150);
+        assert_eq!(usd.minor_of("0.00"), 0);
+        assert_eq!(usd.parse_money("12.5"), Some(1250));
+        assert_eq!(usd.parse_money("1.-5"), None);
+        assert_eq!(parse_count("۱۰٬۰۰۰"), Some(10_000));
+        assert_eq!(parse_count("1.5"), None);
+        assert_eq!(fa.in_unit(&Decimal::from(10_005)), "1000.5");
     }
 
     #[test]

@@ -61,6 +61,20 @@ struct LoginForm {
     token: String,
 }
 
+/// `Secure` on the cookie when the request came over HTTPS (a proxy in front says so in
+/// `X-Forwarded-Proto`); plain HTTP on localhost must still work.
+fn secure_flag(headers: &HeaderMap) -> &'static str {
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("https"));
+    if https {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
 async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -82,8 +96,9 @@ async fn login(
                 .get_seconds()
                 .max(0);
             let cookie = format!(
-                "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}",
-                session.token
+                "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{}",
+                session.token,
+                secure_flag(&headers)
             );
             let clear =
                 format!("{LOGIN_COOKIE}=; Path=/login; HttpOnly; SameSite=Strict; Max-Age=0");
@@ -122,6 +137,16 @@ async fn logout(State(state): State<AppState>, p: Posted) -> Response {
         .into_response()
 }
 
+/// A path on this site to return to: `/…`, never `//host` or `/\\host` (which browsers
+/// read as another site), and only characters a URL path and query need.
+fn local_path(s: &str) -> bool {
+    s.starts_with('/')
+        && !s.starts_with("//")
+        && s.len() <= 500
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"/_-.~?=&%+".contains(&b))
+}
+
 /// Switch the language: remembered on the member (every device) and in a cookie (for
 /// the login page).
 async fn set_lang(State(state): State<AppState>, p: Posted) -> Response {
@@ -141,7 +166,7 @@ async fn set_lang(State(state): State<AppState>, p: Posted) -> Response {
     }
     let back = p
         .get("back")
-        .filter(|b| b.starts_with('/') && !b.starts_with("//"))
+        .filter(|b| local_path(b))
         .unwrap_or("/")
         .to_owned();
     (
@@ -155,4 +180,25 @@ async fn set_lang(State(state): State<AppState>, p: Posted) -> Response {
         Redirect::to(&back),
     )
         .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn only_local_paths_are_returned_to() {
+        for ok in ["/", "/crm?view=all", "/customers/cus_01a2", "/x%20y"] {
+            assert!(super::local_path(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "/a\nb",
+            "/a b",
+            "javascript:x",
+        ] {
+            assert!(!super::local_path(bad), "{bad}");
+        }
+    }
 }

@@ -417,6 +417,31 @@ impl UiError {
     }
 }
 
+/// The program's tier names by code, as this reader knows them (the English name in
+/// English when the ladder has one).
+pub async fn tier_names(state: &AppState, ui: &Ui) -> Result<HashMap<String, String>, UiError> {
+    let ladder = state.store.tier_ladder(&ui.principal.program_id).await?;
+    Ok(ladder
+        .map(|l| {
+            l.tiers
+                .into_iter()
+                .map(|t| {
+                    let name = match (ui.v.lang, t.name_en) {
+                        (Lang::En, Some(en)) => en,
+                        _ => t.name,
+                    };
+                    (t.code, name)
+                })
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// A tier's name from [`tier_names`], or its code when the ladder no longer has it.
+pub fn tier_name_of(names: &HashMap<String, String>, code: &str) -> String {
+    names.get(code).cloned().unwrap_or_else(|| code.to_owned())
+}
+
 /// An API input from the JSON a page builds, parsed exactly as the API parses a body
 /// (unknown fields, types and field paths included).
 pub fn input<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<T, UiError> {
@@ -497,6 +522,111 @@ mod tests {
             }
         }
         let missing: Vec<_> = used.difference(&tables[0].1).collect();
+        assert!(missing.is_empty(), "not translated: {missing:?}");
+    }
+
+    /// The keys pages build from a value (`ticket_status_{status}`) exist for every value
+    /// the value can take.
+    #[test]
+    fn every_dynamic_key_is_translated() {
+        use vafa_core::crm::*;
+        let mut keys: Vec<String> = Vec::new();
+        let mut add = |prefix: &str, values: &mut dyn Iterator<Item = &str>| {
+            keys.extend(values.map(|v| format!("{prefix}{v}")));
+        };
+        add(
+            "ticket_status_",
+            &mut TicketStatus::ALL.iter().map(|x| x.as_str()),
+        );
+        add(
+            "priority_",
+            &mut TicketPriority::ALL.iter().map(|x| x.as_str()),
+        );
+        add(
+            "channel_",
+            &mut TicketChannel::ALL.iter().map(|x| x.as_str()),
+        );
+        add(
+            "interaction_",
+            &mut InteractionKind::ALL.iter().map(|x| x.as_str()),
+        );
+        add("task_kind_", &mut TaskKind::ALL.iter().map(|x| x.as_str()));
+        add(
+            "task_status_",
+            &mut TaskStatus::ALL.iter().map(|x| x.as_str()),
+        );
+        add(
+            "role_",
+            &mut vafa_core::auth::Role::ALL.iter().map(|x| x.as_str()),
+        );
+        add(
+            "status_",
+            &mut vafa_core::customer::CustomerStatus::ALL
+                .iter()
+                .map(|x| x.as_str()),
+        );
+        add(
+            "gender_",
+            &mut vafa_core::customer::Gender::ALL.iter().map(|x| x.as_str()),
+        );
+        add(
+            "rfm_",
+            &mut vafa_core::analytics::rfm::RfmSegment::ALL
+                .iter()
+                .map(|x| x.as_str()),
+        );
+        add("stage_", &mut ORDER_STAGES.iter().copied());
+        add(
+            "template_",
+            &mut TEMPLATE_KEYS
+                .iter()
+                .copied()
+                .filter(|k| !matches!(*k, "csat_request" | "task_reminder" | "order_stage")),
+        );
+        for s in [
+            TicketStatus::InProgress,
+            TicketStatus::WaitingOnCustomer,
+            TicketStatus::Resolved,
+            TicketStatus::Closed,
+        ] {
+            keys.push(format!("move_{}", s.as_str()));
+        }
+        for kind in ["opened", "reply", "note", "status", "assigned"] {
+            keys.push(format!("ticket_{kind}"));
+        }
+        for kind in [
+            "interaction",
+            "purchase",
+            "ledger",
+            "ticket",
+            "task",
+            "task_closed",
+            "feedback",
+            "order",
+        ] {
+            keys.push(format!("tl_{kind}"));
+        }
+        for kind in [
+            "purchase",
+            "return",
+            "redemption",
+            "adjustment",
+            "transfer",
+            "expiry",
+            "goodwill",
+            "tier_gift",
+            "reward",
+            "reward_cancel",
+            "event",
+        ] {
+            keys.push(format!("entry_{kind}"));
+        }
+        for b in ["30_days", "90_days", "365_days", "later", "never"] {
+            keys.push(format!("expires_{b}"));
+        }
+        let fa: std::collections::HashMap<String, String> =
+            serde_json::from_str(super::i18n::tables()[0].1).unwrap();
+        let missing: Vec<&String> = keys.iter().filter(|k| !fa.contains_key(*k)).collect();
         assert!(missing.is_empty(), "not translated: {missing:?}");
     }
 }

@@ -2,7 +2,7 @@
 //! builder whose member count updates as the criteria change (the same preview the API
 //! answers), saved segments with their counts, and member export as CSV.
 
-use super::{answer, charts, input, render, Chrome, Posted, Ui, UiError, View};
+use super::{answer, charts, input, render, Chrome, Posted, Ui, UiError};
 use crate::api;
 use crate::api::analytics::{rfm_report, ReportCtx, RfmQuery};
 use crate::extract::{Json, Query};
@@ -28,16 +28,12 @@ fn quoted(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
-/// The condition the builder's fields describe, or the CEL typed by hand when there is.
-fn condition_of(v: &View, p: &Posted) -> Option<String> {
+/// The condition the builder's fields describe, or the CEL typed by hand when there is;
+/// a criterion that is not a number is a field error, never silently dropped.
+fn condition_of(p: &Posted) -> Result<Option<String>, UiError> {
     if let Some(cel) = p.get("condition") {
-        return Some(cel.to_owned());
+        return Ok(Some(cel.to_owned()));
     }
-    let num = |k: &str| {
-        p.get(k)
-            .map(vafa_core::digits::normalize_digits)
-            .and_then(|x| x.parse::<i64>().ok())
-    };
     let mut parts = Vec::new();
     if let Some(city) = p.get("city") {
         parts.push(format!("customer.city == {}", quoted(city)));
@@ -48,22 +44,22 @@ fn condition_of(v: &View, p: &Posted) -> Option<String> {
     if let Some(tag) = p.get("tag") {
         parts.push(format!("{} in customer.tags", quoted(tag)));
     }
-    if let Some(n) = num("min_purchases") {
+    if let Some(n) = p.count("min_purchases")? {
         parts.push(format!("customer.purchase_count >= {n}"));
     }
-    if let Some(d) = num("bought_within_days") {
+    if let Some(d) = p.count("bought_within_days")? {
         parts.push(format!("customer.days_since_last_purchase <= {d}"));
     }
-    if let Some(d) = num("lapsed_days") {
+    if let Some(d) = p.count("lapsed_days")? {
         parts.push(format!("customer.days_since_last_purchase >= {d}"));
     }
-    if let Some(m) = p.get("min_monetary").and_then(|m| v.parse_money(m)) {
+    if let Some(m) = p.money("min_monetary")? {
         parts.push(format!("customer.monetary >= {m}"));
     }
     if p.checked("consent_sms") {
         parts.push("customer.consent_sms".to_owned());
     }
-    (!parts.is_empty()).then(|| parts.join(" && "))
+    Ok((!parts.is_empty()).then(|| parts.join(" && ")))
 }
 
 pub struct SegmentRow {
@@ -235,7 +231,18 @@ async fn preview(State(state): State<AppState>, p: Posted) -> Response {
     let r = async {
         ui.require_route(&state, Method::POST, "/api/v1/segments/preview")?;
         let v = &ui.v;
-        let Some(condition) = condition_of(v, &p) else {
+        let condition = match condition_of(&p) {
+            Ok(c) => c,
+            Err(UiError::Api(e)) => {
+                return Ok(render(&CountFragment {
+                    count: None,
+                    condition: String::new(),
+                    problems: super::problem_lines(v, &e),
+                }));
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(condition) = condition else {
             return Ok(render(&CountFragment {
                 count: None,
                 condition: String::new(),
@@ -277,8 +284,9 @@ async fn save(State(state): State<AppState>, p: Posted) -> Response {
     let r = async {
         ui.require_route(&state, Method::POST, "/api/v1/segments")?;
         let v = &ui.v;
-        let def = json!({"name": p.get("name").unwrap_or(""), "condition": condition_of(v, &p)});
-        let made = match input(def) {
+        let made = match condition_of(&p)
+            .and_then(|c| input(json!({"name": p.get("name").unwrap_or(""), "condition": c})))
+        {
             Ok(d) => api::segments::create(State(state.clone()), ui.auth(), Json(d))
                 .await
                 .map(|_| ())

@@ -95,6 +95,7 @@ pub struct LedgerForm {
     pub pending_days: String,
     pub expiry_kind: String,
     pub expiry_n: String,
+    pub expiry_calendar: String,
     pub return_policy: String,
     pub transfers_enabled: bool,
     pub transfer_max_points: String,
@@ -125,7 +126,6 @@ async fn general_page(
     let s = api::program::get_ledger_settings(State(state.clone()), ui.auth())
         .await?
         .0;
-    let per = v.unit_minor().max(1);
     let (expiry_kind, expiry_n) = match s
         .expiry
         .get("kind")
@@ -150,12 +150,21 @@ async fn general_page(
         "end_of_month" => ("end_of_month", 0),
         _ => ("never", 0),
     };
-    let point_value = s.point_value_minor.parse::<f64>().unwrap_or(0.0) / per as f64;
+    let point_value = s
+        .point_value_minor
+        .parse::<rust_decimal::Decimal>()
+        .unwrap_or_default();
     let f = LedgerForm {
         earn_points: s.earn_points.to_string(),
-        earn_per: (s.earn_per_minor / per).to_string(),
+        earn_per: v.in_unit(&rust_decimal::Decimal::from(s.earn_per_minor)),
         cashback_percent: s.cashback_percent.clone(),
-        point_value: format!("{point_value}"),
+        point_value: v.in_unit(&point_value),
+        expiry_calendar: s
+            .expiry
+            .get("calendar")
+            .and_then(|c| c.as_str())
+            .unwrap_or("jalali")
+            .to_owned(),
         pending_days: s.pending_days.to_string(),
         expiry_kind: expiry_kind.to_owned(),
         expiry_n: expiry_n.to_string(),
@@ -185,44 +194,71 @@ async fn general_page(
     }))
 }
 
-fn int(p: &Posted, name: &str) -> Option<i64> {
+/// A required whole number, or a field error naming it.
+fn int(p: &Posted, name: &str) -> Result<i64, UiError> {
+    p.count(name)?.ok_or_else(|| {
+        UiError::Api(crate::error::ApiError::field(
+            name,
+            p.ui.v.t("must_be_whole"),
+        ))
+    })
+}
+
+/// A rate typed in the unit shown (a point's value, an amount per point), as minor
+/// units; `whole` when it must be a whole number of minor units.
+fn rate(p: &Posted, name: &str, whole: bool) -> Result<rust_decimal::Decimal, UiError> {
+    let v = &p.ui.v;
     p.get(name)
-        .map(vafa_core::digits::normalize_digits)
-        .and_then(|s| s.replace([',', '٬'], "").parse().ok())
+        .and_then(|x| v.parse_in_unit(x))
+        .filter(|d| !d.is_sign_negative() && (!whole || d.fract().is_zero()))
+        .ok_or_else(|| {
+            UiError::Api(crate::error::ApiError::field(
+                name,
+                v.with_unit("amount_in_unit"),
+            ))
+        })
+}
+
+/// The ledger settings the form describes, as the API takes them.
+fn ledger_body(p: &Posted) -> Result<serde_json::Value, UiError> {
+    let n = p.count("expiry_n")?.unwrap_or(0);
+    // A year-end expiry keeps the calendar it was set in (the form does not choose it).
+    let calendar = match p.get("expiry_calendar") {
+        Some("gregorian") => "gregorian",
+        _ => "jalali",
+    };
+    let expiry = match p.get("expiry_kind").unwrap_or("never") {
+        "days" => json!({"kind": "days", "days": n}),
+        "months" => json!({"kind": "months", "months": n}),
+        "end_of_month" => json!({"kind": "end_of_month"}),
+        "end_of_year" => json!({"kind": "end_of_year", "calendar": calendar, "years_after": n}),
+        _ => json!({"kind": "never"}),
+    };
+    let earn_per = rate(p, "earn_per", true)?;
+    Ok(json!({
+        "earn_points": int(p, "earn_points")?,
+        "earn_per_minor": rust_decimal::prelude::ToPrimitive::to_i64(&earn_per),
+        "cashback_percent": p.get("cashback_percent").and_then(super::i18n::parse_decimal).map(|d| d.normalize().to_string()).unwrap_or_else(|| "0".into()),
+        "point_value_minor": rate(p, "point_value", false)?.normalize().to_string(),
+        "pending_days": int(p, "pending_days")?,
+        "expiry": expiry,
+        "return_policy": p.get("return_policy").unwrap_or("allow_negative"),
+        "transfers_enabled": p.checked("transfers_enabled"),
+        "transfer_max_points": int(p, "transfer_max_points")?,
+    }))
 }
 
 async fn save_ledger(State(state): State<AppState>, p: Posted) -> Response {
     let ui = &p.ui;
     let r = async {
         ui.require_route(&state, Method::PUT, "/api/v1/program/ledger-settings")?;
-        let v = &ui.v;
-        let per = v.unit_minor();
-        let n = int(&p, "expiry_n").unwrap_or(0);
-        let expiry = match p.get("expiry_kind").unwrap_or("never") {
-            "days" => json!({"kind": "days", "days": n}),
-            "months" => json!({"kind": "months", "months": n}),
-            "end_of_month" => json!({"kind": "end_of_month"}),
-            "end_of_year" => json!({"kind": "end_of_year", "calendar": "jalali", "years_after": n}),
-            _ => json!({"kind": "never"}),
-        };
-        let point_value = p
-            .get("point_value")
-            .map(vafa_core::digits::normalize_digits)
-            .and_then(|s| s.parse::<rust_decimal::Decimal>().ok())
-            .map(|d| (d * rust_decimal::Decimal::from(per)).normalize().to_string());
-        let body = json!({
-            "earn_points": int(&p, "earn_points"),
-            "earn_per_minor": int(&p, "earn_per").map(|x| x.saturating_mul(per)),
-            "cashback_percent": p.get("cashback_percent").map(vafa_core::digits::normalize_digits).unwrap_or_else(|| "0".into()),
-            "point_value_minor": point_value,
-            "pending_days": int(&p, "pending_days"),
-            "expiry": expiry,
-            "return_policy": p.get("return_policy").unwrap_or("allow_negative"),
-            "transfers_enabled": p.checked("transfers_enabled"),
-            "transfer_max_points": int(&p, "transfer_max_points"),
-        });
-        let saved = match input(body) {
-            Ok(dto) => api::program::put_ledger_settings(State(state.clone()), ui.auth(), Json(dto)).await.map(|_| ()).map_err(UiError::from),
+        let saved = match ledger_body(&p).and_then(input) {
+            Ok(dto) => {
+                api::program::put_ledger_settings(State(state.clone()), ui.auth(), Json(dto))
+                    .await
+                    .map(|_| ())
+                    .map_err(UiError::from)
+            }
             Err(e) => Err(e),
         };
         match saved {
@@ -418,25 +454,33 @@ async fn rewards_page(
     }))
 }
 
+fn reward_body(p: &Posted) -> Result<serde_json::Value, UiError> {
+    let value = p.get("value");
+    let kind = match p.get("kind").unwrap_or("free_product") {
+        "fixed_discount" => json!({"type": "fixed_discount", "amount_minor": p.money("value")?}),
+        "percent_discount" => {
+            json!({"type": "percent_discount", "percent": value.and_then(super::i18n::parse_decimal).map(|d| d.normalize().to_string())})
+        }
+        _ => json!({"type": "free_product", "sku": value}),
+    };
+    Ok(json!({
+        "name": p.get("name").unwrap_or(""),
+        "name_en": p.get("name_en"),
+        "kind": kind,
+        "cost_points": int(p, "cost_points")?,
+        "stock": p.count("stock")?,
+    }))
+}
+
 async fn add_reward(State(state): State<AppState>, p: Posted) -> Response {
     let ui = &p.ui;
     let r = async {
         ui.require_route(&state, Method::POST, "/api/v1/rewards")?;
-        let v = &ui.v;
-        let kind = match p.get("kind").unwrap_or("free_product") {
-            "fixed_discount" => json!({"type": "fixed_discount", "amount_minor": p.get("value").and_then(|x| v.parse_money(x))}),
-            "percent_discount" => json!({"type": "percent_discount", "percent": p.get("value").map(vafa_core::digits::normalize_digits)}),
-            _ => json!({"type": "free_product", "sku": p.get("value")}),
-        };
-        let body = json!({
-            "name": p.get("name").unwrap_or(""),
-            "name_en": p.get("name_en"),
-            "kind": kind,
-            "cost_points": int(&p, "cost_points"),
-            "stock": int(&p, "stock"),
-        });
-        let saved = match input(body) {
-            Ok(def) => api::rewards::create(State(state.clone()), ui.auth(), Json(def)).await.map(|_| ()).map_err(UiError::from),
+        let saved = match reward_body(&p).and_then(input) {
+            Ok(def) => api::rewards::create(State(state.clone()), ui.auth(), Json(def))
+                .await
+                .map(|_| ())
+                .map_err(UiError::from),
             Err(e) => Err(e),
         };
         match saved {
@@ -513,29 +557,36 @@ async fn coupons_page(
     }))
 }
 
+fn batch_body(p: &Posted) -> Result<serde_json::Value, UiError> {
+    let discount = match p.get("discount_kind").unwrap_or("percent") {
+        "amount" => json!({"type": "amount", "amount_minor": p.money("discount")?}),
+        _ => {
+            json!({"type": "percent", "percent": p.get("discount").and_then(super::i18n::parse_decimal).map(|d| d.normalize().to_string())})
+        }
+    };
+    let mut body = json!({
+        "name": p.get("name").unwrap_or(""),
+        "rules": {"discount": discount, "min_cart_minor": p.money("min_cart")?.unwrap_or(0)},
+    });
+    match p.get("code") {
+        Some(code) => body["code"] = json!(code),
+        None => {
+            body["pattern"] = json!(p.get("pattern").unwrap_or("VAFA-####-####"));
+            body["count"] = json!(int(p, "count")?);
+        }
+    }
+    Ok(body)
+}
+
 async fn add_batch(State(state): State<AppState>, p: Posted) -> Response {
     let ui = &p.ui;
     let r = async {
         ui.require_route(&state, Method::POST, "/api/v1/coupon-batches")?;
-        let v = &ui.v;
-        let discount = match p.get("discount_kind").unwrap_or("percent") {
-            "amount" => json!({"type": "amount", "amount_minor": p.get("discount").and_then(|x| v.parse_money(x))}),
-            _ => json!({"type": "percent", "percent": p.get("discount").map(vafa_core::digits::normalize_digits)}),
-        };
-        let min_cart = p.get("min_cart").and_then(|x| v.parse_money(x)).unwrap_or(0);
-        let mut body = json!({
-            "name": p.get("name").unwrap_or(""),
-            "rules": {"discount": discount, "min_cart_minor": min_cart},
-        });
-        match p.get("code") {
-            Some(code) => body["code"] = json!(code),
-            None => {
-                body["pattern"] = json!(p.get("pattern").unwrap_or("VAFA-####-####"));
-                body["count"] = json!(int(&p, "count"));
-            }
-        }
-        let saved = match input(body) {
-            Ok(b) => api::coupons::create_batch(State(state.clone()), ui.auth(), Json(b)).await.map(|_| ()).map_err(UiError::from),
+        let saved = match batch_body(&p).and_then(input) {
+            Ok(b) => api::coupons::create_batch(State(state.clone()), ui.auth(), Json(b))
+                .await
+                .map(|_| ())
+                .map_err(UiError::from),
             Err(e) => Err(e),
         };
         match saved {

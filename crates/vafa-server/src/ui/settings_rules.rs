@@ -147,21 +147,29 @@ async fn rules_page(
 }
 
 /// The rule the form describes, as the API takes it.
-fn rule_of(v: &View, p: &Posted) -> serde_json::Value {
-    let value = p
-        .get("effect_value")
-        .map(vafa_core::digits::normalize_digits)
-        .unwrap_or_default();
-    let effect = match p.get("effect").unwrap_or("multiplier") {
-        "fixed_bonus" => json!({"type": "fixed_bonus", "points": value.parse::<i64>().ok()}),
-        "cashback_percent" => json!({"type": "cashback_percent", "percent": value}),
-        "points_per_amount" => {
-            let per = p.get("effect_per").and_then(|x| v.parse_money(x));
-            json!({"type": "points_per_amount", "points": value.parse::<i64>().ok(), "per_minor": per})
-        }
-        _ => json!({"type": "multiplier", "factor": value}),
+/// The campaign and its one rule the form describes, as the API takes them.
+fn campaign_of(p: &Posted) -> Result<serde_json::Value, UiError> {
+    let decimal = |name: &str| {
+        p.get(name)
+            .and_then(super::i18n::parse_decimal)
+            .map(|d| d.normalize().to_string())
     };
-    json!({"name": p.get("rule_name").unwrap_or(""), "condition": p.get("condition"), "effects": [effect]})
+    let effect = match p.get("effect").unwrap_or("multiplier") {
+        "fixed_bonus" => json!({"type": "fixed_bonus", "points": p.count("effect_value")?}),
+        "cashback_percent" => {
+            json!({"type": "cashback_percent", "percent": decimal("effect_value")})
+        }
+        "points_per_amount" => {
+            json!({"type": "points_per_amount", "points": p.count("effect_value")?, "per_minor": p.money("effect_per")?})
+        }
+        _ => json!({"type": "multiplier", "factor": decimal("effect_value")}),
+    };
+    let mut campaign = json!({"name": p.get("name").unwrap_or(""), "audience": p.get("audience")});
+    if let Some(b) = p.count("budget_points")? {
+        campaign["budget_points"] = json!(b);
+    }
+    let rule = json!({"name": p.get("rule_name").unwrap_or(""), "condition": p.get("condition"), "effects": [effect]});
+    Ok(json!({"campaign": campaign, "rules": [rule]}))
 }
 
 async fn add_campaign(State(state): State<AppState>, p: Posted) -> Response {
@@ -169,17 +177,7 @@ async fn add_campaign(State(state): State<AppState>, p: Posted) -> Response {
     let r = async {
         ui.require_route(&state, Method::POST, "/api/v1/campaigns")?;
         let v = &ui.v;
-        let mut campaign =
-            json!({"name": p.get("name").unwrap_or(""), "audience": p.get("audience")});
-        if let Some(b) = p
-            .get("budget_points")
-            .map(vafa_core::digits::normalize_digits)
-            .and_then(|b| b.parse::<i64>().ok())
-        {
-            campaign["budget_points"] = json!(b);
-        }
-        let body = json!({"campaign": campaign, "rules": [rule_of(v, &p)]});
-        let made = match input(body) {
+        let made = match campaign_of(&p).and_then(input) {
             Ok(i) => api::rules::create_campaign(State(state.clone()), ui.auth(), Json(i))
                 .await
                 .map(|_| ())

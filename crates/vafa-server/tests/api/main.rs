@@ -19,3 +19,4 @@ mod rules;
 mod segments;
 mod tiers;
 mod ui;
+mod ui_forms;

@@ -110,6 +110,49 @@ async fn programs_and_keys_from_the_command_line() {
             ],
         );
         assert!(String::from_utf8_lossy(&bad_zone.stderr).contains("timezone"));
+
+        // The program's first person for the admin UI, the password from the environment.
+        let staff = |password: Option<&str>| {
+            let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_vafa"));
+            cmd.args([
+                "staff",
+                "create",
+                "--program",
+                program_id,
+                "--username",
+                "owner",
+                "--name",
+                "صاحب کافه",
+            ])
+            .env("VAFA_DATABASE_URL", url)
+            .env("RUST_LOG", "warn")
+            .env_remove("VAFA_STAFF_PASSWORD");
+            if let Some(p) = password {
+                cmd.env("VAFA_STAFF_PASSWORD", p);
+            }
+            cmd.output().unwrap()
+        };
+        let none = staff(None);
+        assert!(
+            !none.status.success()
+                && String::from_utf8_lossy(&none.stderr).contains("VAFA_STAFF_PASSWORD")
+        );
+        let short = staff(Some("short"));
+        assert!(
+            !short.status.success()
+                && String::from_utf8_lossy(&short.stderr).contains("8 characters")
+        );
+        let made = staff(Some("a long password"));
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        let cred = store.staff_credentials("owner").await.unwrap().unwrap();
+        assert_eq!(
+            (cred.program_id.as_str(), cred.staff.role),
+            (program_id, vafa_core::auth::Role::Admin)
+        );
     }
 }
 

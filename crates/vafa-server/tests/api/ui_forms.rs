@@ -1,0 +1,200 @@
+//! The admin UI's remaining forms and refusals on every backend: roles refused on POSTs,
+//! rewards, coupon batches and their codes, the tier ladder, a logged call, a promise
+//! closed, a reward code at the counter, a hostile return path, and a program in dollars.
+
+use crate::browser::{Browser, Page};
+use crate::helpers::{customer, each_app, TestApp};
+use reqwest::Method;
+use serde_json::json;
+
+const PASSWORD: &str = "correct horse 1";
+
+async fn staff_in(app: &TestApp, key: &str, username: &str, role: &str) {
+    app.call(
+        Method::POST,
+        "/api/v1/staff",
+        key,
+        Some(json!({"username": username, "name": username, "role": role, "password": PASSWORD})),
+    )
+    .await
+    .ok(201);
+}
+
+/// Who posts where, with what.
+type Refusal<'a> = (&'a str, &'a str, Vec<(&'a str, &'a str)>);
+
+/// Refused with 403, as a page or (htmx) in the status header.
+fn refused(p: &Page) -> bool {
+    p.status == 403 || p.headers.get("vafa-status").is_some_and(|s| s == "403")
+}
+
+#[tokio::test]
+async fn roles_are_refused_on_writes_they_may_not_make() {
+    each_app(|app| async move {
+        let c = app.create_customer(customer("Ava", "09121110000")).await;
+        let cid = c["id"].as_str().unwrap().to_owned();
+        let t = app
+            .post(
+                "/api/v1/tickets",
+                json!({"customer_id": cid, "subject": "x"}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        let tid = t["id"].as_str().unwrap().to_owned();
+        for (user, role) in [
+            ("numbers", "analyst"),
+            ("care", "support"),
+            ("till", "cashier"),
+            ("friend", "partner"),
+        ] {
+            staff_in(&app, &app.admin_key, user, role).await;
+        }
+        let reply = format!("/crm/tickets/{tid}/reply");
+        let cases: [Refusal; 7] = [
+            (
+                "numbers",
+                "/cashier/purchase",
+                vec![("customer_id", &cid), ("amount", "1000")],
+            ),
+            ("numbers", reply.as_str(), vec![("body", "hello")]),
+            ("care", "/settings/ledger", vec![("earn_points", "5")]),
+            (
+                "care",
+                "/cashier/quote",
+                vec![("customer_id", &cid), ("amount", "1000")],
+            ),
+            ("till", "/settings/tiers", vec![("ladder", "{}")]),
+            ("till", "/segments/preview", vec![("city", "x")]),
+            (
+                "friend",
+                "/cashier/register",
+                vec![("mobile", "09351112233")],
+            ),
+        ];
+        for (user, path, fields) in cases {
+            let b = Browser::new(&app);
+            b.login(user, PASSWORD).await;
+            let page = b.post(path, &fields).await;
+            assert!(
+                refused(&page),
+                "{user} {path}: {} {}",
+                page.status,
+                page.html
+            );
+        }
+        // Nothing was written by any of them.
+        let ledger = app
+            .get(&format!("/api/v1/customers/{cid}/ledger"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(ledger["items"], json!([]));
+        let s = app
+            .get("/api/v1/program/ledger-settings")
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(s["earn_points"], 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn catalog_ladder_care_and_counter_forms() {
+    each_app(|app| async move {
+        staff_in(&app, &app.admin_key, "boss", "admin").await;
+        let b = Browser::new(&app);
+        b.login("boss", PASSWORD).await;
+
+        // A reward, then one with a cost that is not a number: named, nothing added.
+        b.get("/settings/rewards").await;
+        let made = b.post("/settings/rewards", &[("name", "قهوه رایگان"), ("kind", "free_product"), ("value", "LATTE"), ("cost_points", "۱۵۰"), ("stock", "۱۰")]).await;
+        assert_eq!(made.location(), "/settings/rewards?saved=1", "{}", made.html);
+        let bad = b.post("/settings/rewards", &[("name", "x"), ("kind", "free_product"), ("value", "X"), ("cost_points", "ten")]).await;
+        assert!(bad.html.contains("class=\"problem\""), "{}", bad.html);
+        let rewards = app.get("/api/v1/rewards").await.ok(200).clone();
+        let items = rewards["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!((items[0]["definition"]["cost_points"].as_i64(), items[0]["stock_left"].as_i64()), (Some(150), Some(10)));
+
+        // A coupon batch, its codes as CSV; a minimum cart that is not an amount refuses.
+        let batch = b.post("/settings/coupons", &[("name", "Yalda"), ("pattern", "YALDA-######"), ("count", "5"), ("discount_kind", "percent"), ("discount", "10"), ("min_cart", "۱۰۰٬۰۰۰")]).await;
+        assert_eq!(batch.location(), "/settings/coupons?saved=1", "{}", batch.html);
+        let batches = app.get("/api/v1/coupon-batches").await.ok(200).clone();
+        let bid = batches["items"][0]["id"].as_str().unwrap();
+        assert_eq!(batches["items"][0]["rules"]["min_cart_minor"], 1_000_000, "100,000 toman");
+        let csv = b.get(&format!("/settings/coupons/{bid}/codes.csv")).await;
+        assert_eq!(csv.html.matches("YALDA-").count(), 5, "{}", csv.html);
+        let nope = b.post("/settings/coupons", &[("name", "x"), ("count", "5"), ("discount", "10"), ("min_cart", "lots")]).await;
+        assert!(nope.html.contains("class=\"problem\""));
+        assert_eq!(app.get("/api/v1/coupon-batches").await.ok(200)["items"].as_array().unwrap().len(), 1);
+
+        // The ladder as JSON: refused when malformed (and what was typed is kept), saved when not.
+        let broken = b.post("/settings/tiers", &[("ladder", "{\"tiers\": [")]).await;
+        assert!(broken.html.contains("class=\"problem\"") && broken.html.contains("{&#34;tiers&#34;: ["), "{}", broken.html);
+        let ladder = json!({"metric": "spend", "window": {"kind": "lifetime"}, "tiers": [{"code": "base", "name": "پایه", "threshold": 0}]}).to_string();
+        let saved = b.post("/settings/tiers", &[("ladder", &ladder)]).await;
+        assert_eq!(saved.location(), "/settings/tiers?saved=1", "{}", saved.html);
+        assert_eq!(app.get("/api/v1/tiers").await.ok(200)["tiers"][0]["code"], "base");
+
+        // A call logged on the 360 lands on the timeline; a promise is closed as kept.
+        let c = app.create_customer(customer("Leila", "09131234567")).await;
+        let cid = c["id"].as_str().unwrap().to_owned();
+        b.get(&format!("/customers/{cid}")).await;
+        let token = b.csrf.lock().unwrap().clone();
+        let logged = b.post_raw(&format!("/customers/{cid}/interactions"), &[("csrf", &token), ("kind", "call"), ("direction", "outbound"), ("summary", "پیگیری سفارش")], false).await;
+        assert_eq!(logged.status, 303, "{}", logged.html);
+        assert!(b.get(&format!("/customers/{cid}")).await.html.contains("پیگیری سفارش"));
+        let promise = app.post("/api/v1/tasks", json!({"kind": "promise", "title": "تماس دوباره", "customer_id": cid, "due_at": "2026-11-30T10:00:00Z", "assignee_id": null})).await;
+        let pid = promise.ok(201)["id"].as_str().unwrap().to_owned();
+        let tasks = b.get("/crm/tasks").await;
+        assert!(tasks.html.contains("تماس دوباره"));
+        let closed = b.post_raw(&format!("/crm/tasks/{pid}/close"), &[("csrf", &tasks.csrf()), ("status", "kept")], false).await;
+        assert_eq!(closed.status, 303);
+        assert_eq!(app.get(&format!("/api/v1/tasks/{pid}")).await.ok(200)["status"], "kept");
+
+        // A reward code used at the counter, once.
+        let rid = items[0]["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/customers/{cid}/adjustments"), json!({"points": 200, "reason": "gift"})).await.ok(201);
+        let claim = app.post(&format!("/api/v1/customers/{cid}/rewards"), json!({"reward_id": rid})).await.ok(201).clone();
+        let code = claim["code"].as_str().unwrap();
+        let used = b.post("/cashier/code", &[("code", code)]).await;
+        assert!(used.html.contains("کد جایزه استفاده شد") && used.html.contains("قهوه رایگان"), "{}", used.html);
+        let twice = b.post("/cashier/code", &[("code", code)]).await;
+        assert!(twice.html.contains("این کد جایزه استفاده شده"), "{}", twice.html);
+
+        // The language switch returns only to a path on this site.
+        for hostile in ["//evil.example/x", "/\\evil.example", "https://evil.example"] {
+            let back = b.post("/lang", &[("lang", "fa"), ("back", hostile)]).await;
+            assert_eq!(back.location(), "/", "{hostile}");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_program_in_dollars_shows_cents_and_no_phantom_discount() {
+    each_app(|app| async move {
+        let np = vafa_core::program::NewProgram::parse("Corner Shop", "USD", "Europe/Istanbul", "en").unwrap();
+        let sys = vafa_store::SystemCtx { actor: vafa_store::Actor::Cli, now: crate::helpers::start_time() };
+        let (_, key) = app.store.create_program(&np, &sys).await.unwrap();
+        let key = key.api_key;
+        staff_in(&app, &key, "shop", "admin").await;
+        let c = app.call(Method::POST, "/api/v1/customers", &key, Some(customer("Ann", "09121112233"))).await.ok(201).clone();
+        let cid = c["id"].as_str().unwrap().to_owned();
+        app.call(Method::POST, "/api/v1/purchases", &key, Some(json!({"customer_id": cid, "external_id": "S-1", "total": {"amount": "12.50", "currency": "USD"}})))
+            .await
+            .ok(201);
+        let b = Browser::new(&app);
+        let dash = b.login("shop", PASSWORD).await;
+        assert!(dash.html.contains("<html lang=\"en\" dir=\"ltr\">"));
+        let dash = b.get("/dashboard").await.html;
+        assert!(dash.contains("12.50 USD"), "revenue in dollars and cents: {dash}");
+        b.get("/cashier").await;
+        let quote = b.post("/cashier/quote", &[("customer_id", &cid), ("amount", "20.5")]).await;
+        assert!(quote.html.contains("20.50 USD"), "{}", quote.html);
+        assert!(!quote.html.contains("tier discount") && !quote.html.contains("Tier discount"), "{}", quote.html);
+    })
+    .await;
+}
