@@ -43,18 +43,18 @@ export const pages = {
     return await page.getAttribute('[data-test=tickets] a[href^="/customers/cus_"]', 'href');
   } },
   crm: { path: '/crm' },
-  ticket: { path: async (page) => {
+  'crm-ticket': { path: async (page) => {
     await page.goto(base + '/crm');
     return await page.getAttribute('a[href^="/crm/tickets/"]', 'href');
   } },
-  tasks: { path: '/crm/tasks' },
-  feedback: { path: '/crm/feedback' },
+  'crm-tasks': { path: '/crm/tasks' },
+  'crm-feedback': { path: '/crm/feedback' },
   segments: { path: '/segments' },
   settings: { path: '/settings' },
-  rules: { path: '/settings/rules' },
-  tiers: { path: '/settings/tiers' },
-  rewards: { path: '/settings/rewards' },
-  coupons: { path: '/settings/coupons' },
+  'settings-rules': { path: '/settings/rules' },
+  'settings-tiers': { path: '/settings/tiers' },
+  'settings-rewards': { path: '/settings/rewards' },
+  'settings-coupons': { path: '/settings/coupons' },
 };
 
 async function signIn(page) {
