@@ -24,6 +24,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/display", post(save_display))
         .route("/settings/tiers", get(tiers).post(save_tiers))
         .route("/settings/rewards", get(rewards).post(add_reward))
+        .route("/settings/rewards/{id}/retire", post(retire_reward))
         .route("/settings/coupons", get(coupons).post(add_batch))
         .route("/settings/coupons/{id}/codes.csv", get(batch_codes))
         .merge(super::settings_rules::routes())
@@ -393,7 +394,8 @@ struct RewardsPage {
     c: Chrome,
     tabs: Vec<(String, String, bool)>,
     notice: Notice,
-    rows: Vec<Vec<String>>,
+    /// (id, cells, still claimable)
+    rows: Vec<(String, Vec<String>, bool)>,
 }
 
 async fn rewards(
@@ -432,7 +434,7 @@ async fn rewards_page(
                 }
                 _ => v.t("reward_gift"),
             };
-            vec![
+            let cells = vec![
                 match (v.lang, &d.name_en) {
                     (super::Lang::En, Some(en)) => en.clone(),
                     _ => d.name.clone(),
@@ -442,7 +444,8 @@ async fn rewards_page(
                 r.stock_left.map(|s| v.n(&s)).unwrap_or_else(|| "∞".into()),
                 v.n(&r.claimed),
                 v.t(&format!("reward_status_{}", r.status)),
-            ]
+            ];
+            (r.id.clone(), cells, r.status == "active")
         })
         .collect();
     let notice = Notice::from(v, saved, err)?;
@@ -613,4 +616,21 @@ async fn batch_codes(
     }
     .await;
     answer(&ui, r)
+}
+
+/// Retire a reward: no new claims; the codes already issued stay valid.
+async fn retire_reward(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    p: Posted,
+) -> Response {
+    let ui = &p.ui;
+    let r = async {
+        ui.require_route(&state, Method::DELETE, "/api/v1/rewards/{id}")?;
+        let _ =
+            api::rewards::retire(State(state.clone()), ui.auth(), axum::extract::Path(id)).await?;
+        Ok(Redirect::to("/settings/rewards?saved=1").into_response())
+    }
+    .await;
+    answer(ui, r)
 }

@@ -23,6 +23,7 @@ pub fn routes() -> Router<AppState> {
         .route("/settings/rules", get(page).post(add_campaign))
         .route("/settings/rules/check", post(check))
         .route("/settings/rules/simulate", post(simulate))
+        .route("/settings/rules/{id}/status", post(set_status))
 }
 
 /// An effect in words: "×2 points", "+50 points", "1 point per 1,000 toman".
@@ -54,6 +55,7 @@ pub fn effect_text(v: &View, e: &Effect) -> String {
 }
 
 pub struct CampaignBox {
+    pub id: String,
     pub name: String,
     pub status: String,
     pub active: bool,
@@ -106,6 +108,7 @@ async fn rules_page(
     let campaigns = list
         .iter()
         .map(|c| CampaignBox {
+            id: c.id.clone(),
             name: c.definition.name.clone(),
             status: v.t(&format!("campaign_{}", c.definition.status.as_str())),
             active: c.definition.status.as_str() == "active",
@@ -274,6 +277,48 @@ async fn simulate(State(state): State<AppState>, p: Posted) -> Response {
             skipped,
             tier: sim.tier,
         }))
+    }
+    .await;
+    answer(ui, r)
+}
+
+/// Pause a running campaign or run a paused one again: a new campaign version with the
+/// other settings as they are.
+async fn set_status(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    p: Posted,
+) -> Response {
+    let ui = &p.ui;
+    let r = async {
+        ui.require_route(&state, Method::PUT, "/api/v1/campaigns/{id}")?;
+        let status = match p.get("status") {
+            Some("paused") => vafa_core::rules::CampaignStatus::Paused,
+            Some("active") => vafa_core::rules::CampaignStatus::Active,
+            _ => {
+                return Err(UiError::Api(crate::error::ApiError::field(
+                    "status",
+                    "active or paused",
+                )))
+            }
+        };
+        let current = api::rules::get_campaign(
+            State(state.clone()),
+            ui.auth(),
+            axum::extract::Path(id.clone()),
+        )
+        .await?
+        .0;
+        let mut def = current.definition;
+        def.status = status;
+        let _ = api::rules::update_campaign(
+            State(state.clone()),
+            ui.auth(),
+            axum::extract::Path(id),
+            Json(def),
+        )
+        .await?;
+        Ok(Redirect::to("/settings/rules?saved=1").into_response())
     }
     .await;
     answer(ui, r)

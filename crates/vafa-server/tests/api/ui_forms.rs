@@ -117,6 +117,19 @@ async fn catalog_ladder_care_and_counter_forms() {
         let items = rewards["items"].as_array().unwrap();
         assert_eq!(items.len(), 1);
         assert_eq!((items[0]["definition"]["cost_points"].as_i64(), items[0]["stock_left"].as_i64()), (Some(150), Some(10)));
+        let stale = app.post("/api/v1/rewards", json!({"name": "old", "kind": {"type": "free_product", "sku": "OLD"}, "cost_points": 10})).await.ok(201).clone();
+        let sid = stale["id"].as_str().unwrap();
+        let gone = b.post_raw(&format!("/settings/rewards/{sid}/retire"), &[("csrf", &bad.csrf())], false).await;
+        assert_eq!(gone.status, 303);
+        assert_eq!(app.get(&format!("/api/v1/rewards/{sid}")).await.ok(200)["status"], "retired");
+
+        // A campaign paused and run again from the rules page.
+        let camp = app.post("/api/v1/campaigns", json!({"campaign": {"name": "Nowruz"}, "rules": [{"name": "x2", "effects": [{"type": "multiplier", "factor": "2"}]}]})).await.ok(201).clone();
+        let camp_id = camp["id"].as_str().unwrap();
+        let rules_page = b.get("/settings/rules").await;
+        assert!(rules_page.html.contains("data-test=\"pause\""));
+        b.post_raw(&format!("/settings/rules/{camp_id}/status"), &[("csrf", &rules_page.csrf()), ("status", "paused")], false).await;
+        assert_eq!(app.get(&format!("/api/v1/campaigns/{camp_id}")).await.ok(200)["definition"]["status"], "paused");
 
         // A coupon batch, its codes as CSV; a minimum cart that is not an amount refuses.
         let batch = b.post("/settings/coupons", &[("name", "Yalda"), ("pattern", "YALDA-######"), ("count", "5"), ("discount_kind", "percent"), ("discount", "10"), ("min_cart", "۱۰۰٬۰۰۰")]).await;
