@@ -24,6 +24,8 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{id}", get(page))
         .route("/customers/{id}/timeline", get(timeline_more))
         .route("/customers/{id}/interactions", post(log_interaction))
+        .route("/customers/{id}/tickets", post(open_ticket))
+        .route("/customers/{id}/tasks", post(make_task))
 }
 
 pub struct Row {
@@ -611,6 +613,50 @@ async fn log_interaction(
             Json(super::input(body)?),
         )
         .await?;
+        Ok(Redirect::to(&format!("/customers/{id}#timeline")).into_response())
+    }
+    .await;
+    answer(ui, r)
+}
+
+/// Open a ticket for the customer (a complaint taken at the counter or on the phone) and
+/// go to it.
+async fn open_ticket(State(state): State<AppState>, Path(id): Path<String>, p: Posted) -> Response {
+    let ui = &p.ui;
+    let r = async {
+        ui.require_route(&state, Method::POST, "/api/v1/tickets")?;
+        let body = json!({
+            "customer_id": id,
+            "subject": p.get("subject").unwrap_or(""),
+            "category": p.get("category"),
+            "priority": p.get("priority"),
+            "channel": p.get("channel"),
+            "description": p.get("description"),
+        });
+        let (_, made) =
+            api::crm::open_ticket(State(state.clone()), ui.auth(), Json(super::input(body)?))
+                .await?;
+        Ok(Redirect::to(&format!("/crm/tickets/{}", made.0.ticket.id)).into_response())
+    }
+    .await;
+    answer(ui, r)
+}
+
+/// Record a promise made to the customer (or a task about them), due in the program's
+/// time; its reminder is queued like any other.
+async fn make_task(State(state): State<AppState>, Path(id): Path<String>, p: Posted) -> Response {
+    let ui = &p.ui;
+    let r = async {
+        ui.require_route(&state, Method::POST, "/api/v1/tasks")?;
+        let body = json!({
+            "customer_id": id,
+            "title": p.get("title").unwrap_or(""),
+            "kind": p.get("kind"),
+            "due_at": p.get("due_at").unwrap_or(""),
+            "notes": p.get("notes"),
+        });
+        let _ = api::crm::create_task(State(state.clone()), ui.auth(), Json(super::input(body)?))
+            .await?;
         Ok(Redirect::to(&format!("/customers/{id}#timeline")).into_response())
     }
     .await;

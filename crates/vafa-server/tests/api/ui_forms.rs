@@ -159,6 +159,20 @@ async fn catalog_ladder_care_and_counter_forms() {
         let logged = b.post_raw(&format!("/customers/{cid}/interactions"), &[("csrf", &token), ("kind", "call"), ("direction", "outbound"), ("summary", "پیگیری سفارش")], false).await;
         assert_eq!(logged.status, 303, "{}", logged.html);
         assert!(b.get(&format!("/customers/{cid}")).await.html.contains("پیگیری سفارش"));
+        // A ticket opened and a promise made from the 360.
+        let page = b.get(&format!("/customers/{cid}")).await;
+        let opened = b.post_raw(&format!("/customers/{cid}/tickets"), &[("csrf", &page.csrf()), ("subject", "کیک دیر رسید"), ("priority", "high"), ("channel", "phone")], false).await;
+        assert!(opened.location().starts_with("/crm/tickets/tkt_"), "{}", opened.html);
+        assert!(b.get(opened.location()).await.html.contains("کیک دیر رسید"));
+        let made = b.post_raw(&format!("/customers/{cid}/tasks"), &[("csrf", &page.csrf()), ("title", "ارسال کیک تازه"), ("kind", "promise"), ("due_at", "۱۴۰۵/۰۹/۱۰ ۱۶:۰۰")], false).await;
+        assert_eq!(made.status, 303, "{}", made.html);
+        let open = app.get(&format!("/api/v1/tasks?customer_id={cid}")).await.ok(200).clone();
+        let p = open["items"].as_array().unwrap().iter().find(|t| t["title"] == "ارسال کیک تازه").unwrap();
+        assert_eq!((p["kind"].as_str(), p["due_at"].as_str()), (Some("promise"), Some("2026-12-01T12:30:00Z")));
+        let bad_due = b.post_raw(&format!("/customers/{cid}/tasks"), &[("csrf", &page.csrf()), ("title", "x"), ("due_at", "soon")], false).await;
+        assert_eq!(bad_due.status, 422);
+        assert!(bad_due.html.contains("role=\"alert\""));
+
         let promise = app.post("/api/v1/tasks", json!({"kind": "promise", "title": "تماس دوباره", "customer_id": cid, "due_at": "2026-11-30T10:00:00Z", "assignee_id": null})).await;
         let pid = promise.ok(201)["id"].as_str().unwrap().to_owned();
         let tasks = b.get("/crm/tasks").await;
