@@ -218,6 +218,33 @@ async fn raw_baseline(args: &Args) -> Result<f64> {
     Ok(n as f64 / elapsed.as_secs_f64())
 }
 
+/// The same durable single-row inserts through a plain synchronous SQLite connection
+/// (rusqlite, the library purchases are written with): no hand-off between threads, so
+/// this is what the disk's commits alone allow.
+fn raw_baseline_direct(args: &Args) -> Result<f64> {
+    let dir = std::env::temp_dir().join(format!("vafa-bench-raw-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join("raw.db");
+    let conn = rusqlite::Connection::open(&path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+         CREATE TABLE bench_raw (id BIGINT PRIMARY KEY, v TEXT NOT NULL)",
+    )?;
+    let mut stmt = conn.prepare("INSERT INTO bench_raw (id, v) VALUES (?1, ?2)")?;
+    let deadline = Duration::from_secs(args.seconds);
+    let started = Instant::now();
+    let mut n: i64 = 0;
+    while started.elapsed() < deadline {
+        stmt.execute(rusqlite::params![n, "x"])?;
+        n += 1;
+    }
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    drop(stmt);
+    drop(conn);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(rate)
+}
+
 struct Run {
     ok: usize,
     errors: usize,
@@ -357,6 +384,16 @@ async fn main() -> Result<()> {
         args.seconds, args.backend
     );
     let raw = raw_baseline(&args).await.context("raw baseline")?;
+    let raw_direct = match args.backend.as_str() {
+        "sqlite" => {
+            eprintln!(
+                "raw baseline without sqlx: {} s of the same inserts through rusqlite …",
+                args.seconds
+            );
+            Some(raw_baseline_direct(&args).context("raw baseline (rusqlite)")?)
+        }
+        _ => None,
+    };
     eprintln!(
         "purchases: {} s at concurrency {} over loopback …",
         args.seconds, args.concurrency
@@ -384,6 +421,8 @@ async fn main() -> Result<()> {
         "p99_ms": percentile(&run.latencies_us, 0.99),
         "raw_inserts_per_s": (raw * 10.0).round() / 10.0,
         "ratio_to_raw": (rate / raw * 100.0).round() / 100.0,
+        "raw_inserts_per_s_rusqlite": raw_direct.map(|r| (r * 10.0).round() / 10.0),
+        "ratio_to_raw_rusqlite": raw_direct.map(|r| (rate / r * 100.0).round() / 100.0),
         "ledger_entries": report.entries,
         "group_commits": batches.map(|(c, _)| c),
         "writes_per_commit": batches.map(|(c, o)| if c == 0 { 0.0 } else { (o as f64 / c as f64 * 10.0).round() / 10.0 }),

@@ -70,7 +70,10 @@ pub enum StoreError {
     Corrupt(String),
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
-    /// A failure of the synchronous SQLite reader used for bulk analytics reads.
+    /// A failure of a synchronous SQLite connection (the purchase writer, bulk reads).
+    #[error("database error: {0}")]
+    Sqlite(rusqlite::Error),
+    /// The thread of a synchronous SQLite connection failed or stopped.
     #[error("database error: {0}")]
     BulkRead(String),
     #[error("migration error: {0}")]

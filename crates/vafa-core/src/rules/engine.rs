@@ -333,14 +333,18 @@ pub fn evaluate(
     input: &EvalInput<'_>,
     usage: &HashMap<String, CampaignUsage>,
 ) -> Evaluation {
-    let ctx = EvalContext::new(
-        input.purchase,
-        input.event,
-        input.customer,
-        input.at,
-        input.tz,
-        input.calendar,
-    );
+    // Built only when a condition is read: rules without one (the base rule) need no
+    // CEL values, which cost more than the rest of the evaluation.
+    let ctx = std::cell::LazyCell::new(|| {
+        EvalContext::new(
+            input.purchase,
+            input.event,
+            input.customer,
+            input.at,
+            input.tz,
+            input.calendar,
+        )
+    });
     let local = input.at.to_zoned(input.tz.clone()).datetime();
     let lines = input.purchase.map_or(0, |p| p.items.len());
     let mut order: Vec<&Campaign> = campaigns.iter().collect();

@@ -133,6 +133,6 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'sta
 
 impl From<rusqlite::Error> for StoreError {
     fn from(e: rusqlite::Error) -> Self {
-        StoreError::BulkRead(e.to_string())
+        StoreError::Sqlite(e)
     }
 }

@@ -26,15 +26,15 @@ pub(crate) fn random_card_number(rng: &mut impl Rng) -> CardNumber {
 macro_rules! card_ops {
     ($db:ty, $lock:literal) => {
         impl SqlStore<$db> {
-            async fn card_event(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            async fn card_event<C: Db>(
+                conn: &mut C,
                 ctx: &Ctx,
                 card_id: &str,
                 event: &str,
                 customer_id: Option<&str>,
                 detail: Option<&str>,
             ) -> Result<()> {
-                sqlx::query(
+                db::query(
                     "INSERT INTO card_events (id, program_id, card_id, at, event, customer_id, detail, actor_id) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
                 )
@@ -51,8 +51,8 @@ macro_rules! card_ops {
                 Ok(())
             }
 
-            async fn load_card(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            async fn load_card<C: Db>(
+                conn: &mut C,
                 program_id: &str,
                 number: &str,
                 for_write: bool,
@@ -61,11 +61,11 @@ macro_rules! card_ops {
                     "SELECT {CARD_COLUMNS} FROM cards WHERE program_id = $1 AND number = $2{}",
                     if for_write { $lock } else { "" }
                 );
-                let row: Option<CardRow> = sqlx::query_as(&sql).bind(program_id).bind(number).fetch_optional(&mut *conn).await?;
+                let row: Option<CardRow> = db::query(&sql).bind(program_id).bind(number).fetch_optional(&mut *conn).await?;
                 row.map(Card::try_from).transpose()
             }
 
-            async fn active_card(conn: &mut <$db as sqlx::Database>::Connection, program_id: &str, number: &CardNumber) -> Result<Card> {
+            async fn active_card<C: Db>(conn: &mut C, program_id: &str, number: &CardNumber) -> Result<Card> {
                 let card = Self::load_card(conn, program_id, number.as_str(), true)
                     .await?
                     .ok_or(StoreError::NotFound("card"))?;
@@ -75,11 +75,11 @@ macro_rules! card_ops {
                 Ok(card)
             }
 
-            async fn set_card_status(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            async fn set_card_status<C: Db>(
+                conn: &mut C,
                 card: &Card,
             ) -> Result<()> {
-                sqlx::query(
+                db::query(
                     "UPDATE cards SET status = $1, status_reason = $2, replaced_by = $3, customer_id = $4 WHERE id = $5",
                 )
                 .bind(card.status.as_str())

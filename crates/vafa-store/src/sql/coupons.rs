@@ -160,8 +160,8 @@ macro_rules! coupon_ops {
             }
 
             /// The discount `code` gives, after every limit but the code's own uses.
-            async fn coupon_terms(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            async fn coupon_terms<C: Db>(
+                conn: &mut C,
                 program_id: &str,
                 code: &str,
                 customer_id: Option<&str>,
@@ -176,7 +176,7 @@ macro_rules! coupon_ops {
                     if lock { $lock.replace("FOR UPDATE", "FOR UPDATE OF c") } else { String::new() }
                 );
                 let row: Option<(String, i64, Option<i64>, String)> =
-                    sqlx::query_as(&sql).bind(program_id).bind(code).fetch_optional(&mut *conn).await?;
+                    db::query(&sql).bind(program_id).bind(code).fetch_optional(&mut *conn).await?;
                 let (batch_id, uses, max_uses, rules) = row.ok_or(StoreError::NotFound("coupon"))?;
                 let rules: vafa_core::coupons::CouponRules = decode_def(&rules)?;
                 if max_uses.is_some_and(|m| uses >= m) {
@@ -185,7 +185,7 @@ macro_rules! coupon_ops {
                 let discount = vafa_core::coupons::discount_for(&rules, &cart.lines, cart.total_minor, at)
                     .map_err(|e| StoreError::CouponNotApplicable(e.to_string()))?;
                 if let (Some(limit), Some(customer)) = (rules.max_uses_per_customer, customer_id) {
-                    let (n,): (i64,) = sqlx::query_as(
+                    let (n,): (i64,) = db::query(
                         "SELECT COUNT(*) FROM coupon_uses WHERE program_id = $1 AND batch_id = $2 AND customer_id = $3",
                     )
                     .bind(program_id)
@@ -214,13 +214,13 @@ macro_rules! coupon_ops {
 
             /// After a use is recorded: refuse it if the customer is now over the batch's
             /// per-customer limit (several codes of one batch in one purchase).
-            pub(crate) async fn coupon_customer_limit(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            pub(crate) async fn coupon_customer_limit<C: Db>(
+                conn: &mut C,
                 program_id: &str,
                 code: &str,
                 customer_id: &str,
             ) -> Result<()> {
-                let row: Option<(String, String)> = sqlx::query_as(
+                let row: Option<(String, String)> = db::query(
                     "SELECT b.id, b.rules FROM coupon_codes c JOIN coupon_batches b ON b.id = c.batch_id WHERE c.program_id = $1 AND c.code = $2",
                 )
                 .bind(program_id)
@@ -230,7 +230,7 @@ macro_rules! coupon_ops {
                 let (batch_id, rules) = row.ok_or(StoreError::NotFound("coupon"))?;
                 let rules: vafa_core::coupons::CouponRules = decode_def(&rules)?;
                 if let Some(limit) = rules.max_uses_per_customer {
-                    let (n,): (i64,) = sqlx::query_as(
+                    let (n,): (i64,) = db::query(
                         "SELECT COUNT(*) FROM coupon_uses WHERE program_id = $1 AND batch_id = $2 AND customer_id = $3",
                     )
                     .bind(program_id)

@@ -10,35 +10,29 @@ pub(crate) const CUSTOMER_COLUMNS: &str = "id, program_id, status, first_name, l
 macro_rules! customer_ops {
     ($db:ty, $lock:literal) => {
         impl SqlStore<$db> {
-            pub(crate) async fn load_customers(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            pub(crate) async fn load_customers<C: Db>(
+                conn: &mut C,
                 rows: Vec<CustomerRow>,
             ) -> Result<Vec<Customer>> {
                 if rows.is_empty() {
                     return Ok(Vec::new());
                 }
-                let ids: Vec<&str> = rows.iter().map(|r| r.id.as_str()).collect();
-                let mut tq = sqlx::QueryBuilder::<$db>::new("SELECT customer_id, tag FROM customer_tags WHERE customer_id IN (");
-                let mut sep = tq.separated(", ");
-                for id in &ids {
-                    sep.push_bind(*id);
+                let list = (1..=rows.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                let mut tq = db::query(format!("SELECT customer_id, tag FROM customer_tags WHERE customer_id IN ({list}) ORDER BY tag"));
+                let mut cq = db::query(format!(
+                    "SELECT customer_id, channel, granted, at, source FROM customer_consents WHERE customer_id IN ({list})"
+                ));
+                for r in &rows {
+                    tq = tq.bind(&r.id);
+                    cq = cq.bind(&r.id);
                 }
-                tq.push(") ORDER BY tag");
-                let tags: Vec<TagRow> = tq.build_query_as().fetch_all(&mut *conn).await?;
-                let mut cq = sqlx::QueryBuilder::<$db>::new(
-                    "SELECT customer_id, channel, granted, at, source FROM customer_consents WHERE customer_id IN (",
-                );
-                let mut sep = cq.separated(", ");
-                for id in &ids {
-                    sep.push_bind(*id);
-                }
-                cq.push(")");
-                let consents: Vec<ConsentRow> = cq.build_query_as().fetch_all(&mut *conn).await?;
+                let tags: Vec<TagRow> = tq.fetch_all(&mut *conn).await?;
+                let consents: Vec<ConsentRow> = cq.fetch_all(&mut *conn).await?;
                 rows.into_iter().map(|r| r.into_customer(&tags, &consents)).collect()
             }
 
-            pub(crate) async fn load_customer(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            pub(crate) async fn load_customer<C: Db>(
+                conn: &mut C,
                 program_id: &str,
                 id: &str,
                 for_write: bool,
@@ -48,7 +42,7 @@ macro_rules! customer_ops {
                     if for_write { $lock } else { "" }
                 );
                 let row: Option<CustomerRow> =
-                    sqlx::query_as(&sql).bind(program_id).bind(id).fetch_optional(&mut *conn).await?;
+                    db::query(&sql).bind(program_id).bind(id).fetch_optional(&mut *conn).await?;
                 let Some(row) = row else { return Ok(None) };
                 Ok(Self::load_customers(conn, vec![row]).await?.pop())
             }
@@ -69,8 +63,8 @@ macro_rules! customer_ops {
             }
 
             /// Write the whole record (row, tags, consents) as it now is.
-            pub(crate) async fn save_customer(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            pub(crate) async fn save_customer<C: Db>(
+                conn: &mut C,
                 c: &Customer,
                 insert: bool,
             ) -> Result<()> {
@@ -89,7 +83,7 @@ macro_rules! customer_ops {
                 };
                 let attributes = serde_json::to_string(c.attributes.as_map())
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                sqlx::query(&sql)
+                db::query(&sql)
                     .bind(&c.id)
                     .bind(&c.program_id)
                     .bind(c.status.as_str())
@@ -113,21 +107,21 @@ macro_rules! customer_ops {
                     .bind(Customer::search_name(c.first_name.as_deref(), c.last_name.as_deref()))
                     .execute(&mut *conn)
                     .await
-                    .map_err(classify)?;
-                sqlx::query("DELETE FROM customer_tags WHERE customer_id = $1 AND program_id = $2")
+                    .map_err(classify_error)?;
+                db::query("DELETE FROM customer_tags WHERE customer_id = $1 AND program_id = $2")
                     .bind(&c.id)
                     .bind(&c.program_id)
                     .execute(&mut *conn)
                     .await?;
                 for tag in &c.tags {
-                    sqlx::query("INSERT INTO customer_tags (program_id, customer_id, tag) VALUES ($1, $2, $3)")
+                    db::query("INSERT INTO customer_tags (program_id, customer_id, tag) VALUES ($1, $2, $3)")
                         .bind(&c.program_id)
                         .bind(&c.id)
                         .bind(tag.as_str())
                         .execute(&mut *conn)
                         .await?;
                 }
-                sqlx::query("DELETE FROM customer_consents WHERE customer_id = $1 AND program_id = $2")
+                db::query("DELETE FROM customer_consents WHERE customer_id = $1 AND program_id = $2")
                     .bind(&c.id)
                     .bind(&c.program_id)
                     .execute(&mut *conn)
@@ -138,7 +132,7 @@ macro_rules! customer_ops {
                     (Channel::Call, &c.consent_call),
                 ] {
                     let Some(consent) = consent else { continue };
-                    sqlx::query(
+                    db::query(
                         "INSERT INTO customer_consents (program_id, customer_id, channel, granted, at, source) \
                          VALUES ($1, $2, $3, $4, $5, $6)",
                     )

@@ -9,6 +9,9 @@
 //! waiting; the first member of the batch to get the lock back COMMITs for all of them.
 //! Nobody is answered before the transaction holding its work is durable. A failing or
 //! abandoned operation rolls back to its own savepoint; the others are unaffected.
+//!
+//! Purchases run on their own writer thread (`lite_writer`); a batch here and a batch
+//! there take turns on one FIFO lock (`turn`), held from BEGIN to COMMIT.
 
 use crate::StoreError;
 use sqlx::{Connection, SqliteConnection};
@@ -31,11 +34,14 @@ pub(crate) struct State {
     /// Savepoints of dropped operations, rolled back by the next holder of the lock.
     abandoned: Vec<String>,
     outcomes: VecDeque<(u64, Result<(), String>)>,
+    /// This connection's turn at writing, held while a batch is open.
+    turn: Option<OwnedMutexGuard<()>>,
 }
 
 pub(crate) struct GroupCommit {
     state: Arc<Mutex<State>>,
     stats: Arc<Stats>,
+    turn: Arc<Mutex<()>>,
 }
 
 /// Commits made, and the operations they made durable.
@@ -46,7 +52,7 @@ pub(crate) struct Stats {
 }
 
 impl GroupCommit {
-    pub(crate) fn new(conn: SqliteConnection) -> Self {
+    pub(crate) fn new(conn: SqliteConnection, turn: Arc<Mutex<()>>, stats: Arc<Stats>) -> Self {
         let state = State {
             conn,
             open_batch: None,
@@ -55,10 +61,12 @@ impl GroupCommit {
             waiting: 0,
             abandoned: Vec::new(),
             outcomes: VecDeque::new(),
+            turn: None,
         };
         GroupCommit {
             state: Arc::new(Mutex::new(state)),
-            stats: Arc::default(),
+            stats,
+            turn,
         }
     }
 
@@ -69,7 +77,9 @@ impl GroupCommit {
         let batch = match g.open_batch {
             Some(b) => b,
             None => {
+                let turn = self.turn.clone().lock_owned().await;
                 sqlx::query("BEGIN IMMEDIATE").execute(&mut g.conn).await?;
+                g.turn = Some(turn);
                 g.next_batch += 1;
                 g.waiting = 0;
                 g.open_batch = Some(g.next_batch);
@@ -82,6 +92,9 @@ impl GroupCommit {
             .execute(&mut g.conn)
             .await
         {
+            // Close the batch if this was its only member, so the turn is not held.
+            drop(g);
+            janitor(self.state.clone());
             return Err(e.into());
         }
         Ok(GroupTx {
@@ -178,6 +191,7 @@ impl GroupTx {
         }
         g.open_batch = None;
         g.waiting = 0;
+        g.turn = None;
         g.record(self.batch, result.clone());
         result.map_err(|e| StoreError::Open(format!("commit failed: {e}")))
     }
@@ -209,6 +223,7 @@ fn janitor(state: Arc<Mutex<State>>) {
         if g.waiting == 0 {
             if let Some(batch) = g.open_batch.take() {
                 let _ = sqlx::query("ROLLBACK").execute(&mut g.conn).await;
+                g.turn = None;
                 g.record(batch, Ok(()));
             }
         }

@@ -5,8 +5,8 @@ macro_rules! key_ops {
         impl SqlStore<$db> {
             /// Append an audit row inside the caller's transaction, so a change and its
             /// record commit or fail together.
-            pub(crate) async fn audit(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            pub(crate) async fn audit<C: Db>(
+                conn: &mut C,
                 ctx: &Ctx,
                 action: &str,
                 target_type: &str,
@@ -17,8 +17,8 @@ macro_rules! key_ops {
             }
 
             #[allow(clippy::too_many_arguments)]
-            async fn audit_raw(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            async fn audit_raw<C: Db>(
+                conn: &mut C,
                 program_id: &str,
                 actor: &Actor,
                 at: jiff::Timestamp,
@@ -27,7 +27,7 @@ macro_rules! key_ops {
                 target_id: &str,
                 summary: serde_json::Value,
             ) -> Result<()> {
-                sqlx::query(
+                db::query(
                     "INSERT INTO audit_log (id, program_id, at, actor_kind, actor_id, actor_role, action, target_type, target_id, summary) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
@@ -98,12 +98,20 @@ macro_rules! key_ops {
             }
 
             pub(crate) async fn get_program_op(&self, program_id: &str) -> Result<Option<Program>> {
+                // Programs never change once opened: one read serves the process (`cache`).
+                if let Some(p) = self.caches.program(program_id) {
+                    return Ok(Some(p));
+                }
                 let row: Option<ProgramRow> =
                     sqlx::query_as("SELECT id, name, currency, timezone, locale, created_at FROM programs WHERE id = $1")
                         .bind(program_id)
                         .fetch_optional(&self.read)
                         .await?;
-                row.map(Program::try_from).transpose()
+                let program = row.map(Program::try_from).transpose()?;
+                if let Some(p) = &program {
+                    self.caches.remember_program(p);
+                }
+                Ok(program)
             }
 
             pub(crate) async fn create_api_key_op(&self, ctx: &Ctx, role: Role, name: Option<&str>) -> Result<IssuedKey> {
@@ -120,16 +128,14 @@ macro_rules! key_ops {
                 Ok(key)
             }
 
-            async fn key_row(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            async fn key_row<C: Db>(
+                conn: &mut C,
                 key_id: &str,
             ) -> Result<Option<ApiKeyRow>> {
-                Ok(sqlx::query_as(
-                    "SELECT id, program_id, name, role, secret_sha256, created_at, revoked_at FROM api_keys WHERE id = $1",
-                )
-                .bind(key_id)
-                .fetch_optional(&mut *conn)
-                .await?)
+                db::query("SELECT id, program_id, name, role, secret_sha256, created_at, revoked_at FROM api_keys WHERE id = $1")
+                    .bind(key_id)
+                    .fetch_optional(&mut *conn)
+                    .await
             }
 
             pub(crate) async fn list_api_keys_op(&self, program_id: &str) -> Result<Vec<ApiKeyInfo>> {
@@ -169,11 +175,15 @@ macro_rules! key_ops {
                 if presented.starts_with("vs_") {
                     return self.session_principal(presented, now).await;
                 }
+                self.key_principal_op(presented).await
+            }
+
+            /// The principal of a live API key.
+            async fn key_principal<C: Db>(conn: &mut C, presented: &str) -> Result<Option<Principal>> {
                 let Some((key_id, secret)) = keys::parse(presented) else {
                     return Ok(None);
                 };
-                let mut conn = self.read.acquire().await?;
-                let Some(row) = Self::key_row(&mut conn, &key_id).await? else {
+                let Some(row) = Self::key_row(conn, &key_id).await? else {
                     return Ok(None);
                 };
                 if row.revoked_at.is_some() || !keys::verify(secret, &row.secret_sha256) {

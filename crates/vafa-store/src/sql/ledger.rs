@@ -5,11 +5,11 @@
 macro_rules! ledger_ops {
     ($db:ty, $lock:literal) => {
         impl SqlStore<$db> {
-            async fn program_and_settings(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            async fn program_and_settings<C: Db>(
+                conn: &mut C,
                 program_id: &str,
             ) -> Result<(Program, LedgerSettings)> {
-                let row: Option<ProgramSettingsRow> = sqlx::query_as(
+                let row: Option<ProgramSettingsRow> = db::query(
                     "SELECT p.id, p.name, p.currency, p.timezone, p.locale, p.created_at, s.ledger \
                      FROM programs p LEFT JOIN program_settings s ON s.program_id = p.id WHERE p.id = $1",
                 )
@@ -48,8 +48,8 @@ macro_rules! ledger_ops {
             }
 
             /// The account row for `spec`, created if new, locked for this transaction.
-            async fn lock_account(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            async fn lock_account<C: Db>(
+                conn: &mut C,
                 program_id: &str,
                 spec: &AccountSpec,
                 now: jiff::Timestamp,
@@ -59,10 +59,10 @@ macro_rules! ledger_ops {
                     $lock
                 );
                 // Accounts exist after their first use: look first, create only when missing.
-                if let Some(row) = sqlx::query_as(&sql).bind(program_id).bind(&spec.key).fetch_optional(&mut *conn).await? {
+                if let Some(row) = db::query(&sql).bind(program_id).bind(&spec.key).fetch_optional(&mut *conn).await? {
                     return Ok(row);
                 }
-                sqlx::query(
+                db::query(
                     "INSERT INTO accounts (id, program_id, key, kind, customer_id, unit, balance, debt, seq, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, 0, 0, 0, $7) ON CONFLICT (program_id, key) DO NOTHING",
                 )
@@ -75,14 +75,14 @@ macro_rules! ledger_ops {
                 .bind(micros(now))
                 .execute(&mut *conn)
                 .await?;
-                Ok(sqlx::query_as(&sql).bind(program_id).bind(&spec.key).fetch_one(&mut *conn).await?)
+                db::query(&sql).bind(program_id).bind(&spec.key).fetch_one(&mut *conn).await
             }
 
             /// Append one journal entry: postings in leg order, each with the balance after
             /// it; account balances, debts and lot remainders follow.
             #[allow(clippy::too_many_arguments)]
-            async fn post_entry(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            async fn post_entry<C: Db>(
+                conn: &mut C,
                 ctx: &Ctx,
                 kind: &str,
                 customer_id: Option<&str>,
@@ -100,7 +100,7 @@ macro_rules! ledger_ops {
                     accounts.insert(spec.key.clone(), row);
                 }
                 let entry_id = new_id("ent");
-                sqlx::query(
+                db::query(
                     "INSERT INTO journal_entries (id, program_id, kind, customer_id, purchase_id, at, explanation, actor_kind, actor_id) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                 )
@@ -128,25 +128,37 @@ macro_rules! ledger_ops {
                     rows.push((acct.id.clone(), acct.seq, acct.balance, leg));
                 }
                 if !rows.is_empty() {
-                    let mut b = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO postings (id, entry_id, program_id, account_id, seq, unit, amount, balance_after, lot_id) ",
+                    let mut sql = String::from(
+                        "INSERT INTO postings (id, entry_id, program_id, account_id, seq, unit, amount, balance_after, lot_id) VALUES ",
                     );
-                    b.push_values(&rows, |mut r, (account_id, seq, balance, leg)| {
-                        r.push_bind(new_id("pst"))
-                            .push_bind(entry_id.clone())
-                            .push_bind(ctx.program_id.clone())
-                            .push_bind(account_id.clone())
-                            .push_bind(*seq)
-                            .push_bind(leg.account.unit.clone())
-                            .push_bind(leg.amount)
-                            .push_bind(*balance)
-                            .push_bind(leg.lot_id.clone());
-                    });
-                    b.build().execute(&mut *conn).await?;
+                    for i in 0..rows.len() {
+                        let n = i * 9;
+                        if i > 0 {
+                            sql.push_str(", ");
+                        }
+                        sql.push_str(&format!(
+                            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
+                            n + 1, n + 2, n + 3, n + 4, n + 5, n + 6, n + 7, n + 8, n + 9
+                        ));
+                    }
+                    let mut q = db::query(sql);
+                    for (account_id, seq, balance, leg) in &rows {
+                        q = q
+                            .bind(new_id("pst"))
+                            .bind(&entry_id)
+                            .bind(&ctx.program_id)
+                            .bind(account_id)
+                            .bind(*seq)
+                            .bind(&leg.account.unit)
+                            .bind(leg.amount)
+                            .bind(*balance)
+                            .bind(&leg.lot_id);
+                    }
+                    q.execute(&mut *conn).await?;
                 }
                 for (_, _, _, leg) in &rows {
                     if let Some(lot) = &leg.lot_id {
-                        sqlx::query("UPDATE lots SET remaining = remaining + $1 WHERE id = $2")
+                        db::query("UPDATE lots SET remaining = remaining + $1 WHERE id = $2")
                             .bind(leg.amount)
                             .bind(lot)
                             .execute(&mut *conn)
@@ -154,7 +166,7 @@ macro_rules! ledger_ops {
                     }
                 }
                 for acct in accounts.values() {
-                    sqlx::query("UPDATE accounts SET balance = $1, debt = $2, seq = $3 WHERE id = $4")
+                    db::query("UPDATE accounts SET balance = $1, debt = $2, seq = $3 WHERE id = $4")
                         .bind(acct.balance)
                         .bind(acct.debt)
                         .bind(acct.seq)
@@ -166,8 +178,8 @@ macro_rules! ledger_ops {
             }
 
             /// A new lot (remaining 0 until its earning posting lands).
-            async fn new_lot(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            async fn new_lot<C: Db>(
+                conn: &mut C,
                 ctx: &Ctx,
                 account_id: &str,
                 purchase_id: Option<&str>,
@@ -176,7 +188,7 @@ macro_rules! ledger_ops {
                 expires_at: Option<jiff::Timestamp>,
             ) -> Result<String> {
                 let id = new_id("lot");
-                sqlx::query(
+                db::query(
                     "INSERT INTO lots (id, program_id, account_id, entry_id, purchase_id, initial, remaining, available_at, expires_at) \
                      VALUES ($1, $2, $3, '', $4, $5, 0, $6, $7)",
                 )
@@ -192,8 +204,8 @@ macro_rules! ledger_ops {
                 Ok(id)
             }
 
-            async fn lots_of(conn: &mut <$db as sqlx::Database>::Connection, account_id: &str) -> Result<Vec<vafa_core::ledger::Lot>> {
-                let rows: Vec<LotRow> = sqlx::query_as(
+            async fn lots_of<C: Db>(conn: &mut C, account_id: &str) -> Result<Vec<vafa_core::ledger::Lot>> {
+                let rows: Vec<LotRow> = db::query(
                     "SELECT id, remaining, available_at, expires_at FROM lots WHERE account_id = $1 AND remaining > 0",
                 )
                 .bind(account_id)
@@ -204,15 +216,15 @@ macro_rules! ledger_ops {
                 Ok(lots)
             }
 
-            pub(crate) async fn snapshot(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            pub(crate) async fn snapshot<C: Db>(
+                conn: &mut C,
                 program_id: &str,
                 customer_id: &str,
                 at: jiff::Timestamp,
                 with_lifetime: bool,
             ) -> Result<BalanceSnapshot> {
                 let keys = [AccountSpec::customer_points(customer_id).key, format!("customer:{customer_id}:cashback")];
-                let rows: Vec<AccountRow> = sqlx::query_as(
+                let rows: Vec<AccountRow> = db::query(
                     "SELECT id, kind, balance, debt, seq FROM accounts WHERE program_id = $1 AND key IN ($2, $3)",
                 )
                 .bind(program_id)
@@ -230,7 +242,7 @@ macro_rules! ledger_ops {
                 let mut lifetime = Lifetime::default();
                 let (mut cb_earned, mut cb_redeemed) = (0, 0);
                 for acct in rows.iter().filter(|_| with_lifetime) {
-                    let sums: Vec<(String, i64)> = sqlx::query_as(
+                    let sums: Vec<(String, i64)> = db::query(
                         "SELECT e.kind, CAST(SUM(p.amount) AS BIGINT) FROM postings p JOIN journal_entries e ON e.id = p.entry_id \
                          WHERE p.account_id = $1 GROUP BY e.kind",
                     )
@@ -272,14 +284,14 @@ macro_rules! ledger_ops {
             }
 
             /// The stored outcome of an earlier request with this key, if any.
-            async fn idem_lookup<T: serde::de::DeserializeOwned>(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            async fn idem_lookup<T: serde::de::DeserializeOwned, C: Db>(
+                conn: &mut C,
                 program_id: &str,
                 idem: Option<&Idempotency>,
             ) -> Result<Option<T>> {
                 let Some(idem) = idem else { return Ok(None) };
                 let row: Option<(String, String)> =
-                    sqlx::query_as("SELECT fingerprint, outcome FROM idempotency_keys WHERE program_id = $1 AND key = $2")
+                    db::query("SELECT fingerprint, outcome FROM idempotency_keys WHERE program_id = $1 AND key = $2")
                         .bind(program_id)
                         .bind(&idem.key)
                         .fetch_optional(&mut *conn)
@@ -291,14 +303,14 @@ macro_rules! ledger_ops {
                 }
             }
 
-            async fn idem_store<T: serde::Serialize>(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            async fn idem_store<T: serde::Serialize, C: Db>(
+                conn: &mut C,
                 ctx: &Ctx,
                 idem: Option<&Idempotency>,
                 outcome: &T,
             ) -> Result<()> {
                 let Some(idem) = idem else { return Ok(()) };
-                sqlx::query("INSERT INTO idempotency_keys (program_id, key, fingerprint, outcome, created_at) VALUES ($1, $2, $3, $4, $5)")
+                db::query("INSERT INTO idempotency_keys (program_id, key, fingerprint, outcome, created_at) VALUES ($1, $2, $3, $4, $5)")
                     .bind(&ctx.program_id)
                     .bind(&idem.key)
                     .bind(&idem.fingerprint)
@@ -310,19 +322,19 @@ macro_rules! ledger_ops {
             }
 
             /// Lock a customer for a value change and return its status; it must exist.
-            async fn lock_customer(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            async fn lock_customer<C: Db>(
+                conn: &mut C,
                 program_id: &str,
                 id: &str,
             ) -> Result<CustomerStatus> {
                 let sql = format!("SELECT status FROM customers WHERE program_id = $1 AND id = $2{}", $lock);
-                let row: Option<(String,)> = sqlx::query_as(&sql).bind(program_id).bind(id).fetch_optional(&mut *conn).await?;
+                let row: Option<(String,)> = db::query(&sql).bind(program_id).bind(id).fetch_optional(&mut *conn).await?;
                 let status = row.ok_or(StoreError::NotFound("customer"))?.0;
                 status.parse().map_err(StoreError::Corrupt)
             }
 
             /// Lock a customer who may earn or spend: active only.
-            async fn active_customer(conn: &mut <$db as sqlx::Database>::Connection, program_id: &str, id: &str) -> Result<()> {
+            async fn active_customer<C: Db>(conn: &mut C, program_id: &str, id: &str) -> Result<()> {
                 match Self::lock_customer(conn, program_id, id).await? {
                     CustomerStatus::Active => Ok(()),
                     CustomerStatus::Blocked => Err(StoreError::CustomerBlocked),
@@ -332,15 +344,15 @@ macro_rules! ledger_ops {
 
             /// The customer a purchase names, locked; an unbound bearer card gets an
             /// anonymous holder so its points have an owner until someone registers.
-            async fn purchase_customer(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            async fn purchase_customer<C: Db>(
+                conn: &mut C,
                 ctx: &Ctx,
                 who: &CustomerRef,
             ) -> Result<(String, Option<String>)> {
                 let (id, card) = match who {
                     CustomerRef::Id(id) => (id.clone(), None),
                     CustomerRef::Mobile(m) => {
-                        let row: Option<(String,)> = sqlx::query_as(
+                        let row: Option<(String,)> = db::query(
                             "SELECT id FROM customers WHERE program_id = $1 AND mobile = $2",
                         )
                         .bind(&ctx.program_id)
@@ -369,21 +381,21 @@ macro_rules! ledger_ops {
                 Ok((id, card))
             }
 
-            pub(crate) async fn post_purchase_op(&self, ctx: &Ctx, p: &NewPurchase, idem: Option<&Idempotency>) -> Result<Replayed<PurchaseOutcome>> {
-                let mut tx = self.begin_write().await?;
-                if let Some(value) = Self::idem_lookup(&mut tx, &ctx.program_id, idem).await? {
-                    // A replay waits, like any write, until what it repeats is durable.
-                    tx.commit().await?;
+            /// Record a purchase inside the caller's write transaction (sqlx on
+            /// PostgreSQL; SQLite's purchase writer, `lite_writer`). A replay is answered
+            /// like any write, once the transaction holding it is durable.
+            pub(crate) async fn purchase_in<C: Db>(tx: &mut C, ctx: &Ctx, p: &NewPurchase, idem: Option<&Idempotency>) -> Result<Replayed<PurchaseOutcome>> {
+                if let Some(value) = Self::idem_lookup(&mut *tx, &ctx.program_id, idem).await? {
                     return Ok(Replayed { value, replayed: true });
                 }
-                let (program, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
-                let (customer_id, card) = Self::purchase_customer(&mut tx, ctx, &p.customer).await?;
+                let (program, settings) = Self::program_and_settings(&mut *tx, &ctx.program_id).await?;
+                let (customer_id, card) = Self::purchase_customer(&mut *tx, ctx, &p.customer).await?;
                 let tz = jiff::tz::TimeZone::get(&program.timezone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 // The tier the customer holds before this purchase: its discount (checkout)
                 // and its multiplier of what the purchase earns.
-                let ladder = Self::ladder_of(&mut tx, &ctx.program_id).await?;
+                let ladder = Self::ladder_of(&mut *tx, &ctx.program_id).await?;
                 let level = match &ladder {
-                    Some(l) => Some(Self::level_of(l, Self::tier_row(&mut tx, &ctx.program_id, &customer_id).await?.as_ref())),
+                    Some(l) => Some(Self::level_of(l, Self::tier_row(&mut *tx, &ctx.program_id, &customer_id).await?.as_ref())),
                     None => None,
                 };
                 let tier = ladder.as_ref().zip(level).map(|(l, i)| &l.tiers[i]);
@@ -412,15 +424,15 @@ macro_rules! ledger_ops {
                         sorted.sort();
                         for code in sorted {
                             let sql = format!("SELECT uses FROM coupon_codes WHERE program_id = $1 AND code = $2{}", $lock);
-                            let _: Option<(i64,)> = sqlx::query_as(&sql).bind(&ctx.program_id).bind(code).fetch_optional(&mut *tx).await?;
+                            let _: Option<(i64,)> = db::query(&sql).bind(&ctx.program_id).bind(code).fetch_optional(&mut *tx).await?;
                         }
                     }
                     let mut raws = Vec::new();
                     for code in &p.coupons {
-                        let u = Self::coupon_terms(&mut tx, &ctx.program_id, code, Some(&customer_id), &cart, ctx.now, true).await?;
+                        let u = Self::coupon_terms(&mut *tx, &ctx.program_id, code, Some(&customer_id), &cart, ctx.now, true).await?;
                         raws.push((code.clone(), u.discount_minor));
                     }
-                    let before = Self::snapshot(&mut tx, &ctx.program_id, &customer_id, ctx.now, false).await?;
+                    let before = Self::snapshot(&mut *tx, &ctx.program_id, &customer_id, ctx.now, false).await?;
                     let q = vafa_core::checkout::quote(&vafa_core::checkout::QuoteInput {
                         total_minor: p.total_minor,
                         free_items: free,
@@ -441,18 +453,17 @@ macro_rules! ledger_ops {
                         if *off == 0 {
                             continue;
                         }
-                        let taken = sqlx::query(
+                        let taken = db::query(
                             "UPDATE coupon_codes SET uses = uses + 1 WHERE program_id = $1 AND code = $2 AND (max_uses IS NULL OR uses < max_uses)",
                         )
                         .bind(&ctx.program_id)
                         .bind(code)
                         .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
+                        .await?;
                         if taken != 1 {
                             return Err(StoreError::CouponUsedUp);
                         }
-                        sqlx::query(
+                        db::query(
                             "INSERT INTO coupon_uses (id, program_id, code, batch_id, customer_id, purchase_id, discount_minor, at) \
                              SELECT $1, $2, $3, batch_id, $4, $5, $6, $7 FROM coupon_codes WHERE program_id = $2 AND code = $3",
                         )
@@ -465,17 +476,17 @@ macro_rules! ledger_ops {
                         .bind(micros(ctx.now))
                         .execute(&mut *tx)
                         .await?;
-                        Self::coupon_customer_limit(&mut tx, &ctx.program_id, code, &customer_id).await?;
+                        Self::coupon_customer_limit(&mut *tx, &ctx.program_id, code, &customer_id).await?;
                     }
                     // Spend before this purchase's own lot exists: what it earns pays nothing now.
                     if q.points_redeemed > 0 {
-                        let (spend, _, _) = Self::spend_legs(&mut tx, ctx, &customer_id, q.points_redeemed).await?;
+                        let (spend, _, _) = Self::spend_legs(&mut *tx, ctx, &customer_id, q.points_redeemed).await?;
                         legs.extend(spend);
                         legs.push(Leg::new(AccountSpec::program("redeemed", POINTS, &customer_id), q.points_redeemed));
                     }
                     if q.cashback_used_minor > 0 {
                         let acct = AccountSpec::customer_cashback(&customer_id, currency);
-                        let row = Self::lock_account(&mut tx, &ctx.program_id, &acct, ctx.now).await?;
+                        let row = Self::lock_account(&mut *tx, &ctx.program_id, &acct, ctx.now).await?;
                         if q.cashback_used_minor > row.balance {
                             return Err(StoreError::InsufficientCashback { available: row.balance.max(0) });
                         }
@@ -498,7 +509,7 @@ macro_rules! ledger_ops {
                         item.amount_minor = paid;
                     }
                 }
-                let eval = Self::evaluate_rules(&mut tx, &program, &settings, Some(&customer_id), Some(&facts), None, p.occurred_at, true).await?;
+                let eval = Self::evaluate_rules(&mut *tx, &program, &settings, Some(&customer_id), Some(&facts), None, p.occurred_at, true).await?;
                 let multiply = |x: i64| tier.map_or(x, |t| t.earn(x));
                 let points = multiply(eval.points);
                 let cashback = eval.cashback_minor;
@@ -512,11 +523,11 @@ macro_rules! ledger_ops {
                 let expires_at = settings.expiry.expires_at(p.occurred_at, &tz);
 
                 let points_acct = AccountSpec::customer_points(&customer_id);
-                let account = Self::lock_account(&mut tx, &ctx.program_id, &points_acct, ctx.now).await?;
+                let account = Self::lock_account(&mut *tx, &ctx.program_id, &points_acct, ctx.now).await?;
                 let mut lot_id = None;
                 let debt_paid = points.min(account.debt.max(0));
                 if points > 0 {
-                    let lot = Self::new_lot(&mut tx, ctx, &account.id, Some(&purchase_id), points, available_at, expires_at).await?;
+                    let lot = Self::new_lot(&mut *tx, ctx, &account.id, Some(&purchase_id), points, available_at, expires_at).await?;
                     legs.push(Leg::lot(points_acct.clone(), points, &lot));
                     legs.push(Leg::new(AccountSpec::program("issued", POINTS, &customer_id), -points));
                     if debt_paid > 0 {
@@ -540,11 +551,11 @@ macro_rules! ledger_ops {
                         "points": f.points, "cashback_minor": f.cashback_minor,
                     })).collect::<Vec<_>>(),
                 });
-                let entry_id = Self::post_entry(&mut tx, ctx, "purchase", Some(&customer_id), Some(&purchase_id), explanation, &legs).await?;
+                let entry_id = Self::post_entry(&mut *tx, ctx, "purchase", Some(&customer_id), Some(&purchase_id), explanation, &legs).await?;
                 if let Some(lot) = &lot_id {
-                    sqlx::query("UPDATE lots SET entry_id = $1 WHERE id = $2").bind(&entry_id).bind(lot).execute(&mut *tx).await?;
+                    db::query("UPDATE lots SET entry_id = $1 WHERE id = $2").bind(&entry_id).bind(lot).execute(&mut *tx).await?;
                 }
-                sqlx::query(
+                db::query(
                     "INSERT INTO purchases (id, program_id, customer_id, card_number, external_id, store, channel, currency, total_minor, \
                      returned_minor, points_earned, points_reversed, cashback_earned, cashback_reversed, lot_id, entry_id, occurred_at, created_at, coupons, \
                      gross_minor, discount_minor, points_redeemed, redeemed_value_minor) \
@@ -572,13 +583,10 @@ macro_rules! ledger_ops {
                 .bind(quote.as_ref().map_or(0, |q| q.points_value_minor + q.cashback_used_minor))
                 .execute(&mut *tx)
                 .await
-                .map_err(|e| match &e {
-                    sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::DuplicatePurchase,
-                    _ => StoreError::Database(e),
-                })?;
+                .map_err(|e| if db::unique_violation(&e).is_some() { StoreError::DuplicatePurchase } else { e })?;
                 let mut lines = Vec::with_capacity(p.lines.len());
                 for (i, l) in p.lines.iter().enumerate() {
-                    sqlx::query(
+                    db::query(
                         "INSERT INTO purchase_lines (purchase_id, line_no, sku, name, category, quantity, unit_price_minor, amount_minor, \
                          points, cashback, returned_quantity) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 0)",
                     )
@@ -603,21 +611,21 @@ macro_rules! ledger_ops {
                         cashback_minor: line_cash[i],
                     });
                 }
-                Self::record_rules(&mut tx, &program, &eval, &customer_id, &entry_id, Some(&purchase_id), None, p.occurred_at).await?;
+                Self::record_rules(&mut *tx, &program, &eval, &customer_id, &entry_id, Some(&purchase_id), None, p.occurred_at).await?;
                 // Upgrade at once when this purchase crosses a threshold.
                 let mut tier_change = None;
                 if let (Some(l), Some(current)) = (&ladder, level) {
                     let start = l.window_start(ctx.now, &tz, calendar_of(program.locale));
                     let end = ctx.now.max(p.occurred_at);
-                    let value = Self::qualifying_value(&mut tx, &ctx.program_id, &customer_id, l.metric, start, end).await?;
+                    let value = Self::qualifying_value(&mut *tx, &ctx.program_id, &customer_id, l.metric, start, end).await?;
                     if let Some(to) = l.on_purchase(current, value) {
                         let from = l.tiers[current].code.clone();
                         tier_change = Some(
-                            Self::change_tier(&mut tx, ctx, &program, &settings, l, &customer_id, Some(&from), to, "upgrade", None, value, None).await?,
+                            Self::change_tier(&mut *tx, ctx, &program, &settings, l, &customer_id, Some(&from), to, "upgrade", None, value, None).await?,
                         );
                     }
                 }
-                let balance = Self::snapshot(&mut tx, &ctx.program_id, &customer_id, ctx.now, false).await?;
+                let balance = Self::snapshot(&mut *tx, &ctx.program_id, &customer_id, ctx.now, false).await?;
                 let outcome = PurchaseOutcome {
                     tier: tier.map(|t| t.code.clone()),
                     tier_change,
@@ -638,8 +646,7 @@ macro_rules! ledger_ops {
                     rules: eval.fired.iter().map(FiredRuleRecord::from).collect(),
                     balance,
                 };
-                Self::idem_store(&mut tx, ctx, idem, &outcome).await?;
-                tx.commit().await?;
+                Self::idem_store(&mut *tx, ctx, idem, &outcome).await?;
                 Ok(Replayed { value: outcome, replayed: false })
             }
 

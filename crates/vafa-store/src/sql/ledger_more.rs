@@ -9,8 +9,8 @@ macro_rules! ledger_more_ops {
             }
 
             /// Legs taking `points` from the customer's lots, soonest-expiring first.
-            async fn spend_legs(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            async fn spend_legs<C: Db>(
+                conn: &mut C,
                 ctx: &Ctx,
                 customer_id: &str,
                 points: i64,

@@ -107,6 +107,20 @@ pub(crate) struct AccountRow {
     pub seq: i64,
 }
 
+super::db::from_lite_by_name!(AccountRow {
+    id,
+    kind,
+    balance,
+    debt,
+    seq
+});
+super::db::from_lite_by_name!(LotRow {
+    id,
+    remaining,
+    available_at,
+    expires_at
+});
+
 #[derive(sqlx::FromRow, Debug, Clone)]
 pub(crate) struct LotRow {
     pub id: String,
@@ -166,14 +180,9 @@ pub(crate) fn encode<T: serde::Serialize>(value: &T) -> Result<String, StoreErro
 /// True when a concurrent request with the same idempotency key (or external id)
 /// committed first: the caller re-runs and replays that request's outcome.
 pub(crate) fn is_idempotency_race(err: &StoreError) -> bool {
-    match err {
-        StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-            let c = db.constraint().unwrap_or_default();
-            let m = db.message();
-            c == "idempotency_keys_pkey" || m.contains("idempotency_keys.program_id")
-        }
-        _ => false,
-    }
+    super::db::unique_violation(err).is_some_and(|(c, m)| {
+        c == "idempotency_keys_pkey" || m.contains("idempotency_keys.program_id")
+    })
 }
 
 #[cfg(test)]
@@ -200,4 +209,13 @@ pub(crate) struct ProgramSettingsRow {
     #[sqlx(flatten)]
     pub program: super::rows::ProgramRow,
     pub ledger: Option<String>,
+}
+
+impl super::db::FromLite for ProgramSettingsRow {
+    fn from_lite(row: &super::db::LiteRow) -> Result<Self, StoreError> {
+        Ok(ProgramSettingsRow {
+            program: super::db::FromLite::from_lite(row)?,
+            ledger: row.get_named("ledger")?,
+        })
+    }
 }

@@ -9,10 +9,12 @@
 
 mod analytics;
 mod bulk;
+pub(crate) mod cache;
 mod cards;
 pub(crate) mod coupons;
 pub(crate) mod crm;
 mod customers;
+pub(crate) mod db;
 pub(crate) mod group_commit;
 pub(crate) mod history;
 mod keys;
@@ -20,6 +22,8 @@ pub(crate) mod ledger;
 mod ledger_more;
 mod ledger_read;
 pub(crate) mod ledger_support;
+pub(crate) mod lite_read;
+pub(crate) mod lite_writer;
 pub(crate) mod outbox;
 pub(crate) mod postgres;
 pub(crate) mod rewards;
@@ -40,6 +44,11 @@ pub(crate) struct SqlStore<DB: sqlx::Database> {
     pub(crate) read: sqlx::Pool<DB>,
     /// SQLite's one writer connection, shared by concurrent operations (group commit).
     pub(crate) group: Option<std::sync::Arc<group_commit::GroupCommit>>,
+    /// SQLite's purchase writer: its own thread and connection (see `lite_writer`).
+    pub(crate) lite: Option<std::sync::Arc<lite_writer::LiteWriter>>,
+    /// SQLite's inline point readers (see `lite_read`).
+    pub(crate) lite_read: Option<lite_read::LiteReaders>,
+    pub(crate) caches: cache::Caches,
     /// The SQLite file, for bulk reads that bypass sqlx (see `bulk`).
     pub(crate) sqlite_path: Option<std::path::PathBuf>,
 }
@@ -92,18 +101,19 @@ const UNIQUE_OUTCOMES: &[UniqueOutcome] = &[
 
 /// Map a database error to a domain error where a constraint says what happened.
 pub(crate) fn classify(err: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &err {
-        if db.is_unique_violation() {
-            let constraint = db.constraint().unwrap_or_default();
-            let message = db.message();
-            for u in UNIQUE_OUTCOMES {
-                if constraint == u.index || message.ends_with(u.sqlite_columns) {
-                    return (u.error)();
-                }
+    classify_error(StoreError::Database(err))
+}
+
+/// [`classify`] for an error of any connection.
+pub(crate) fn classify_error(err: StoreError) -> StoreError {
+    if let Some((constraint, message)) = db::unique_violation(&err) {
+        for u in UNIQUE_OUTCOMES {
+            if constraint == u.index || message.ends_with(u.sqlite_columns) {
+                return (u.error)();
             }
         }
     }
-    StoreError::Database(err)
+    err
 }
 
 /// True when a unique violation came from the card number index (retry with new numbers).

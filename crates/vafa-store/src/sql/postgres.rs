@@ -25,6 +25,9 @@ pub(crate) async fn connect(
         write: pool.clone(),
         read: pool,
         group: None,
+        lite: None,
+        lite_read: None,
+        caches: Default::default(),
         sqlite_path: None,
     })
 }
@@ -38,3 +41,27 @@ impl SqlStore<Postgres> {
 }
 
 store_impl!(Postgres, Backend::Postgres, " FOR UPDATE");
+
+impl SqlStore<Postgres> {
+    pub(crate) async fn post_purchase_op(
+        &self,
+        ctx: &crate::Ctx,
+        p: &crate::NewPurchase,
+        idem: Option<&crate::Idempotency>,
+    ) -> crate::Result<crate::Replayed<crate::PurchaseOutcome>> {
+        let mut tx = self.begin_write().await?;
+        let outcome = Self::purchase_in(&mut *tx, ctx, p, idem).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+}
+
+impl SqlStore<Postgres> {
+    pub(crate) async fn key_principal_op(
+        &self,
+        presented: &str,
+    ) -> crate::Result<Option<crate::Principal>> {
+        let mut conn = self.read.acquire().await?;
+        Self::key_principal(&mut conn, presented).await
+    }
+}

@@ -16,6 +16,45 @@ pub(crate) struct ProgramRow {
     pub created_at: i64,
 }
 
+super::db::from_lite_by_name!(ProgramRow {
+    id,
+    name,
+    currency,
+    timezone,
+    locale,
+    created_at
+});
+super::db::from_lite_by_name!(CustomerRow {
+    id,
+    program_id,
+    status,
+    first_name,
+    last_name,
+    honorific,
+    mobile,
+    email,
+    birth_date,
+    marriage_date,
+    gender,
+    city,
+    occupation,
+    national_id,
+    external_id,
+    attributes,
+    merged_into,
+    created_at,
+    updated_at,
+    erased_at,
+});
+super::db::from_lite_by_name!(TagRow { customer_id, tag });
+super::db::from_lite_by_name!(ConsentRow {
+    customer_id,
+    channel,
+    granted,
+    at,
+    source
+});
+
 impl TryFrom<ProgramRow> for Program {
     type Error = StoreError;
     fn try_from(r: ProgramRow) -> Result<Self, StoreError> {
@@ -40,6 +79,16 @@ pub(crate) struct ApiKeyRow {
     pub created_at: i64,
     pub revoked_at: Option<i64>,
 }
+
+super::db::from_lite_by_name!(ApiKeyRow {
+    id,
+    program_id,
+    name,
+    role,
+    secret_sha256,
+    created_at,
+    revoked_at
+});
 
 impl TryFrom<ApiKeyRow> for ApiKeyInfo {
     type Error = StoreError;
@@ -160,6 +209,17 @@ pub(crate) struct CardRow {
     pub status_reason: Option<String>,
     pub replaced_by: Option<String>,
 }
+
+super::db::from_lite_by_name!(CardRow {
+    id,
+    number,
+    kind,
+    status,
+    customer_id,
+    issued_at,
+    status_reason,
+    replaced_by
+});
 
 impl TryFrom<CardRow> for Card {
     type Error = StoreError;

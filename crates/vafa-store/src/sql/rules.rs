@@ -270,12 +270,12 @@ macro_rules! rules_ops {
 
             /// The running campaigns of a program with their active rules, and the base
             /// earning setting as the default campaign.
-            async fn live_campaigns(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            async fn live_campaigns<C: Db>(
+                conn: &mut C,
                 program_id: &str,
                 settings: &LedgerSettings,
             ) -> Result<Vec<vafa_core::rules::Campaign>> {
-                let rows: Vec<(String, i64, String, String, i64, String)> = sqlx::query_as(
+                let rows: Vec<(String, i64, String, String, i64, String)> = db::query(
                     "SELECT c.id, c.version, c.definition, r.id, r.version, r.definition FROM campaigns c \
                      JOIN rules r ON r.campaign_id = c.id AND r.active = TRUE \
                      WHERE c.program_id = $1 AND c.status = 'active' ORDER BY c.id, r.id",
@@ -308,15 +308,15 @@ macro_rules! rules_ops {
             }
 
             /// The customer as rules see it just before `at`.
-            async fn customer_facts(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            async fn customer_facts<C: Db>(
+                conn: &mut C,
                 program_id: &str,
                 customer_id: &str,
                 at: jiff::Timestamp,
             ) -> Result<vafa_core::rules::CustomerFacts> {
                 let customer = Self::load_customer(conn, program_id, customer_id, false).await?.ok_or(StoreError::NotFound("customer"))?;
                 let mut facts = crate::sql::rules::facts_of(&customer);
-                let (count, last, monetary): (i64, Option<i64>, Option<i64>) = sqlx::query_as(
+                let (count, last, monetary): (i64, Option<i64>, Option<i64>) = db::query(
                     "SELECT COUNT(*), MAX(occurred_at), CAST(SUM(total_minor - returned_minor) AS BIGINT) FROM purchases \
                      WHERE program_id = $1 AND customer_id = $2 AND occurred_at < $3",
                 )
@@ -328,7 +328,7 @@ macro_rules! rules_ops {
                 facts.purchase_count = count;
                 facts.last_purchase_at = last.map(from_micros).transpose()?;
                 facts.monetary_minor = monetary.unwrap_or(0);
-                let campaign: Option<(String,)> = sqlx::query_as(
+                let campaign: Option<(String,)> = db::query(
                     "SELECT ra.campaign_id FROM rule_awards ra JOIN journal_entries j ON j.id = ra.entry_id \
                      WHERE j.program_id = $1 AND j.customer_id = $2 AND ra.campaign_id <> 'default' AND ra.occurred_at < $3 \
                      ORDER BY ra.occurred_at DESC LIMIT 1",
@@ -339,7 +339,7 @@ macro_rules! rules_ops {
                 .fetch_optional(&mut *conn)
                 .await?;
                 facts.last_campaign = campaign.map(|c| c.0);
-                let bal: Option<(i64,)> = sqlx::query_as("SELECT balance FROM accounts WHERE program_id = $1 AND key = $2")
+                let bal: Option<(i64,)> = db::query("SELECT balance FROM accounts WHERE program_id = $1 AND key = $2")
                     .bind(program_id)
                     .bind(AccountSpec::customer_points(customer_id).key)
                     .fetch_optional(&mut *conn)
@@ -355,8 +355,8 @@ macro_rules! rules_ops {
             /// What the customer has used of each capped campaign in the periods holding
             /// `date`, and each budget's spending, read under the campaign's row lock when
             /// `lock` (so concurrent purchases cannot both spend the last of a budget).
-            async fn campaign_usage(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            async fn campaign_usage<C: Db>(
+                conn: &mut C,
                 campaigns: &[vafa_core::rules::Campaign],
                 customer_id: Option<&str>,
                 date: jiff::civil::Date,
@@ -368,14 +368,14 @@ macro_rules! rules_ops {
                 budgeted.sort_by(|a, b| a.id.cmp(&b.id));
                 let sql = format!("SELECT budget_used FROM campaigns WHERE id = $1{}", if lock { $lock } else { "" });
                 for c in budgeted {
-                    let row: Option<(i64,)> = sqlx::query_as(&sql).bind(&c.id).fetch_optional(&mut *conn).await?;
+                    let row: Option<(i64,)> = db::query(&sql).bind(&c.id).fetch_optional(&mut *conn).await?;
                     out.entry(c.id.clone()).or_insert_with(vafa_core::rules::CampaignUsage::default).budget_used = row.map_or(0, |r| r.0);
                 }
                 let Some(customer_id) = customer_id else { return Ok(out) };
                 for c in campaigns.iter().filter(|c| !c.def.caps.is_empty()) {
                     for cap in &c.def.caps {
                         let key = cap.period.key(date, calendar);
-                        let row: Option<(i64, i64)> = sqlx::query_as(
+                        let row: Option<(i64, i64)> = db::query(
                             "SELECT uses, points FROM campaign_usage WHERE campaign_id = $1 AND customer_id = $2 AND period_key = $3",
                         )
                         .bind(&c.id)
@@ -394,8 +394,8 @@ macro_rules! rules_ops {
             /// Evaluate the program's rules for a purchase or an event of `customer_id`
             /// (None: a customer not yet registered).
             #[allow(clippy::too_many_arguments)]
-            async fn evaluate_rules(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            async fn evaluate_rules<C: Db>(
+                conn: &mut C,
                 program: &Program,
                 settings: &LedgerSettings,
                 customer_id: Option<&str>,
@@ -425,8 +425,8 @@ macro_rules! rules_ops {
 
             /// Record what fired on a journal entry, and count it against caps and budgets.
             #[allow(clippy::too_many_arguments)]
-            async fn record_rules(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            async fn record_rules<C: Db>(
+                conn: &mut C,
                 program: &Program,
                 eval: &vafa_core::rules::Evaluation,
                 customer_id: &str,
@@ -436,7 +436,7 @@ macro_rules! rules_ops {
                 at: jiff::Timestamp,
             ) -> Result<()> {
                 for f in &eval.fired {
-                    sqlx::query(
+                    db::query(
                         "INSERT INTO rule_awards (entry_id, program_id, purchase_id, event_id, campaign_id, rule_id, rule_version, points, cashback, awards, occurred_at) \
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                     )
@@ -462,7 +462,7 @@ macro_rules! rules_ops {
                     keys.sort();
                     keys.dedup();
                     for key in keys {
-                        sqlx::query(
+                        db::query(
                             "INSERT INTO campaign_usage (campaign_id, customer_id, period_key, uses, points) VALUES ($1, $2, $3, 1, $4) \
                              ON CONFLICT (campaign_id, customer_id, period_key) DO UPDATE SET uses = campaign_usage.uses + 1, points = campaign_usage.points + excluded.points",
                         )
@@ -474,7 +474,7 @@ macro_rules! rules_ops {
                         .await?;
                     }
                     if g.has_budget && g.points > 0 {
-                        sqlx::query("UPDATE campaigns SET budget_used = budget_used + $1 WHERE id = $2")
+                        db::query("UPDATE campaigns SET budget_used = budget_used + $1 WHERE id = $2")
                             .bind(g.points)
                             .bind(&g.campaign_id)
                             .execute(&mut *conn)

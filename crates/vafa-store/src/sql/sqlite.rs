@@ -36,12 +36,19 @@ pub(crate) async fn connect(
         .max_connections(options.max_connections.max(1))
         .connect_with(base.read_only(true))
         .await?;
+    // Purchases (their own thread) and every other write (sqlx) take turns at writing.
+    let turn = std::sync::Arc::new(tokio::sync::Mutex::new(()));
+    let stats = std::sync::Arc::new(super::group_commit::Stats::default());
+    let lite = super::lite_writer::LiteWriter::start(path, turn.clone(), stats.clone())?;
     Ok(SqlStore {
         write,
         read,
         group: Some(std::sync::Arc::new(super::group_commit::GroupCommit::new(
-            writer,
+            writer, turn, stats,
         ))),
+        lite: Some(std::sync::Arc::new(lite)),
+        lite_read: Some(super::lite_read::LiteReaders::new(path.to_path_buf())),
+        caches: Default::default(),
         sqlite_path: Some(path.to_path_buf()),
     })
 }
@@ -58,3 +65,38 @@ impl SqlStore<Sqlite> {
 }
 
 store_impl!(Sqlite, Backend::Sqlite, "");
+
+impl SqlStore<Sqlite> {
+    /// A purchase runs on the purchase writer's thread, in its next batch.
+    pub(crate) async fn post_purchase_op(
+        &self,
+        ctx: &crate::Ctx,
+        p: &crate::NewPurchase,
+        idem: Option<&crate::Idempotency>,
+    ) -> crate::Result<crate::Replayed<crate::PurchaseOutcome>> {
+        let Some(lite) = &self.lite else {
+            return Err(StoreError::Open("the store is closed".into()));
+        };
+        let (ctx, p, idem) = (ctx.clone(), p.clone(), idem.cloned());
+        lite.run(move |conn| super::db::run_now(Self::purchase_in(conn, &ctx, &p, idem.as_ref()))?)
+            .await
+    }
+}
+
+impl SqlStore<Sqlite> {
+    /// The key's principal, read on this thread (see `lite_read`).
+    pub(crate) async fn key_principal_op(
+        &self,
+        presented: &str,
+    ) -> crate::Result<Option<crate::Principal>> {
+        match &self.lite_read {
+            Some(readers) => {
+                readers.with(|c| super::db::run_now(Self::key_principal(c, presented))?)
+            }
+            None => {
+                let mut conn = self.read.acquire().await?;
+                Self::key_principal(&mut conn, presented).await
+            }
+        }
+    }
+}

@@ -13,6 +13,7 @@ macro_rules! store_impl {
             card_ops, random_card_number, CARD_COLUMNS, INSERT_CHUNK, ISSUE_ATTEMPTS,
         };
         use crate::sql::customers::{customer_ops, page_cursor, push_free_text, CUSTOMER_COLUMNS};
+        use crate::sql::db::{self, Db};
         use crate::sql::from_micros;
         use crate::sql::keys::key_ops;
         use crate::sql::ledger::{ledger_ops, return_dues, Dues};
@@ -22,7 +23,7 @@ macro_rules! store_impl {
         use crate::sql::rows::*;
         use crate::sql::rules::{decode_def, rules_ops};
         use crate::sql::store_impl::retry_race;
-        use crate::sql::{classify, is_card_number_clash, micros, SqlStore};
+        use crate::sql::{classify, classify_error, is_card_number_clash, micros, SqlStore};
         use crate::tiers_model::*;
         use crate::{keys, Backend, Result, Store};
         use vafa_core::auth::Role;

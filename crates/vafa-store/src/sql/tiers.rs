@@ -15,11 +15,11 @@ pub(crate) type TierRow = (String, i64, Option<i64>, Option<i64>);
 macro_rules! tier_ops {
     ($db:ty, $lock:literal) => {
         impl SqlStore<$db> {
-            pub(crate) async fn ladder_of(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            pub(crate) async fn ladder_of<C: Db>(
+                conn: &mut C,
                 program_id: &str,
             ) -> Result<Option<vafa_core::tiers::TierLadder>> {
-                let row: Option<(String,)> = sqlx::query_as("SELECT definition FROM tier_ladders WHERE program_id = $1")
+                let row: Option<(String,)> = db::query("SELECT definition FROM tier_ladders WHERE program_id = $1")
                     .bind(program_id)
                     .fetch_optional(&mut *conn)
                     .await?;
@@ -64,18 +64,16 @@ macro_rules! tier_ops {
                 Ok(ladder.clone())
             }
 
-            pub(crate) async fn tier_row(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            pub(crate) async fn tier_row<C: Db>(
+                conn: &mut C,
                 program_id: &str,
                 customer_id: &str,
             ) -> Result<Option<crate::sql::tiers::TierRow>> {
-                Ok(sqlx::query_as(
-                    "SELECT tier, since, below_since, pinned_until FROM customer_tiers WHERE program_id = $1 AND customer_id = $2",
-                )
-                .bind(program_id)
-                .bind(customer_id)
-                .fetch_optional(&mut *conn)
-                .await?)
+                db::query("SELECT tier, since, below_since, pinned_until FROM customer_tiers WHERE program_id = $1 AND customer_id = $2")
+                    .bind(program_id)
+                    .bind(customer_id)
+                    .fetch_optional(&mut *conn)
+                    .await
             }
 
             /// The customer's level on `ladder`; a tier no longer on it counts as the first.
@@ -84,8 +82,8 @@ macro_rules! tier_ops {
             }
 
             /// The customer's qualifying value in `[start, end]`.
-            pub(crate) async fn qualifying_value(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            pub(crate) async fn qualifying_value<C: Db>(
+                conn: &mut C,
                 program_id: &str,
                 customer_id: &str,
                 metric: vafa_core::tiers::TierMetric,
@@ -97,7 +95,7 @@ macro_rules! tier_ops {
                      WHERE program_id = $1 AND customer_id = $2 AND occurred_at >= $3 AND occurred_at <= $4",
                     crate::sql::tiers::metric_sql(metric)
                 );
-                let (v,): (i64,) = sqlx::query_as(&sql)
+                let (v,): (i64,) = db::query(&sql)
                     .bind(program_id)
                     .bind(customer_id)
                     .bind(micros(start))
@@ -111,8 +109,8 @@ macro_rules! tier_ops {
             /// history row, the audit row and — on an upgrade — the entry gift, all in
             /// the caller's transaction.
             #[allow(clippy::too_many_arguments)]
-            pub(crate) async fn change_tier(
-                conn: &mut <$db as sqlx::Database>::Connection,
+            pub(crate) async fn change_tier<C: Db>(
+                conn: &mut C,
                 ctx: &Ctx,
                 program: &Program,
                 settings: &LedgerSettings,
@@ -142,10 +140,10 @@ macro_rules! tier_ops {
                     }
                     let explanation = serde_json::json!({"tier": tier.code, "entry_gift_points": gift});
                     let id = Self::post_entry(&mut *conn, ctx, "tier_gift", Some(customer_id), None, explanation, &legs).await?;
-                    sqlx::query("UPDATE lots SET entry_id = $1 WHERE id = $2").bind(&id).bind(&lot).execute(&mut *conn).await?;
+                    db::query("UPDATE lots SET entry_id = $1 WHERE id = $2").bind(&id).bind(&lot).execute(&mut *conn).await?;
                     entry_id = Some(id);
                 }
-                sqlx::query(
+                db::query(
                     "INSERT INTO customer_tiers (program_id, customer_id, tier, since, below_since, pinned_until) VALUES ($1, $2, $3, $4, NULL, $5) \
                      ON CONFLICT (program_id, customer_id) DO UPDATE SET tier = excluded.tier, since = excluded.since, \
                      below_since = NULL, pinned_until = excluded.pinned_until",
@@ -173,7 +171,7 @@ macro_rules! tier_ops {
                     },
                     at: ctx.now,
                 };
-                sqlx::query(
+                db::query(
                     "INSERT INTO tier_changes (id, program_id, customer_id, from_tier, to_tier, kind, reason, qualifying, gift_points, entry_id, actor, at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
                 )

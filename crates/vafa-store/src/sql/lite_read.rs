@@ -1,0 +1,59 @@
+//! Point reads on SQLite's hot path (the API key of every request) on the calling
+//! thread, through a small pool of plain read-only connections.
+//!
+//! A read through sqlx's SQLite driver is a hand-off to its worker thread and back;
+//! for a single indexed row that hand-off costs more than the read (docs/benchmarks.md).
+//! WAL readers never wait for the writer, and a point read takes microseconds, so it
+//! runs inline, like any other short computation of the request.
+
+use super::db::LiteConn;
+use crate::StoreError;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// Idle connections kept; more are opened when many requests read at once.
+const IDLE: usize = 8;
+
+pub(crate) struct LiteReaders {
+    path: PathBuf,
+    idle: Mutex<Vec<LiteConn>>,
+}
+
+impl LiteReaders {
+    pub(crate) fn new(path: PathBuf) -> Self {
+        LiteReaders {
+            path,
+            idle: Mutex::new(Vec::new()),
+        }
+    }
+
+    fn open(&self) -> Result<LiteConn, StoreError> {
+        use rusqlite::OpenFlags;
+        let conn = rusqlite::Connection::open_with_flags(
+            &self.path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(Duration::from_secs(10))?;
+        Ok(LiteConn { conn })
+    }
+
+    /// Run `f` on an idle reader (opened if none is idle).
+    pub(crate) fn with<T>(
+        &self,
+        f: impl FnOnce(&mut LiteConn) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        let idle = self.idle.lock().ok().and_then(|mut v| v.pop());
+        let mut conn = match idle {
+            Some(c) => c,
+            None => self.open()?,
+        };
+        let result = f(&mut conn);
+        if let Ok(mut v) = self.idle.lock() {
+            if v.len() < IDLE {
+                v.push(conn);
+            }
+        }
+        result
+    }
+}

@@ -1,0 +1,213 @@
+//! SQLite's purchase writer: one thread with its own synchronous connection that runs
+//! purchases back to back inside one transaction and commits them together.
+//!
+//! A purchase is some twenty statements under SQLite's single write lock. Through
+//! sqlx each statement is handed to a worker thread and back, and those wake-ups, not
+//! SQLite, were most of a purchase's time (docs/benchmarks.md). Here a purchase is a
+//! closure run on the thread that owns the connection: its statements cost what SQLite
+//! costs. The thread takes the first queued operation, opens `BEGIN IMMEDIATE`, runs it
+//! and every operation queued meanwhile (up to [`MAX_BATCH`]), each inside its own
+//! SAVEPOINT so a failing one undoes only itself, then COMMITs once — one fsync for the
+//! batch — and only then answers each of them. Nobody hears "done" before the work is
+//! durable, and a failed COMMIT answers every member with the failure.
+//!
+//! The other write operations still run through sqlx on the group-commit connection
+//! (`group_commit`). The two take turns on one FIFO lock (`turn`), held for the whole
+//! of a batch, so only one of them has a write transaction open at any moment and
+//! neither waits on SQLite's busy handler.
+
+use super::db::LiteConn;
+use super::group_commit::Stats;
+use crate::StoreError;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::Path;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::mpsc::{Receiver, SyncSender};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+/// Operations waiting for the writer; a full queue makes callers wait (back-pressure).
+const QUEUE: usize = 1024;
+/// Operations in one transaction at most, so one commit never holds the lock for long.
+pub(crate) const MAX_BATCH: usize = 256;
+/// Statements kept prepared (a purchase alone uses about thirty distinct ones).
+const STATEMENT_CACHE: usize = 256;
+/// How often checkpoints run at most while there are commits.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+/// The writer's page cache: 64 MiB.
+const CACHE_KIB: u32 = 64 * 1024;
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What to tell an operation's caller once its batch has committed or failed.
+type Finish = Box<dyn FnOnce(Result<(), String>) + Send>;
+/// An operation: run on the connection (`None`: it could not be started), it answers
+/// whether its work is to be kept, and how to finish.
+type Job = Box<dyn FnOnce(Option<&mut LiteConn>) -> (bool, Finish) + Send>;
+
+pub(crate) struct LiteWriter {
+    queue: mpsc::Sender<Job>,
+}
+
+impl LiteWriter {
+    /// Open the writer's connection on `path` and start its thread.
+    pub(crate) fn start(
+        path: &Path,
+        turn: Arc<Mutex<()>>,
+        stats: Arc<Stats>,
+    ) -> Result<Self, StoreError> {
+        let conn = rusqlite::Connection::open(path)?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
+        // The same settings as every sqlx connection of the store (`sqlite::connect`).
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
+        )?;
+        // The pages a batch dirties stay in memory until COMMIT (a small cache spills
+        // them to the WAL early), and the indexes it walks stay warm between batches.
+        conn.execute_batch(&format!("PRAGMA cache_size = -{CACHE_KIB};"))?;
+        // Savepoints keep the pages they change in a sub-journal: in memory, not a file.
+        conn.execute_batch("PRAGMA temp_store = MEMORY;")?;
+        // Checkpoints run on their own thread and connection (below), not inside a
+        // commit of this one, which would hold up the next batch.
+        conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+        let checkpointer = rusqlite::Connection::open(path)?;
+        checkpointer.busy_timeout(BUSY_TIMEOUT)?;
+        let (nudge, nudged) = std::sync::mpsc::sync_channel(1);
+        let (queue, jobs) = mpsc::channel(QUEUE);
+        std::thread::Builder::new()
+            .name("vafa-sqlite-checkpoint".into())
+            .spawn(move || checkpoints(&checkpointer, &nudged))
+            .map_err(|e| StoreError::Open(format!("cannot start the SQLite checkpointer: {e}")))?;
+        std::thread::Builder::new()
+            .name("vafa-sqlite-writer".into())
+            .spawn(move || serve(jobs, LiteConn { conn }, &turn, &stats, &nudge))
+            .map_err(|e| StoreError::Open(format!("cannot start the SQLite writer: {e}")))?;
+        Ok(LiteWriter { queue })
+    }
+
+    /// Run `op` in the next batch; its answer comes once the batch is durable.
+    pub(crate) async fn run<T, F>(&self, op: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut LiteConn) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel::<Result<T, StoreError>>();
+        let job: Job = Box::new(move |conn| {
+            let Some(conn) = conn else {
+                let finish: Finish = Box::new(move |batch| {
+                    let e = batch
+                        .err()
+                        .unwrap_or_else(|| "the operation was not run".into());
+                    let _ = reply.send(Err(StoreError::Open(format!("the SQLite writer: {e}"))));
+                });
+                return (false, finish);
+            };
+            let result = op(conn);
+            let keep = result.is_ok();
+            let finish: Finish = Box::new(move |batch| {
+                let answer = match (result, batch) {
+                    (Err(e), _) => Err(e),
+                    (Ok(v), Ok(())) => Ok(v),
+                    (Ok(_), Err(e)) => Err(StoreError::Open(format!("commit failed: {e}"))),
+                };
+                let _ = reply.send(answer);
+            });
+            (keep, finish)
+        });
+        self.queue
+            .send(job)
+            .await
+            .map_err(|_| StoreError::Open("the SQLite writer has stopped".into()))?;
+        answer.await.map_err(|_| {
+            StoreError::BulkRead("the SQLite writer dropped the operation (it panicked)".into())
+        })?
+    }
+}
+
+/// The writer thread: batches until every sender is gone.
+fn serve(
+    mut jobs: mpsc::Receiver<Job>,
+    mut conn: LiteConn,
+    turn: &Mutex<()>,
+    stats: &Stats,
+    nudge: &SyncSender<()>,
+) {
+    while let Some(first) = jobs.blocking_recv() {
+        let turn = turn.blocking_lock();
+        if let Err(e) = conn.conn.execute_batch("BEGIN IMMEDIATE") {
+            drop(turn);
+            let (_, finish) = first(None);
+            finish(Err(e.to_string()));
+            continue;
+        }
+        let mut finishes = Vec::new();
+        let mut broken = None;
+        let mut next = Some(first);
+        while let Some(job) = next.take() {
+            let (finish, fault) = run_one(&mut conn, job);
+            finishes.push(finish);
+            if let Some(fault) = fault {
+                broken = Some(fault);
+                break;
+            }
+            if finishes.len() >= MAX_BATCH {
+                break;
+            }
+            next = jobs.try_recv().ok();
+        }
+        let outcome = match broken {
+            Some(fault) => Err(fault),
+            None => conn.conn.execute_batch("COMMIT").map_err(|e| e.to_string()),
+        };
+        if outcome.is_err() && !conn.conn.is_autocommit() {
+            let _ = conn.conn.execute_batch("ROLLBACK");
+        }
+        drop(turn);
+        if outcome.is_ok() {
+            stats.commits.fetch_add(1, Relaxed);
+            stats.operations.fetch_add(finishes.len() as u64, Relaxed);
+            // A checkpoint already asked for is enough.
+            let _ = nudge.try_send(());
+        }
+        for finish in finishes {
+            finish(outcome.clone());
+        }
+    }
+}
+
+/// One operation inside its savepoint. Answers how to finish it, and a fault when the
+/// batch's transaction can no longer be trusted (SQLite rolled it back, or a savepoint
+/// could not be undone).
+fn run_one(conn: &mut LiteConn, job: Job) -> (Finish, Option<String>) {
+    if let Err(e) = conn.conn.execute_batch("SAVEPOINT op") {
+        let (_, finish) = job(None);
+        return (finish, Some(e.to_string()));
+    }
+    let (keep, finish) = match catch_unwind(AssertUnwindSafe(|| job(Some(&mut *conn)))) {
+        Ok(done) => done,
+        // The reply went with the unwound closure: its caller hears the writer dropped it.
+        Err(_) => (false, Box::new(|_| {}) as Finish),
+    };
+    if conn.conn.is_autocommit() {
+        return (finish, Some("SQLite rolled the transaction back".into()));
+    }
+    let end = if keep {
+        conn.conn.execute_batch("RELEASE op")
+    } else {
+        conn.conn.execute_batch("ROLLBACK TO op; RELEASE op")
+    };
+    (finish, end.err().map(|e| e.to_string()))
+}
+
+/// Copy committed WAL frames into the database file while the writer goes on: after
+/// commits, at most every [`CHECKPOINT_EVERY`], until the writer is gone. PASSIVE never
+/// waits for readers or the writer; what it cannot copy now it copies next time.
+fn checkpoints(conn: &rusqlite::Connection, nudged: &Receiver<()>) {
+    while nudged.recv().is_ok() {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::warn!("SQLite checkpoint failed: {e}");
+        }
+        std::thread::sleep(CHECKPOINT_EVERY);
+    }
+}
