@@ -400,6 +400,7 @@ async fn main() -> Result<()> {
     );
     let (mut run, _db, store) = purchases(&args).await.context("purchases")?;
     let batches = store.group_commit_stats();
+    let timing = store.writer_timing();
     run.latencies_us.sort_unstable();
     let rate = run.ok as f64 / run.elapsed.as_secs_f64();
     let report = store.verify_ledger(None).await?;
@@ -427,6 +428,11 @@ async fn main() -> Result<()> {
         "group_commits": batches.map(|(c, _)| c),
         "writes_per_commit": batches.map(|(c, o)| if c == 0 { 0.0 } else { (o as f64 / c as f64 * 10.0).round() / 10.0 }),
         "ledger_verified": true,
+        // SQLite's purchase writer: its µs per purchase running the operation, and
+        // committing (writing the batch's pages to the WAL and syncing).
+        "writer_run_us_per_purchase": timing.map(|(r, _)| (r as f64 / run.ok.max(1) as f64).round()),
+        "writer_commit_us_per_purchase": timing.map(|(_, c)| (c as f64 / run.ok.max(1) as f64).round()),
+        "writer_busy_share": timing.map(|(r, c)| ((r + c) as f64 / run.elapsed.as_micros() as f64 * 100.0).round() / 100.0),
     });
     println!("{}", serde_json::to_string_pretty(&result)?);
     Ok(())

@@ -46,6 +46,11 @@ pub trait Store: CrmStore + Send + Sync + 'static {
     fn group_commit_stats(&self) -> Option<(u64, u64)> {
         None
     }
+    /// For SQLite's purchase writer: time spent running operations, and committing
+    /// them, in microseconds since the store opened.
+    fn writer_timing(&self) -> Option<(u64, u64)> {
+        None
+    }
     /// A cheap round trip proving the database answers.
     async fn health(&self) -> Result<()>;
     /// Migration versions applied to this database, ascending.

@@ -49,6 +49,9 @@ pub(crate) struct GroupCommit {
 pub(crate) struct Stats {
     pub commits: std::sync::atomic::AtomicU64,
     pub operations: std::sync::atomic::AtomicU64,
+    /// The purchase writer's time running operations, and committing them (µs).
+    pub run_micros: std::sync::atomic::AtomicU64,
+    pub commit_micros: std::sync::atomic::AtomicU64,
 }
 
 impl GroupCommit {
@@ -113,6 +116,14 @@ impl GroupCommit {
         (
             self.stats.commits.load(Relaxed),
             self.stats.operations.load(Relaxed),
+        )
+    }
+
+    pub(crate) fn writer_timing(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.stats.run_micros.load(Relaxed),
+            self.stats.commit_micros.load(Relaxed),
         )
     }
 }

@@ -141,12 +141,15 @@ fn serve(
             finish(Err(e.to_string()));
             continue;
         }
+        let started = std::time::Instant::now();
         let mut finishes = Vec::new();
+        let mut kept = 0u64;
         let mut broken = None;
         let mut next = Some(first);
         while let Some(job) = next.take() {
-            let (finish, fault) = run_one(&mut conn, job);
+            let (finish, keep, fault) = run_one(&mut conn, job);
             finishes.push(finish);
+            kept += u64::from(keep);
             if let Some(fault) = fault {
                 broken = Some(fault);
                 break;
@@ -156,6 +159,7 @@ fn serve(
             }
             next = jobs.try_recv().ok();
         }
+        let ran = started.elapsed();
         let outcome = match broken {
             Some(fault) => Err(fault),
             None => conn.conn.execute_batch("COMMIT").map_err(|e| e.to_string()),
@@ -164,9 +168,14 @@ fn serve(
             let _ = conn.conn.execute_batch("ROLLBACK");
         }
         drop(turn);
+        let micros = |d: Duration| u64::try_from(d.as_micros()).unwrap_or(u64::MAX);
+        stats.run_micros.fetch_add(micros(ran), Relaxed);
+        stats
+            .commit_micros
+            .fetch_add(micros(started.elapsed() - ran), Relaxed);
         if outcome.is_ok() {
             stats.commits.fetch_add(1, Relaxed);
-            stats.operations.fetch_add(finishes.len() as u64, Relaxed);
+            stats.operations.fetch_add(kept, Relaxed);
             // A checkpoint already asked for is enough.
             let _ = nudge.try_send(());
         }
@@ -176,13 +185,13 @@ fn serve(
     }
 }
 
-/// One operation inside its savepoint. Answers how to finish it, and a fault when the
-/// batch's transaction can no longer be trusted (SQLite rolled it back, or a savepoint
-/// could not be undone).
-fn run_one(conn: &mut LiteConn, job: Job) -> (Finish, Option<String>) {
+/// One operation inside its savepoint. Answers how to finish it, whether its work was
+/// kept, and a fault when the batch's transaction can no longer be trusted (SQLite
+/// rolled it back, or a savepoint could not be undone).
+fn run_one(conn: &mut LiteConn, job: Job) -> (Finish, bool, Option<String>) {
     if let Err(e) = conn.conn.execute_batch("SAVEPOINT op") {
         let (_, finish) = job(None);
-        return (finish, Some(e.to_string()));
+        return (finish, false, Some(e.to_string()));
     }
     let (keep, finish) = match catch_unwind(AssertUnwindSafe(|| job(Some(&mut *conn)))) {
         Ok(done) => done,
@@ -190,14 +199,18 @@ fn run_one(conn: &mut LiteConn, job: Job) -> (Finish, Option<String>) {
         Err(_) => (false, Box::new(|_| {}) as Finish),
     };
     if conn.conn.is_autocommit() {
-        return (finish, Some("SQLite rolled the transaction back".into()));
+        return (
+            finish,
+            keep,
+            Some("SQLite rolled the transaction back".into()),
+        );
     }
     let end = if keep {
         conn.conn.execute_batch("RELEASE op")
     } else {
         conn.conn.execute_batch("ROLLBACK TO op; RELEASE op")
     };
-    (finish, end.err().map(|e| e.to_string()))
+    (finish, keep, end.err().map(|e| e.to_string()))
 }
 
 /// Copy committed WAL frames into the database file while the writer goes on: after

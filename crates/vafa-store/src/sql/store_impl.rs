@@ -327,6 +327,9 @@ macro_rules! store_impl {
             fn group_commit_stats(&self) -> Option<(u64, u64)> {
                 self.group.as_ref().map(|g| g.stats())
             }
+            fn writer_timing(&self) -> Option<(u64, u64)> {
+                self.group.as_ref().map(|g| g.writer_timing())
+            }
             async fn health(&self) -> Result<()> {
                 sqlx::query("SELECT 1").execute(&self.read).await?;
                 Ok(())
