@@ -273,7 +273,15 @@ async fn a_complaint_is_answered_politely_resolved_with_goodwill_and_rated() {
         resolve_with("resolve-1", json!({"status": "resolved", "goodwill_points": 501})).await.problem(409, "idempotency_conflict");
         assert_eq!((resolved["goodwill_points"].as_i64(), resolved["resolved_by"].as_str()), (Some(500), Some(sara.as_str())));
         assert!(resolved["goodwill_entry_id"].is_string());
-        assert!(app.audit_count().await >= audits + 2, "goodwill and the status change are audited");
+        assert_eq!(app.audit_count().await, audits + 2, "goodwill and the status change are audited, once");
+        let rows = app.audit_rows(2).await;
+        let actions: Vec<&str> = rows.iter().map(|r| r.action.as_str()).collect();
+        assert_eq!(actions, ["ticket.status_changed", "ledger.goodwill"]);
+        for r in &rows {
+            assert_eq!((r.actor_kind.as_str(), r.actor_id.as_deref()), ("staff", Some(sara.as_str())), "{r:?}");
+        }
+        assert_eq!((rows[1].target_type.as_str(), rows[1].target_id.as_str()), ("customer", cid.as_str()));
+        assert_eq!(rows[1].summary["points"], 500, "{:?}", rows[1].summary);
         let bal = app.get(&format!("/api/v1/customers/{cid}/balance")).await.ok(200).clone();
         assert_eq!(bal["points"]["available"], 500);
         assert_eq!(app.store.verify_ledger(Some(&app.program_id)).await.unwrap().problems, Vec::<String>::new());
@@ -331,6 +339,21 @@ async fn a_complaint_is_answered_politely_resolved_with_goodwill_and_rated() {
         assert_eq!(fb["items"][0]["comment"], "ممنون");
         assert_eq!(fb["items"][0]["staff_id"].as_str(), Some(sara.as_str()));
         assert_eq!(fb["items"][0]["ticket_id"].as_str(), Some(id.as_str()));
+
+        // An English request: the same form, left to right, in English, eleven answers.
+        let en = app.post("/api/v1/feedback", json!({"kind": "nps", "customer_id": cid, "locale": "en"})).await.ok(201).clone();
+        let en_link = format!("/f/{}", en["token"].as_str().unwrap());
+        let en_form = app.raw(Method::GET, &en_link, None, None).await;
+        assert_eq!(en_form.status.as_u16(), 200);
+        let en_html = en_form.body.as_str().unwrap();
+        assert!(en_html.contains("lang=\"en\"") && en_html.contains("dir=\"ltr\""), "{en_html}");
+        assert_eq!(en_html.matches("name=\"score\"").count(), 11, "NPS runs 0 to 10");
+        assert!(!en_html.contains("امتیاز") && en_html.contains("recommend"), "{en_html}");
+        let en_thanks = app
+            .raw(Method::POST, &en_link, None, Some(("application/x-www-form-urlencoded", b"score=9".to_vec())))
+            .await;
+        assert_eq!(en_thanks.status.as_u16(), 200);
+        assert!(en_thanks.body.as_str().unwrap().contains("Thank you"), "{}", en_thanks.body);
 
         // Direct NPS answers and validation.
         app.post("/api/v1/feedback", json!({"kind": "nps", "score": 11, "customer_id": cid})).await.problem(422, "validation_failed");
@@ -521,6 +544,78 @@ async fn tasks_promises_orders_and_the_timeline() {
         assert_eq!(theirs["items"], json!([]));
         let outbox = app.call(Method::GET, "/api/v1/outbox", &other, None).await.ok(200).clone();
         assert_eq!(outbox["items"], json!([]));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn interactions_link_orders_and_campaigns_closing_cancels_reminders_custom_stages_notify() {
+    each_app(|app| async move {
+        let c = app.create_customer(customer("Leila", "09131234567")).await;
+        let cid = c["id"].as_str().unwrap().to_owned();
+        let (_, token) = staff(&app, "reza", "رضا", "support").await;
+        let order = app.post("/api/v1/orders", json!({"customer_id": cid, "external_id": "W-9", "summary": "کیک"})).await.ok(201).clone();
+        let oid = order["id"].as_str().unwrap().to_owned();
+        let campaign = app.post("/api/v1/campaigns", json!({"campaign": {"name": "Win-back"}})).await.ok(201).clone();
+        let camp = campaign["id"].as_str().unwrap().to_owned();
+
+        // A call about an order, made for a campaign: both links kept and shown.
+        let path = format!("/api/v1/customers/{cid}/interactions");
+        let call = app
+            .call(Method::POST, &path, &token, Some(json!({"kind": "call", "summary": "پیگیری سفارش", "order_id": oid, "campaign_id": camp})))
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!((call["order_id"].as_str(), call["campaign_id"].as_str()), (Some(oid.as_str()), Some(camp.as_str())));
+        let listed = app.get(&path).await.ok(200).clone();
+        assert_eq!(listed["items"][0]["campaign_id"].as_str(), Some(camp.as_str()), "{listed}");
+        // A link to nothing (or to another program's order) is refused, naming the field.
+        let (other_program, other) = app.new_program("Other").await;
+        let oc = app.call(Method::POST, "/api/v1/customers", &other, Some(customer("Sam", "09121112233"))).await.ok(201).clone();
+        let theirs = app
+            .call(Method::POST, "/api/v1/orders", &other, Some(json!({"customer_id": oc["id"], "external_id": "X-1"})))
+            .await
+            .ok(201)
+            .clone();
+        assert_ne!(other_program, app.program_id);
+        for (field, id) in [("order_id", "ord_nope"), ("order_id", theirs["id"].as_str().unwrap()), ("campaign_id", "cmp_nope")] {
+            let before = app.audit_count().await;
+            let refused = app.call(Method::POST, &path, &token, Some(json!({"kind": "call", field: id}))).await;
+            assert_eq!(refused.problem(422, "validation_failed")["field"], field);
+            assert_eq!(app.audit_count().await, before, "nothing written");
+        }
+
+        // Closing a task before its reminder is due cancels the reminder; it is never sent.
+        let task = app
+            .call(Method::POST, "/api/v1/tasks", &token, Some(json!({"title": "تماس", "customer_id": cid, "due_at": "2026-12-20T10:00:00Z"})))
+            .await
+            .ok(201)
+            .clone();
+        let tid = task["id"].as_str().unwrap();
+        app.call(Method::POST, &format!("/api/v1/tasks/{tid}/close"), &token, Some(json!({"status": "done"}))).await.ok(200);
+        let due = app.store.claim_outbox(None, at("2026-12-20T09:30:00Z"), jiff::SignedDuration::from_secs(1), 100).await.unwrap();
+        assert!(due.iter().all(|m| m.subject_id != tid), "a closed task's reminder is not sent");
+        let outbox = app.get("/api/v1/outbox").await.ok(200).clone();
+        let reminder = outbox["items"].as_array().unwrap().iter().find(|m| m["subject_id"] == tid).unwrap().clone();
+        assert_eq!((reminder["event"].as_str(), reminder["status"].as_str()), (Some("task.reminder"), Some("cancelled")));
+
+        // A stage of the shop's own: kept, shown on the timeline, and the customer told.
+        app.clock.set(app.clock.now() + jiff::SignedDuration::from_mins(1));
+        let baking = app.post(&format!("/api/v1/orders/{oid}/stage"), json!({"stage": "baking", "note": "در فر"})).await.ok(200).clone();
+        assert_eq!(baking["stage"], "baking");
+        let outbox = app.get("/api/v1/outbox").await.ok(200).clone();
+        let told: Vec<&Value> = outbox["items"].as_array().unwrap().iter()
+            .filter(|m| m["event"] == "order.stage_changed" && m["payload"]["data"]["stage"] == "baking").collect();
+        assert_eq!(told.len(), 1, "{outbox}");
+        let data = &told[0]["payload"]["data"];
+        assert_eq!((data["order_id"].as_str(), data["note"].as_str()), (Some(oid.as_str()), Some("در فر")));
+        // The program is Persian: the order's number in Persian digits, in the polite text.
+        assert!(data["message"]["text"].as_str().is_some_and(|t| t.contains("W-۹") && t.contains("baking")), "{data}");
+        let timeline = app.get(&format!("/api/v1/customers/{cid}/timeline")).await.ok(200).clone();
+        assert!(timeline["items"].as_array().unwrap().iter().any(|i| i["kind"] == "order" && i["title"] == "baking"), "{timeline}");
+        // Built-in stages still move forward only; a custom one may follow.
+        app.post(&format!("/api/v1/orders/{oid}/stage"), json!({"stage": "delivered"})).await.ok(200);
+        app.post(&format!("/api/v1/orders/{oid}/stage"), json!({"stage": "baking"})).await.problem(409, "invalid_state");
     })
     .await;
 }

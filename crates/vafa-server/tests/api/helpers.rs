@@ -191,6 +191,19 @@ impl TestApp {
         self.post("/api/v1/customers", body).await.ok(201).clone()
     }
 
+    /// Program A's newest audit rows, newest first.
+    pub async fn audit_rows(&self, limit: u32) -> Vec<vafa_store::AuditEntry> {
+        let page = vafa_store::PageRequest {
+            cursor: None,
+            limit,
+        };
+        self.store
+            .list_audit(&self.program_id, &page)
+            .await
+            .unwrap()
+            .items
+    }
+
     /// How many audit rows program A has: a proxy for "nothing was written".
     pub async fn audit_count(&self) -> usize {
         let page = vafa_store::PageRequest {
