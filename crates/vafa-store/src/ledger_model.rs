@@ -272,4 +272,17 @@ pub struct PurchaseDetail {
     pub created_at: Timestamp,
     pub lines: Vec<PurchaseLineDetail>,
     pub returns: Vec<ReturnSummary>,
+    /// What the checkout did: the cart before discounts, the discounts (tier, free
+    /// items, coupons), the codes used, and the points and cashback that paid.
+    pub checkout: PurchaseCheckout,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PurchaseCheckout {
+    pub gross_minor: i64,
+    pub discount_minor: i64,
+    pub coupons: Vec<String>,
+    pub points_redeemed: i64,
+    /// The money the redeemed points and cashback stood for.
+    pub redeemed_value_minor: i64,
 }

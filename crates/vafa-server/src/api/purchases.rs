@@ -611,6 +611,15 @@ pub struct PurchaseDetailView {
     pub recorded_at: jiff::Timestamp,
     pub lines: Vec<StoredLineView>,
     pub returns: Vec<ReturnSummaryView>,
+    /// The cart before discounts; `total` is the sale after them.
+    pub cart_total: MoneyDto,
+    /// Tier, free items and coupons together.
+    pub discount: MoneyDto,
+    /// The coupon codes used up by this purchase.
+    pub coupons: Vec<String>,
+    /// Points spent as payment, and what they and any cashback used were worth.
+    pub points_redeemed: i64,
+    pub redeemed_value: MoneyDto,
 }
 
 /// A purchase as stored: its lines (with what each earned and how much was returned) and
@@ -631,6 +640,11 @@ pub async fn get(
         .await?
         .ok_or_else(|| ApiError::not_found("purchase"))?;
     Ok(axum::Json(PurchaseDetailView {
+        cart_total: MoneyDto::of(p.checkout.gross_minor, c),
+        discount: MoneyDto::of(p.checkout.discount_minor, c),
+        coupons: p.checkout.coupons,
+        points_redeemed: p.checkout.points_redeemed,
+        redeemed_value: MoneyDto::of(p.checkout.redeemed_value_minor, c),
         total: MoneyDto::of(p.total_minor, c),
         returned: MoneyDto::of(p.returned_minor, c),
         cashback_earned: MoneyDto::of(p.cashback_earned_minor, c),

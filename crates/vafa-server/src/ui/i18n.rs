@@ -111,52 +111,6 @@ impl Lang {
     }
 }
 
-const JALALI_FA: [&str; 12] = [
-    "فروردین",
-    "اردیبهشت",
-    "خرداد",
-    "تیر",
-    "مرداد",
-    "شهریور",
-    "مهر",
-    "آبان",
-    "آذر",
-    "دی",
-    "بهمن",
-    "اسفند",
-];
-const JALALI_EN: [&str; 12] = [
-    "Farvardin",
-    "Ordibehesht",
-    "Khordad",
-    "Tir",
-    "Mordad",
-    "Shahrivar",
-    "Mehr",
-    "Aban",
-    "Azar",
-    "Dey",
-    "Bahman",
-    "Esfand",
-];
-const GREGORIAN_EN: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-const GREGORIAN_FA: [&str; 12] = [
-    "ژانویه",
-    "فوریه",
-    "مارس",
-    "آوریل",
-    "مه",
-    "ژوئن",
-    "ژوئیه",
-    "اوت",
-    "سپتامبر",
-    "اکتبر",
-    "نوامبر",
-    "دسامبر",
-];
-
 /// How one reader sees one program: their language, the program's money unit,
 /// calendar and time zone.
 #[derive(Debug, Clone)]
@@ -293,14 +247,13 @@ impl View {
         parse_decimal(typed)?.checked_mul(Decimal::from(self.unit_minor()))
     }
 
-    fn month_name(&self, month: u8) -> &'static str {
-        let i = usize::from(month.saturating_sub(1)).min(11);
-        match (self.calendar, self.lang) {
-            (CalendarKind::Jalali, Lang::Fa) => JALALI_FA[i],
-            (CalendarKind::Jalali, Lang::En) => JALALI_EN[i],
-            (CalendarKind::Gregorian, Lang::Fa) => GREGORIAN_FA[i],
-            (CalendarKind::Gregorian, Lang::En) => GREGORIAN_EN[i],
-        }
+    /// The month's name in the program's calendar (`month_jalali_9`: آذر, Azar).
+    fn month_name(&self, month: u8) -> String {
+        let calendar = match self.calendar {
+            CalendarKind::Jalali => "jalali",
+            CalendarKind::Gregorian => "gregorian",
+        };
+        self.t(&format!("month_{calendar}_{}", month.clamp(1, 12)))
     }
 
     /// (year, month, day) of a civil date in the program's calendar.
@@ -340,7 +293,7 @@ impl View {
         if month == 1 {
             self.digits(&format!("{} {year}", self.month_name(month)))
         } else {
-            self.month_name(month).to_owned()
+            self.month_name(month)
         }
     }
 

@@ -368,10 +368,79 @@ pub fn problem_lines(v: &View, e: &ApiError) -> Vec<String> {
             } else {
                 label
             };
-            lines.push(format!("{label}: {}", f.message));
+            lines.push(format!("{label}: {}", api_message(v, &f.message)));
         }
     }
     lines
+}
+
+/// What the API says of a field, in the reader's words: the messages the UI's forms can
+/// provoke (each by the English it starts with) and their keys in the translation files.
+const API_MESSAGES: &[(&str, &str)] = &[
+    ("is not an Iranian mobile number", "apimsg_mobile"),
+    ("is empty", "apimsg_empty"),
+    ("must not be empty", "apimsg_empty"),
+    ("not given", "apimsg_empty"),
+    ("missing", "apimsg_empty"),
+    ("must be 10 digits", "apimsg_national_id_length"),
+    (
+        "must not be one digit repeated",
+        "apimsg_national_id_repeated",
+    ),
+    (
+        "check digit does not match: not a valid national id",
+        "apimsg_national_id_check",
+    ),
+    ("is not a date", "apimsg_date"),
+    ("not a date", "apimsg_date"),
+    ("is not a real day in the calendar", "apimsg_not_a_day"),
+    ("not a time of day", "apimsg_time"),
+    ("must be between the years 1900 and 2200", "apimsg_years"),
+    ("must not be before 1900", "apimsg_before_1900"),
+    ("must not be in the future", "apimsg_not_future"),
+    ("must be in the future", "apimsg_future"),
+    ("must be 16 digits", "apimsg_card_length"),
+    (
+        "check digit does not match: a digit is mistyped",
+        "apimsg_card_check",
+    ),
+    ("is not an amount", "apimsg_amount"),
+    ("has more than", "apimsg_amount_decimals"),
+    ("is too large", "apimsg_too_large"),
+    ("must not be negative", "apimsg_negative"),
+    ("must be more than zero", "apimsg_positive"),
+    ("out of range", "apimsg_out_of_range"),
+    ("is not an e-mail address", "apimsg_email"),
+    (
+        "must not contain control characters",
+        "apimsg_control_chars",
+    ),
+];
+
+fn api_message(v: &View, message: &str) -> String {
+    // "is 120 characters long; at most 100 allowed" / "at most 100 characters"
+    let longest = message
+        .strip_prefix("at most ")
+        .and_then(|m| m.strip_suffix(" characters"))
+        .or_else(|| {
+            message
+                .split_once("characters long; at most ")
+                .and_then(|(_, m)| m.strip_suffix(" allowed"))
+        })
+        .and_then(|n| n.parse::<i64>().ok());
+    if let Some(max) = longest {
+        return v.tf("apimsg_too_long", &[("max", v.n(&max))]);
+    }
+    match API_MESSAGES
+        .iter()
+        .find(|(start, _)| message.starts_with(start))
+    {
+        Some((_, key)) => v.t(key),
+        // Words the table does not know yet: say so in the reader's language, and keep
+        // the API's own for whoever helps them.
+        None if v.lang == i18n::Lang::Fa => format!("{} ({message})", v.t("apimsg_other")),
+        None => message.to_owned(),
+    }
 }
 
 #[derive(Template)]
@@ -624,9 +693,77 @@ mod tests {
         for b in ["30_days", "90_days", "365_days", "later", "never"] {
             keys.push(format!("expires_{b}"));
         }
+        for k in ["personal", "bearer"] {
+            keys.push(format!("card_{k}"));
+        }
+        for s in ["active", "blocked", "replaced"] {
+            keys.push(format!("card_status_{s}"));
+        }
+        for s in ["active", "retired"] {
+            keys.push(format!("reward_status_{s}"));
+        }
+        for k in ["unique", "shared"] {
+            keys.push(format!("batch_{k}"));
+        }
+        for s in [
+            vafa_core::rules::CampaignStatus::Active,
+            vafa_core::rules::CampaignStatus::Paused,
+            vafa_core::rules::CampaignStatus::Archived,
+        ] {
+            keys.push(format!("campaign_{}", s.as_str()));
+        }
+        for m in 1..=12 {
+            keys.push(format!("month_jalali_{m}"));
+            keys.push(format!("month_gregorian_{m}"));
+        }
+        keys.push("apimsg_too_long".into());
+        keys.push("apimsg_other".into());
+        keys.extend(super::API_MESSAGES.iter().map(|(_, k)| (*k).to_owned()));
         let fa: std::collections::HashMap<String, String> =
             serde_json::from_str(super::i18n::tables()[0].1).unwrap();
-        let missing: Vec<&String> = keys.iter().filter(|k| !fa.contains_key(*k)).collect();
+        let en: std::collections::HashMap<String, String> =
+            serde_json::from_str(super::i18n::tables()[1].1).unwrap();
+        let missing: Vec<&String> = keys
+            .iter()
+            .filter(|k| !fa.contains_key(*k) || !en.contains_key(*k))
+            .collect();
         assert!(missing.is_empty(), "not translated: {missing:?}");
+    }
+
+    #[test]
+    fn api_messages_read_in_the_readers_language() {
+        use super::i18n::{Lang, View};
+        let view = |lang| View {
+            lang,
+            currency: "IRR".parse().unwrap(),
+            unit: vafa_store::MoneyUnit::Toman,
+            calendar: vafa_core::ledger::CalendarKind::Jalali,
+            tz: jiff::tz::TimeZone::UTC,
+        };
+        let (fa, en) = (view(Lang::Fa), view(Lang::En));
+        let mobile = vafa_core::mobile::Mobile::parse("12345")
+            .unwrap_err()
+            .to_string();
+        assert_eq!(super::api_message(&fa, &mobile), fa.t("apimsg_mobile"));
+        assert!(!super::api_message(&fa, &mobile).is_ascii());
+        assert_eq!(super::api_message(&en, &mobile), en.t("apimsg_mobile"));
+        let date = vafa_core::date::parse_calendar_date("1405/13/01")
+            .unwrap_err()
+            .to_string();
+        assert!(!super::api_message(&fa, &date).contains("date"), "{date}");
+        assert_eq!(
+            super::api_message(&fa, "is 120 characters long; at most 100 allowed"),
+            fa.t("apimsg_too_long").replace("{max}", "۱۰۰")
+        );
+        assert_eq!(
+            super::api_message(&en, "at most 100 characters"),
+            "at most 100 characters"
+        );
+        // Words not in the table: Persian first, the API's own kept in brackets.
+        let other = super::api_message(&fa, "must be value or churn_risk");
+        assert!(
+            other.starts_with(&fa.t("apimsg_other"))
+                && other.ends_with("(must be value or churn_risk)")
+        );
     }
 }

@@ -188,6 +188,149 @@ async fn cashier_sells_with_the_tier_discount_and_points_once() {
     .await;
 }
 
+#[tokio::test]
+async fn cashier_finds_by_card_takes_a_coupon_and_spends_points() {
+    each_app(|app| async move {
+        let c = counter_setup(&app).await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        let card = app
+            .post("/api/v1/cards", json!({"customer_id": id}))
+            .await
+            .ok(201)
+            .clone();
+        let number = card["cards"][0]["number"].as_str().unwrap().to_owned();
+        app.post(
+            "/api/v1/coupon-batches",
+            json!({"name": "Yalda", "code": "YALDA",
+            "rules": {"discount": {"type": "amount", "amount_minor": 200000}}}),
+        )
+        .await
+        .ok(201);
+        staff(&app, "till", "cashier").await;
+        let b = Browser::new(&app);
+        b.login("till", PASSWORD).await;
+
+        // The card number, typed with Persian digits, finds its holder.
+        let typed = vafa_core::digits::to_persian_digits(&number);
+        let panel = b
+            .hx_get(&format!("/cashier/find?q={}", urlencode(&typed)))
+            .await;
+        assert!(panel.html.contains("لیلا کریمی"), "{}", panel.html);
+        let sale_key = value_after(&panel.html, "name=\"sale_key\" value=\"");
+        let unknown = b.hx_get("/cashier/find?q=7000000000000002").await;
+        assert!(!unknown.html.contains("لیلا کریمی"));
+
+        // 100,000 toman, 10% off for the tier, then the YALDA code takes 20,000 toman.
+        let sale = [
+            ("customer_id", id.as_str()),
+            ("amount", "100000"),
+            ("coupon", "YALDA"),
+            ("sale_key", sale_key.as_str()),
+        ];
+        let quote = b.post("/cashier/quote", &sale).await;
+        assert!(quote.html.contains("کد تخفیف YALDA"), "{}", quote.html);
+        assert!(
+            quote.html.contains("۷۰٬۰۰۰ تومان"),
+            "to pay: 100,000 − 10,000 − 20,000: {}",
+            quote.html
+        );
+        let wrong = b
+            .post(
+                "/cashier/quote",
+                &[
+                    ("customer_id", id.as_str()),
+                    ("amount", "100000"),
+                    ("coupon", "NOPE"),
+                ],
+            )
+            .await;
+        assert!(wrong.html.contains("NOPE"), "{}", wrong.html);
+        let receipt = b.post("/cashier/purchase", &sale).await;
+        assert!(receipt.html.contains("خرید ثبت شد"), "{}", receipt.html);
+        let ledger = app
+            .get(&format!("/api/v1/customers/{id}/ledger"))
+            .await
+            .ok(200)
+            .clone();
+        let sold = ledger["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["type"] == "purchase")
+            .unwrap()
+            .clone();
+        let purchase = app
+            .get(&format!(
+                "/api/v1/purchases/{}",
+                sold["reference"].as_str().unwrap()
+            ))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(purchase["coupons"], json!(["YALDA"]), "{purchase}");
+        assert_eq!(
+            (
+                purchase["cart_total"]["amount"].as_str(),
+                purchase["discount"]["amount"].as_str(),
+                purchase["total"]["amount"].as_str()
+            ),
+            (Some("1000000"), Some("300000"), Some("700000")),
+            "1,000,000 rials less 10% and the coupon's 200,000: {purchase}"
+        );
+        let bal = app
+            .get(&format!("/api/v1/customers/{id}/balance"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(
+            bal["points"]["available"], 570,
+            "500 + 70 earned on 700,000 rials: {bal}"
+        );
+
+        // Points spent alone, once however often the button is pressed.
+        let spend = [
+            ("customer_id", id.as_str()),
+            ("points", "۱۲۰"),
+            ("redeem_key", "counter-1"),
+        ];
+        let spent = b.post("/cashier/redeem", &spend).await;
+        assert!(
+            spent.html.contains("امتیاز خرج شد") && spent.html.contains("پرداخت با ۱۲۰ امتیاز"),
+            "{}",
+            spent.html
+        );
+        assert!(
+            spent.html.contains("۱٬۲۰۰ تومان"),
+            "120 points at 10 toman each: {}",
+            spent.html
+        );
+        b.post("/cashier/redeem", &spend).await;
+        let bal = app
+            .get(&format!("/api/v1/customers/{id}/balance"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(bal["points"]["available"], 450, "{bal}");
+        let redemptions = app
+            .get(&format!("/api/v1/customers/{id}/ledger"))
+            .await
+            .ok(200)
+            .clone();
+        let n = redemptions["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["type"] == "redemption")
+            .count();
+        assert_eq!(n, 1, "recorded once");
+    })
+    .await;
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 /// Every page an admin opens, with what identifies it.
 const PAGES: [(&str, &str); 13] = [
     ("/dashboard", "<svg"),

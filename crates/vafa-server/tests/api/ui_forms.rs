@@ -172,6 +172,8 @@ async fn catalog_ladder_care_and_counter_forms() {
         let bad_due = b.post_raw(&format!("/customers/{cid}/tasks"), &[("csrf", &page.csrf()), ("title", "x"), ("due_at", "soon")], false).await;
         assert_eq!(bad_due.status, 422);
         assert!(bad_due.html.contains("role=\"alert\""));
+        // The API's reason, in the reader's words: Persian, no English left over.
+        assert!(bad_due.html.contains("تاریخ نیست") && !bad_due.html.contains("not a date"), "{}", bad_due.html);
 
         let promise = app.post("/api/v1/tasks", json!({"kind": "promise", "title": "تماس دوباره", "customer_id": cid, "due_at": "2026-11-30T10:00:00Z", "assignee_id": null})).await;
         let pid = promise.ok(201)["id"].as_str().unwrap().to_owned();

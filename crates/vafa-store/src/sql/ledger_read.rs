@@ -87,6 +87,20 @@ macro_rules! ledger_read_ops {
                 .bind(id)
                 .fetch_all(&mut *conn)
                 .await?;
+                let (coupons, gross_minor, discount_minor, points_redeemed, redeemed_value_minor): (Option<String>, i64, i64, i64, i64) =
+                    sqlx::query_as(
+                        "SELECT coupons, gross_minor, discount_minor, points_redeemed, redeemed_value_minor FROM purchases WHERE id = $1",
+                    )
+                    .bind(id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                let checkout = PurchaseCheckout {
+                    gross_minor,
+                    discount_minor,
+                    coupons: coupons.as_deref().map(decode).transpose()?.unwrap_or_default(),
+                    points_redeemed,
+                    redeemed_value_minor,
+                };
                 let mut returns = Vec::with_capacity(rets.len());
                 for (id, amount_minor, points_reversed, cashback_reversed_minor, at) in rets {
                     returns.push(ReturnSummary { id, amount_minor, points_reversed, cashback_reversed_minor, at: from_micros(at)? });
@@ -108,6 +122,7 @@ macro_rules! ledger_read_ops {
                     created_at: from_micros(h.13)?,
                     lines,
                     returns,
+                    checkout,
                 }))
             }
 
