@@ -7,18 +7,20 @@
 // (English) through the API, answers both forms in a 360 px wide phone browser, checks
 // the thank-you and "already answered" pages, and reads the stored answers back from
 // the API. Any console error, page error or request to another host fails the run.
-// Screenshots of both forms go to docs/screenshots/feedback-{fa,en}-360.png.
+// Screenshots of both forms go to VAFA_SHOTS (default: a folder in the system's temp
+// directory; docs/screenshots/ is made by screenshots.mjs, not by a test run).
 //
 // Chromium: /usr/bin/chromium (Debian's `chromium` package), or VAFA_CHROMIUM.
 // Exits 0 when everything passed, 1 with a message saying what did not.
 
 import { readFileSync, mkdirSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const chromiumPath = process.env.VAFA_CHROMIUM || '/usr/bin/chromium';
-const shotsDir = join(root, 'docs', 'screenshots');
+const shotsDir = process.env.VAFA_SHOTS || join(tmpdir(), 'vafa-e2e-shots');
 
 class Failure extends Error {}
 // What the browser saw that it should not have (console errors, outside requests, …).
@@ -291,7 +293,7 @@ async function main() {
     await browser.close();
   }
   if (problems.length) fail(`the browser saw:\n  ${problems.join('\n  ')}`);
-  console.log(`e2e feedback: passed; screenshots in ${join('docs', 'screenshots')}/feedback-{fa,en}-360.png`);
+  console.log(`e2e feedback: passed; screenshots in ${shotsDir}/feedback-{fa,en}-360.png`);
 }
 
 main().catch((e) => {

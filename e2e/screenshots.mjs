@@ -22,6 +22,18 @@ const password = process.env.VAFA_PASSWORD || 'vafa-demo-1405';
 // name → how to reach it (a path, or a function that finds one).
 export const pages = {
   login: { path: '/login', signedOut: true },
+  // The customer's survey link (no sign-in), asked in the language being shot.
+  feedback: { signedOut: true, path: async (lang) => {
+    const adminKey = process.env.VAFA_ADMIN_KEY || '';
+    const { id } = await customerToSell(base, adminKey);
+    const res = await fetch(base + '/api/v1/feedback', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${adminKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'csat', customer_id: id, locale: lang }),
+    });
+    if (!res.ok) throw new Error(`POST /api/v1/feedback: ${res.status} ${await res.text()}`);
+    return '/f/' + (await res.json()).token;
+  } },
   dashboard: { path: '/dashboard' },
   cashier: { path: '/cashier', act: async (page) => {
     // A customer with points, found the way a cashier would, and a sale quoted.
@@ -96,7 +108,8 @@ async function main() {
           if (p.signedOut) {
             const anon = await browser.newContext({ viewport: { width, height: 780 } });
             const ap = await anon.newPage();
-            await ap.goto(base + p.path);
+            ap.on('console', (m) => { if (m.type() === 'error') errors.push(`${name} ${lang} ${width}: ${m.text()}`); });
+            await ap.goto(base + (typeof p.path === 'function' ? await p.path(lang) : p.path));
             await ap.screenshot({ path: join(out, `${name}-${lang}-${width}.png`), fullPage: true });
             await anon.close();
             continue;

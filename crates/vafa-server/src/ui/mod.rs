@@ -21,6 +21,7 @@ mod login;
 mod segments;
 mod settings;
 mod settings_rules;
+mod settings_tiers;
 
 use crate::auth::Auth;
 use crate::error::{ApiError, ErrorCode};
@@ -361,17 +362,39 @@ pub fn problem_lines(v: &View, e: &ApiError) -> Vec<String> {
         });
     } else {
         for f in &e.errors {
-            let label_key = format!("field_{}", f.field.replace('.', "_"));
-            let label = v.t(&label_key);
-            let label = if label == label_key {
-                f.field.clone()
-            } else {
-                label
-            };
-            lines.push(format!("{label}: {}", api_message(v, &f.message)));
+            lines.push(format!(
+                "{}: {}",
+                field_label(v, &f.field),
+                api_message(v, &f.message)
+            ));
         }
     }
     lines
+}
+
+/// A field's name in the reader's words: `mobile` → موبایل, `window.months` → تعداد ماه,
+/// `tiers[1].threshold` → ردیف ۲ — آستانه; the API's own name when there is none.
+fn field_label(v: &View, field: &str) -> String {
+    let named = |f: &str| {
+        let key = format!("field_{}", f.replace('.', "_"));
+        let label = v.t(&key);
+        (label != key).then_some(label)
+    };
+    if let Some(label) = named(field) {
+        return label;
+    }
+    // `list[i].name`: the row (counted from 1) and the name within it.
+    let row = field
+        .split_once('[')
+        .and_then(|(_, rest)| rest.split_once("]."))
+        .and_then(|(i, name)| {
+            let n = i.parse::<i64>().ok()?.checked_add(1)?;
+            Some((n, named(name)?))
+        });
+    match row {
+        Some((n, name)) => format!("{} — {name}", v.tf("field_row", &[("n", v.n(&n))])),
+        None => field.to_owned(),
+    }
 }
 
 /// What the API says of a field, in the reader's words: the messages the UI's forms can
@@ -415,6 +438,13 @@ const API_MESSAGES: &[(&str, &str)] = &[
         "must not contain control characters",
         "apimsg_control_chars",
     ),
+    ("must hold 1 to 20 tiers", "apimsg_tiers_count"),
+    ("must be 1 to 32 of a-z, 0-9 and _", "apimsg_code_chars"),
+    ("is used by another tier", "apimsg_tier_code_taken"),
+    ("must be 1 to 64 characters", "apimsg_name_length"),
+    ("the first tier starts at 0", "apimsg_first_tier_zero"),
+    ("must be above the previous tier's", "apimsg_above_previous"),
+    ("at most 50 non-empty SKUs", "apimsg_free_items"),
 ];
 
 fn api_message(v: &View, message: &str) -> String {
@@ -430,6 +460,17 @@ fn api_message(v: &View, message: &str) -> String {
         .and_then(|n| n.parse::<i64>().ok());
     if let Some(max) = longest {
         return v.tf("apimsg_too_long", &[("max", v.n(&max))]);
+    }
+    let number = |s: &str| s.trim().parse::<i64>().ok();
+    if let Some((a, b)) = message
+        .strip_prefix("must be between ")
+        .and_then(|m| m.split_once(" and "))
+        .and_then(|(a, b)| Some((number(a)?, number(b)?)))
+    {
+        return v.tf("apimsg_between", &[("a", v.n(&a)), ("b", v.n(&b))]);
+    }
+    if let Some(n) = message.strip_prefix("must be at most ").and_then(number) {
+        return v.tf("apimsg_at_most", &[("n", v.n(&n))]);
     }
     match API_MESSAGES
         .iter()
@@ -716,7 +757,15 @@ mod tests {
             keys.push(format!("month_jalali_{m}"));
             keys.push(format!("month_gregorian_{m}"));
         }
-        keys.push("apimsg_too_long".into());
+        keys.extend(
+            [
+                "apimsg_too_long",
+                "apimsg_between",
+                "apimsg_at_most",
+                "field_row",
+            ]
+            .map(String::from),
+        );
         keys.push("apimsg_other".into());
         keys.extend(super::API_MESSAGES.iter().map(|(_, k)| (*k).to_owned()));
         let fa: std::collections::HashMap<String, String> =

@@ -1,8 +1,8 @@
 //! Program settings: earning, cashback, the return window, expiry and return policies,
-//! how money and dates show; the tier ladder; the rewards catalog; coupon batches. Each
+//! how money and dates show; the rewards catalog; coupon batches. Each
 //! form goes through the API handler of its resource, so it validates exactly as the API
 //! does, and each tab needs its resource's permission. Earning rules and campaigns are
-//! in `settings_rules`.
+//! in `settings_rules`, the tier ladder in `settings_tiers`.
 
 use super::{answer, input, render, Chrome, Posted, Ui, UiError, View};
 use crate::api;
@@ -22,7 +22,14 @@ pub fn routes() -> Router<AppState> {
         .route("/settings", get(general))
         .route("/settings/ledger", post(save_ledger))
         .route("/settings/display", post(save_display))
-        .route("/settings/tiers", get(tiers).post(save_tiers))
+        .route(
+            "/settings/tiers",
+            get(super::settings_tiers::tiers).post(super::settings_tiers::save_tiers),
+        )
+        .route(
+            "/settings/tiers/json",
+            post(super::settings_tiers::save_tiers_json),
+        )
         .route("/settings/rewards", get(rewards).post(add_reward))
         .route("/settings/rewards/{id}/retire", post(retire_reward))
         .route("/settings/coupons", get(coupons).post(add_batch))
@@ -60,7 +67,7 @@ pub struct Notice {
 }
 
 impl Notice {
-    fn from(v: &View, saved: bool, err: Option<UiError>) -> Result<Notice, UiError> {
+    pub fn from(v: &View, saved: bool, err: Option<UiError>) -> Result<Notice, UiError> {
         match err {
             None => Ok(Notice {
                 ok: saved.then(|| v.t("saved")),
@@ -103,8 +110,8 @@ pub struct LedgerForm {
 }
 
 #[derive(serde::Deserialize)]
-struct SavedQuery {
-    saved: Option<u8>,
+pub struct SavedQuery {
+    pub saved: Option<u8>,
 }
 
 async fn general(
@@ -283,105 +290,6 @@ async fn save_display(State(state): State<AppState>, p: Posted) -> Response {
         match saved {
             Ok(()) => Ok(Redirect::to("/settings?saved=1").into_response()),
             Err(e) => general_page(&state, ui, false, Some(e)).await,
-        }
-    }
-    .await;
-    answer(ui, r)
-}
-
-#[derive(Template)]
-#[template(path = "settings_tiers.html")]
-struct TiersPage {
-    c: Chrome,
-    tabs: Vec<(String, String, bool)>,
-    notice: Notice,
-    metric: String,
-    rows: Vec<Vec<String>>,
-    json: String,
-}
-
-async fn tiers(
-    State(state): State<AppState>,
-    ui: Ui,
-    axum::extract::Query(q): axum::extract::Query<SavedQuery>,
-) -> Response {
-    let r = tiers_page(&state, &ui, q.saved.is_some(), None, None).await;
-    answer(&ui, r)
-}
-
-async fn tiers_page(
-    state: &AppState,
-    ui: &Ui,
-    saved: bool,
-    err: Option<UiError>,
-    typed: Option<String>,
-) -> super::UiResult {
-    ui.require(Permission::TiersManage)?;
-    let v = &ui.v;
-    let ladder = state.store.tier_ladder(&ui.principal.program_id).await?;
-    let (metric, rows, json) = match &ladder {
-        None => (v.t("no_ladder"), Vec::new(), String::new()),
-        Some(l) => {
-            let spend = matches!(l.metric, vafa_core::tiers::TierMetric::Spend);
-            let rows = l
-                .tiers
-                .iter()
-                .map(|t| {
-                    vec![
-                        t.name.clone(),
-                        t.name_en.clone().unwrap_or_default(),
-                        if spend {
-                            v.money(&t.threshold)
-                        } else {
-                            v.n(&t.threshold)
-                        },
-                        v.digits(&format!("×{}", t.earn_multiplier.normalize())),
-                        v.digits(&format!("{}%", t.discount_percent.normalize())),
-                        v.n(&t.entry_gift_points),
-                        t.free_items.join(", "),
-                    ]
-                })
-                .collect();
-            let metric = v.t(if spend {
-                "tier_metric_spend"
-            } else {
-                "tier_metric_points"
-            });
-            (
-                metric,
-                rows,
-                serde_json::to_string_pretty(l).unwrap_or_default(),
-            )
-        }
-    };
-    let notice = Notice::from(v, saved, err)?;
-    Ok(render(&TiersPage {
-        c: ui.chrome("nav_settings"),
-        tabs: tabs(ui, "tab_tiers"),
-        notice,
-        metric,
-        rows,
-        json: typed.unwrap_or(json),
-    }))
-}
-
-async fn save_tiers(State(state): State<AppState>, p: Posted) -> Response {
-    let ui = &p.ui;
-    let r = async {
-        ui.require_route(&state, Method::PUT, "/api/v1/tiers")?;
-        let typed = p.get("ladder").unwrap_or("").to_owned();
-        let parsed = crate::extract::parse_json::<vafa_core::tiers::TierLadder>(typed.as_bytes())
-            .map_err(UiError::from);
-        let saved = match parsed {
-            Ok(l) => api::tiers::put_ladder(State(state.clone()), ui.auth(), Json(l))
-                .await
-                .map(|_| ())
-                .map_err(UiError::from),
-            Err(e) => Err(e),
-        };
-        match saved {
-            Ok(()) => Ok(Redirect::to("/settings/tiers?saved=1").into_response()),
-            Err(e) => tiers_page(&state, ui, false, Some(e), Some(typed)).await,
         }
     }
     .await;

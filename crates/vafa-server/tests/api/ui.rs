@@ -343,7 +343,7 @@ const PAGES: [(&str, &str); 13] = [
     ("/segments", "data-test=\"rfm\""),
     ("/settings", "data-test=\"ledger-form\""),
     ("/settings/rules", "data-test=\"campaign-form\""),
-    ("/settings/tiers", "<textarea"),
+    ("/settings/tiers", "data-test=\"tier-form\""),
     ("/settings/rewards", "<table"),
     ("/settings/coupons", "<table"),
 ];

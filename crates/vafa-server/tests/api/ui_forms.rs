@@ -51,7 +51,7 @@ async fn roles_are_refused_on_writes_they_may_not_make() {
             staff_in(&app, &app.admin_key, user, role).await;
         }
         let reply = format!("/crm/tickets/{tid}/reply");
-        let cases: [Refusal; 7] = [
+        let cases: [Refusal; 8] = [
             (
                 "numbers",
                 "/cashier/purchase",
@@ -64,7 +64,12 @@ async fn roles_are_refused_on_writes_they_may_not_make() {
                 "/cashier/quote",
                 vec![("customer_id", &cid), ("amount", "1000")],
             ),
-            ("till", "/settings/tiers", vec![("ladder", "{}")]),
+            (
+                "till",
+                "/settings/tiers",
+                vec![("metric", "spend"), ("tier_code", "x")],
+            ),
+            ("till", "/settings/tiers/json", vec![("ladder", "{}")]),
             ("till", "/segments/preview", vec![("city", "x")]),
             (
                 "friend",
@@ -144,12 +149,46 @@ async fn catalog_ladder_care_and_counter_forms() {
         assert_eq!(app.get("/api/v1/coupon-batches").await.ok(200)["items"].as_array().unwrap().len(), 1);
 
         // The ladder as JSON: refused when malformed (and what was typed is kept), saved when not.
-        let broken = b.post("/settings/tiers", &[("ladder", "{\"tiers\": [")]).await;
+        let broken = b.post("/settings/tiers/json", &[("ladder", "{\"tiers\": [")]).await;
         assert!(broken.html.contains("class=\"problem\"") && broken.html.contains("{&#34;tiers&#34;: ["), "{}", broken.html);
         let ladder = json!({"metric": "spend", "window": {"kind": "lifetime"}, "tiers": [{"code": "base", "name": "پایه", "threshold": 0}]}).to_string();
-        let saved = b.post("/settings/tiers", &[("ladder", &ladder)]).await;
+        let saved = b.post("/settings/tiers/json", &[("ladder", &ladder)]).await;
         assert_eq!(saved.location(), "/settings/tiers?saved=1", "{}", saved.html);
         assert_eq!(app.get("/api/v1/tiers").await.ok(200)["tiers"][0]["code"], "base");
+
+        // The ladder as a form: a row per tier, thresholds in toman with Persian digits, a
+        // blank row left out, free items split on the Persian comma.
+        let rows: Vec<(&str, &str)> = vec![
+            ("metric", "spend"), ("window", "rolling_months"), ("months", "۶"), ("grace_days", "۳۰"),
+            ("tier_code", "base"), ("tier_name", "پایه"), ("tier_name_en", "Base"), ("tier_threshold", "0"),
+            ("tier_multiplier", ""), ("tier_discount", ""), ("tier_gift", ""), ("tier_free", ""),
+            ("tier_code", "gold"), ("tier_name", "طلایی"), ("tier_name_en", "Gold"), ("tier_threshold", "۲٬۰۰۰٬۰۰۰"),
+            ("tier_multiplier", "۱٫۵"), ("tier_discount", "10"), ("tier_gift", "۵۰۰"), ("tier_free", "COOKIE، LATTE"),
+            ("tier_code", ""), ("tier_name", ""), ("tier_name_en", ""), ("tier_threshold", ""),
+            ("tier_multiplier", ""), ("tier_discount", ""), ("tier_gift", ""), ("tier_free", ""),
+        ];
+        let page = b.get("/settings/tiers").await;
+        assert!(page.html.contains("data-test=\"tier-form\"") && page.html.contains("value=\"base\""), "{}", page.html);
+        let saved = b.post("/settings/tiers", &rows).await;
+        assert_eq!(saved.location(), "/settings/tiers?saved=1", "{}", saved.html);
+        let ladder = app.get("/api/v1/tiers").await.ok(200).clone();
+        assert_eq!(ladder["window"], json!({"kind": "rolling_months", "months": 6}), "{ladder}");
+        assert_eq!(ladder["grace_days"], 30);
+        let gold = &ladder["tiers"][1];
+        assert_eq!((gold["code"].as_str(), gold["threshold"].as_i64()), (Some("gold"), Some(20_000_000)), "2,000,000 toman in rials: {ladder}");
+        assert_eq!((gold["earn_multiplier"].as_str(), gold["discount_percent"].as_str()), (Some("1.5"), Some("10")));
+        assert_eq!((gold["entry_gift_points"].as_i64(), gold["free_items"].clone()), (Some(500), json!(["COOKIE", "LATTE"])));
+        assert_eq!(ladder["tiers"].as_array().unwrap().len(), 2, "the blank row is left out");
+        // The page shows the ladder back in toman, ready to edit.
+        assert!(b.get("/settings/tiers").await.html.contains("value=\"2000000\""));
+        // A threshold not above the one before: refused, the row named in Persian, what was
+        // typed kept, nothing changed.
+        let mut wrong = rows.clone();
+        wrong[15] = ("tier_threshold", "0");
+        let refused = b.post("/settings/tiers", &wrong).await;
+        assert!(refused.html.contains("ردیف ۲ — آستانه") && refused.html.contains("از آستانه‌ی سطح پیشین بیشتر"), "{}", refused.html);
+        assert!(refused.html.contains("value=\"طلایی\""), "what was typed is kept");
+        assert_eq!(app.get("/api/v1/tiers").await.ok(200)["tiers"][1]["threshold"], 20_000_000);
 
         // A call logged on the 360 lands on the timeline; a promise is closed as kept.
         let c = app.create_customer(customer("Leila", "09131234567")).await;
