@@ -23,7 +23,7 @@ fn shell(lang: Lang, title: &str, body: &str) -> String {
         "<!doctype html><html lang=\"{code}\" dir=\"{dir}\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <meta name=\"robots\" content=\"noindex\">\
-         <title>{title}</title><link rel=\"stylesheet\" href=\"/ui.css\"></head>\
+         <title>{title}</title><link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"/ui.css\"></head>\
          <body><main><div class=\"feedback\">{body}</div></main></body></html>",
         code = lang.code(),
         dir = lang.t("dir"),
