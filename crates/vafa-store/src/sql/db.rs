@@ -307,11 +307,33 @@ impl LiteConn {
             .collect()
     }
 
+    /// Bind `args` by the number in each `$N`, as sqlx does: SQLite itself numbers
+    /// `$`-parameters in order of first appearance, so `$3 … $1` would bind wrongly.
+    fn bind(stmt: &mut rusqlite::CachedStatement<'_>, args: &[Arg]) -> Result<()> {
+        let values = Self::params(args);
+        for i in 1..=stmt.parameter_count() {
+            let n = stmt
+                .parameter_name(i)
+                .and_then(|name| name.strip_prefix('$'))
+                .and_then(|n| n.parse::<usize>().ok())
+                .unwrap_or(i);
+            let value = values.get(n.wrapping_sub(1)).ok_or_else(|| {
+                StoreError::Corrupt(format!(
+                    "no value for ${n} in {}",
+                    stmt.expanded_sql().unwrap_or_default()
+                ))
+            })?;
+            stmt.raw_bind_parameter(i, value)?;
+        }
+        Ok(())
+    }
+
     pub(crate) fn fetch_sync(&mut self, q: &Query) -> Result<Vec<DbRow>> {
         let mut stmt = self.conn.prepare_cached(&q.sql)?;
         let columns: Arc<[String]> = stmt.column_names().iter().map(|c| c.to_string()).collect();
         let width = columns.len();
-        let mut rows = stmt.query(rusqlite::params_from_iter(Self::params(&q.args)))?;
+        Self::bind(&mut stmt, &q.args)?;
+        let mut rows = stmt.raw_query();
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
             let mut values = Vec::with_capacity(width);
@@ -328,7 +350,8 @@ impl LiteConn {
 
     pub(crate) fn execute_sync(&mut self, q: &Query) -> Result<u64> {
         let mut stmt = self.conn.prepare_cached(&q.sql)?;
-        let n = stmt.execute(rusqlite::params_from_iter(Self::params(&q.args)))?;
+        Self::bind(&mut stmt, &q.args)?;
+        let n = stmt.raw_execute()?;
         Ok(n as u64)
     }
 }
@@ -374,5 +397,44 @@ pub(crate) fn unique_violation(err: &StoreError) -> Option<(String, String)> {
             Some((String::new(), message.clone().unwrap_or_default()))
         }
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `$N` binds the N-th value wherever it stands in the statement, as with sqlx.
+    #[test]
+    fn numbered_parameters_bind_by_number() {
+        let conn = rusqlite::Connection::open_in_memory().expect("memory database");
+        let mut lite = LiteConn { conn };
+        lite.conn
+            .execute_batch("CREATE TABLE t (a INTEGER, b TEXT, c INTEGER)")
+            .expect("table");
+        let insert = query("INSERT INTO t (c, b, a) VALUES ($3, $2, $1)")
+            .bind(1_i64)
+            .bind("two")
+            .bind(3_i64);
+        assert_eq!(lite.execute_sync(&insert).ok(), Some(1));
+        let update = query("UPDATE t SET b = $2 WHERE c = $3 AND a = $1")
+            .bind(1_i64)
+            .bind(Option::<String>::None)
+            .bind(3_i64);
+        assert_eq!(lite.execute_sync(&update).ok(), Some(1));
+        let rows = lite
+            .fetch_sync(&query("SELECT a, b, c FROM t WHERE a = $1").bind(1_i64))
+            .expect("rows");
+        let row = match rows.into_iter().next() {
+            Some(DbRow::Lite(r)) => r,
+            _ => panic!("one row from the synchronous connection"),
+        };
+        let got: (i64, Option<String>, i64) = FromLite::from_lite(&row).expect("decoded");
+        assert_eq!(got, (1, None, 3));
+        let missing = query("SELECT $2").bind(1_i64);
+        assert!(
+            lite.fetch_sync(&missing).is_err(),
+            "a number without a value is an error"
+        );
     }
 }

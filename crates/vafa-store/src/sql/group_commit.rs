@@ -74,13 +74,30 @@ impl GroupCommit {
     }
 
     /// Join (or open) the current batch; the returned guard is the connection.
+    ///
+    /// Run as its own task, as are `commit` and `rollback`: a caller that goes away
+    /// (a client hung up and its request was dropped) must not stop it between a
+    /// statement and the bookkeeping that records it — a batch left open with nobody to
+    /// commit it would hold the write lock, and the turn, for good.
     pub(crate) async fn begin(&self) -> Result<GroupTx, StoreError> {
-        let mut g = self.state.clone().lock_owned().await;
-        g.clean_up().await?;
+        let (state, stats, turn) = (self.state.clone(), self.stats.clone(), self.turn.clone());
+        finished(tokio::spawn(Self::begin_in(state, stats, turn))).await
+    }
+
+    async fn begin_in(
+        state: Arc<Mutex<State>>,
+        stats: Arc<Stats>,
+        turn: Arc<Mutex<()>>,
+    ) -> Result<GroupTx, StoreError> {
+        let mut g = state.clone().lock_owned().await;
+        if let Err(e) = g.clean_up().await {
+            g.abort(e.to_string()).await;
+            return Err(e);
+        }
         let batch = match g.open_batch {
             Some(b) => b,
             None => {
-                let turn = self.turn.clone().lock_owned().await;
+                let turn = turn.lock_owned().await;
                 sqlx::query("BEGIN IMMEDIATE").execute(&mut g.conn).await?;
                 g.turn = Some(turn);
                 g.next_batch += 1;
@@ -97,13 +114,13 @@ impl GroupCommit {
         {
             // Close the batch if this was its only member, so the turn is not held.
             drop(g);
-            janitor(self.state.clone());
+            janitor(state);
             return Err(e.into());
         }
         Ok(GroupTx {
             guard: Some(g),
-            state: self.state.clone(),
-            stats: self.stats.clone(),
+            state,
+            stats,
             savepoint,
             batch,
         })
@@ -141,6 +158,18 @@ impl State {
         Ok(())
     }
 
+    /// Roll the open batch back whole (a savepoint could not be undone): its members
+    /// hear `why` instead of a commit, and the turn goes to the other writer.
+    async fn abort(&mut self, why: String) {
+        if let Some(batch) = self.open_batch.take() {
+            let _ = sqlx::query("ROLLBACK").execute(&mut self.conn).await;
+            self.record(batch, Err(why));
+        }
+        self.abandoned.clear();
+        self.waiting = 0;
+        self.turn = None;
+    }
+
     fn outcome(&self, batch: u64) -> Option<Result<(), String>> {
         self.outcomes
             .iter()
@@ -173,7 +202,11 @@ impl GroupTx {
     }
 
     /// Keep this operation's work and return once the batch holding it is durable.
-    pub(crate) async fn commit(mut self) -> Result<(), StoreError> {
+    pub(crate) async fn commit(self) -> Result<(), StoreError> {
+        finished(tokio::spawn(self.commit_in())).await
+    }
+
+    async fn commit_in(mut self) -> Result<(), StoreError> {
         let sp = self.savepoint.clone();
         let g = self.state()?;
         sqlx::query(&format!("RELEASE {sp}"))
@@ -186,13 +219,17 @@ impl GroupTx {
         if let Some(outcome) = g.outcome(self.batch) {
             return outcome.map_err(StoreError::Open);
         }
-        g.clean_up().await?;
         let members = g.waiting as u64;
-        let result = sqlx::query("COMMIT")
-            .execute(&mut g.conn)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string());
+        // A failed operation's savepoint that cannot be undone fails the batch, which is
+        // then rolled back whole: nobody in it is told it is done.
+        let result = match g.clean_up().await {
+            Err(e) => Err(e.to_string()),
+            Ok(()) => sqlx::query("COMMIT")
+                .execute(&mut g.conn)
+                .await
+                .map(|_| ())
+                .map_err(|e| e.to_string()),
+        };
         if result.is_err() {
             let _ = sqlx::query("ROLLBACK").execute(&mut g.conn).await;
         } else {
@@ -208,7 +245,11 @@ impl GroupTx {
     }
 
     /// Undo this operation's work; the batch goes on without it.
-    pub(crate) async fn rollback(mut self) -> Result<(), StoreError> {
+    pub(crate) async fn rollback(self) -> Result<(), StoreError> {
+        finished(tokio::spawn(self.rollback_in())).await
+    }
+
+    async fn rollback_in(mut self) -> Result<(), StoreError> {
         let sp = self.savepoint.clone();
         let g = self.state()?;
         sqlx::query(&format!("ROLLBACK TO {sp}"))
@@ -223,12 +264,21 @@ impl GroupTx {
     }
 }
 
+/// The answer of a task that runs a step of the batch to its end.
+async fn finished<T>(
+    task: tokio::task::JoinHandle<Result<T, StoreError>>,
+) -> Result<T, StoreError> {
+    task.await
+        .map_err(|e| StoreError::Open(format!("the SQLite writer's task failed: {e}")))?
+}
+
 /// Close a batch nobody is waiting for (its only members failed), so the database's
 /// write lock is not held by an idle transaction.
 fn janitor(state: Arc<Mutex<State>>) {
     tokio::spawn(async move {
         let mut g = state.lock_owned().await;
-        if g.clean_up().await.is_err() {
+        if let Err(e) = g.clean_up().await {
+            g.abort(e.to_string()).await;
             return;
         }
         if g.waiting == 0 {

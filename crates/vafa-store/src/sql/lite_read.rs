@@ -12,7 +12,8 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
 
-/// Idle connections kept; more are opened when many requests read at once.
+/// Idle connections kept. More are opened when many requests read at once — at most one
+/// per thread running requests, since a read holds its connection only while it runs.
 const IDLE: usize = 8;
 
 pub(crate) struct LiteReaders {
@@ -34,7 +35,9 @@ impl LiteReaders {
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        conn.busy_timeout(Duration::from_secs(10))?;
+        // A WAL reader waits only in rare moments (recovery after a crash); it runs on a
+        // request's thread, so it gives up soon rather than hold that thread.
+        conn.busy_timeout(Duration::from_secs(2))?;
         Ok(LiteConn { conn })
     }
 

@@ -35,6 +35,8 @@ pub(crate) const MAX_BATCH: usize = 256;
 const STATEMENT_CACHE: usize = 256;
 /// How often checkpoints run at most while there are commits.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+/// The WAL's size once a checkpoint has caught up: 64 MiB.
+const WAL_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 /// The writer's page cache: 64 MiB.
 const CACHE_KIB: u32 = 64 * 1024;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -70,9 +72,12 @@ impl LiteWriter {
         // Checkpoints run on their own thread and connection (below), not inside a
         // commit of this one, which would hold up the next batch.
         conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
+        // The WAL is cut back to this size when it starts over after a checkpoint.
+        conn.execute_batch(&format!("PRAGMA journal_size_limit = {WAL_LIMIT_BYTES};"))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let checkpointer = rusqlite::Connection::open(path)?;
         checkpointer.busy_timeout(BUSY_TIMEOUT)?;
+        checkpointer.execute_batch("PRAGMA synchronous = FULL;")?;
         let (nudge, nudged) = std::sync::mpsc::sync_channel(1);
         let (queue, jobs) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
@@ -135,6 +140,12 @@ fn serve(
 ) {
     while let Some(first) = jobs.blocking_recv() {
         let turn = turn.blocking_lock();
+        // A transaction left open by a failed ROLLBACK would refuse every BEGIN after it.
+        if !conn.conn.is_autocommit() {
+            if let Err(e) = conn.conn.execute_batch("ROLLBACK") {
+                tracing::error!("the SQLite writer cannot roll back an open transaction: {e}");
+            }
+        }
         if let Err(e) = conn.conn.execute_batch("BEGIN IMMEDIATE") {
             drop(turn);
             let (_, finish) = first(None);

@@ -138,3 +138,60 @@ async fn purchases_interleave_with_other_writes() {
     })
     .await;
 }
+
+/// Callers that go away mid-write (a client hangs up and its request is dropped) leave
+/// no batch open: every write after them goes through, and each abandoned write either
+/// happened whole or not at all.
+#[tokio::test]
+async fn writes_dropped_midway_leave_the_writers_free() {
+    each_backend(|store, name| async move {
+        let ctx = program(&store, "Hang-ups").await;
+        let c = customer(&store, &ctx, "Roya").await;
+        for round in 0..40u64 {
+            let tasks: Vec<_> = (0..4)
+                .map(|_| {
+                    let (store, ctx, c) = (store.clone(), ctx.clone(), c.clone());
+                    tokio::spawn(async move { store.adjust(&ctx, &c, 10, "hang-up", None).await })
+                })
+                .collect();
+            // Let them get somewhere — a different distance each round — then drop them.
+            for _ in 0..(round % 7) {
+                tokio::task::yield_now().await;
+            }
+            for t in &tasks {
+                t.abort();
+            }
+            for t in tasks {
+                let _ = t.await;
+            }
+        }
+        let sale = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            store.post_purchase(&ctx, &purchase(&c, 100_000, &[(1, 100_000)]), None),
+        )
+        .await;
+        let earned = match sale {
+            Ok(Ok(out)) => out.value.points_earned,
+            Ok(Err(e)) => panic!("{name}: {e}"),
+            Err(_) => panic!(
+                "{name}: a purchase after dropped writes did not finish: the writer is stuck"
+            ),
+        };
+        let adjusted = tokio::time::timeout(
+            std::time::Duration::from_secs(20),
+            store.adjust(&ctx, &c, 1, "after", None),
+        )
+        .await
+        .expect("an adjustment after dropped writes finishes")
+        .unwrap();
+        let balance = adjusted.value.balance.points_available;
+        let report = store.verify_ledger(None).await.unwrap();
+        assert!(report.problems.is_empty(), "{name}: {:#?}", report.problems);
+        let kept = balance - earned - 1;
+        assert!(
+            kept % 10 == 0 && (0..=1600).contains(&kept),
+            "{name}: {kept} points from whole adjustments only"
+        );
+    })
+    .await;
+}
