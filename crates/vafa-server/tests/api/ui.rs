@@ -327,6 +327,60 @@ async fn cashier_finds_by_card_takes_a_coupon_and_spends_points() {
     .await;
 }
 
+/// The dashboard draws the program's own numbers: two customers, one of them back for a
+/// second month, sales in Mehr and Azar 1405 (the test clock is 2 Azar).
+#[tokio::test]
+async fn the_dashboard_draws_the_programs_numbers() {
+    each_app(|app| async move {
+        let a = app.create_customer(customer("Ava", "09121110001")).await;
+        let b_ = app.create_customer(customer("Bita", "09121110002")).await;
+        let sale = |id: &Value, receipt: &str, rials: &str, at: &str| {
+            json!({"customer_id": id["id"], "external_id": receipt, "occurred_at": at,
+                   "total": {"amount": rials, "currency": "IRR"}})
+        };
+        for body in [
+            sale(&a, "R-1", "300000", "2026-10-01T09:00:00Z"),
+            sale(&a, "R-2", "200000", "2026-11-22T09:00:00Z"),
+            sale(&b_, "R-3", "100000", "2026-11-22T10:00:00Z"),
+        ] {
+            app.post("/api/v1/purchases", body).await.ok(201);
+        }
+        staff(&app, "eli", "analyst").await;
+        let b = Browser::new(&app);
+        b.login("eli", PASSWORD).await;
+        let dash = b.get("/dashboard").await.html;
+        for title in [
+            "درآمد ماهانه (تومان)",
+            "نرخ خرید تکراری در هر ماه (٪)",
+            "منحنی پارتو",
+            "ماندگاری گروه‌های ماهانه",
+            "امتیازها در ۳۰ روز گذشته",
+            "بدهی امتیاز بر اساس زمان انقضا",
+            "مشتریان در هر سطح",
+        ] {
+            assert!(dash.contains(title), "{title} missing: {dash}");
+        }
+        // Revenue by Jalali month, in toman: Mehr 30,000; Azar 20,000 + 10,000.
+        assert!(dash.contains("<title>مهر: ۳۰٬۰۰۰ تومان</title>"), "{dash}");
+        assert!(dash.contains("<title>آذر: ۳۰٬۰۰۰ تومان</title>"), "{dash}");
+        assert!(dash.contains("<title>آبان: ۰ تومان</title>"), "{dash}");
+        // Azar's buyers: one back from Mehr, one new — half of them repeat.
+        assert!(dash.contains("<title>آذر: ۵۰"), "{dash}");
+        // The last 30 days: two active customers and 30,000 toman.
+        let kpis = &dash[dash.find("data-test=\"kpis\"").unwrap()..];
+        assert!(
+            kpis.contains("<span>درآمد</span><b>۳۰٬۰۰۰ تومان</b>"),
+            "{kpis}"
+        );
+        assert!(kpis.contains("<b>۲</b>"), "{kpis}");
+        // In English: the same figures, Latin digits, the Jalali months by their names.
+        b.post("/lang", &[("lang", "en")]).await;
+        let en = b.get("/dashboard").await.html;
+        assert!(en.contains("<title>Azar: 30,000 toman</title>"), "{en}");
+    })
+    .await;
+}
+
 fn urlencode(s: &str) -> String {
     form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
