@@ -97,6 +97,11 @@ pub struct CrmSettings {
     /// in notifications are full URLs when it is set (otherwise a path, `/f/…`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// The program's words for its own order stages, in Persian and English:
+    /// `{"baking": {"fa": "در حال پخت", "en": "in the oven"}}`.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub stage_labels: std::collections::BTreeMap<String, vafa_core::crm::StageLabel>,
 }
 
 fn default_goodwill_max() -> i64 {
@@ -118,6 +123,7 @@ impl Default for CrmSettings {
             reminder_minutes: default_reminder_minutes(),
             feedback_valid_days: default_feedback_days(),
             public_url: None,
+            stage_labels: Default::default(),
         }
     }
 }
@@ -149,6 +155,16 @@ impl CrmSettings {
             });
             if !ok {
                 errs.push("public_url", "an http(s) URL without a trailing slash, query or fragment, e.g. https://club.example.ir");
+            }
+        }
+        if let Err(e) = vafa_core::crm::check_stage_labels(&self.stage_labels) {
+            for (stage, message) in e {
+                let field = if stage.is_empty() {
+                    "stage_labels".to_owned()
+                } else {
+                    format!("stage_labels.{stage}")
+                };
+                errs.push(field, message);
             }
         }
         errs.finish(|| ())

@@ -114,6 +114,14 @@ pub async fn seed(
     let staff = create_staff(store, &program_id, start - SignedDuration::from_hours(48)).await?;
     let settings = CrmSettings {
         week: cafe_week(),
+        // The café's own stage, in its words (PICKUP_STAGES).
+        stage_labels: std::collections::BTreeMap::from([(
+            "ready_for_pickup".to_owned(),
+            vafa_core::crm::StageLabel {
+                fa: "آماده‌ی تحویل در شعبه".into(),
+                en: "ready for pickup".into(),
+            },
+        )]),
         ..CrmSettings::default()
     };
     let admin = Ctx {

@@ -57,9 +57,58 @@ pub fn check_stage_change(from: &str, to: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// What a program calls one of its own stages, in each language.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StageLabel {
+    pub fa: String,
+    pub en: String,
+}
+
+/// Custom stages a program may name, at most.
+pub const MAX_STAGE_LABELS: usize = 50;
+/// Longest stage label, in characters.
+const MAX_LABEL_CHARS: usize = 40;
+
+/// Check a program's names for its custom stages; each error is (stage, message).
+pub fn check_stage_labels(
+    labels: &std::collections::BTreeMap<String, StageLabel>,
+) -> Result<(), Vec<(String, String)>> {
+    let mut errors = Vec::new();
+    if labels.len() > MAX_STAGE_LABELS {
+        errors.push((String::new(), format!("at most {MAX_STAGE_LABELS} stages")));
+    }
+    for (stage, label) in labels {
+        if let Err(e) = check_stage_name(stage) {
+            errors.push((stage.clone(), e));
+        } else if ORDER_STAGES.contains(&stage.as_str()) {
+            errors.push((stage.clone(), "a built-in stage keeps its own words".into()));
+        }
+        let fits = |s: &str| !s.trim().is_empty() && s.chars().count() <= MAX_LABEL_CHARS;
+        if !fits(&label.fa) || !fits(&label.en) {
+            errors.push((
+                stage.clone(),
+                format!("fa and en must each be 1 to {MAX_LABEL_CHARS} characters"),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
 /// How a stage reads in a message to the customer: the built-in stages in words, a
-/// custom stage by its name with `_` as spaces.
-pub fn stage_label(stage: &str, persian: bool) -> String {
+/// custom stage by the program's name for it, or by its code with `_` as spaces.
+pub fn stage_label(
+    stage: &str,
+    persian: bool,
+    custom: &std::collections::BTreeMap<String, StageLabel>,
+) -> String {
+    if let Some(l) = custom.get(stage) {
+        return if persian { l.fa.clone() } else { l.en.clone() };
+    }
     let built_in = match (stage, persian) {
         ("received", true) => "ثبت شد",
         ("received", false) => "received",
@@ -82,9 +131,47 @@ mod tests {
 
     #[test]
     fn stage_labels() {
-        assert_eq!(stage_label("shipped", true), "ارسال شد");
-        assert_eq!(stage_label("shipped", false), "shipped");
-        assert_eq!(stage_label("gift_wrap", true), "gift wrap");
+        let none = std::collections::BTreeMap::new();
+        assert_eq!(stage_label("shipped", true, &none), "ارسال شد");
+        assert_eq!(stage_label("shipped", false, &none), "shipped");
+        assert_eq!(stage_label("gift_wrap", true, &none), "gift wrap");
+        let named = std::collections::BTreeMap::from([(
+            "gift_wrap".to_owned(),
+            StageLabel {
+                fa: "کادوپیچی".into(),
+                en: "Gift wrapping".into(),
+            },
+        )]);
+        assert_eq!(stage_label("gift_wrap", true, &named), "کادوپیچی");
+        assert_eq!(stage_label("gift_wrap", false, &named), "Gift wrapping");
+        assert_eq!(stage_label("shipped", true, &named), "ارسال شد");
+        assert!(check_stage_labels(&named).is_ok());
+        let bad = std::collections::BTreeMap::from([
+            (
+                "shipped".to_owned(),
+                StageLabel {
+                    fa: "x".into(),
+                    en: "x".into(),
+                },
+            ),
+            (
+                "Bad".to_owned(),
+                StageLabel {
+                    fa: "x".into(),
+                    en: "x".into(),
+                },
+            ),
+            (
+                "ok_one".to_owned(),
+                StageLabel {
+                    fa: " ".into(),
+                    en: "x".into(),
+                },
+            ),
+        ]);
+        let errors = check_stage_labels(&bad).unwrap_err();
+        let stages: Vec<&str> = errors.iter().map(|(s, _)| s.as_str()).collect();
+        assert_eq!(stages, ["Bad", "ok_one", "shipped"]);
     }
 
     #[test]

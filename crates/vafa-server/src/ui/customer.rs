@@ -492,6 +492,17 @@ async fn timeline_page(
     )
     .await?
     .0;
+    // The program's words for its own order stages.
+    let stage_labels = match page.items.iter().any(|t| t.kind == "order") {
+        true => {
+            state
+                .store
+                .crm_settings(&ui.principal.program_id)
+                .await?
+                .stage_labels
+        }
+        false => Default::default(),
+    };
     let items = page
         .items
         .iter()
@@ -517,12 +528,16 @@ async fn timeline_page(
                 }
                 "feedback" => t.title.clone().unwrap_or_default().to_uppercase(),
                 "order" => {
-                    // A custom stage has no translation: its name, spaced, is its label.
+                    // A custom stage reads as the program named it (or its code, spaced).
                     let stage = t.title.clone().unwrap_or_default();
                     let key = format!("stage_{stage}");
                     match v.t(&key) {
                         label if label != key => label,
-                        _ => vafa_core::crm::stage_label(&stage, v.lang == super::Lang::Fa),
+                        _ => vafa_core::crm::stage_label(
+                            &stage,
+                            v.lang == super::Lang::Fa,
+                            &stage_labels,
+                        ),
                     }
                 }
                 "task_closed" => v.t(&format!(

@@ -599,7 +599,15 @@ async fn interactions_link_orders_and_campaigns_closing_cancels_reminders_custom
         let reminder = outbox["items"].as_array().unwrap().iter().find(|m| m["subject_id"] == tid).unwrap().clone();
         assert_eq!((reminder["event"].as_str(), reminder["status"].as_str()), (Some("task.reminder"), Some("cancelled")));
 
-        // A stage of the shop's own: kept, shown on the timeline, and the customer told.
+        // A stage of the shop's own, named in its words: kept, shown on the timeline, and
+        // the customer told in those words. A built-in stage keeps its own.
+        let mut settings = app.get("/api/v1/crm/settings").await.ok(200).clone();
+        settings["stage_labels"] = json!({"shipped": {"fa": "رفت", "en": "gone"}});
+        let refused = app.call(Method::PUT, "/api/v1/crm/settings", &app.admin_key, Some(settings.clone())).await;
+        assert_eq!(refused.problem(422, "validation_failed")["field"], "stage_labels.shipped");
+        settings["stage_labels"] = json!({"baking": {"fa": "در حال پخت", "en": "in the oven"}});
+        let saved = app.call(Method::PUT, "/api/v1/crm/settings", &app.admin_key, Some(settings)).await.ok(200).clone();
+        assert_eq!(saved["stage_labels"]["baking"]["fa"], "در حال پخت");
         app.clock.set(app.clock.now() + jiff::SignedDuration::from_mins(1));
         let baking = app.post(&format!("/api/v1/orders/{oid}/stage"), json!({"stage": "baking", "note": "در فر"})).await.ok(200).clone();
         assert_eq!(baking["stage"], "baking");
@@ -609,8 +617,9 @@ async fn interactions_link_orders_and_campaigns_closing_cancels_reminders_custom
         assert_eq!(told.len(), 1, "{outbox}");
         let data = &told[0]["payload"]["data"];
         assert_eq!((data["order_id"].as_str(), data["note"].as_str()), (Some(oid.as_str()), Some("در فر")));
-        // The program is Persian: the order's number in Persian digits, in the polite text.
-        assert!(data["message"]["text"].as_str().is_some_and(|t| t.contains("W-۹") && t.contains("baking")), "{data}");
+        // The program is Persian: the order's number in Persian digits, the stage in its
+        // words, in the polite text.
+        assert!(data["message"]["text"].as_str().is_some_and(|t| t.contains("W-۹") && t.contains("«در حال پخت»")), "{data}");
         let timeline = app.get(&format!("/api/v1/customers/{cid}/timeline")).await.ok(200).clone();
         assert!(timeline["items"].as_array().unwrap().iter().any(|i| i["kind"] == "order" && i["title"] == "baking"), "{timeline}");
         // Built-in stages still move forward only; a custom one may follow.

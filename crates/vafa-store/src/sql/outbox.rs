@@ -133,9 +133,10 @@ macro_rules! outbox_ops {
                 .execute(&mut *conn)
                 .await?;
                 let persian = Self::program_and_settings(conn, &ctx.program_id).await?.0.locale.as_str() == "fa";
+                let labels = Self::crm_settings_in(conn, &ctx.program_id).await?.stage_labels;
                 let vars = std::collections::BTreeMap::from([
                     ("order_number", external_id.unwrap_or(order_id).to_owned()),
-                    ("stage", vafa_core::crm::stage_label(stage, persian)),
+                    ("stage", vafa_core::crm::stage_label(stage, persian, &labels)),
                 ]);
                 let message = Self::message_in(conn, &ctx.program_id, "order_stage", customer_name, vars).await?;
                 let payload = serde_json::json!({
