@@ -229,42 +229,39 @@ pub(crate) trait Db: Send {
 }
 
 macro_rules! sqlx_db {
-    ($conn:ty, $database:ty, $row:ident) => {
+    ($conn:ty, $database:ty, $row:ident, $bound:ident) => {
+        /// The statement with its values bound, for this backend.
+        fn $bound(
+            q: &Query,
+        ) -> sqlx::query::Query<'_, $database, <$database as sqlx::Database>::Arguments<'_>> {
+            let mut query = sqlx::query::<$database>(&q.sql);
+            for a in &q.args {
+                query = match a {
+                    Arg::Int(v) => query.bind(*v),
+                    Arg::Int32(v) => query.bind(*v),
+                    Arg::Text(v) => query.bind(v.as_deref()),
+                    Arg::Bool(v) => query.bind(*v),
+                    Arg::Real(v) => query.bind(*v),
+                };
+            }
+            query
+        }
+
         impl Db for $conn {
             async fn fetch_rows(&mut self, q: Query) -> Result<Vec<DbRow>> {
-                let mut query = sqlx::query::<$database>(&q.sql);
-                for a in &q.args {
-                    query = match a {
-                        Arg::Int(v) => query.bind(*v),
-                        Arg::Int32(v) => query.bind(*v),
-                        Arg::Text(v) => query.bind(v.as_deref()),
-                        Arg::Bool(v) => query.bind(*v),
-                        Arg::Real(v) => query.bind(*v),
-                    };
-                }
-                let rows = query.fetch_all(&mut *self).await?;
+                let rows = $bound(&q).fetch_all(&mut *self).await?;
                 Ok(rows.into_iter().map(DbRow::$row).collect())
             }
 
             async fn execute_query(&mut self, q: Query) -> Result<u64> {
-                let mut query = sqlx::query::<$database>(&q.sql);
-                for a in &q.args {
-                    query = match a {
-                        Arg::Int(v) => query.bind(*v),
-                        Arg::Int32(v) => query.bind(*v),
-                        Arg::Text(v) => query.bind(v.as_deref()),
-                        Arg::Bool(v) => query.bind(*v),
-                        Arg::Real(v) => query.bind(*v),
-                    };
-                }
-                Ok(query.execute(&mut *self).await?.rows_affected())
+                Ok($bound(&q).execute(&mut *self).await?.rows_affected())
             }
         }
     };
 }
 
-sqlx_db!(SqliteConnection, Sqlite, Sqlite);
-sqlx_db!(PgConnection, Postgres, Pg);
+sqlx_db!(SqliteConnection, Sqlite, Sqlite, bound_sqlite);
+sqlx_db!(PgConnection, Postgres, Pg, bound_pg);
 
 /// The wrappers the operations hold (a transaction, a pooled connection) run on the
 /// connection inside.
