@@ -116,13 +116,7 @@ impl SqlStore<Sqlite> {
 
 /// A read-only connection on the store's file, with the store's busy timeout.
 fn open_reader(path: &std::path::Path) -> Result<rusqlite::Connection> {
-    use rusqlite::OpenFlags;
-    let conn = rusqlite::Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    Ok(conn)
+    super::lite_read::open_read_only(path, std::time::Duration::from_secs(10))
 }
 
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {

@@ -12,16 +12,16 @@ use std::sync::Mutex;
 const CAPACITY: usize = 4096;
 
 #[derive(Default)]
-pub(crate) struct Caches {
+pub(crate) struct ProgramCache {
     programs: Mutex<HashMap<String, Program>>,
 }
 
-impl Caches {
-    pub(crate) fn program(&self, id: &str) -> Option<Program> {
+impl ProgramCache {
+    pub(crate) fn get(&self, id: &str) -> Option<Program> {
         self.programs.lock().ok()?.get(id).cloned()
     }
 
-    pub(crate) fn remember_program(&self, program: &Program) {
+    pub(crate) fn remember(&self, program: &Program) {
         if let Ok(mut programs) = self.programs.lock() {
             if programs.len() >= CAPACITY {
                 programs.clear();

@@ -291,23 +291,25 @@ pub(crate) struct LiteConn {
     pub conn: rusqlite::Connection,
 }
 
-impl LiteConn {
-    fn params(args: &[Arg]) -> Vec<Value> {
-        args.iter()
-            .map(|a| match a {
-                Arg::Int(v) => v.map_or(Value::Null, Value::Integer),
-                Arg::Int32(v) => v.map_or(Value::Null, |v| Value::Integer(i64::from(v))),
-                Arg::Text(v) => v.clone().map_or(Value::Null, Value::Text),
-                Arg::Bool(v) => v.map_or(Value::Null, |b| Value::Integer(i64::from(b))),
-                Arg::Real(v) => v.map_or(Value::Null, Value::Real),
-            })
-            .collect()
+impl rusqlite::ToSql for Arg {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        let value = match self {
+            Arg::Int(v) => v.map_or(ValueRef::Null, ValueRef::Integer),
+            Arg::Int32(v) => v.map_or(ValueRef::Null, |v| ValueRef::Integer(i64::from(v))),
+            Arg::Text(v) => v
+                .as_deref()
+                .map_or(ValueRef::Null, |s| ValueRef::Text(s.as_bytes())),
+            Arg::Bool(v) => v.map_or(ValueRef::Null, |b| ValueRef::Integer(i64::from(b))),
+            Arg::Real(v) => v.map_or(ValueRef::Null, ValueRef::Real),
+        };
+        Ok(rusqlite::types::ToSqlOutput::Borrowed(value))
     }
+}
 
+impl LiteConn {
     /// Bind `args` by the number in each `$N`, as sqlx does: SQLite itself numbers
     /// `$`-parameters in order of first appearance, so `$3 … $1` would bind wrongly.
-    fn bind(stmt: &mut rusqlite::CachedStatement<'_>, args: &[Arg]) -> Result<()> {
-        let values = Self::params(args);
+    fn bind(stmt: &mut rusqlite::CachedStatement<'_>, values: &[Arg]) -> Result<()> {
         for i in 1..=stmt.parameter_count() {
             let n = stmt
                 .parameter_name(i)

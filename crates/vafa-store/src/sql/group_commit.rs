@@ -44,7 +44,7 @@ pub(crate) struct GroupCommit {
     turn: Arc<Mutex<()>>,
 }
 
-/// Commits made, and the operations they made durable.
+/// Commits made and the operations they made durable, by both SQLite writers.
 #[derive(Default)]
 pub(crate) struct Stats {
     pub commits: std::sync::atomic::AtomicU64,
@@ -133,14 +133,6 @@ impl GroupCommit {
         (
             self.stats.commits.load(Relaxed),
             self.stats.operations.load(Relaxed),
-        )
-    }
-
-    pub(crate) fn writer_timing(&self) -> (u64, u64) {
-        use std::sync::atomic::Ordering::Relaxed;
-        (
-            self.stats.run_micros.load(Relaxed),
-            self.stats.commit_micros.load(Relaxed),
         )
     }
 }

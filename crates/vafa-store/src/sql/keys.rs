@@ -99,7 +99,7 @@ macro_rules! key_ops {
 
             pub(crate) async fn get_program_op(&self, program_id: &str) -> Result<Option<Program>> {
                 // Programs never change once opened: one read serves the process (`cache`).
-                if let Some(p) = self.caches.program(program_id) {
+                if let Some(p) = self.programs.get(program_id) {
                     return Ok(Some(p));
                 }
                 let row: Option<ProgramRow> =
@@ -109,7 +109,7 @@ macro_rules! key_ops {
                         .await?;
                 let program = row.map(Program::try_from).transpose()?;
                 if let Some(p) = &program {
-                    self.caches.remember_program(p);
+                    self.programs.remember(p);
                 }
                 Ok(program)
             }

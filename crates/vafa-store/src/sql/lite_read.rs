@@ -16,6 +16,20 @@ use std::time::Duration;
 /// per thread running requests, since a read holds its connection only while it runs.
 const IDLE: usize = 8;
 
+/// A plain read-only connection on the store's file.
+pub(crate) fn open_read_only(
+    path: &std::path::Path,
+    busy_timeout: Duration,
+) -> Result<rusqlite::Connection, StoreError> {
+    use rusqlite::OpenFlags;
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(busy_timeout)?;
+    Ok(conn)
+}
+
 pub(crate) struct LiteReaders {
     path: PathBuf,
     idle: Mutex<Vec<LiteConn>>,
@@ -30,14 +44,9 @@ impl LiteReaders {
     }
 
     fn open(&self) -> Result<LiteConn, StoreError> {
-        use rusqlite::OpenFlags;
-        let conn = rusqlite::Connection::open_with_flags(
-            &self.path,
-            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-        )?;
         // A WAL reader waits only in rare moments (recovery after a crash); it runs on a
         // request's thread, so it gives up soon rather than hold that thread.
-        conn.busy_timeout(Duration::from_secs(2))?;
+        let conn = open_read_only(&self.path, Duration::from_secs(2))?;
         Ok(LiteConn { conn })
     }
 

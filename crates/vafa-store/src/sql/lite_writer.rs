@@ -49,6 +49,7 @@ type Job = Box<dyn FnOnce(Option<&mut LiteConn>) -> (bool, Finish) + Send>;
 
 pub(crate) struct LiteWriter {
     queue: mpsc::Sender<Job>,
+    stats: Arc<Stats>,
 }
 
 impl LiteWriter {
@@ -60,20 +61,18 @@ impl LiteWriter {
     ) -> Result<Self, StoreError> {
         let conn = rusqlite::Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
-        // The same settings as every sqlx connection of the store (`sqlite::connect`).
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;",
-        )?;
-        // The pages a batch dirties stay in memory until COMMIT (a small cache spills
-        // them to the WAL early), and the indexes it walks stay warm between batches.
-        conn.execute_batch(&format!("PRAGMA cache_size = -{CACHE_KIB};"))?;
-        // Savepoints keep the pages they change in a sub-journal: in memory, not a file.
-        conn.execute_batch("PRAGMA temp_store = MEMORY;")?;
-        // Checkpoints run on their own thread and connection (below), not inside a
-        // commit of this one, which would hold up the next batch.
-        conn.execute_batch("PRAGMA wal_autocheckpoint = 0;")?;
-        // The WAL is cut back to this size when it starts over after a checkpoint.
-        conn.execute_batch(&format!("PRAGMA journal_size_limit = {WAL_LIMIT_BYTES};"))?;
+        // The first three are the settings of every sqlx connection of the store
+        // (`sqlite::connect`). Then: the pages a batch dirties stay in memory until COMMIT
+        // (a small cache spills them to the WAL early) and the indexes it walks stay warm;
+        // savepoints keep what they change in a sub-journal in memory, not a file;
+        // checkpoints run on their own thread and connection (below), not inside a commit
+        // of this one, which would hold up the next batch; the WAL is cut back to its
+        // limit when it starts over after a checkpoint.
+        conn.execute_batch(&format!(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+             PRAGMA cache_size = -{CACHE_KIB}; PRAGMA temp_store = MEMORY; \
+             PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_LIMIT_BYTES};"
+        ))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let checkpointer = rusqlite::Connection::open(path)?;
         checkpointer.busy_timeout(BUSY_TIMEOUT)?;
@@ -86,9 +85,20 @@ impl LiteWriter {
             .map_err(|e| StoreError::Open(format!("cannot start the SQLite checkpointer: {e}")))?;
         std::thread::Builder::new()
             .name("vafa-sqlite-writer".into())
-            .spawn(move || serve(jobs, LiteConn { conn }, &turn, &stats, &nudge))
+            .spawn({
+                let stats = stats.clone();
+                move || serve(jobs, LiteConn { conn }, &turn, &stats, &nudge)
+            })
             .map_err(|e| StoreError::Open(format!("cannot start the SQLite writer: {e}")))?;
-        Ok(LiteWriter { queue })
+        Ok(LiteWriter { queue, stats })
+    }
+
+    /// Time spent running operations, and committing them, in µs since the start.
+    pub(crate) fn timing(&self) -> (u64, u64) {
+        (
+            self.stats.run_micros.load(Relaxed),
+            self.stats.commit_micros.load(Relaxed),
+        )
     }
 
     /// Run `op` in the next batch; its answer comes once the batch is durable.

@@ -48,7 +48,8 @@ pub(crate) struct SqlStore<DB: sqlx::Database> {
     pub(crate) lite: Option<std::sync::Arc<lite_writer::LiteWriter>>,
     /// SQLite's inline point readers (see `lite_read`).
     pub(crate) lite_read: Option<lite_read::LiteReaders>,
-    pub(crate) caches: cache::Caches,
+    /// Programs once read (see `cache`).
+    pub(crate) programs: cache::ProgramCache,
     /// The SQLite file, for bulk reads that bypass sqlx (see `bulk`).
     pub(crate) sqlite_path: Option<std::path::PathBuf>,
 }

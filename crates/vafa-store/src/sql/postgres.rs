@@ -27,7 +27,7 @@ pub(crate) async fn connect(
         group: None,
         lite: None,
         lite_read: None,
-        caches: Default::default(),
+        programs: Default::default(),
         sqlite_path: None,
     })
 }
@@ -54,9 +54,7 @@ impl SqlStore<Postgres> {
         tx.commit().await?;
         Ok(outcome)
     }
-}
 
-impl SqlStore<Postgres> {
     pub(crate) async fn key_principal_op(
         &self,
         presented: &str,

@@ -48,7 +48,7 @@ pub(crate) async fn connect(
         ))),
         lite: Some(std::sync::Arc::new(lite)),
         lite_read: Some(super::lite_read::LiteReaders::new(path.to_path_buf())),
-        caches: Default::default(),
+        programs: Default::default(),
         sqlite_path: Some(path.to_path_buf()),
     })
 }
@@ -81,22 +81,15 @@ impl SqlStore<Sqlite> {
         lite.run(move |conn| super::db::run_now(Self::purchase_in(conn, &ctx, &p, idem.as_ref()))?)
             .await
     }
-}
 
-impl SqlStore<Sqlite> {
     /// The key's principal, read on this thread (see `lite_read`).
     pub(crate) async fn key_principal_op(
         &self,
         presented: &str,
     ) -> crate::Result<Option<crate::Principal>> {
-        match &self.lite_read {
-            Some(readers) => {
-                readers.with(|c| super::db::run_now(Self::key_principal(c, presented))?)
-            }
-            None => {
-                let mut conn = self.read.acquire().await?;
-                Self::key_principal(&mut conn, presented).await
-            }
-        }
+        let Some(readers) = &self.lite_read else {
+            return Err(StoreError::Open("the store is closed".into()));
+        };
+        readers.with(|c| super::db::run_now(Self::key_principal(c, presented))?)
     }
 }

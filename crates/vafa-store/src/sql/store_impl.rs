@@ -328,7 +328,7 @@ macro_rules! store_impl {
                 self.group.as_ref().map(|g| g.stats())
             }
             fn writer_timing(&self) -> Option<(u64, u64)> {
-                self.group.as_ref().map(|g| g.writer_timing())
+                self.lite.as_ref().map(|l| l.timing())
             }
             async fn health(&self) -> Result<()> {
                 sqlx::query("SELECT 1").execute(&self.read).await?;
