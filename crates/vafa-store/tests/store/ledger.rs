@@ -46,7 +46,7 @@ fn at(ctx: &Ctx, hours: i64) -> Ctx {
     }
 }
 
-async fn verified(store: &Arc<dyn Store>, name: &str) {
+pub async fn verified(store: &Arc<dyn Store>, name: &str) {
     let report = store.verify_ledger(None).await.unwrap();
     assert!(report.problems.is_empty(), "{name}: {:#?}", report.problems);
 }

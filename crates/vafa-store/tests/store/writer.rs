@@ -2,7 +2,7 @@
 //! PostgreSQL): many at once share commits, a failing one spoils none of the others,
 //! and other writes made meanwhile interleave without losing or doubling value.
 
-use crate::ledger::{customer, purchase};
+use crate::ledger::{customer, purchase, verified};
 use crate::{each_backend, now, program};
 use std::collections::HashMap;
 use vafa_store::*;
@@ -81,8 +81,7 @@ async fn concurrent_purchases_share_commits_and_a_failing_one_spoils_none() {
             let balance = store.balance(&ctx.program_id, c, now()).await.unwrap();
             assert_eq!(balance.points_available, expected, "{name}: customer {i}");
         }
-        let report = store.verify_ledger(None).await.unwrap();
-        assert!(report.problems.is_empty(), "{name}: {:#?}", report.problems);
+        verified(&store, name).await;
     })
     .await;
 }
@@ -133,8 +132,7 @@ async fn purchases_interleave_with_other_writes() {
             let balance = store.balance(&ctx.program_id, c, now()).await.unwrap();
             assert_eq!(balance.points_available, expected[c], "{name}");
         }
-        let report = store.verify_ledger(None).await.unwrap();
-        assert!(report.problems.is_empty(), "{name}: {:#?}", report.problems);
+        verified(&store, name).await;
     })
     .await;
 }
@@ -185,8 +183,7 @@ async fn writes_dropped_midway_leave_the_writers_free() {
         .expect("an adjustment after dropped writes finishes")
         .unwrap();
         let balance = adjusted.value.balance.points_available;
-        let report = store.verify_ledger(None).await.unwrap();
-        assert!(report.problems.is_empty(), "{name}: {:#?}", report.problems);
+        verified(&store, name).await;
         let kept = balance - earned - 1;
         assert!(
             kept % 10 == 0 && (0..=1600).contains(&kept),
