@@ -21,7 +21,7 @@ use super::group_commit::Stats;
 use crate::StoreError;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::Path;
-use std::sync::atomic::Ordering::Relaxed;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::mpsc::{Receiver, SyncSender};
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +34,7 @@ pub(crate) const MAX_BATCH: usize = 256;
 /// Statements kept prepared (a purchase alone uses about thirty distinct ones).
 const STATEMENT_CACHE: usize = 256;
 /// How often checkpoints run at most while there are commits.
-const CHECKPOINT_EVERY: Duration = Duration::from_millis(200);
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(50);
 /// The WAL's size once a checkpoint has caught up: 64 MiB.
 const WAL_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 /// The writer's page cache: 64 MiB.
@@ -59,6 +59,16 @@ impl LiteWriter {
         turn: Arc<Mutex<()>>,
         stats: Arc<Stats>,
     ) -> Result<Self, StoreError> {
+        Self::start_with_wal_limit(path, turn, stats, WAL_LIMIT_BYTES)
+    }
+
+    /// [`LiteWriter::start`], with the WAL started over past `wal_limit` bytes.
+    fn start_with_wal_limit(
+        path: &Path,
+        turn: Arc<Mutex<()>>,
+        stats: Arc<Stats>,
+        wal_limit: u64,
+    ) -> Result<Self, StoreError> {
         let conn = rusqlite::Connection::open(path)?;
         conn.busy_timeout(BUSY_TIMEOUT)?;
         // The first three are the settings of every sqlx connection of the store
@@ -71,23 +81,31 @@ impl LiteWriter {
         conn.execute_batch(&format!(
             "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
              PRAGMA cache_size = -{CACHE_KIB}; PRAGMA temp_store = MEMORY; \
-             PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {WAL_LIMIT_BYTES};"
+             PRAGMA wal_autocheckpoint = 0; PRAGMA journal_size_limit = {wal_limit};"
         ))?;
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let checkpointer = rusqlite::Connection::open(path)?;
         checkpointer.busy_timeout(BUSY_TIMEOUT)?;
         checkpointer.execute_batch("PRAGMA synchronous = FULL;")?;
+        let page_size: u64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+        let wal = Arc::new(WalState {
+            restart_frames: wal_limit / page_size.max(512),
+            long: AtomicBool::new(false),
+        });
         let (nudge, nudged) = std::sync::mpsc::sync_channel(1);
         let (queue, jobs) = mpsc::channel(QUEUE);
         std::thread::Builder::new()
             .name("vafa-sqlite-checkpoint".into())
-            .spawn(move || checkpoints(&checkpointer, &nudged))
+            .spawn({
+                let wal = wal.clone();
+                move || checkpoints(&checkpointer, &nudged, &wal)
+            })
             .map_err(|e| StoreError::Open(format!("cannot start the SQLite checkpointer: {e}")))?;
         std::thread::Builder::new()
             .name("vafa-sqlite-writer".into())
             .spawn({
                 let stats = stats.clone();
-                move || serve(jobs, LiteConn { conn }, &turn, &stats, &nudge)
+                move || serve(jobs, LiteConn { conn }, &turn, &stats, &nudge, &wal)
             })
             .map_err(|e| StoreError::Open(format!("cannot start the SQLite writer: {e}")))?;
         Ok(LiteWriter { queue, stats })
@@ -140,6 +158,14 @@ impl LiteWriter {
     }
 }
 
+/// What the checkpointer tells the writer about the WAL.
+struct WalState {
+    /// Frames past which the WAL is to start over from its beginning.
+    restart_frames: u64,
+    /// The WAL holds more than that.
+    long: AtomicBool,
+}
+
 /// The writer thread: batches until every sender is gone.
 fn serve(
     mut jobs: mpsc::Receiver<Job>,
@@ -147,6 +173,7 @@ fn serve(
     turn: &Mutex<()>,
     stats: &Stats,
     nudge: &SyncSender<()>,
+    wal: &WalState,
 ) {
     while let Some(first) = jobs.blocking_recv() {
         let turn = turn.blocking_lock();
@@ -155,6 +182,9 @@ fn serve(
             if let Err(e) = conn.conn.execute_batch("ROLLBACK") {
                 tracing::error!("the SQLite writer cannot roll back an open transaction: {e}");
             }
+        }
+        if wal.long.load(Relaxed) && catch_up(&conn.conn) {
+            wal.long.store(false, Relaxed);
         }
         if let Err(e) = conn.conn.execute_batch("BEGIN IMMEDIATE") {
             drop(turn);
@@ -237,11 +267,90 @@ fn run_one(conn: &mut LiteConn, job: Job) -> (Finish, bool, Option<String>) {
 /// Copy committed WAL frames into the database file while the writer goes on: after
 /// commits, at most every [`CHECKPOINT_EVERY`], until the writer is gone. PASSIVE never
 /// waits for readers or the writer; what it cannot copy now it copies next time.
-fn checkpoints(conn: &rusqlite::Connection, nudged: &Receiver<()>) {
+fn checkpoints(conn: &rusqlite::Connection, nudged: &Receiver<()>, wal: &WalState) {
     while nudged.recv().is_ok() {
-        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-            tracing::warn!("SQLite checkpoint failed: {e}");
+        match checkpoint(conn) {
+            Ok((frames, _)) if frames > wal.restart_frames => wal.long.store(true, Relaxed),
+            Ok(_) => {}
+            Err(e) => tracing::warn!("SQLite checkpoint failed: {e}"),
         }
         std::thread::sleep(CHECKPOINT_EVERY);
+    }
+}
+
+/// A PASSIVE checkpoint: the frames in the WAL, and how many of them are now in the
+/// database file.
+fn checkpoint(conn: &rusqlite::Connection) -> rusqlite::Result<(u64, u64)> {
+    conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| {
+        Ok((r.get(1)?, r.get(2)?))
+    })
+}
+
+/// Between batches, with the turn held: copy the frames the checkpointer has not yet,
+/// so that the next transaction writes the WAL from its beginning again. SQLite starts
+/// the WAL over only when a write begins with every frame already copied, which under
+/// steady purchases never happens by itself (a batch always commits while the
+/// checkpointer copies), and the file would grow without end. Answers whether it did.
+fn catch_up(conn: &rusqlite::Connection) -> bool {
+    match checkpoint(conn) {
+        Ok((frames, copied)) => frames == copied,
+        // Busy: the checkpointer is at it; try again before the next batch.
+        Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Under writes that never pause, the WAL still starts over once it is past its
+    /// limit, instead of growing by everything written.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_wal_stays_bounded_under_steady_writes() {
+        let dir = std::env::temp_dir().join(format!("vafa-wal-{}", uuid::Uuid::now_v7().simple()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("wal.db");
+        let limit = 256 * 1024;
+        let writer = Arc::new(
+            LiteWriter::start_with_wal_limit(&path, Arc::default(), Arc::default(), limit)
+                .expect("writer"),
+        );
+        writer
+            .run(|c| Ok(c.conn.execute_batch("CREATE TABLE t (b BLOB NOT NULL)")?))
+            .await
+            .expect("table");
+        let deadline = std::time::Instant::now() + Duration::from_millis(2500);
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let writer = writer.clone();
+            tasks.push(tokio::spawn(async move {
+                let mut written = 0u64;
+                while std::time::Instant::now() < deadline {
+                    writer
+                        .run(|c| {
+                            Ok(c.conn
+                                .execute("INSERT INTO t VALUES (randomblob(4000))", [])?)
+                        })
+                        .await
+                        .expect("insert");
+                    written += 4000;
+                }
+                written
+            }));
+        }
+        let mut written = 0;
+        for t in tasks {
+            written += t.await.expect("task");
+        }
+        let wal = std::fs::metadata(dir.join("wal.db-wal")).map_or(0, |m| m.len());
+        let _ = std::fs::remove_dir_all(&dir);
+        assert!(written > 16 * limit, "the test wrote only {written} bytes");
+        // Without starting over the WAL holds everything written (more, with its frame
+        // headers); with it, the limit plus what is written in a checkpoint interval
+        // before the writer hears the WAL is long.
+        assert!(
+            wal < written / 4,
+            "a WAL of {wal} bytes after {written} written"
+        );
     }
 }
