@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 use vafa_store::testing::TestDb;
 use vafa_store::{Actor, Ctx, Store, SystemCtx};
 
+mod slow_sync;
+mod stmt_profile;
+
 #[derive(Parser)]
 #[command(about = "Vafa benchmarks")]
 struct Args {
@@ -48,6 +51,15 @@ struct Args {
     /// `--mode rules`: active rules to evaluate against each purchase.
     #[arg(long, default_value_t = 100)]
     rules: usize,
+    /// SQLite only: add this many µs to every sync of every database file in the run
+    /// (raw baselines and purchases alike), to model a disk whose fsync is slower than
+    /// this machine's. 0 (the default) leaves the disk as it is.
+    #[arg(long, default_value_t = 0)]
+    sync_latency_us: u64,
+    /// SQLite only: time every statement the purchases run (all connections), and report
+    /// the costliest in µs per purchase.
+    #[arg(long)]
+    statement_profile: bool,
 }
 
 /// `--mode rules`: evaluate N active rules (in campaigns of 5, with CEL conditions over
@@ -246,6 +258,10 @@ fn raw_baseline_direct(args: &Args) -> Result<f64> {
 }
 
 struct Run {
+    /// The writer's counters when the timed run began (setup, such as creating the
+    /// customers, commits through the same writer and is not part of the figures).
+    commits_before: Option<(u64, u64)>,
+    timing_before: Option<(u64, u64)>,
     ok: usize,
     errors: usize,
     latencies_us: Vec<u64>,
@@ -286,6 +302,10 @@ async fn purchases(args: &Args) -> Result<(Run, TestDb, Arc<dyn Store>)> {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency)
         .build()?;
+    let (commits_before, timing_before) = (store.group_commit_stats(), store.writer_timing());
+    if args.statement_profile {
+        stmt_profile::start();
+    }
     let deadline = Instant::now() + Duration::from_secs(args.seconds);
     let started = Instant::now();
     let mut workers = Vec::new();
@@ -344,6 +364,8 @@ async fn purchases(args: &Args) -> Result<(Run, TestDb, Arc<dyn Store>)> {
         }));
     }
     let mut run = Run {
+        commits_before,
+        timing_before,
         ok: 0,
         errors: 0,
         latencies_us: Vec::new(),
@@ -379,6 +401,18 @@ async fn main() -> Result<()> {
     if args.mode == "coupons" {
         return coupons_bench(&args).await;
     }
+    if args.sync_latency_us > 0 {
+        if args.backend != "sqlite" {
+            bail!("--sync-latency-us models a slower disk under SQLite only");
+        }
+        slow_sync::install(Duration::from_micros(args.sync_latency_us))?;
+    }
+    if args.statement_profile {
+        if args.backend != "sqlite" {
+            bail!("--statement-profile times SQLite's statements only");
+        }
+        stmt_profile::install()?;
+    }
     eprintln!(
         "raw baseline: {} s of durable single-row inserts on {} …",
         args.seconds, args.backend
@@ -399,8 +433,17 @@ async fn main() -> Result<()> {
         args.seconds, args.concurrency
     );
     let (mut run, _db, store) = purchases(&args).await.context("purchases")?;
-    let batches = store.group_commit_stats();
-    let timing = store.writer_timing();
+    let statements = args
+        .statement_profile
+        .then(|| statement_report(stmt_profile::stop(), run.ok));
+    let since = |now: Option<(u64, u64)>, then: Option<(u64, u64)>| {
+        now.map(|(a, b)| {
+            let (a0, b0) = then.unwrap_or_default();
+            (a.saturating_sub(a0), b.saturating_sub(b0))
+        })
+    };
+    let batches = since(store.group_commit_stats(), run.commits_before);
+    let timing = since(store.writer_timing(), run.timing_before);
     run.latencies_us.sort_unstable();
     let rate = run.ok as f64 / run.elapsed.as_secs_f64();
     let report = store.verify_ledger(None).await?;
@@ -428,6 +471,8 @@ async fn main() -> Result<()> {
         "group_commits": batches.map(|(c, _)| c),
         "writes_per_commit": batches.map(|(c, o)| if c == 0 { 0.0 } else { (o as f64 / c as f64 * 10.0).round() / 10.0 }),
         "ledger_verified": true,
+        "sync_latency_us_added": args.sync_latency_us,
+        "statements": statements,
         // SQLite's purchase writer: its µs per purchase running the operation, and
         // committing (writing the batch's pages to the WAL and syncing).
         "writer_run_us_per_purchase": timing.map(|(r, _)| (r as f64 / run.ok.max(1) as f64).round()),
@@ -436,6 +481,28 @@ async fn main() -> Result<()> {
     });
     println!("{}", serde_json::to_string_pretty(&result)?);
     Ok(())
+}
+
+/// The profiled statements as µs per purchase, the costliest first, with their sum.
+fn statement_report(rows: Vec<(String, u64, Duration)>, purchases: usize) -> serde_json::Value {
+    let per = purchases.max(1) as f64;
+    let round = |x: f64| (x * 10.0).round() / 10.0;
+    let total: f64 = rows.iter().map(|r| r.2.as_secs_f64() * 1e6).sum();
+    let top: Vec<_> = rows
+        .iter()
+        .take(30)
+        .map(|(sql, runs, took)| {
+            let sql: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+            let sql: String = sql.chars().take(140).collect();
+            serde_json::json!({
+                "us_per_purchase": round(took.as_secs_f64() * 1e6 / per),
+                "runs_per_purchase": (*runs as f64 / per * 1000.0).round() / 1000.0,
+                "us_per_run": round(took.as_secs_f64() * 1e6 / (*runs).max(1) as f64),
+                "sql": sql,
+            })
+        })
+        .collect();
+    serde_json::json!({"all_us_per_purchase": round(total / per), "distinct": rows.len(), "costliest": top})
 }
 
 /// Peak resident memory since the last reset, in MiB (Linux).
