@@ -651,6 +651,10 @@ impl Book {
             points_earned: p.points_earned,
             cashback_earned: p.cashback_earned,
             lot_id: p.lot_id.clone(),
+            // Imported history has no checkout: nothing paid in points or cashback.
+            points_redeemed: 0,
+            redeemed_value_minor: 0,
+            cashback_used_minor: 0,
         };
         let lines: Vec<crate::sql::ledger_support::LineRow> = p
             .lines

@@ -161,6 +161,17 @@ pub struct ReturnOutcome {
     /// Of `points_reversed`, how many became a debt.
     pub points_debt_added: i64,
     pub cashback_reversed_minor: i64,
+    /// Of the points that paid for the purchase (checkout), those given back for the
+    /// returned share.
+    #[serde(default)]
+    pub points_refunded: i64,
+    /// Likewise the cashback that paid.
+    #[serde(default)]
+    pub cashback_refunded_minor: i64,
+    /// What the store pays back in money: the returned amount less the value of the
+    /// points and the cashback given back.
+    #[serde(default)]
+    pub money_refund_minor: i64,
     pub balance: BalanceSnapshot,
 }
 
@@ -250,6 +261,9 @@ pub struct ReturnSummary {
     pub amount_minor: i64,
     pub points_reversed: i64,
     pub cashback_reversed_minor: i64,
+    /// What it gave back of the points and cashback that paid (checkout purchases).
+    pub points_refunded: i64,
+    pub cashback_refunded_minor: i64,
     pub at: Timestamp,
 }
 

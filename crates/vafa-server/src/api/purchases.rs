@@ -509,6 +509,15 @@ pub struct ReturnView {
     /// Of `points_reversed`, what became a debt because the points were already spent.
     pub points_debt_added: i64,
     pub cashback_reversed: MoneyDto,
+    /// Of the points that paid for a checkout purchase, those given back for the returned
+    /// share (in a lot available at once, expiring when the latest lot they came from
+    /// would have).
+    pub points_refunded: i64,
+    /// Of the cashback that paid, what is given back.
+    pub cashback_refunded: MoneyDto,
+    /// What the store pays back in money: `amount` less the value of the points and the
+    /// cashback given back.
+    pub money_refund: MoneyDto,
     pub balance: BalanceView,
 }
 
@@ -523,13 +532,18 @@ impl ReturnView {
             points_reversed: o.points_reversed,
             points_debt_added: o.points_debt_added,
             cashback_reversed: MoneyDto::of(o.cashback_reversed_minor, c),
+            points_refunded: o.points_refunded,
+            cashback_refunded: MoneyDto::of(o.cashback_refunded_minor, c),
+            money_refund: MoneyDto::of(o.money_refund_minor, c),
             balance: BalanceView::new(o.balance, c),
         }
     }
 }
 
 /// Return lines of a purchase (their own points are reversed) or an amount (points
-/// reversed in proportion). Returning more than was bought is `return_too_large`.
+/// reversed in proportion). A checkout purchase's points and cashback that paid come back
+/// in the returned share (`points_refunded`, `cashback_refunded`; `money_refund` is the
+/// rest). Returning more than was bought is `return_too_large`.
 #[utoipa::path(post, path = "/api/v1/purchases/{id}/returns", tag = "ledger", request_body = ReturnInput,
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
     responses((status = 201, body = ReturnView), (status = 404), (status = 409), (status = 422)),
@@ -587,6 +601,9 @@ pub struct ReturnSummaryView {
     pub amount: MoneyDto,
     pub points_reversed: i64,
     pub cashback_reversed: MoneyDto,
+    /// Of the points and cashback that paid (checkout), what this return gave back.
+    pub points_refunded: i64,
+    pub cashback_refunded: MoneyDto,
     #[schema(value_type = String, format = DateTime)]
     pub at: jiff::Timestamp,
 }
@@ -671,8 +688,10 @@ pub async fn get(
             .map(|r| ReturnSummaryView {
                 amount: MoneyDto::of(r.amount_minor, c),
                 cashback_reversed: MoneyDto::of(r.cashback_reversed_minor, c),
+                cashback_refunded: MoneyDto::of(r.cashback_refunded_minor, c),
                 id: r.id,
                 points_reversed: r.points_reversed,
+                points_refunded: r.points_refunded,
                 at: r.at,
             })
             .collect(),

@@ -149,3 +149,225 @@ async fn a_quote_stacks_tier_coupons_and_points() {
     })
     .await;
 }
+
+/// Returning a purchase paid partly with points and cashback gives back the returned
+/// share of each, and the money refund is what is left of the returned amount; returning
+/// everything leaves the customer where they were before buying.
+#[tokio::test]
+async fn a_return_gives_back_the_points_and_cashback_that_paid() {
+    each_app(|app| async move {
+        let irr = |a: &str| json!({"amount": a, "currency": "IRR"});
+        app.edit_ledger_settings(|s| {
+            s["pending_days"] = json!(0);
+            s["cashback_percent"] = json!("10");
+        })
+        .await;
+        let c = app.create_customer(customer("Nasrin", "09121239876")).await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        // 1,000,000 earns 100 points (1 per 10,000) and 100,000 of cashback (10%).
+        app.post(
+            "/api/v1/purchases",
+            json!({"customer_id": id, "total": irr("1000000")}),
+        )
+        .await
+        .ok(201);
+        let start = app
+            .get(&format!("/api/v1/customers/{id}/balance"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(
+            (start["points"]["available"].as_i64(), &start["cashback"]),
+            (Some(100), &irr("100000")),
+            "{}",
+            app.backend
+        );
+
+        // 400,000 paid with 100 points (10,000), 30,000 of cashback and 360,000 in money.
+        let p = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": id, "external_id": "pay-1",
+                "items": [{"sku": "A", "quantity": 2, "unit_price": irr("100000")},
+                          {"sku": "B", "quantity": 1, "unit_price": irr("200000")}],
+                "total": irr("400000"),
+                "checkout": {"redeem_points": 100, "redeem_cashback": irr("30000")}}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!(p["checkout"]["paid"], irr("360000"), "{p}");
+        let pid = p["id"].as_str().unwrap().to_owned();
+        // Lifetime: the checkout's spend is redeemed, not earned less.
+        let life = app
+            .get(&format!("/api/v1/customers/{id}/balance"))
+            .await
+            .ok(200)["lifetime"]
+            .clone();
+        assert_eq!(
+            (life["earned"].as_i64(), life["redeemed"].as_i64()),
+            (Some(136), Some(100)),
+            "{}: {life}",
+            app.backend
+        );
+        assert_eq!(
+            (&life["cashback_earned"], &life["cashback_redeemed"]),
+            (&irr("136000"), &irr("30000"))
+        );
+
+        // Line B is half the sale: half of each payment comes back.
+        let half = app
+            .post(
+                &format!("/api/v1/purchases/{pid}/returns"),
+                json!({"items": [{"line": 2, "quantity": 1}]}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!(half["amount"], irr("200000"), "{half}");
+        assert_eq!(half["points_refunded"], 50);
+        assert_eq!(half["cashback_refunded"], irr("15000"));
+        assert_eq!(
+            half["money_refund"],
+            irr("180000"),
+            "200,000 less 5,000 of points and 15,000 of cashback"
+        );
+        let earned_back = half["points_reversed"].as_i64().unwrap();
+        assert!(
+            earned_back > 0,
+            "line B's own points are reversed too: {half}"
+        );
+
+        // The rest: everything paid has come back, and what the purchase earned is gone.
+        let rest = app
+            .post(
+                &format!("/api/v1/purchases/{pid}/returns"),
+                json!({"amount": irr("200000")}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!(
+            (rest["points_refunded"].as_i64(), &rest["cashback_refunded"]),
+            (Some(50), &irr("15000")),
+            "{rest}"
+        );
+        assert_eq!(rest["money_refund"], irr("180000"));
+        assert_eq!(
+            rest["balance"]["points"]["available"], 100,
+            "{}: {rest}",
+            app.backend
+        );
+        assert_eq!(rest["balance"]["cashback"], irr("100000"));
+        let life = app
+            .get(&format!("/api/v1/customers/{id}/balance"))
+            .await
+            .ok(200)["lifetime"]
+            .clone();
+        assert_eq!(
+            (
+                life["earned"].as_i64(),
+                life["redeemed"].as_i64(),
+                life["returned"].as_i64()
+            ),
+            (Some(136), Some(0), Some(36)),
+            "{life}"
+        );
+        assert_eq!(life["cashback_redeemed"], irr("0"));
+        let again = app
+            .post(
+                &format!("/api/v1/purchases/{pid}/returns"),
+                json!({"amount": irr("1")}),
+            )
+            .await;
+        again.problem(422, "return_too_large");
+
+        // The purchase shows what each return gave back; the ledger still verifies.
+        let stored = app
+            .get(&format!("/api/v1/purchases/{pid}"))
+            .await
+            .ok(200)
+            .clone();
+        let refunded: Vec<i64> = stored["returns"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["points_refunded"].as_i64().unwrap())
+            .collect();
+        assert_eq!(refunded, vec![50, 50], "{stored}");
+        let report = app
+            .store
+            .verify_ledger(Some(&app.program_id))
+            .await
+            .unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+    })
+    .await;
+}
+
+/// When what the purchase earned was spent since, the return takes it back from the
+/// points it gives back rather than leaving a debt beside them.
+#[tokio::test]
+async fn a_return_nets_spent_earnings_against_the_points_given_back() {
+    each_app(|app| async move {
+        let irr = |a: &str| json!({"amount": a, "currency": "IRR"});
+        app.edit_ledger_settings(|s| s["pending_days"] = json!(0))
+            .await;
+        let c = app.create_customer(customer("Reza", "09121239875")).await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        app.post(
+            "/api/v1/purchases",
+            json!({"customer_id": id, "total": irr("1000000")}),
+        )
+        .await
+        .ok(201);
+        // 100 points pay 10,000 of a 210,000 cart; the 200,000 paid earns 20.
+        let p = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": id, "external_id": "net-1", "total": irr("210000"),
+                "checkout": {"redeem_points": 100}}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!(
+            p["balance"]["points"]["available"], 20,
+            "{}: {p}",
+            app.backend
+        );
+        app.post(
+            &format!("/api/v1/customers/{id}/redemptions"),
+            json!({"points": 20}),
+        )
+        .await
+        .ok(201);
+
+        let ret = app
+            .post(
+                &format!("/api/v1/purchases/{}/returns", p["id"].as_str().unwrap()),
+                json!({"amount": irr("210000")}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!(
+            (
+                ret["points_refunded"].as_i64(),
+                ret["points_reversed"].as_i64()
+            ),
+            (Some(100), Some(20)),
+            "{ret}"
+        );
+        assert_eq!(ret["points_debt_added"], 0);
+        assert_eq!(ret["balance"]["points"]["available"], 80);
+        assert_eq!(ret["balance"]["points"]["debt"], 0, "{ret}");
+        let report = app
+            .store
+            .verify_ledger(Some(&app.program_id))
+            .await
+            .unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+    })
+    .await;
+}

@@ -187,6 +187,16 @@ impl TestApp {
         self.call(Method::DELETE, path, &self.admin_key, None).await
     }
 
+    /// Reads the program's ledger settings, changes them with `edit` and puts them back.
+    pub async fn edit_ledger_settings(&self, edit: impl FnOnce(&mut Value)) {
+        let path = "/api/v1/program/ledger-settings";
+        let mut settings = self.get(path).await.ok(200).clone();
+        edit(&mut settings);
+        self.call(Method::PUT, path, &self.admin_key, Some(settings))
+            .await
+            .ok(200);
+    }
+
     pub async fn create_customer(&self, body: Value) -> Value {
         self.post("/api/v1/customers", body).await.ok(201).clone()
     }

@@ -71,10 +71,11 @@ async fn purchases_earn_and_replay_by_key_or_receipt() {
 #[tokio::test]
 async fn redemptions_returns_and_balance_over_time() {
     each_app(|app| async move {
-        let mut settings = app.get("/api/v1/program/ledger-settings").await.ok(200).clone();
-        settings["pending_days"] = json!(3);
-        settings["cashback_percent"] = json!("1");
-        app.call(reqwest::Method::PUT, "/api/v1/program/ledger-settings", &app.admin_key, Some(settings)).await.ok(200);
+        app.edit_ledger_settings(|s| {
+            s["pending_days"] = json!(3);
+            s["cashback_percent"] = json!("1");
+        })
+        .await;
         let c = app.create_customer(customer("Sara", "09351112222")).await;
         let id = c["id"].as_str().unwrap().to_owned();
         let bought = app

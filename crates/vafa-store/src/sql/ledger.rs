@@ -242,6 +242,31 @@ macro_rules! ledger_ops {
                 Ok(())
             }
 
+            /// When the lots a purchase's checkout spent points from expire: the latest of
+            /// them, `Some(None)` when one never does, `None` when it spent from none.
+            async fn spent_lots_expiry<C: Db>(
+                conn: &mut C,
+                purchase_id: &str,
+                own_lot: Option<&str>,
+            ) -> Result<Option<Option<jiff::Timestamp>>> {
+                let rows: Vec<(Option<i64>,)> = db::query(
+                    "SELECT l.expires_at FROM purchases p JOIN postings s ON s.entry_id = p.entry_id \
+                     JOIN lots l ON l.id = s.lot_id WHERE p.id = $1 AND s.amount < 0 AND l.id <> $2",
+                )
+                .bind(purchase_id)
+                .bind(own_lot.unwrap_or(""))
+                .fetch_all(&mut *conn)
+                .await?;
+                if rows.is_empty() {
+                    return Ok(None);
+                }
+                if rows.iter().any(|r| r.0.is_none()) {
+                    return Ok(Some(None));
+                }
+                let latest = rows.iter().filter_map(|r| r.0).max().map(from_micros).transpose()?;
+                Ok(Some(latest))
+            }
+
             async fn lots_of<C: Db>(conn: &mut C, account_id: &str) -> Result<Vec<vafa_core::ledger::Lot>> {
                 let rows: Vec<LotRow> = db::query(
                     "SELECT id, remaining, available_at, expires_at FROM lots WHERE account_id = $1 AND remaining > 0",
@@ -280,23 +305,44 @@ macro_rules! ledger_ops {
                 let mut lifetime = Lifetime::default();
                 let (mut cb_earned, mut cb_redeemed) = (0, 0);
                 for acct in rows.iter().filter(|_| with_lifetime) {
-                    let sums: Vec<(String, i64)> = db::query(
-                        "SELECT e.kind, CAST(SUM(p.amount) AS BIGINT) FROM postings p JOIN journal_entries e ON e.id = p.entry_id \
+                    // Per kind of entry: the sum, and the credits to lots and outside them.
+                    // A purchase entry both earns (credits to its lot) and, through the
+                    // checkout, spends; a return both reverses and gives back what paid.
+                    let sums: Vec<(String, i64, i64, i64)> = db::query(
+                        "SELECT e.kind, CAST(SUM(p.amount) AS BIGINT), \
+                         CAST(SUM(CASE WHEN p.amount > 0 AND p.lot_id IS NOT NULL THEN p.amount ELSE 0 END) AS BIGINT), \
+                         CAST(SUM(CASE WHEN p.amount > 0 AND p.lot_id IS NULL THEN p.amount ELSE 0 END) AS BIGINT) \
+                         FROM postings p JOIN journal_entries e ON e.id = p.entry_id \
                          WHERE p.account_id = $1 GROUP BY e.kind",
                     )
                     .bind(&acct.id)
                     .fetch_all(&mut *conn)
                     .await?;
-                    for (kind, sum) in sums {
+                    for (kind, sum, lot_credits, other_credits) in sums {
                         match (acct.kind.as_str(), kind.as_str()) {
-                            ("customer_points", "purchase") => lifetime.earned += sum,
+                            // Earned into lots; the rest of the entry is the checkout's spend
+                            // (less the debt the earning paid, which nets to nothing).
+                            ("customer_points", "purchase") => {
+                                lifetime.earned += lot_credits;
+                                lifetime.redeemed += lot_credits - sum;
+                            }
                             ("customer_points", "redemption") => lifetime.redeemed -= sum,
                             ("customer_points", "expiry") => lifetime.expired -= sum,
-                            ("customer_points", "return") => lifetime.returned -= sum,
+                            // Given back into a lot: what paid, no longer redeemed.
+                            ("customer_points", "return") => {
+                                lifetime.redeemed -= lot_credits;
+                                lifetime.returned -= sum - lot_credits;
+                            }
                             ("customer_points", "adjustment") => lifetime.adjusted += sum,
                             ("customer_points", "transfer") => lifetime.transferred += sum,
-                            ("customer_cashback", "purchase") => cb_earned += sum,
+                            ("customer_cashback", "purchase") => {
+                                cb_earned += other_credits;
+                                cb_redeemed += other_credits - sum;
+                            }
                             ("customer_cashback", "redemption") => cb_redeemed -= sum,
+                            // A return reverses cashback earned (not counted here, as before)
+                            // and gives back cashback that paid.
+                            ("customer_cashback", "return") => cb_redeemed -= other_credits,
                             _ => {}
                         }
                     }
@@ -597,8 +643,8 @@ macro_rules! ledger_ops {
                 db::query(
                     "INSERT INTO purchases (id, program_id, customer_id, card_number, external_id, store, channel, currency, total_minor, \
                      returned_minor, points_earned, points_reversed, cashback_earned, cashback_reversed, lot_id, entry_id, occurred_at, created_at, coupons, \
-                     gross_minor, discount_minor, points_redeemed, redeemed_value_minor) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11, 0, $12, $13, $14, $15, $16, $17, $18, $19, $20)",
+                     gross_minor, discount_minor, points_redeemed, redeemed_value_minor, cashback_used_minor) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 0, $10, 0, $11, 0, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)",
                 )
                 .bind(&purchase_id)
                 .bind(&ctx.program_id)
@@ -620,6 +666,7 @@ macro_rules! ledger_ops {
                 .bind(p.total_minor - sale_total)
                 .bind(quote.as_ref().map_or(0, |q| q.points_redeemed))
                 .bind(quote.as_ref().map_or(0, |q| q.points_value_minor + q.cashback_used_minor))
+                .bind(quote.as_ref().map_or(0, |q| q.cashback_used_minor))
                 .execute(&mut *tx)
                 .await
                 .map_err(|e| if db::unique_violation(&e).is_some() { StoreError::DuplicatePurchase } else { e })?;
@@ -713,7 +760,8 @@ macro_rules! ledger_ops {
                 let (program, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
                 let sql = format!(
                     "SELECT id, customer_id, total_minor, returned_minor, points_earned, points_reversed, cashback_earned, \
-                     cashback_reversed, lot_id FROM purchases WHERE program_id = $1 AND id = $2{}",
+                     cashback_reversed, lot_id, points_redeemed, redeemed_value_minor, cashback_used_minor \
+                     FROM purchases WHERE program_id = $1 AND id = $2{}",
                     $lock
                 );
                 let purchase: PurchaseRow = sqlx::query_as(&sql).bind(&ctx.program_id).bind(purchase_id).fetch_one(&mut *tx).await?;
@@ -724,12 +772,35 @@ macro_rules! ledger_ops {
                 .bind(purchase_id)
                 .fetch_all(&mut *tx)
                 .await?;
-                let Dues { amount, points: points_due, cashback: cash_due, lines: line_updates } =
+                let Dues { amount, points: points_due, cashback: cash_due, lines: line_updates, refund } =
                     return_dues(&purchase, &lines, req)?;
 
                 let points_acct = AccountSpec::customer_points(&customer_id);
                 let account = Self::lock_account(&mut tx, &ctx.program_id, &points_acct, ctx.now).await?;
-                let lots = Self::lots_of(&mut tx, &account.id).await?;
+                let mut lots = Self::lots_of(&mut tx, &account.id).await?;
+                let entry_id = new_id("ent");
+                // The points that paid for the returned share come back in a lot of their
+                // own, available at once and expiring when the latest of the lots they were
+                // spent from would have: given back, never given longer. The reversal below
+                // may take from it like from any lot, and what is left pays a debt first.
+                let refund_lot = if refund.points > 0 {
+                    let expires_at = match Self::spent_lots_expiry(&mut tx, purchase_id, purchase.lot_id.as_deref()).await? {
+                        Some(at) => at,
+                        // Not found (it cannot be, but a ledger from elsewhere might): the
+                        // program's policy from now.
+                        None => {
+                            let tz = jiff::tz::TimeZone::get(&program.timezone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                            settings.expiry.expires_at(ctx.now, &tz)
+                        }
+                    };
+                    let id = new_id("lot");
+                    lots.push(vafa_core::ledger::Lot { id: id.clone(), remaining: refund.points, available_at: ctx.now, expires_at });
+                    vafa_core::ledger::spend_order(&mut lots);
+                    Some(id)
+                } else {
+                    None
+                };
+                let refund_lot = refund_lot.and_then(|id| lots.iter().position(|l| l.id == id));
                 let own = purchase.lot_id.as_ref().and_then(|id| lots.iter().position(|l| &l.id == id));
                 let reversal = vafa_core::ledger::plan_reversal(&lots, own, points_due, settings.return_policy, ctx.now);
                 let currency = program.currency.code();
@@ -737,9 +808,25 @@ macro_rules! ledger_ops {
                 let cash_balance = Self::lock_account(&mut tx, &ctx.program_id, &cash_acct, ctx.now).await?.balance;
                 let cash_reversed = match settings.return_policy {
                     vafa_core::ledger::ReturnPolicy::AllowNegative => cash_due,
-                    _ => cash_due.min(cash_balance.max(0)),
+                    _ => cash_due.min((cash_balance + refund.cashback_minor).max(0)),
                 };
                 let mut legs = Vec::new();
+                let mut refund_debt_paid = 0;
+                if let Some(i) = refund_lot {
+                    let lot = &lots[i];
+                    let taken: i64 = reversal.takes.iter().filter(|(j, _)| *j == i).map(|(_, t)| t).sum();
+                    let debt = (account.debt + reversal.new_debt).max(0);
+                    // Points past their expiry pay nothing: the next expiry run takes them.
+                    refund_debt_paid = if lot.expired(ctx.now) { 0 } else { (refund.points - taken).min(debt) };
+                    Self::insert_lot(&mut tx, ctx, &lot.id, &account.id, &entry_id, Some(purchase_id), refund.points,
+                        refund.points - taken - refund_debt_paid, lot.available_at, lot.expires_at).await?;
+                    legs.push(Leg::lot(points_acct.clone(), refund.points, &lot.id));
+                    legs.push(Leg::new(AccountSpec::program("redeemed", POINTS, &customer_id), -refund.points));
+                    if refund_debt_paid > 0 {
+                        legs.push(Leg::lot(points_acct.clone(), -refund_debt_paid, &lot.id));
+                        legs.push(Leg::new(points_acct.clone(), refund_debt_paid));
+                    }
+                }
                 for (i, take) in &reversal.takes {
                     legs.push(Leg::lot(points_acct.clone(), -take, &lots[*i].id));
                 }
@@ -749,16 +836,24 @@ macro_rules! ledger_ops {
                 if reversal.reversed > 0 {
                     legs.push(Leg::new(AccountSpec::program("issued", POINTS, &customer_id), reversal.reversed));
                 }
+                if refund.cashback_minor > 0 {
+                    legs.push(Leg::new(cash_acct.clone(), refund.cashback_minor));
+                    legs.push(Leg::new(AccountSpec::program("redeemed", currency, &customer_id), -refund.cashback_minor));
+                }
                 if cash_reversed > 0 {
                     legs.push(Leg::new(cash_acct.clone(), -cash_reversed));
                     legs.push(Leg::new(AccountSpec::program("issued", currency, &customer_id), cash_reversed));
                 }
+                let money_refund = amount - refund.points_value_minor - refund.cashback_minor;
                 let explanation = serde_json::json!({
                     "policy": settings.return_policy, "amount_minor": amount, "points_due": points_due,
                     "points_reversed": reversal.reversed, "debt_added": reversal.new_debt,
                     "cashback_due_minor": cash_due, "cashback_reversed_minor": cash_reversed,
+                    "points_refunded": refund.points, "points_refunded_value_minor": refund.points_value_minor,
+                    "refund_debt_paid": refund_debt_paid, "cashback_refunded_minor": refund.cashback_minor,
+                    "money_refund_minor": money_refund,
                 });
-                let entry_id = Self::post_entry(&mut tx, ctx, "return", Some(&customer_id), Some(purchase_id), explanation, &legs).await?;
+                Self::post_entry_as(&mut tx, ctx, &entry_id, refund_lot.map(|i| lots[i].id.as_str()), "return", Some(&customer_id), Some(purchase_id), explanation, &legs).await?;
                 for (line_no, qty) in &line_updates {
                     sqlx::query("UPDATE purchase_lines SET returned_quantity = returned_quantity + $1 WHERE purchase_id = $2 AND line_no = $3")
                         .bind(qty)
@@ -779,8 +874,8 @@ macro_rules! ledger_ops {
                 .await?;
                 let return_id = new_id("ret");
                 sqlx::query(
-                    "INSERT INTO purchase_returns (id, program_id, purchase_id, amount_minor, points_reversed, cashback_reversed, entry_id, at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    "INSERT INTO purchase_returns (id, program_id, purchase_id, amount_minor, points_reversed, cashback_reversed, entry_id, at, \
+                     points_refunded, cashback_refunded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
                 )
                 .bind(&return_id)
                 .bind(&ctx.program_id)
@@ -790,6 +885,8 @@ macro_rules! ledger_ops {
                 .bind(cash_reversed)
                 .bind(&entry_id)
                 .bind(micros(ctx.now))
+                .bind(refund.points)
+                .bind(refund.cashback_minor)
                 .execute(&mut *tx)
                 .await?;
                 let balance = Self::snapshot(&mut tx, &ctx.program_id, &customer_id, ctx.now, false).await?;
@@ -803,6 +900,9 @@ macro_rules! ledger_ops {
                     points_reversed: reversal.reversed,
                     points_debt_added: reversal.new_debt,
                     cashback_reversed_minor: cash_reversed,
+                    points_refunded: refund.points,
+                    cashback_refunded_minor: refund.cashback_minor,
+                    money_refund_minor: money_refund,
                     balance,
                 };
                 Self::idem_store(&mut tx, ctx, idem, &outcome).await?;
@@ -817,12 +917,37 @@ pub(crate) use ledger_ops;
 use super::ledger_support::{pro_rata, LineRow, PurchaseRow};
 use crate::{ReturnRequest, StoreError};
 
-/// What a return is worth: money, points and cashback due, and line quantities returned.
+/// What a return is worth: money, points and cashback due, and line quantities returned;
+/// and, for a checkout purchase, the share of the points and cashback that paid for it.
 pub(crate) struct Dues {
     pub amount: i64,
     pub points: i64,
     pub cashback: i64,
     pub lines: Vec<(i64, i64)>,
+    pub refund: Refund,
+}
+
+/// The part of a purchase's payment in points and cashback a return gives back: the
+/// returned share of the sale, cumulatively, so returns adding up to the whole give back
+/// exactly what paid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct Refund {
+    pub points: i64,
+    /// What those points were worth when they paid (minor units).
+    pub points_value_minor: i64,
+    pub cashback_minor: i64,
+}
+
+impl Refund {
+    fn of(p: &PurchaseRow, amount: i64) -> Self {
+        let (before, after) = (p.returned_minor, p.returned_minor + amount);
+        let share = |whole: i64| pro_rata(whole, p.total_minor, before, after);
+        Refund {
+            points: share(p.points_redeemed),
+            points_value_minor: share(p.redeemed_value_minor - p.cashback_used_minor),
+            cashback_minor: share(p.cashback_used_minor),
+        }
+    }
 }
 
 /// Refuses returning more than was bought.
@@ -848,6 +973,7 @@ pub(crate) fn return_dues(
                 points,
                 cashback: cash,
                 lines: Vec::new(),
+                refund: Refund::of(p, *a),
             })
         }
         ReturnRequest::Lines(items) => {
@@ -883,6 +1009,7 @@ pub(crate) fn return_dues(
                 points,
                 cashback: cash,
                 lines: updates,
+                refund: Refund::of(p, amount),
             })
         }
     }

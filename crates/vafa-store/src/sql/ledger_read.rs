@@ -79,8 +79,8 @@ macro_rules! ledger_read_ops {
                 .bind(id)
                 .fetch_all(&mut *conn)
                 .await?;
-                let rets: Vec<(String, i64, i64, i64, i64)> = sqlx::query_as(
-                    "SELECT id, amount_minor, points_reversed, cashback_reversed, at FROM purchase_returns \
+                let rets: Vec<(String, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+                    "SELECT id, amount_minor, points_reversed, cashback_reversed, at, points_refunded, cashback_refunded FROM purchase_returns \
                      WHERE program_id = $1 AND purchase_id = $2 ORDER BY id",
                 )
                 .bind(program_id)
@@ -102,8 +102,16 @@ macro_rules! ledger_read_ops {
                     redeemed_value_minor,
                 };
                 let mut returns = Vec::with_capacity(rets.len());
-                for (id, amount_minor, points_reversed, cashback_reversed_minor, at) in rets {
-                    returns.push(ReturnSummary { id, amount_minor, points_reversed, cashback_reversed_minor, at: from_micros(at)? });
+                for (id, amount_minor, points_reversed, cashback_reversed_minor, at, points_refunded, cashback_refunded_minor) in rets {
+                    returns.push(ReturnSummary {
+                        id,
+                        amount_minor,
+                        points_reversed,
+                        cashback_reversed_minor,
+                        points_refunded,
+                        cashback_refunded_minor,
+                        at: from_micros(at)?,
+                    });
                 }
                 Ok(Some(PurchaseDetail {
                     id: h.0,

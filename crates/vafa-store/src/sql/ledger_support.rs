@@ -147,6 +147,10 @@ pub(crate) struct PurchaseRow {
     pub points_earned: i64,
     pub cashback_earned: i64,
     pub lot_id: Option<String>,
+    /// What paid for part of it through the checkout: points, their value and cashback.
+    pub points_redeemed: i64,
+    pub redeemed_value_minor: i64,
+    pub cashback_used_minor: i64,
 }
 
 #[derive(sqlx::FromRow, Debug, Clone)]

@@ -1,5 +1,6 @@
-//! Model-based property test: random sequences of purchase, return, redeem, adjust,
-//! transfer, expire and clock advance, against a simple reference model. After every
+//! Model-based property test: random sequences of purchase (some paid partly with points
+//! through the checkout), return, redeem, adjust, transfer, expire and clock advance,
+//! against a simple reference model. After every
 //! step each customer's balance equals the model's; after each case the ledger
 //! verifies (zero sums, balances, lots, running balances).
 
@@ -17,18 +18,37 @@ const EXPIRY_H: i64 = 120;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Purchase { c: usize, total: i64 },
-    Return { p: usize, amount: i64 },
-    Redeem { c: usize, points: i64 },
-    Adjust { c: usize, points: i64 },
-    Transfer { from: usize, points: i64 },
+    /// `pay`: as much of it as the customer's points can pay, through the checkout.
+    Purchase {
+        c: usize,
+        total: i64,
+        pay: bool,
+    },
+    Return {
+        p: usize,
+        amount: i64,
+    },
+    Redeem {
+        c: usize,
+        points: i64,
+    },
+    Adjust {
+        c: usize,
+        points: i64,
+    },
+    Transfer {
+        from: usize,
+        points: i64,
+    },
     Expire,
-    Advance { hours: i64 },
+    Advance {
+        hours: i64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (0..2usize, 0..40_000i64).prop_map(|(c, total)| Op::Purchase { c, total }),
+        3 => (0..2usize, 0..40_000i64, any::<bool>()).prop_map(|(c, total, pay)| Op::Purchase { c, total, pay }),
         2 => (0..8usize, 1..30_000i64).prop_map(|(p, amount)| Op::Return { p, amount }),
         3 => (0..2usize, 1..40i64).prop_map(|(c, points)| Op::Redeem { c, points }),
         1 => (0..2usize, 1..30i64).prop_map(|(c, points)| Op::Adjust { c, points }),
@@ -110,6 +130,9 @@ struct MPurchase {
     total: i64,
     earned: i64,
     returned: i64,
+    /// Points that paid, and when the latest lot they came from expires.
+    paid_points: i64,
+    spent_expiry: i64,
 }
 
 fn pro_rata(whole: i64, of: i64, before: i64, after: i64) -> i64 {
@@ -145,16 +168,27 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
             .unwrap();
         seq += 1;
         match op {
-            Op::Purchase { c, total } => {
+            Op::Purchase { c, total, pay } => {
                 let p = NewPurchase {
                     coupons: Vec::new(),
-                    checkout: None,
+                    checkout: pay.then_some(CheckoutRequest {
+                        points: vafa_core::checkout::PointsWanted::Max,
+                        cashback_minor: 0,
+                    }),
                     occurred_at: ctx.now,
                     ..crate::ledger::purchase(&ids[c], total, &[])
                 };
                 let out = store.post_purchase(&ctx, &p, None).await.unwrap().value;
-                let points = total / 1000;
-                assert_eq!(out.points_earned, points);
+                // A point pays 100 (the default value); what is left in money earns.
+                let paid_points = if pay {
+                    model[c].available(t).max(0).min(total / 100)
+                } else {
+                    0
+                };
+                let taken = model[c].take(paid_points, t);
+                let spent_expiry = taken.iter().map(|x| x.0).max().unwrap_or(t);
+                let points = (total - paid_points * 100) / 1000;
+                assert_eq!(out.points_earned, points, "step {step}");
                 model[c].earn(points, seq, t + PENDING_H, t + EXPIRY_H);
                 purchases.push(MPurchase {
                     c,
@@ -163,6 +197,8 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
                     total,
                     earned: points,
                     returned: 0,
+                    paid_points,
+                    spent_expiry,
                 });
             }
             Op::Return { p, amount } => {
@@ -180,8 +216,19 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
                     continue;
                 }
                 let due = pro_rata(mp.earned, mp.total, mp.returned, mp.returned + amount);
+                // The points that paid come back in the returned share, in a lot of their
+                // own that the reversal may take from; what is left pays a debt.
+                let refund = pro_rata(mp.paid_points, mp.total, mp.returned, mp.returned + amount);
                 mp.returned += amount;
                 let m = &mut model[mp.c];
+                if refund > 0 {
+                    m.lots.push(MLot {
+                        seq,
+                        remaining: refund,
+                        available: t,
+                        expires: mp.spent_expiry,
+                    });
+                }
                 let mut left = due;
                 if let Some(own) = m.lots.iter_mut().find(|l| l.seq == mp.seq && l.expires > t) {
                     let k = own.remaining.min(left);
@@ -190,7 +237,21 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
                 }
                 let took: i64 = m.take(left, t).iter().map(|x| x.1).sum();
                 m.debt += left - took;
-                assert_eq!(res.unwrap().value.points_due, due, "step {step}");
+                if let Some(back) = m
+                    .lots
+                    .iter_mut()
+                    .find(|l| refund > 0 && l.seq == seq && l.expires > t)
+                {
+                    let paid = back.remaining.min(m.debt);
+                    back.remaining -= paid;
+                    m.debt -= paid;
+                }
+                let out = res.unwrap().value;
+                assert_eq!(
+                    (out.points_due, out.points_refunded),
+                    (due, refund),
+                    "step {step}"
+                );
             }
             Op::Redeem { c, points } => {
                 let res = store

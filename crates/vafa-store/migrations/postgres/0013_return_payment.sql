@@ -1,0 +1,13 @@
+-- A return gives back, in proportion, the points and cashback that paid for a checkout
+-- purchase: the cashback used is kept apart from the points' value (redeemed_value_minor
+-- holds both), and each return records what it gave back. Purchases made before this
+-- read their cashback used from their journal entry's checkout quote.
+
+ALTER TABLE purchases ADD COLUMN cashback_used_minor BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE purchase_returns ADD COLUMN points_refunded BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE purchase_returns ADD COLUMN cashback_refunded BIGINT NOT NULL DEFAULT 0;
+
+UPDATE purchases SET cashback_used_minor = COALESCE((
+    SELECT (j.explanation::jsonb #>> '{checkout,cashback_used_minor}')::bigint
+    FROM journal_entries j WHERE j.id = purchases.entry_id), 0)
+WHERE redeemed_value_minor > 0;
