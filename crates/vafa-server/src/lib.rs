@@ -101,6 +101,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(purchases::create))
         .routes(routes!(purchases::create_return))
         .routes(routes!(purchases::get))
+        .routes(routes!(purchases::list_for_customer))
         .routes(routes!(points::balance))
         .routes(routes!(points::ledger))
         .routes(routes!(points::redeem))

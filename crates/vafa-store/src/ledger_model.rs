@@ -264,7 +264,25 @@ pub struct ReturnSummary {
     /// What it gave back of the points and cashback that paid (checkout purchases).
     pub points_refunded: i64,
     pub cashback_refunded_minor: i64,
+    /// What the store paid back in money.
+    pub money_refund_minor: i64,
     pub at: Timestamp,
+}
+
+/// A purchase in a customer's list: what it was, and what has happened to it since.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PurchaseSummary {
+    pub id: String,
+    pub external_id: Option<String>,
+    pub store: Option<String>,
+    pub channel: Option<String>,
+    pub total_minor: i64,
+    pub returned_minor: i64,
+    pub points_earned: i64,
+    pub points_reversed: i64,
+    /// Points spent as payment (checkout).
+    pub points_redeemed: i64,
+    pub occurred_at: Timestamp,
 }
 
 /// A stored purchase with its lines and the returns made against it.

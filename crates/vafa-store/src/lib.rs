@@ -122,6 +122,13 @@ pub trait Store: CrmStore + Send + Sync + 'static {
         idem: Option<&Idempotency>,
     ) -> Result<Replayed<PurchaseOutcome>>;
     async fn get_purchase(&self, program_id: &str, id: &str) -> Result<Option<PurchaseDetail>>;
+    /// A customer's purchases, newest recorded first.
+    async fn customer_purchases(
+        &self,
+        program_id: &str,
+        customer_id: &str,
+        page: &PageRequest,
+    ) -> Result<Page<PurchaseSummary>>;
     async fn return_purchase(
         &self,
         ctx: &Ctx,

@@ -604,6 +604,8 @@ pub struct ReturnSummaryView {
     /// Of the points and cashback that paid (checkout), what this return gave back.
     pub points_refunded: i64,
     pub cashback_refunded: MoneyDto,
+    /// What was paid back in money.
+    pub money_refund: MoneyDto,
     #[schema(value_type = String, format = DateTime)]
     pub at: jiff::Timestamp,
 }
@@ -689,6 +691,7 @@ pub async fn get(
                 amount: MoneyDto::of(r.amount_minor, c),
                 cashback_reversed: MoneyDto::of(r.cashback_reversed_minor, c),
                 cashback_refunded: MoneyDto::of(r.cashback_refunded_minor, c),
+                money_refund: MoneyDto::of(r.money_refund_minor, c),
                 id: r.id,
                 points_reversed: r.points_reversed,
                 points_refunded: r.points_refunded,
@@ -705,5 +708,71 @@ pub async fn get(
         points_reversed: p.points_reversed,
         occurred_at: p.occurred_at,
         recorded_at: p.created_at,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PurchaseSummaryView {
+    pub id: String,
+    pub external_id: Option<String>,
+    pub store: Option<String>,
+    pub channel: Option<String>,
+    /// The sale (after any checkout discounts).
+    pub total: MoneyDto,
+    pub returned: MoneyDto,
+    pub points_earned: i64,
+    pub points_reversed: i64,
+    /// Points spent as payment at the checkout.
+    pub points_redeemed: i64,
+    #[schema(value_type = String, format = DateTime)]
+    pub occurred_at: jiff::Timestamp,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PurchasePage {
+    pub items: Vec<PurchaseSummaryView>,
+    pub next_cursor: Option<String>,
+}
+
+/// The customer's purchases, newest recorded first: what a counter needs to find the one
+/// being brought back (`GET /api/v1/purchases/{id}` then has its lines).
+#[utoipa::path(get, path = "/api/v1/customers/{id}/purchases", tag = "ledger",
+    params(("id" = String, Path), crate::api::points::LedgerQuery),
+    responses((status = 200, body = PurchasePage), (status = 404)),
+    security(("api_key" = ["purchases.read"])))]
+pub async fn list_for_customer(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path(id): Path<String>,
+    crate::extract::Query(q): crate::extract::Query<crate::api::points::LedgerQuery>,
+) -> ApiResult<axum::Json<PurchasePage>> {
+    let c = program_currency(&state, &auth).await?;
+    let page = state
+        .store
+        .customer_purchases(
+            auth.program_id(),
+            &id,
+            &crate::api::customers::page_request(q.cursor, q.limit)?,
+        )
+        .await?;
+    let items = page
+        .items
+        .into_iter()
+        .map(|p| PurchaseSummaryView {
+            total: MoneyDto::of(p.total_minor, c),
+            returned: MoneyDto::of(p.returned_minor, c),
+            id: p.id,
+            external_id: p.external_id,
+            store: p.store,
+            channel: p.channel,
+            points_earned: p.points_earned,
+            points_reversed: p.points_reversed,
+            points_redeemed: p.points_redeemed,
+            occurred_at: p.occurred_at,
+        })
+        .collect();
+    Ok(axum::Json(PurchasePage {
+        items,
+        next_cursor: page.next_cursor,
     }))
 }

@@ -23,9 +23,11 @@ pub fn routes() -> Router<AppState> {
         .route("/customers", get(list))
         .route("/customers/{id}", get(page))
         .route("/customers/{id}/timeline", get(timeline_more))
+        .route("/customers/{id}/purchases", get(purchases_more))
         .route("/customers/{id}/interactions", post(log_interaction))
         .route("/customers/{id}/tickets", post(open_ticket))
         .route("/customers/{id}/tasks", post(make_task))
+        .route("/customers/{id}/adjustments", post(adjust_points))
 }
 
 pub struct Row {
@@ -135,6 +137,8 @@ struct CustomerPage {
     expiring: Vec<String>,
     tier: Option<TierBox>,
     ledger: Vec<Item>,
+    purchases: Vec<Item>,
+    purchases_next: Option<String>,
     timeline: Vec<Item>,
     timeline_next: Option<String>,
     tickets: Vec<Item>,
@@ -142,6 +146,8 @@ struct CustomerPage {
     feedback: Vec<Item>,
     can_log: bool,
     can_sell: bool,
+    /// The idempotency key of the adjustment form, when the role may adjust.
+    adjust_key: Option<String>,
     kinds: Vec<(String, String)>,
 }
 
@@ -305,6 +311,10 @@ async fn build(state: &AppState, ui: &Ui, id: &str) -> super::UiResult {
             })
             .collect();
     }
+    let (purchases, purchases_next) = match ui.can(Permission::PurchasesRead) {
+        true => purchases_page(state, ui, id, None).await?,
+        false => (Vec::new(), None),
+    };
     let tier = match state
         .store
         .customer_tier(&ui.principal.program_id, id, state.clock.now())
@@ -441,6 +451,8 @@ async fn build(state: &AppState, ui: &Ui, id: &str) -> super::UiResult {
         expiring,
         tier,
         ledger,
+        purchases,
+        purchases_next,
         timeline,
         timeline_next,
         tickets,
@@ -448,8 +460,85 @@ async fn build(state: &AppState, ui: &Ui, id: &str) -> super::UiResult {
         feedback,
         can_log: ui.can(Permission::CrmWrite),
         can_sell: ui.can(Permission::PurchasesWrite),
+        adjust_key: ui
+            .can(Permission::PointsAdjust)
+            .then(vafa_store::keys::random_token),
         kinds,
     }))
+}
+
+/// A page of the customer's purchases, and the URL of the next.
+async fn purchases_page(
+    state: &AppState,
+    ui: &Ui,
+    id: &str,
+    cursor: Option<String>,
+) -> Result<(Vec<Item>, Option<String>), UiError> {
+    let page = api::purchases::list_for_customer(
+        State(state.clone()),
+        ui.auth(),
+        Path(id.to_owned()),
+        Query(api::points::LedgerQuery {
+            cursor,
+            limit: Some(10),
+        }),
+    )
+    .await?
+    .0;
+    let items = page.items.iter().map(|p| purchase_item(&ui.v, p)).collect();
+    let next = page
+        .next_cursor
+        .map(|c| format!("/customers/{id}/purchases?cursor={}", urlencode(&c)));
+    Ok((items, next))
+}
+
+async fn purchases_more(
+    State(state): State<AppState>,
+    ui: Ui,
+    Path(id): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<CursorQuery>,
+) -> Response {
+    let r = async {
+        ui.require(Permission::PurchasesRead)?;
+        let (items, next) = purchases_page(&state, &ui, &id, q.cursor).await?;
+        Ok(render(&TimelineMore {
+            v: ui.v.clone(),
+            items,
+            next,
+        }))
+    }
+    .await;
+    answer(&ui, r)
+}
+
+/// A purchase in the customer's list: its receipt, sale and what came back of it.
+fn purchase_item(v: &View, p: &api::purchases::PurchaseSummaryView) -> Item {
+    let returned = v.minor_of(&p.returned.amount);
+    let total = v.minor_of(&p.total.amount);
+    let mut notes = vec![v.tf("n_points", &[("n", v.n(&p.points_earned))])];
+    if p.points_redeemed > 0 {
+        notes.push(v.tf("points_paid", &[("n", v.n(&p.points_redeemed))]));
+    }
+    if returned > 0 {
+        notes.push(v.tf("returned_amount", &[("amount", v.money(&returned))]));
+    }
+    Item {
+        at: v.at(&p.occurred_at),
+        kind: p.store.clone().unwrap_or_else(|| v.t("purchase")),
+        title: match &p.external_id {
+            Some(e) => v.tf("purchase_receipt", &[("receipt", e.clone())]),
+            None => v.t("purchase"),
+        },
+        text: notes.join(" • "),
+        value: v.money(&total),
+        who: String::new(),
+        href: Some(format!("/purchases/{}", p.id)),
+        tone: if returned >= total && total > 0 {
+            "bad"
+        } else {
+            "ok"
+        },
+    }
 }
 
 pub fn signed(v: &View, n: i64) -> String {
@@ -673,6 +762,28 @@ async fn make_task(State(state): State<AppState>, Path(id): Path<String>, p: Pos
         let _ = api::crm::create_task(State(state.clone()), ui.auth(), Json(super::input(body)?))
             .await?;
         Ok(Redirect::to(&format!("/customers/{id}#timeline")).into_response())
+    }
+    .await;
+    answer(ui, r)
+}
+
+/// A manager's adjustment of the points (a goodwill credit, a correction), with its
+/// reason; audited by the API, idempotent by the key drawn with the form.
+async fn adjust_points(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    p: Posted,
+) -> Response {
+    let ui = &p.ui;
+    let r = async {
+        let path = "/api/v1/customers/{id}/adjustments";
+        ui.require_route(&state, Method::POST, path)?;
+        let points = p.count("points")?.unwrap_or(0);
+        let body = json!({"points": points, "reason": p.get("reason").unwrap_or("")});
+        let key = p.get("adjust_key").map(|k| format!("ui-adjust:{k}"));
+        let req = crate::extract::Idempotent::of("POST", &path.replace("{id}", &id), body, key)?;
+        let _ = api::points::adjust(State(state.clone()), ui.auth(), Path(id.clone()), req).await?;
+        Ok(Redirect::to(&format!("/customers/{id}#balance")).into_response())
     }
     .await;
     answer(ui, r)

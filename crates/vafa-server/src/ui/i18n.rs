@@ -328,7 +328,12 @@ pub fn parse_decimal(typed: &str) -> Option<Decimal> {
     let s: String = vafa_core::digits::normalize_digits(typed.trim())
         .chars()
         .filter(|c| !matches!(c, ',' | '٬' | ' ' | '_' | '\u{200c}'))
-        .map(|c| if c == '٫' { '.' } else { c })
+        .map(|c| match c {
+            '٫' => '.',
+            // The minus sign Persian keyboards type.
+            '\u{2212}' => '-',
+            c => c,
+        })
         .collect();
     if s.is_empty() || s.len() > 40 {
         return None;

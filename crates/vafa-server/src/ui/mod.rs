@@ -19,6 +19,7 @@ mod form;
 pub mod i18n;
 mod login;
 mod problems;
+mod purchase;
 mod segments;
 mod settings;
 mod settings_rules;
@@ -64,6 +65,7 @@ pub fn routes() -> Router<AppState> {
         .merge(dashboard::routes())
         .merge(cashier::routes())
         .merge(customer::routes())
+        .merge(purchase::routes())
         .merge(crm::routes())
         .merge(settings::routes())
         .merge(segments::routes())

@@ -295,6 +295,30 @@ async fn a_return_gives_back_the_points_and_cashback_that_paid() {
             .map(|r| r["points_refunded"].as_i64().unwrap())
             .collect();
         assert_eq!(refunded, vec![50, 50], "{stored}");
+        assert_eq!(stored["returns"][1]["money_refund"], irr("180000"));
+
+        // The customer's purchases, newest first, a page at a time.
+        let first = app
+            .get(&format!("/api/v1/customers/{id}/purchases?limit=1"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(first["items"][0]["id"], pid.as_str(), "{first}");
+        assert_eq!(first["items"][0]["returned"], irr("400000"));
+        assert_eq!(first["items"][0]["points_redeemed"], 100);
+        let cursor = first["next_cursor"].as_str().unwrap();
+        let second = app
+            .get(&format!(
+                "/api/v1/customers/{id}/purchases?limit=1&cursor={cursor}"
+            ))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(second["items"][0]["total"], irr("1000000"), "{second}");
+        assert_eq!(second["next_cursor"], json!(null));
+        app.get("/api/v1/customers/cus_nobody/purchases")
+            .await
+            .problem(404, "not_found");
         let report = app
             .store
             .verify_ledger(Some(&app.program_id))

@@ -266,3 +266,119 @@ async fn a_program_in_dollars_shows_cents_and_no_phantom_discount() {
     })
     .await;
 }
+
+/// A return at the counter from the purchase's page: one item back, the page then says
+/// what to pay back; a double click records one return; a form with both items and an
+/// amount, or with neither, is refused with nothing written. A manager adjusts points
+/// from the customer page; a cashier is not offered the form and is refused it.
+#[tokio::test]
+async fn a_return_and_an_adjustment_from_the_pages() {
+    each_app(|app| async move {
+        app.edit_ledger_settings(|s| s["pending_days"] = json!(0))
+            .await;
+        let c = app.create_customer(customer("Mina", "09121110055")).await;
+        let cid = c["id"].as_str().unwrap().to_owned();
+        let irr = |a: &str| json!({"amount": a, "currency": "IRR"});
+        app.post(
+            "/api/v1/purchases",
+            json!({"customer_id": cid, "total": irr("1000000")}),
+        )
+        .await
+        .ok(201);
+        // 300,000 of goods: 100 points (10,000) pay part of it.
+        let p = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": cid, "external_id": "R-77",
+                "items": [{"sku": "TEA", "name": "Tea", "quantity": 2, "unit_price": irr("50000")},
+                          {"sku": "POT", "name": "Pot", "quantity": 1, "unit_price": irr("200000")}],
+                "total": irr("300000"), "checkout": {"redeem_points": 100}}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        let pid = p["id"].as_str().unwrap().to_owned();
+        staff_in(&app, &app.admin_key, "till", "cashier").await;
+        staff_in(&app, &app.admin_key, "boss", "manager").await;
+
+        let b = Browser::new(&app);
+        b.login("till", PASSWORD).await;
+        let profile = b.get(&format!("/customers/{cid}")).await;
+        assert_eq!(profile.status, 200, "{}", profile.html);
+        assert!(
+            profile.html.contains(&format!("/purchases/{pid}"))
+                && profile.html.contains("فاکتور R-77"),
+            "{}: the purchase is listed: {}",
+            app.backend,
+            profile.html
+        );
+        assert!(!profile.html.contains("adjust-form"), "a cashier may not adjust");
+        let page = b.get(&format!("/purchases/{pid}")).await;
+        assert_eq!(page.status, 200, "{}", page.html);
+        assert!(page.html.contains("Pot (POT)") && page.html.contains("return-form"));
+        let key = crate::browser::value_after(&page.html, "name=\"return_key\" value=\"");
+        assert!(!key.is_empty());
+        let path = format!("/purchases/{pid}/returns");
+
+        // Both, or neither: refused by field, nothing written.
+        let both = b
+            .post(&path, &[("return_key", &key), ("line", "1"), ("qty", "1"), ("line", "2"), ("qty", ""), ("amount", "5000")])
+            .await;
+        assert_eq!(both.headers.get("vafa-status").map(|s| s.to_str().unwrap()), Some("422"), "{}", both.html);
+        let neither = b.post(&path, &[("return_key", &key), ("line", "1"), ("qty", ""), ("amount", "")]).await;
+        assert_eq!(neither.headers.get("vafa-status").map(|s| s.to_str().unwrap()), Some("422"), "{}", neither.html);
+        let too_many = b.post(&path, &[("return_key", "other"), ("line", "2"), ("qty", "۲")]).await;
+        assert_eq!(too_many.headers.get("vafa-status").map(|s| s.to_str().unwrap()), Some("422"), "{}", too_many.html);
+        let stored = app.get(&format!("/api/v1/purchases/{pid}")).await.ok(200).clone();
+        assert_eq!(stored["returns"], json!([]), "nothing written");
+
+        // The pot comes back (Persian digits typed), twice by a double click: one return.
+        let fields = [("return_key", key.as_str()), ("line", "1"), ("qty", ""), ("line", "2"), ("qty", "۱")];
+        let done = b.post(&path, &fields).await;
+        let to = done.headers.get("hx-redirect").map(|h| h.to_str().unwrap().to_owned()).unwrap_or_default();
+        assert!(to.starts_with(&format!("/purchases/{pid}?returned=ret_")), "{}: {}", done.status, done.html);
+        let again = b.post(&path, &fields).await;
+        assert_eq!(again.headers.get("hx-redirect").map(|h| h.to_str().unwrap()), Some(to.as_str()));
+        let stored = app.get(&format!("/api/v1/purchases/{pid}")).await.ok(200).clone();
+        assert_eq!(stored["returns"].as_array().unwrap().len(), 1, "{stored}");
+        // Two thirds of the sale, 200,000: two thirds of the 100 points (66, rounded down:
+        // the last return gives back the rest) were worth 6,666.
+        let r = &stored["returns"][0];
+        assert_eq!((r["points_refunded"].as_i64(), &r["money_refund"]), (Some(66), &irr("193334")), "{stored}");
+        let shown = b.get(&to).await;
+        assert!(shown.html.contains("data-test=\"hand-back\""), "{}", shown.html);
+        // 193,334 rials shows as 19,333 toman, in Persian digits.
+        assert!(shown.html.contains("۱۹٬۳۳۳"), "{}", shown.html);
+        // Without htmx the form answers with a redirect to the same page.
+        let csrf = b.csrf.lock().unwrap().clone();
+        let plain = b
+            .post_raw(&path, &[("csrf", &csrf), ("return_key", "plain-1"), ("amount", "1000")], false)
+            .await;
+        assert_eq!(plain.status, 303, "{}", plain.html);
+        assert!(plain.location().starts_with(&format!("/purchases/{pid}?returned=")));
+        // The cashier may not adjust, even by posting the form.
+        let refused_adjust = b.post(&format!("/customers/{cid}/adjustments"), &[("points", "10"), ("reason", "x")]).await;
+        assert!(refused(&refused_adjust), "{}", refused_adjust.status);
+
+        // The manager adjusts: a typed minus and Persian digits; a blank reason is refused.
+        let m = Browser::new(&app);
+        m.login("boss", PASSWORD).await;
+        let profile = m.get(&format!("/customers/{cid}")).await;
+        let key = crate::browser::value_after(&profile.html, "name=\"adjust_key\" value=\"");
+        assert!(!key.is_empty(), "{}", profile.html);
+        let before = app.get(&format!("/api/v1/customers/{cid}/balance")).await.ok(200)["points"]["available"].as_i64().unwrap();
+        let adjust = format!("/customers/{cid}/adjustments");
+        let blank = m.post(&adjust, &[("adjust_key", &key), ("points", "5"), ("reason", " ")]).await;
+        assert_eq!(blank.headers.get("vafa-status").map(|s| s.to_str().unwrap()), Some("422"), "{}", blank.html);
+        let audit = app.audit_count().await;
+        let made = m.post(&adjust, &[("adjust_key", &key), ("points", "\u{2212}۵"), ("reason", "broken cup")]).await;
+        assert_eq!(made.status, 303, "{}", made.html);
+        m.post(&adjust, &[("adjust_key", &key), ("points", "\u{2212}۵"), ("reason", "broken cup")]).await;
+        let after = app.get(&format!("/api/v1/customers/{cid}/balance")).await.ok(200)["points"]["available"].as_i64().unwrap();
+        assert_eq!(after, before - 5, "once, though posted twice");
+        assert_eq!(app.audit_count().await, audit + 1);
+        let report = app.store.verify_ledger(Some(&app.program_id)).await.unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+    })
+    .await;
+}

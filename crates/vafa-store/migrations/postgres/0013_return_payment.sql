@@ -6,6 +6,10 @@
 ALTER TABLE purchases ADD COLUMN cashback_used_minor BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE purchase_returns ADD COLUMN points_refunded BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE purchase_returns ADD COLUMN cashback_refunded BIGINT NOT NULL DEFAULT 0;
+-- What the store paid back in money; returns made before this are taken to have been
+-- paid in money whole (none of them gave points or cashback back).
+ALTER TABLE purchase_returns ADD COLUMN money_refund_minor BIGINT NOT NULL DEFAULT 0;
+UPDATE purchase_returns SET money_refund_minor = amount_minor;
 
 UPDATE purchases SET cashback_used_minor = COALESCE((
     SELECT (j.explanation::jsonb #>> '{checkout,cashback_used_minor}')::bigint

@@ -252,9 +252,10 @@ macro_rules! history_ops {
                     });
                     b.build().execute(&mut *tx).await?;
                 }
-                for chunk in rows.returns.chunks(MAX_BINDS / 8) {
+                // History has no checkout payments: a past return was paid back in money.
+                for chunk in rows.returns.chunks(MAX_BINDS / 9) {
                     let mut b = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO purchase_returns (id, program_id, purchase_id, amount_minor, points_reversed, cashback_reversed, entry_id, at) ",
+                        "INSERT INTO purchase_returns (id, program_id, purchase_id, amount_minor, points_reversed, cashback_reversed, entry_id, at, money_refund_minor) ",
                     );
                     b.push_values(chunk, |mut r, x| {
                         r.push_bind(x.id.clone())
@@ -264,7 +265,8 @@ macro_rules! history_ops {
                             .push_bind(x.points_reversed)
                             .push_bind(x.cashback_reversed)
                             .push_bind(x.entry_id.clone())
-                            .push_bind(micros(x.at));
+                            .push_bind(micros(x.at))
+                            .push_bind(x.amount_minor);
                     });
                     b.build().execute(&mut *tx).await?;
                 }

@@ -875,7 +875,7 @@ macro_rules! ledger_ops {
                 let return_id = new_id("ret");
                 sqlx::query(
                     "INSERT INTO purchase_returns (id, program_id, purchase_id, amount_minor, points_reversed, cashback_reversed, entry_id, at, \
-                     points_refunded, cashback_refunded) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                     points_refunded, cashback_refunded, money_refund_minor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
                 )
                 .bind(&return_id)
                 .bind(&ctx.program_id)
@@ -887,6 +887,7 @@ macro_rules! ledger_ops {
                 .bind(micros(ctx.now))
                 .bind(refund.points)
                 .bind(refund.cashback_minor)
+                .bind(money_refund)
                 .execute(&mut *tx)
                 .await?;
                 let balance = Self::snapshot(&mut tx, &ctx.program_id, &customer_id, ctx.now, false).await?;

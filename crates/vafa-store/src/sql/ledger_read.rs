@@ -79,8 +79,9 @@ macro_rules! ledger_read_ops {
                 .bind(id)
                 .fetch_all(&mut *conn)
                 .await?;
-                let rets: Vec<(String, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
-                    "SELECT id, amount_minor, points_reversed, cashback_reversed, at, points_refunded, cashback_refunded FROM purchase_returns \
+                let rets: Vec<(String, i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+                    "SELECT id, amount_minor, points_reversed, cashback_reversed, at, points_refunded, cashback_refunded, money_refund_minor \
+                     FROM purchase_returns \
                      WHERE program_id = $1 AND purchase_id = $2 ORDER BY id",
                 )
                 .bind(program_id)
@@ -102,7 +103,7 @@ macro_rules! ledger_read_ops {
                     redeemed_value_minor,
                 };
                 let mut returns = Vec::with_capacity(rets.len());
-                for (id, amount_minor, points_reversed, cashback_reversed_minor, at, points_refunded, cashback_refunded_minor) in rets {
+                for (id, amount_minor, points_reversed, cashback_reversed_minor, at, points_refunded, cashback_refunded_minor, money_refund_minor) in rets {
                     returns.push(ReturnSummary {
                         id,
                         amount_minor,
@@ -110,6 +111,7 @@ macro_rules! ledger_read_ops {
                         cashback_reversed_minor,
                         points_refunded,
                         cashback_refunded_minor,
+                        money_refund_minor,
                         at: from_micros(at)?,
                     });
                 }
@@ -132,6 +134,44 @@ macro_rules! ledger_read_ops {
                     returns,
                     checkout,
                 }))
+            }
+
+            pub(crate) async fn customer_purchases_op(&self, program_id: &str, customer_id: &str, page: &PageRequest) -> Result<Page<PurchaseSummary>> {
+                type Row = (String, Option<String>, Option<String>, Option<String>, i64, i64, i64, i64, i64, i64);
+                let mut conn = self.read.acquire().await?;
+                Self::load_customer(&mut conn, program_id, customer_id, false).await?.ok_or(StoreError::NotFound("customer"))?;
+                let limit = page.limit();
+                // Newest recorded first (ids sort by creation), along purchases_customer_idx.
+                let mut rows: Vec<Row> = sqlx::query_as(
+                    "SELECT id, external_id, store, channel, total_minor, returned_minor, points_earned, points_reversed, \
+                     points_redeemed, occurred_at FROM purchases \
+                     WHERE program_id = $1 AND customer_id = $2 AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4",
+                )
+                .bind(program_id)
+                .bind(customer_id)
+                .bind(page.cursor.as_deref().unwrap_or(""))
+                .bind(i64::from(limit) + 1)
+                .fetch_all(&mut *conn)
+                .await?;
+                let next_cursor = page_cursor(&mut rows, limit, |r| r.0.clone());
+                let items = rows
+                    .into_iter()
+                    .map(|r| {
+                        Ok(PurchaseSummary {
+                            id: r.0,
+                            external_id: r.1,
+                            store: r.2,
+                            channel: r.3,
+                            total_minor: r.4,
+                            returned_minor: r.5,
+                            points_earned: r.6,
+                            points_reversed: r.7,
+                            points_redeemed: r.8,
+                            occurred_at: from_micros(r.9)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Page { items, next_cursor })
             }
 
             pub(crate) async fn verify_ledger_op(&self, program_id: Option<&str>) -> Result<VerifyReport> {

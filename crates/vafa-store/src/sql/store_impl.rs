@@ -480,6 +480,15 @@ macro_rules! store_impl {
             ) -> Result<Option<PurchaseDetail>> {
                 self.get_purchase_op(program_id, id).await
             }
+            async fn customer_purchases(
+                &self,
+                program_id: &str,
+                customer_id: &str,
+                page: &PageRequest,
+            ) -> Result<Page<PurchaseSummary>> {
+                self.customer_purchases_op(program_id, customer_id, page)
+                    .await
+            }
             async fn return_purchase(
                 &self,
                 ctx: &Ctx,
