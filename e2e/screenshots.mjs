@@ -54,6 +54,13 @@ export const pages = {
     await page.goto(base + '/crm');
     return await page.getAttribute('[data-test=tickets] a[href^="/customers/cus_"]', 'href');
   } },
+  // A purchase of that customer, with its lines and the return form.
+  purchase: { path: async (page) => {
+    await page.goto(base + '/crm');
+    const customer = await page.getAttribute('[data-test=tickets] a[href^="/customers/cus_"]', 'href');
+    await page.goto(base + customer);
+    return await page.getAttribute('[data-test=purchases] a[href^="/purchases/"]', 'href');
+  } },
   crm: { path: '/crm' },
   'crm-ticket': { path: async (page) => {
     await page.goto(base + '/crm');
