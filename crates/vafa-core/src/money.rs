@@ -10,6 +10,12 @@ pub struct Money {
     pub currency: Currency,
 }
 
+/// The largest amount one request may carry, in minor units (10¹⁴: ten trillion toman,
+/// a trillion dollars). Far above any sale, and far enough below `i64::MAX` that a
+/// line's quantity times its price, a purchase's lines and a customer's running totals
+/// stay exact integers.
+pub const MAX_AMOUNT_MINOR: i64 = 100_000_000_000_000;
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum MoneyError {
     #[error("is not an amount (expected a decimal string such as \"125000\")")]
@@ -55,7 +61,11 @@ impl Money {
             return Err(MoneyError::Scale(currency.scale()));
         }
         let digits = format!("{int}{frac:0<scale$}");
-        let amount_minor = digits.parse::<i64>().map_err(|_| MoneyError::Overflow)?;
+        let amount_minor = digits
+            .parse::<i64>()
+            .ok()
+            .filter(|m| *m <= MAX_AMOUNT_MINOR)
+            .ok_or(MoneyError::Overflow)?;
         Ok(Money {
             amount_minor,
             currency,

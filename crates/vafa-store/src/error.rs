@@ -29,7 +29,7 @@ pub enum StoreError {
     InsufficientCashback { available: i64 },
     #[error("this idempotency key was used for a different request")]
     IdempotencyConflict,
-    #[error("a purchase with this external id was already recorded with different details")]
+    #[error("a purchase with this external id is already recorded: with other details, or under another Idempotency-Key (retry with the first key, or with none)")]
     DuplicatePurchase,
     #[error("an event with this external id was already recorded")]
     DuplicateEvent,

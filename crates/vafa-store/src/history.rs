@@ -655,6 +655,8 @@ impl Book {
             points_redeemed: 0,
             redeemed_value_minor: 0,
             cashback_used_minor: 0,
+            // So all of what was returned went back in money.
+            money_refunded_minor: p.returned_minor,
         };
         let lines: Vec<crate::sql::ledger_support::LineRow> = p
             .lines

@@ -96,6 +96,9 @@ pub struct LifetimeTotals {
     pub points: Lifetime,
     pub cashback_earned_minor: i64,
     pub cashback_redeemed_minor: i64,
+    /// Cashback earned and taken back by returns.
+    #[serde(default)]
+    pub cashback_returned_minor: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

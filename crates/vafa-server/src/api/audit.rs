@@ -16,6 +16,7 @@ use vafa_store::AuditEntry;
 pub struct AuditQuery {
     pub cursor: Option<String>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 

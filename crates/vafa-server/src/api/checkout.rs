@@ -30,10 +30,28 @@ pub struct CheckoutInput {
     #[serde(default)]
     pub coupons: Vec<String>,
     /// Points to pay with: a number, or `"max"`.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<RedeemPoints>)]
     pub redeem_points: Option<serde_json::Value>,
     /// Cashback to pay with.
     pub redeem_cashback: Option<MoneyDto>,
+}
+
+/// `redeem_points` as the document shows it: a whole number of points, or `"max"` for as
+/// many as the sale and the balance allow. (The field is read by hand, to name it in the
+/// error; these types only describe it.)
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum RedeemPoints {
+    Points(u64),
+    Max(MaxPoints),
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum MaxPoints {
+    Max,
 }
 
 #[derive(Debug, Serialize, ToSchema)]

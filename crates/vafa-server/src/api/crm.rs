@@ -49,6 +49,7 @@ pub struct PageQuery {
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
@@ -319,6 +320,7 @@ pub struct TaskListQuery {
     /// `true`: only open tasks past their due time.
     pub overdue: Option<bool>,
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
@@ -497,6 +499,7 @@ pub struct TicketListQuery {
     /// `true`: only tickets past a deadline.
     pub breached: Option<bool>,
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
@@ -844,6 +847,7 @@ pub struct FeedbackListQuery {
     /// Answered before.
     pub to: Option<String>,
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
@@ -1254,6 +1258,7 @@ pub struct OutboxQuery {
     /// `pending`, `delivered`, `dead` or `cancelled`.
     pub status: Option<String>,
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 

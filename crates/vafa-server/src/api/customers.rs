@@ -368,6 +368,7 @@ pub struct CustomerListQuery {
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1–200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
@@ -378,7 +379,43 @@ pub struct CustomerPage {
     pub next_cursor: Option<String>,
 }
 
+/// A page of a list whose cursor is one of the list's own ids (`{prefix}_` and 32 hex
+/// digits): anything else is refused by name, not read as a place in the list.
+pub fn id_page_request(
+    cursor: Option<String>,
+    limit: Option<u32>,
+    prefix: &str,
+) -> Result<PageRequest, ApiError> {
+    let page = page_request(cursor, limit)?;
+    if let Some(c) = &page.cursor {
+        let ok = c
+            .strip_prefix(prefix)
+            .and_then(|r| r.strip_prefix('_'))
+            .is_some_and(|hex| {
+                hex.len() == 32 && hex.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            });
+        if !ok {
+            return Err(ApiError::field("cursor", BAD_CURSOR));
+        }
+    }
+    Ok(page)
+}
+
+const BAD_CURSOR: &str = "is not a cursor this list gave out (pass next_cursor as it came)";
+
+/// A page request: `limit` in range; an empty `cursor` is the first page, and one that
+/// could not have come from a page (other characters, too long) is refused.
 pub fn page_request(cursor: Option<String>, limit: Option<u32>) -> Result<PageRequest, ApiError> {
+    let cursor = cursor.filter(|c| !c.is_empty());
+    if let Some(c) = &cursor {
+        let plausible = c.len() <= 200
+            && c.bytes().all(|b| {
+                b.is_ascii_alphanumeric() || matches!(b, b'_' | b'~' | b'-' | b':' | b'.' | b'+')
+            });
+        if !plausible {
+            return Err(ApiError::field("cursor", BAD_CURSOR));
+        }
+    }
     match limit {
         Some(0) => Err(ApiError::field("limit", "must be between 1 and 200")),
         Some(n) if n > PageRequest::MAX_LIMIT => {
@@ -422,7 +459,7 @@ pub async fn list(
             .and_then(|s| errs.take("status", s.parse())),
         page: PageRequest::default(),
     };
-    let page = page_request(q.cursor, q.limit)?;
+    let page = id_page_request(q.cursor, q.limit, "cus")?;
     let query = errs.finish(|| CustomerQuery { page, ..query })?;
     let page = state
         .store

@@ -57,9 +57,15 @@ pub struct PointsBalance {
     pub expiring_soon: Vec<ExpiringView>,
 }
 
+/// Everything that ever moved a customer's value, by kind. The points add up to the
+/// balance: `earned − redeemed − expired − returned + adjusted + transferred` is
+/// `available + pending − debt` once the expiries due are posted; the cashback likewise: `cashback_earned −
+/// cashback_redeemed − cashback_returned` is the wallet.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LifetimeView {
+    /// By purchases, events, tier gifts and goodwill.
     pub earned: i64,
+    /// Spent: redemptions, checkouts and rewards (less what returns and cancellations gave back).
     pub redeemed: i64,
     pub expired: i64,
     pub returned: i64,
@@ -67,6 +73,8 @@ pub struct LifetimeView {
     pub transferred: i64,
     pub cashback_earned: MoneyDto,
     pub cashback_redeemed: MoneyDto,
+    /// Cashback earned and taken back by returns.
+    pub cashback_returned: MoneyDto,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -104,6 +112,7 @@ impl BalanceView {
                 transferred: l.points.transferred,
                 cashback_earned: MoneyDto::of(l.cashback_earned_minor, currency),
                 cashback_redeemed: MoneyDto::of(l.cashback_redeemed_minor, currency),
+                cashback_returned: MoneyDto::of(l.cashback_returned_minor, currency),
             }),
         }
     }

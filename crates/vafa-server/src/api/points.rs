@@ -1,6 +1,6 @@
 //! A customer's points and cashback: balance, ledger, redemptions, adjustments, transfers.
 
-use crate::api::customers::page_request;
+use crate::api::customers::id_page_request;
 use crate::api::money::{BalanceView, MoneyDto};
 use crate::api::purchases::{program_currency, replay_headers};
 use crate::auth::Auth;
@@ -22,7 +22,8 @@ const MAX_POINTS: i64 = 1_000_000_000;
 #[into_params(parameter_in = Query)]
 pub struct BalanceQuery {
     /// The instant to compute the balance at (default: now), e.g. to see what will have
-    /// become available or expired by then.
+    /// become available or expired by then. Now or later: today's lots are projected
+    /// forward, so an earlier instant is refused rather than answered wrongly.
     #[param(value_type = Option<String>, format = DateTime)]
     pub at: Option<jiff::Timestamp>,
 }
@@ -39,7 +40,16 @@ pub async fn balance(
     Query(q): Query<BalanceQuery>,
 ) -> ApiResult<axum::Json<BalanceView>> {
     let currency = program_currency(&state, &auth).await?;
-    let at = q.at.unwrap_or_else(|| state.clock.now());
+    let now = state.clock.now();
+    let at = q.at.unwrap_or(now);
+    // A minute's grace for a client whose clock runs a little behind ours.
+    if at
+        < now
+            .saturating_sub(jiff::SignedDuration::from_mins(1))
+            .unwrap_or(now)
+    {
+        return Err(ApiError::field("at", "must not be in the past"));
+    }
     let b = state.store.balance(auth.program_id(), &id, at).await?;
     Ok(axum::Json(BalanceView::new(b, currency)))
 }
@@ -49,13 +59,15 @@ pub async fn balance(
 #[into_params(parameter_in = Query)]
 pub struct LedgerQuery {
     pub cursor: Option<String>,
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LedgerEntryView {
     pub id: String,
-    /// `purchase`, `return`, `redemption`, `adjustment`, `transfer` or `expiry`.
+    /// `purchase`, `return`, `redemption`, `adjustment`, `transfer`, `expiry`, `event`,
+    /// `tier_gift`, `goodwill`, `reward` or `reward_cancel`.
     #[serde(rename = "type")]
     pub kind: String,
     #[schema(value_type = String, format = DateTime)]
@@ -92,7 +104,11 @@ pub async fn ledger(
     let currency = program_currency(&state, &auth).await?;
     let page = state
         .store
-        .customer_ledger(auth.program_id(), &id, &page_request(q.cursor, q.limit)?)
+        .customer_ledger(
+            auth.program_id(),
+            &id,
+            &id_page_request(q.cursor, q.limit, "ent")?,
+        )
         .await?;
     let items = page
         .items
@@ -203,7 +219,8 @@ pub struct AdjustmentView {
 /// Credit or debit points by hand, with a reason. Audited.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/adjustments", tag = "ledger", request_body = AdjustmentInput,
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 201, body = AdjustmentView), (status = 404), (status = 422)),
+    responses((status = 201, body = AdjustmentView), (status = 404),
+        (status = 409, description = "idempotency_conflict, customer_blocked, customer_closed"), (status = 422)),
     security(("api_key" = ["points.adjust"])))]
 pub async fn adjust(
     State(state): State<AppState>,
@@ -214,7 +231,7 @@ pub async fn adjust(
     let currency = program_currency(&state, &auth).await?;
     let idem = req.idempotency(None);
     let points = req.body.points;
-    if points == 0 || points.abs() > MAX_POINTS {
+    if points == 0 || points.unsigned_abs() > MAX_POINTS as u64 {
         return Err(ApiError::field(
             "points",
             "must be non-zero and at most 1000000000 either way",
@@ -265,7 +282,8 @@ pub struct TransferView {
 /// its limit). The receiver's points keep their original expiry.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/transfers", tag = "ledger", request_body = TransferInput,
     params(("id" = String, Path, description = "the sender"), ("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 201, body = TransferView), (status = 404), (status = 422)),
+    responses((status = 201, body = TransferView), (status = 404),
+        (status = 409, description = "idempotency_conflict, customer_blocked, customer_closed"), (status = 422)),
     security(("api_key" = ["points.transfer"])))]
 pub async fn transfer(
     State(state): State<AppState>,

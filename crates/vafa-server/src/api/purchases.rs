@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use vafa_core::card::CardNumber;
 use vafa_core::mobile::Mobile;
+use vafa_core::money::MAX_AMOUNT_MINOR;
 use vafa_core::program::Currency;
 use vafa_core::{validate, FieldErrors};
 use vafa_store::{
@@ -65,7 +66,7 @@ pub struct PurchaseInput {
 #[serde(deny_unknown_fields)]
 pub struct CheckoutOptions {
     /// Points to pay with: a number, or `"max"`.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::api::checkout::RedeemPoints>)]
     pub redeem_points: Option<serde_json::Value>,
     /// Cashback to pay with.
     pub redeem_cashback: Option<MoneyDto>,
@@ -172,6 +173,19 @@ impl PurchaseInput {
                 &format!("items[{i}].unit_price"),
                 price.map_err(|e| e.detail),
             );
+            if let Some(p) = price {
+                // Each factor is bounded; their product need not be.
+                if item
+                    .quantity
+                    .checked_mul(p)
+                    .is_none_or(|a| a > MAX_AMOUNT_MINOR)
+                {
+                    errs.push(
+                        format!("items[{i}].unit_price"),
+                        "quantity times unit price is too large",
+                    );
+                }
+            }
             lines.push(PurchaseLine {
                 sku: text(&mut errs, &format!("items[{i}].sku"), item.sku, 64),
                 name: text(&mut errs, &format!("items[{i}].name"), item.name, 200),
@@ -558,9 +572,27 @@ pub async fn create_return(
     let idem = req.idempotency(None);
     let request = match (req.body.items, req.body.amount) {
         (Some(items), None) if !items.is_empty() && items.len() <= MAX_ITEMS => {
+            let mut errs = FieldErrors::default();
+            for (i, item) in items.iter().enumerate() {
+                if item.line < 1 {
+                    errs.push(format!("items[{i}].line"), "must be a line number, from 1");
+                }
+                if !(1..=1_000_000).contains(&item.quantity) {
+                    errs.push(
+                        format!("items[{i}].quantity"),
+                        "must be between 1 and 1000000",
+                    );
+                }
+            }
+            if !errs.is_empty() {
+                return Err(errs.into());
+            }
             ReturnRequest::Lines(items.into_iter().map(|i| (i.line, i.quantity)).collect())
         }
-        (None, Some(amount)) => ReturnRequest::Amount(amount.minor("amount", currency)?),
+        (None, Some(amount)) => match amount.minor("amount", currency)? {
+            0 => return Err(ApiError::field("amount.amount", "must be more than zero")),
+            a => ReturnRequest::Amount(a),
+        },
         _ => {
             return Err(ApiError::field(
                 "items",
@@ -752,7 +784,7 @@ pub async fn list_for_customer(
         .customer_purchases(
             auth.program_id(),
             &id,
-            &crate::api::customers::page_request(q.cursor, q.limit)?,
+            &crate::api::customers::id_page_request(q.cursor, q.limit, "pur")?,
         )
         .await?;
     let items = page

@@ -236,7 +236,7 @@ fn return_body(p: &Posted) -> Result<serde_json::Value, UiError> {
             .map_err(|_| UiError::Api(ApiError::field("items", v.t("return_nothing_chosen"))))?;
         let qty = super::i18n::parse_count(qty).ok_or_else(|| {
             UiError::Api(ApiError::field(
-                &format!("items[{}].quantity", line - 1),
+                &format!("items[{}].quantity", line.saturating_sub(1)),
                 v.t("must_be_whole"),
             ))
         })?;

@@ -329,6 +329,66 @@ async fn a_return_gives_back_the_points_and_cashback_that_paid() {
     .await;
 }
 
+/// A sale paid wholly with points and cashback, returned in thirds: every third gives
+/// back whole points worth what they paid and never asks money of the customer; the
+/// thirds add up to every point and every rial of cashback that paid.
+#[tokio::test]
+async fn returns_in_thirds_never_owe_a_negative_refund() {
+    each_app(|app| async move {
+        let irr = |a: &str| json!({"amount": a, "currency": "IRR"});
+        let minor = |v: &serde_json::Value| v["amount"].as_str().unwrap().parse::<i64>().unwrap();
+        app.edit_ledger_settings(|s| {
+            s["pending_days"] = json!(0);
+            s["cashback_percent"] = json!("10");
+        })
+        .await;
+        let c = app.create_customer(customer("Parisa", "09121239870")).await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        // 100 points (worth 10,000) and 100,000 of cashback to pay with.
+        app.post(
+            "/api/v1/purchases",
+            json!({"customer_id": id, "total": irr("1000000")}),
+        )
+        .await
+        .ok(201);
+        let p = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": id, "external_id": "thirds", "total": irr("30000"),
+                "checkout": {"redeem_points": 100, "redeem_cashback": irr("20000")}}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!(p["checkout"]["paid"], irr("0"), "{p}");
+        let pid = p["id"].as_str().unwrap().to_owned();
+        let (mut points, mut cashback, mut value) = (0, 0, 0);
+        for third in 0..3 {
+            let r = app
+                .post(
+                    &format!("/api/v1/purchases/{pid}/returns"),
+                    json!({"amount": irr("10000")}),
+                )
+                .await
+                .ok(201)
+                .clone();
+            let money = minor(&r["money_refund"]);
+            assert!(money >= 0, "{}: third {third}: {r}", app.backend);
+            let refunded = r["points_refunded"].as_i64().unwrap();
+            // A point paid 100: what comes back in points is what they were worth.
+            value += refunded * 100;
+            points += refunded;
+            cashback += minor(&r["cashback_refunded"]);
+            assert!(
+                money + refunded * 100 + minor(&r["cashback_refunded"]) <= 10_000 + 100,
+                "third {third} gives back about what was returned: {r}"
+            );
+        }
+        assert_eq!((points, cashback), (100, 20_000), "{}", app.backend);
+        assert_eq!(value, 10_000);
+    })
+    .await;
+}
 /// When what the purchase earned was spent since, the return takes it back from the
 /// points it gives back rather than leaving a debt beside them.
 #[tokio::test]

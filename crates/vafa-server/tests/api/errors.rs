@@ -194,3 +194,112 @@ fn error_docs_match_the_code_table() {
         .collect();
     assert_eq!(documented, table);
 }
+
+/// Value-moving requests out of range are named by field and write nothing: amounts past
+/// the cap (and lines whose quantity times price would be), cursors no page gave out,
+/// return lines of nothing, a balance asked of the past, the smallest integer as points.
+#[tokio::test]
+async fn ledger_inputs_out_of_range_are_named_fields() {
+    each_app(|app| async move {
+        let irr = |a: &str| json!({"amount": a, "currency": "IRR"});
+        let c = app
+            .create_customer(crate::helpers::customer("Range", "09121230001"))
+            .await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        let p = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": id, "total": irr("200000"),
+                    "items": [{"sku": "A", "quantity": 2, "unit_price": irr("100000")}]}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        let pid = p["id"].as_str().unwrap().to_owned();
+        let balance_path = format!("/api/v1/customers/{id}/balance");
+        let before = app.get(&balance_path).await.ok(200).clone();
+
+        let field = |r: &crate::helpers::Resp| {
+            r.problem(422, "validation_failed")["field"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        let huge = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": id, "total": irr("100000000000001")}),
+            )
+            .await;
+        assert_eq!(field(&huge), "total", "{}", app.backend);
+        let product = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": id, "total": irr("1000"),
+                    "items": [{"quantity": 1000000, "unit_price": irr("10000000000000")}]}),
+            )
+            .await;
+        assert_eq!(field(&product), "items[0].unit_price");
+        for path in [
+            format!("/api/v1/customers/{id}/ledger?cursor=abc"),
+            format!("/api/v1/customers/{id}/ledger?cursor=%F0%9F%98%80"),
+            format!("/api/v1/customers/{id}/purchases?cursor=pur_zzzz"),
+            format!("/api/v1/customers/{id}/purchases?cursor=ent_0190a7b2c3d4e5f60718293a4b5c6d7e"),
+        ] {
+            assert_eq!(field(&app.get(&path).await), "cursor", "{path}");
+        }
+        // An empty cursor is the first page, on every list alike.
+        for list in ["ledger", "purchases"] {
+            let first = app
+                .get(&format!("/api/v1/customers/{id}/{list}?cursor="))
+                .await
+                .ok(200)
+                .clone();
+            assert!(
+                !first["items"].as_array().unwrap().is_empty(),
+                "{list}: {first}"
+            );
+        }
+        for (item, want) in [
+            (json!({"line": 1, "quantity": 0}), "items[0].quantity"),
+            (json!({"line": 1, "quantity": -1}), "items[0].quantity"),
+            (json!({"line": 0, "quantity": 1}), "items[0].line"),
+        ] {
+            let r = app
+                .post(
+                    &format!("/api/v1/purchases/{pid}/returns"),
+                    json!({"items": [item]}),
+                )
+                .await;
+            assert_eq!(field(&r), want);
+        }
+        let zero = app
+            .post(
+                &format!("/api/v1/purchases/{pid}/returns"),
+                json!({"amount": irr("0")}),
+            )
+            .await;
+        assert_eq!(field(&zero), "amount.amount");
+        let past = app
+            .get(&format!(
+                "/api/v1/customers/{id}/balance?at=2000-01-01T00:00:00Z"
+            ))
+            .await;
+        assert_eq!(field(&past), "at");
+        let min = app
+            .post(
+                &format!("/api/v1/customers/{id}/adjustments"),
+                json!({"points": i64::MIN, "reason": "x"}),
+            )
+            .await;
+        assert_eq!(field(&min), "points");
+
+        assert_eq!(
+            app.get(&balance_path).await.ok(200),
+            &before,
+            "{}",
+            app.backend
+        );
+    })
+    .await;
+}

@@ -342,13 +342,13 @@ async fn a_return_and_an_adjustment_from_the_pages() {
         let stored = app.get(&format!("/api/v1/purchases/{pid}")).await.ok(200).clone();
         assert_eq!(stored["returns"].as_array().unwrap().len(), 1, "{stored}");
         // Two thirds of the sale, 200,000: two thirds of the 100 points (66, rounded down:
-        // the last return gives back the rest) were worth 6,666.
+        // the last return gives back the rest), worth 6,600 at 100 a point.
         let r = &stored["returns"][0];
-        assert_eq!((r["points_refunded"].as_i64(), &r["money_refund"]), (Some(66), &irr("193334")), "{stored}");
+        assert_eq!((r["points_refunded"].as_i64(), &r["money_refund"]), (Some(66), &irr("193400")), "{stored}");
         let shown = b.get(&to).await;
         assert!(shown.html.contains("data-test=\"hand-back\""), "{}", shown.html);
-        // 193,334 rials shows as 19,333 toman, in Persian digits.
-        assert!(shown.html.contains("۱۹٬۳۳۳"), "{}", shown.html);
+        // 193,400 rials shows as 19,340 toman, in Persian digits.
+        assert!(shown.html.contains("۱۹٬۳۴۰"), "{}", shown.html);
         // Without htmx the form answers with a redirect to the same page.
         let csrf = b.csrf.lock().unwrap().clone();
         let plain = b

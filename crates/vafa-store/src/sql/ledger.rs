@@ -303,7 +303,7 @@ macro_rules! ledger_ops {
                 };
                 let b = vafa_core::ledger::balance_at(&lots, debt, at, jiff::SignedDuration::from_hours(24 * 30));
                 let mut lifetime = Lifetime::default();
-                let (mut cb_earned, mut cb_redeemed) = (0, 0);
+                let (mut cb_earned, mut cb_redeemed, mut cb_returned) = (0, 0, 0);
                 for acct in rows.iter().filter(|_| with_lifetime) {
                     // Per kind of entry: the sum, and the credits to lots and outside them.
                     // A purchase entry both earns (credits to its lot) and, through the
@@ -334,15 +334,21 @@ macro_rules! ledger_ops {
                                 lifetime.returned -= sum - lot_credits;
                             }
                             ("customer_points", "adjustment") => lifetime.adjusted += sum,
+                            // Granted outside a purchase: by an event, a tier, care.
+                            ("customer_points", "event" | "tier_gift" | "goodwill") => lifetime.earned += sum,
+                            // Spent on a reward, and given back when it is cancelled.
+                            ("customer_points", "reward" | "reward_cancel") => lifetime.redeemed -= sum,
                             ("customer_points", "transfer") => lifetime.transferred += sum,
                             ("customer_cashback", "purchase") => {
                                 cb_earned += other_credits;
                                 cb_redeemed += other_credits - sum;
                             }
                             ("customer_cashback", "redemption") => cb_redeemed -= sum,
-                            // A return reverses cashback earned (not counted here, as before)
-                            // and gives back cashback that paid.
-                            ("customer_cashback", "return") => cb_redeemed -= other_credits,
+                            // A return reverses cashback earned and gives back cashback that paid.
+                            ("customer_cashback", "return") => {
+                                cb_redeemed -= other_credits;
+                                cb_returned += other_credits - sum;
+                            }
                             _ => {}
                         }
                     }
@@ -357,6 +363,7 @@ macro_rules! ledger_ops {
                         points: lifetime,
                         cashback_earned_minor: cb_earned,
                         cashback_redeemed_minor: cb_redeemed,
+                        cashback_returned_minor: cb_returned,
                     }),
                 })
             }
@@ -760,7 +767,9 @@ macro_rules! ledger_ops {
                 let (program, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
                 let sql = format!(
                     "SELECT id, customer_id, total_minor, returned_minor, points_earned, points_reversed, cashback_earned, \
-                     cashback_reversed, lot_id, points_redeemed, redeemed_value_minor, cashback_used_minor \
+                     cashback_reversed, lot_id, points_redeemed, redeemed_value_minor, cashback_used_minor, \
+                     (SELECT CAST(COALESCE(SUM(r.money_refund_minor), 0) AS BIGINT) FROM purchase_returns r \
+                      WHERE r.purchase_id = purchases.id) AS money_refunded_minor \
                      FROM purchases WHERE program_id = $1 AND id = $2{}",
                     $lock
                 );
@@ -844,7 +853,7 @@ macro_rules! ledger_ops {
                     legs.push(Leg::new(cash_acct.clone(), -cash_reversed));
                     legs.push(Leg::new(AccountSpec::program("issued", currency, &customer_id), cash_reversed));
                 }
-                let money_refund = amount - refund.points_value_minor - refund.cashback_minor;
+                let money_refund = refund.money_minor;
                 let explanation = serde_json::json!({
                     "policy": settings.return_policy, "amount_minor": amount, "points_due": points_due,
                     "points_reversed": reversal.reversed, "debt_added": reversal.new_debt,
@@ -937,16 +946,34 @@ pub(crate) struct Refund {
     /// What those points were worth when they paid (minor units).
     pub points_value_minor: i64,
     pub cashback_minor: i64,
+    /// The rest of the amount, paid back in money; never negative.
+    pub money_minor: i64,
 }
 
 impl Refund {
+    /// Points and cashback come back in their cumulative share of what has been
+    /// returned, so the returns of a purchase add up to exactly what paid. The points'
+    /// value is that of the points given back (a whole point may be worth more than a
+    /// small return), and the money is what the returns so far have left due: a return
+    /// that would owe the customer less than nothing pays nothing, and the next ones
+    /// pay that much less.
     fn of(p: &PurchaseRow, amount: i64) -> Self {
         let (before, after) = (p.returned_minor, p.returned_minor + amount);
-        let share = |whole: i64| pro_rata(whole, p.total_minor, before, after);
+        let share = |whole: i64, upto: i64| pro_rata(whole, p.total_minor, 0, upto);
+        let points_value = p.redeemed_value_minor - p.cashback_used_minor;
+        let value_of = |points: i64| pro_rata(points_value, p.points_redeemed, 0, points);
+        let (k_before, k_after) = (
+            share(p.points_redeemed, before),
+            share(p.points_redeemed, after),
+        );
+        let cumulative_value = value_of(k_after);
+        let cumulative_cashback = share(p.cashback_used_minor, after);
+        let money_due = after - cumulative_value - cumulative_cashback;
         Refund {
-            points: share(p.points_redeemed),
-            points_value_minor: share(p.redeemed_value_minor - p.cashback_used_minor),
-            cashback_minor: share(p.cashback_used_minor),
+            points: k_after - k_before,
+            points_value_minor: cumulative_value - value_of(k_before),
+            cashback_minor: cumulative_cashback - share(p.cashback_used_minor, before),
+            money_minor: (money_due - p.money_refunded_minor).max(0),
         }
     }
 }
@@ -1003,7 +1030,11 @@ pub(crate) fn return_dues(
                 updates.push((*line_no, *qty));
             }
             if p.returned_minor + amount > p.total_minor {
-                return too_much("the purchase total is already returned".into());
+                // Earlier returns by amount leave the lines as they were.
+                return too_much(format!(
+                    "these lines come to {amount}, but only {} of the purchase is left to return",
+                    p.total_minor - p.returned_minor
+                ));
             }
             Ok(Dues {
                 amount,

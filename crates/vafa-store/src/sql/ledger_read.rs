@@ -142,11 +142,14 @@ macro_rules! ledger_read_ops {
                 Self::load_customer(&mut conn, program_id, customer_id, false).await?.ok_or(StoreError::NotFound("customer"))?;
                 let limit = page.limit();
                 // Newest recorded first (ids sort by creation), along purchases_customer_idx.
-                let mut rows: Vec<Row> = sqlx::query_as(
+                // The cursor's condition only when there is one, so the index seeks to it.
+                let sql = format!(
                     "SELECT id, external_id, store, channel, total_minor, returned_minor, points_earned, points_reversed, \
                      points_redeemed, occurred_at FROM purchases \
-                     WHERE program_id = $1 AND customer_id = $2 AND ($3 = '' OR id < $3) ORDER BY id DESC LIMIT $4",
-                )
+                     WHERE program_id = $1 AND customer_id = $2{} ORDER BY id DESC LIMIT $4",
+                    if page.cursor.is_some() { " AND id < $3" } else { " AND $3 = ''" },
+                );
+                let mut rows: Vec<Row> = sqlx::query_as(&sql)
                 .bind(program_id)
                 .bind(customer_id)
                 .bind(page.cursor.as_deref().unwrap_or(""))

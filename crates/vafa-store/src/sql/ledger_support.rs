@@ -151,6 +151,8 @@ pub(crate) struct PurchaseRow {
     pub points_redeemed: i64,
     pub redeemed_value_minor: i64,
     pub cashback_used_minor: i64,
+    /// Paid back in money by its returns so far.
+    pub money_refunded_minor: i64,
 }
 
 #[derive(sqlx::FromRow, Debug, Clone)]

@@ -163,6 +163,7 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
     let mut purchases: Vec<MPurchase> = Vec::new();
     let (mut t, mut seq) = (0i64, 0usize);
     for (step, op) in ops.into_iter().enumerate() {
+        let expiries_posted = matches!(op, Op::Expire);
         ctx.now = base
             .checked_add(jiff::SignedDuration::from_hours(t))
             .unwrap();
@@ -321,6 +322,24 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
                 want,
                 "step {step}, customer {c}"
             );
+            // The lifetime totals account for every movement: the wallet always, the
+            // points once the expiries due are posted.
+            let life = b.lifetime.clone().unwrap();
+            assert_eq!(
+                life.cashback_earned_minor
+                    - life.cashback_redeemed_minor
+                    - life.cashback_returned_minor,
+                b.cashback_minor,
+                "step {step}, customer {c}: {life:?}"
+            );
+            if expiries_posted {
+                let p = &life.points;
+                assert_eq!(
+                    p.earned - p.redeemed - p.expired - p.returned + p.adjusted + p.transferred,
+                    b.points_available + b.points_pending - b.points_debt,
+                    "step {step}, customer {c}: {life:?}"
+                );
+            }
         }
     }
     let report = store.verify_ledger(Some(&ctx.program_id)).await.unwrap();
