@@ -32,8 +32,9 @@ impl MoneyDto {
             .parse()
             .map_err(|e| ApiError::field(&format!("{field}.currency"), e))?;
         let money = Money::parse(&self.amount, currency)
-            .and_then(|m| m.expect_currency(program))
-            .map_err(|e| ApiError::field(&format!("{field}.amount"), e))?;
+            .map_err(|e| ApiError::field(&format!("{field}.amount"), e))?
+            .expect_currency(program)
+            .map_err(|e| ApiError::field(&format!("{field}.currency"), e))?;
         Ok(money.amount_minor)
     }
 }

@@ -105,6 +105,9 @@ impl CheckoutOptions {
     }
 }
 
+/// The earliest `occurred_at` a purchase may carry: 2000-01-01T00:00:00Z.
+const EARLIEST_SALE: jiff::Timestamp = jiff::Timestamp::constant(946_684_800, 0);
+
 fn text(errs: &mut FieldErrors, field: &str, v: Option<String>, max: usize) -> Option<String> {
     v.and_then(|s| errs.take(field, validate::short_text(&s, max)).flatten())
 }
@@ -151,10 +154,14 @@ impl PurchaseInput {
                 None
             }
         };
-        let total_minor = errs.take(
-            "total",
-            self.total.minor("total", currency).map_err(|e| e.detail),
-        );
+        // Money names its part, `total.amount` or `total.currency`, as everywhere else.
+        let total_minor = match self.total.minor("total", currency) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                errs.0.extend(e.errors);
+                None
+            }
+        };
         if self.items.len() > MAX_ITEMS {
             errs.push("items", format!("at most {MAX_ITEMS} items"));
         }
@@ -166,13 +173,16 @@ impl PurchaseInput {
                     "must be between 1 and 1000000",
                 );
             }
-            let price = item
+            let price = match item
                 .unit_price
-                .minor(&format!("items[{i}].unit_price"), currency);
-            let price = errs.take(
-                &format!("items[{i}].unit_price"),
-                price.map_err(|e| e.detail),
-            );
+                .minor(&format!("items[{i}].unit_price"), currency)
+            {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    errs.0.extend(e.errors);
+                    None
+                }
+            };
             if let Some(p) = price {
                 // Each factor is bounded; their product need not be.
                 if item
@@ -200,6 +210,11 @@ impl PurchaseInput {
             });
         }
         let occurred_at = self.occurred_at.unwrap_or(now);
+        // Before 2000 is a typo or a zeroed clock, not a sale: it would skew every
+        // recency and cohort. Older history comes in by `vafa import`.
+        if occurred_at < EARLIEST_SALE {
+            errs.push("occurred_at", "must not be before 2000-01-01");
+        }
         if occurred_at
             > now
                 .saturating_add(jiff::SignedDuration::from_mins(5))

@@ -60,9 +60,11 @@ async fn purchases_earn_and_replay_by_key_or_receipt() {
         let bad = app.post("/api/v1/purchases", json!({"customer_id": id, "mobile": "09121110000", "total": irr("1")})).await;
         assert_eq!(bad.problem(422, "validation_failed")["field"], "customer_id");
         let usd = app.post("/api/v1/purchases", json!({"customer_id": id, "total": {"amount": "1.50", "currency": "USD"}})).await;
-        assert_eq!(usd.problem(422, "validation_failed")["field"], "total");
+        assert_eq!(usd.problem(422, "validation_failed")["field"], "total.currency");
         let future = app.post("/api/v1/purchases", json!({"customer_id": id, "total": irr("1"), "occurred_at": "2030-01-01T00:00:00Z"})).await;
         assert_eq!(future.problem(422, "validation_failed")["field"], "occurred_at");
+        let ancient = app.post("/api/v1/purchases", json!({"customer_id": id, "total": irr("1"), "occurred_at": "0001-01-01T00:00:00Z"})).await;
+        assert_eq!(ancient.problem(422, "validation_failed")["field"], "occurred_at");
         app.post("/api/v1/purchases", json!({"customer_id": "cus_nope", "total": irr("1")})).await.problem(404, "not_found");
     })
     .await;
