@@ -53,7 +53,7 @@ pub struct PurchaseInput {
     /// Coupon codes presented; rule conditions see them as `purchase.coupons`.
     #[serde(default)]
     pub coupons: Vec<String>,
-    /// When it happened (default: now); not in the future.
+    /// When it happened (default: now); from 2000-01-01, and not in the future.
     #[schema(value_type = Option<String>, format = DateTime)]
     pub occurred_at: Option<jiff::Timestamp>,
     /// Through the checkout: `total` is then the cart before discounts, and the purchase
