@@ -902,11 +902,11 @@ async fn purchases(
             .filter(|_| row.get("total").is_none())
         {
             Some(m) => match vafa_core::digits::normalize_digits(m).parse::<i64>() {
-                Ok(v) if v >= 0 => Some(v),
+                Ok(v) if (0..=vafa_core::money::MAX_AMOUNT_MINOR).contains(&v) => Some(v),
                 _ => {
                     errs.push((
                         "total_minor",
-                        "a whole number of minor units, 0 or more".into(),
+                        "a whole number of minor units, from 0 to 100000000000000".into(),
                     ));
                     None
                 }

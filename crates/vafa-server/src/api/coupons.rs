@@ -263,10 +263,7 @@ fn parse_request(r: &CouponRequest, currency: Currency) -> Result<(String, Coupo
     if code.is_empty() || code.len() > 64 {
         errs.push("code", "must be 1 to 64 characters");
     }
-    let total = errs.take(
-        "total",
-        r.total.minor("total", currency).map_err(|e| e.detail),
-    );
+    let total = crate::api::money::take_minor(&mut errs, &r.total, "total", currency);
     if total.is_some_and(|t| t < 0) {
         errs.push("total.amount", "must not be negative");
     }
@@ -282,12 +279,7 @@ fn parse_request(r: &CouponRequest, currency: Currency) -> Result<(String, Coupo
             );
         }
         let field = format!("items[{i}].unit_price");
-        let price = errs.take(
-            &field,
-            item.unit_price
-                .minor(&field, currency)
-                .map_err(|e| e.detail),
-        );
+        let price = crate::api::money::take_minor(&mut errs, &item.unit_price, &field, currency);
         lines.push(CartLine {
             sku: item.sku.clone(),
             category: item.category.clone(),

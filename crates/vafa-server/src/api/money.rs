@@ -39,6 +39,23 @@ impl MoneyDto {
     }
 }
 
+/// [`MoneyDto::minor`] among other fields' errors: a bad amount or currency is named by
+/// its part (`total.amount`, `total.currency`) beside the rest.
+pub fn take_minor(
+    errs: &mut vafa_core::FieldErrors,
+    money: &MoneyDto,
+    field: &str,
+    program: Currency,
+) -> Option<i64> {
+    match money.minor(field, program) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            errs.0.extend(e.errors);
+            None
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ExpiringView {
     #[schema(value_type = String, format = DateTime)]

@@ -1,6 +1,6 @@
 //! `/api/v1/purchases`: record purchases (earning points and cashback) and returns.
 
-use crate::api::money::{BalanceView, MoneyDto};
+use crate::api::money::{take_minor, BalanceView, MoneyDto};
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::Idempotent;
@@ -155,13 +155,7 @@ impl PurchaseInput {
             }
         };
         // Money names its part, `total.amount` or `total.currency`, as everywhere else.
-        let total_minor = match self.total.minor("total", currency) {
-            Ok(v) => Some(v),
-            Err(e) => {
-                errs.0.extend(e.errors);
-                None
-            }
-        };
+        let total_minor = take_minor(&mut errs, &self.total, "total", currency);
         if self.items.len() > MAX_ITEMS {
             errs.push("items", format!("at most {MAX_ITEMS} items"));
         }
@@ -173,16 +167,12 @@ impl PurchaseInput {
                     "must be between 1 and 1000000",
                 );
             }
-            let price = match item
-                .unit_price
-                .minor(&format!("items[{i}].unit_price"), currency)
-            {
-                Ok(v) => Some(v),
-                Err(e) => {
-                    errs.0.extend(e.errors);
-                    None
-                }
-            };
+            let price = take_minor(
+                &mut errs,
+                &item.unit_price,
+                &format!("items[{i}].unit_price"),
+                currency,
+            );
             if let Some(p) = price {
                 // Each factor is bounded; their product need not be.
                 if item

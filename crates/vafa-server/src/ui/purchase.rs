@@ -234,13 +234,23 @@ fn return_body(p: &Posted) -> Result<serde_json::Value, UiError> {
         let line: i64 = line
             .parse()
             .map_err(|_| UiError::Api(ApiError::field("items", v.t("return_nothing_chosen"))))?;
-        let qty = super::i18n::parse_count(qty).ok_or_else(|| {
-            UiError::Api(ApiError::field(
-                &format!("items[{}].quantity", line.saturating_sub(1)),
-                v.t("must_be_whole"),
-            ))
-        })?;
-        // Zero is "not this line"; a negative count is the API's to refuse, by field.
+        // Named by the purchase's line: the API would count only the lines sent.
+        let field = format!("items[{}].quantity", line.saturating_sub(1));
+        let qty = super::i18n::parse_count(qty)
+            .ok_or_else(|| UiError::Api(ApiError::field(&field, v.t("must_be_whole"))))?;
+        if qty < 0 {
+            return Err(UiError::Api(ApiError::field(
+                &field,
+                v.t("apimsg_negative"),
+            )));
+        }
+        if qty > 1_000_000 {
+            return Err(UiError::Api(ApiError::field(
+                &field,
+                v.t("apimsg_too_large"),
+            )));
+        }
+        // Zero is "not this line"; more than was bought is the store's to refuse.
         if qty != 0 {
             items.push(json!({"line": line, "quantity": qty}));
         }

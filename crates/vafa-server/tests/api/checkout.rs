@@ -331,7 +331,7 @@ async fn a_return_gives_back_the_points_and_cashback_that_paid() {
 
 /// A sale paid wholly with points and cashback, returned in thirds: every third gives
 /// back whole points worth what they paid and never asks money of the customer; the
-/// thirds add up to every point and every rial of cashback that paid.
+/// thirds add up to every point and every rial of cashback that paid, and to no money.
 #[tokio::test]
 async fn returns_in_thirds_never_owe_a_negative_refund() {
     each_app(|app| async move {
@@ -362,7 +362,7 @@ async fn returns_in_thirds_never_owe_a_negative_refund() {
             .clone();
         assert_eq!(p["checkout"]["paid"], irr("0"), "{p}");
         let pid = p["id"].as_str().unwrap().to_owned();
-        let (mut points, mut cashback, mut value) = (0, 0, 0);
+        let (mut points, mut cashback, mut value, mut money_back) = (0, 0, 0, 0);
         for third in 0..3 {
             let r = app
                 .post(
@@ -374,6 +374,7 @@ async fn returns_in_thirds_never_owe_a_negative_refund() {
                 .clone();
             let money = minor(&r["money_refund"]);
             assert!(money >= 0, "{}: third {third}: {r}", app.backend);
+            money_back += money;
             let refunded = r["points_refunded"].as_i64().unwrap();
             // A point paid 100: what comes back in points is what they were worth.
             value += refunded * 100;
@@ -386,6 +387,8 @@ async fn returns_in_thirds_never_owe_a_negative_refund() {
         }
         assert_eq!((points, cashback), (100, 20_000), "{}", app.backend);
         assert_eq!(value, 10_000);
+        // Nothing was paid in money, so none comes back.
+        assert_eq!(money_back, 0);
     })
     .await;
 }

@@ -765,6 +765,8 @@ macro_rules! ledger_ops {
                 // Returns are allowed for blocked customers: the money goes back either way.
                 Self::lock_customer(&mut tx, &ctx.program_id, &customer_id).await?;
                 let (program, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
+                // The earlier returns' money is summed under the customer's lock (above), which
+                // every return takes first: no other return of this purchase can be in flight.
                 let sql = format!(
                     "SELECT id, customer_id, total_minor, returned_minor, points_earned, points_reversed, cashback_earned, \
                      cashback_reversed, lot_id, points_redeemed, redeemed_value_minor, cashback_used_minor, \
@@ -968,7 +970,10 @@ impl Refund {
         );
         let cumulative_value = value_of(k_after);
         let cumulative_cashback = share(p.cashback_used_minor, after);
-        let money_due = after - cumulative_value - cumulative_cashback;
+        // Never more, in all, than was paid in money: a return that pays ahead of its
+        // whole points (they come back only once enough is returned) is not paid twice.
+        let paid_in_money = p.total_minor - p.redeemed_value_minor;
+        let money_due = (after - cumulative_value - cumulative_cashback).min(paid_in_money);
         Refund {
             points: k_after - k_before,
             points_value_minor: cumulative_value - value_of(k_before),
@@ -1043,6 +1048,55 @@ pub(crate) fn return_dues(
                 lines: updates,
                 refund: Refund::of(p, amount),
             })
+        }
+    }
+}
+
+#[cfg(test)]
+mod refund_tests {
+    use super::{PurchaseRow, Refund};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// However a purchase paid (points, cashback, money) and however it is returned in
+        /// parts, every part gives back something non-negative, and the parts add up to
+        /// exactly the points, their value, the cashback and the money that paid.
+        #[test]
+        fn returns_in_parts_give_back_exactly_what_paid(
+            points in 0i64..300,
+            point_value in 1i64..20_000,
+            cashback in 0i64..500_000,
+            money in 0i64..2_000_000,
+            cuts in proptest::collection::vec(0.0f64..1.0, 0..8),
+        ) {
+            let total = points * point_value + cashback + money;
+            prop_assume!(total > 0);
+            let mut at: Vec<i64> = cuts.iter().map(|c| (c * total as f64) as i64).filter(|c| *c > 0 && *c < total).collect();
+            at.push(total);
+            at.sort_unstable();
+            at.dedup();
+            let (mut returned, mut sums) = (0i64, [0i64; 4]);
+            for end in at {
+                let row = PurchaseRow {
+                    total_minor: total,
+                    returned_minor: returned,
+                    points_earned: 0,
+                    cashback_earned: 0,
+                    lot_id: None,
+                    points_redeemed: points,
+                    redeemed_value_minor: points * point_value + cashback,
+                    cashback_used_minor: cashback,
+                    money_refunded_minor: sums[3],
+                };
+                let r = Refund::of(&row, end - returned);
+                let part = [r.points, r.points_value_minor, r.cashback_minor, r.money_minor];
+                prop_assert!(part.iter().all(|x| *x >= 0), "{part:?} returning {returned}..{end} of {total}");
+                for (s, p) in sums.iter_mut().zip(part) {
+                    *s += p;
+                }
+                returned = end;
+            }
+            prop_assert_eq!(sums, [points, points * point_value, cashback, money]);
         }
     }
 }
