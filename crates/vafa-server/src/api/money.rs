@@ -77,8 +77,9 @@ pub struct PointsBalance {
 
 /// Everything that ever moved a customer's value, by kind. The points add up to the
 /// balance: `earned − redeemed − expired − returned + adjusted + transferred` is
-/// `available + pending − debt` once the expiries due are posted; the cashback likewise: `cashback_earned −
-/// cashback_redeemed − cashback_returned` is the wallet.
+/// `available + pending` (available is already less any debt) once the expiries due are
+/// posted; the cashback likewise: `cashback_earned − cashback_redeemed −
+/// cashback_returned` is the wallet.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LifetimeView {
     /// By purchases, events, tier gifts and goodwill.
