@@ -1,7 +1,7 @@
 //! The checkout quote over HTTP: tier discount, coupons in order (one refused), points
 //! as payment up to the most redeemable, and what the money paid would earn.
 
-use crate::helpers::{customer, each_app};
+use crate::helpers::{customer, each_app, TestApp};
 use reqwest::Method;
 use serde_json::json;
 
@@ -150,6 +150,26 @@ async fn a_quote_stacks_tier_coupons_and_points() {
     .await;
 }
 
+/// A customer ready to pay with points and cashback: the program has no return window
+/// and 10% cashback, and a purchase of 1,000,000 earned them 100 points (1 per 10,000)
+/// and 100,000 of cashback.
+async fn customer_with_points_and_cashback(app: &TestApp, first: &str, mobile: &str) -> String {
+    app.edit_ledger_settings(|s| {
+        s["pending_days"] = json!(0);
+        s["cashback_percent"] = json!("10");
+    })
+    .await;
+    let c = app.create_customer(customer(first, mobile)).await;
+    let id = c["id"].as_str().unwrap().to_owned();
+    app.post(
+        "/api/v1/purchases",
+        json!({"customer_id": id, "total": {"amount": "1000000", "currency": "IRR"}}),
+    )
+    .await
+    .ok(201);
+    id
+}
+
 /// Returning a purchase paid partly with points and cashback gives back the returned
 /// share of each, and the money refund is what is left of the returned amount; returning
 /// everything leaves the customer where they were before buying.
@@ -157,20 +177,7 @@ async fn a_quote_stacks_tier_coupons_and_points() {
 async fn a_return_gives_back_the_points_and_cashback_that_paid() {
     each_app(|app| async move {
         let irr = |a: &str| json!({"amount": a, "currency": "IRR"});
-        app.edit_ledger_settings(|s| {
-            s["pending_days"] = json!(0);
-            s["cashback_percent"] = json!("10");
-        })
-        .await;
-        let c = app.create_customer(customer("Nasrin", "09121239876")).await;
-        let id = c["id"].as_str().unwrap().to_owned();
-        // 1,000,000 earns 100 points (1 per 10,000) and 100,000 of cashback (10%).
-        app.post(
-            "/api/v1/purchases",
-            json!({"customer_id": id, "total": irr("1000000")}),
-        )
-        .await
-        .ok(201);
+        let id = customer_with_points_and_cashback(&app, "Nasrin", "09121239876").await;
         let start = app
             .get(&format!("/api/v1/customers/{id}/balance"))
             .await
@@ -337,20 +344,8 @@ async fn returns_in_thirds_never_owe_a_negative_refund() {
     each_app(|app| async move {
         let irr = |a: &str| json!({"amount": a, "currency": "IRR"});
         let minor = |v: &serde_json::Value| v["amount"].as_str().unwrap().parse::<i64>().unwrap();
-        app.edit_ledger_settings(|s| {
-            s["pending_days"] = json!(0);
-            s["cashback_percent"] = json!("10");
-        })
-        .await;
-        let c = app.create_customer(customer("Parisa", "09121239870")).await;
-        let id = c["id"].as_str().unwrap().to_owned();
         // 100 points (worth 10,000) and 100,000 of cashback to pay with.
-        app.post(
-            "/api/v1/purchases",
-            json!({"customer_id": id, "total": irr("1000000")}),
-        )
-        .await
-        .ok(201);
+        let id = customer_with_points_and_cashback(&app, "Parisa", "09121239870").await;
         let p = app
             .post(
                 "/api/v1/purchases",
