@@ -106,6 +106,11 @@ impl LedgerSettings {
         }
         if self.point_value_minor < Decimal::ZERO {
             e.push("point_value_minor", "must not be negative");
+        } else if self.point_value_minor > Decimal::from(crate::money::MAX_AMOUNT_MINOR) {
+            e.push(
+                "point_value_minor",
+                "is more than any amount of money this program handles",
+            );
         }
         if self.pending_days > 365 {
             e.push("pending_days", "must be at most 365");
@@ -145,11 +150,14 @@ impl LedgerSettings {
     }
 
     /// The money value of `points` in minor units, rounded down (in the program's favour).
+    /// A value past what a sum of money can hold is held at the largest amount, so that
+    /// adding it up (a liability report over every balance) cannot overflow either.
     pub fn points_value_minor(&self, points: i64) -> i64 {
-        (Decimal::from(points) * self.point_value_minor)
-            .floor()
-            .to_i64()
-            .unwrap_or(0)
+        let max = crate::money::MAX_AMOUNT_MINOR;
+        Decimal::from(points)
+            .checked_mul(self.point_value_minor)
+            .and_then(|v| v.floor().to_i64())
+            .map_or(if points < 0 { -max } else { max }, |v| v.clamp(-max, max))
     }
 }
 

@@ -29,6 +29,22 @@ fn earning_rounds_down() {
     assert_eq!(s.cashback_for(125_000), 3125);
     assert_eq!(s.cashback_for(39), 0);
     assert_eq!(s.points_value_minor(7), 700);
+    // Past what money can hold: held at the largest amount, never a panic or a wrap.
+    let dear = LedgerSettings {
+        point_value_minor: Decimal::from(crate::money::MAX_AMOUNT_MINOR),
+        ..s.clone()
+    };
+    assert!(dear.validate().is_ok());
+    assert_eq!(
+        dear.points_value_minor(i64::MAX),
+        crate::money::MAX_AMOUNT_MINOR
+    );
+    assert_eq!(dear.points_value_minor(-3), -crate::money::MAX_AMOUNT_MINOR);
+    let too_dear = LedgerSettings {
+        point_value_minor: Decimal::from(crate::money::MAX_AMOUNT_MINOR) + Decimal::ONE,
+        ..s.clone()
+    };
+    assert!(too_dear.validate().is_err());
 }
 
 #[test]

@@ -161,7 +161,8 @@ pub struct LedgerSettingsDto {
     pub earn_per_minor: i64,
     /// Percent, as a decimal string, e.g. "2.5".
     pub cashback_percent: String,
-    /// What one point is worth when spent, in minor units, as a decimal string.
+    /// What one point is worth when spent, in minor units, as a decimal string
+    /// (0 to 10^14, the largest amount of money the ledger takes).
     pub point_value_minor: String,
     /// Days earned points stay pending (the return window).
     pub pending_days: u32,
