@@ -544,8 +544,10 @@ pub struct MergeResult {
     pub moved_cards: Vec<String>,
 }
 
-/// Merge a duplicate into this customer: its cards (and, as they land, purchases and
-/// ledger) move here, empty fields are filled from it, and it becomes `merged`.
+/// Merge a duplicate into this customer: its cards move here, empty fields are filled
+/// from it, and it becomes `merged`. Its points, cashback and purchases stay with the
+/// merged record, which can no longer spend them (moving them is not built yet): move
+/// its points to the survivor with a transfer before merging.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/merge", tag = "customers",
     params(("id" = String, Path, description = "the surviving customer")), request_body = MergeInput,
     responses((status = 200, body = MergeResult), (status = 404), (status = 409), (status = 422)),
