@@ -67,6 +67,18 @@ impl Tier {
     pub fn earn(&self, points: i64) -> i64 {
         multiply_points(points, self.earn_multiplier)
     }
+
+    /// A purchase's points and what each line earned, under this tier: the whole is
+    /// multiplied and rounded down once, then spread over the lines in proportion to
+    /// what they earned, so the lines still add up to the whole (rounding each line
+    /// down would lose points that a return by lines could never take back).
+    pub fn earn_lines(&self, points: i64, lines: &[i64]) -> (i64, Vec<i64>) {
+        let total = self.earn(points);
+        if total == points {
+            return (total, lines.to_vec());
+        }
+        (total, crate::ledger::allocate(total, lines))
+    }
 }
 
 fn one() -> Decimal {
@@ -281,6 +293,22 @@ mod tests {
         let (next, needed) = l.progress(1, 3200).unwrap();
         assert_eq!((next.code.as_str(), needed), ("gold", 1800));
         assert!(l.progress(3, 0).is_none());
+    }
+
+    #[test]
+    fn a_multiplied_purchase_spreads_its_whole_over_the_lines() {
+        let mut gold = ladder(TierWindow::Lifetime, 0).tiers[2].clone();
+        gold.earn_multiplier = Decimal::new(15, 1);
+        // 1.5 × 2 = 3; rounding each line (1.5 → 1) would give the lines 2 of the 3.
+        assert_eq!(gold.earn_lines(2, &[1, 1]), (3, vec![2, 1]));
+        assert_eq!(gold.earn_lines(7, &[3, 0, 4]), (10, vec![4, 0, 6]));
+        assert_eq!(
+            gold.earn_lines(5, &[]),
+            (7, vec![]),
+            "a purchase without lines"
+        );
+        gold.earn_multiplier = Decimal::ONE;
+        assert_eq!(gold.earn_lines(5, &[2, 3]), (5, vec![2, 3]));
     }
 
     #[test]

@@ -111,6 +111,9 @@ pub struct HistoryReturn {
     pub amount_minor: i64,
     pub points_reversed: i64,
     pub cashback_reversed: i64,
+    /// What the return owed back before the return policy (see `within_earnings`).
+    pub points_due: i64,
+    pub cashback_due: i64,
     pub entry_id: String,
     pub at: Timestamp,
 }
@@ -461,11 +464,13 @@ impl Book {
         let at = p.occurred_at;
         let purchase_id = id_at("pur", at);
         self.customer(&p.customer_id)?;
-        let amounts: Vec<i64> = p
+        let gross: Vec<i64> = p
             .lines
             .iter()
             .map(|l| l.quantity.saturating_mul(l.unit_price_minor))
             .collect();
+        // Each line's share of what was paid, as a live purchase records it.
+        let amounts = vafa_core::ledger::allocate(p.total_minor, &gross);
         let (mut points, mut cashback, mut tier_json) = (0, 0, serde_json::Value::Null);
         let mut lot_id = None;
         let mut debt_paid = 0;
@@ -657,6 +662,10 @@ impl Book {
             cashback_used_minor: 0,
             // So all of what was returned went back in money.
             money_refunded_minor: p.returned_minor,
+            // What was taken back before stands for what was owed: the book never
+            // spends, so its policy took back all that was owed.
+            points_due_before: p.points_reversed,
+            cashback_due_before: p.cashback_reversed,
         };
         let lines: Vec<crate::sql::ledger_support::LineRow> = p
             .lines
@@ -733,6 +742,8 @@ impl Book {
             amount_minor: dues.amount,
             points_reversed: reversal.reversed,
             cashback_reversed: cash,
+            points_due: dues.points,
+            cashback_due: dues.cashback,
             entry_id,
             at,
         });

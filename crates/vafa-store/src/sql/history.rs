@@ -253,9 +253,9 @@ macro_rules! history_ops {
                     b.build().execute(&mut *tx).await?;
                 }
                 // History has no checkout payments: a past return was paid back in money.
-                for chunk in rows.returns.chunks(MAX_BINDS / 9) {
+                for chunk in rows.returns.chunks(MAX_BINDS / 11) {
                     let mut b = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO purchase_returns (id, program_id, purchase_id, amount_minor, points_reversed, cashback_reversed, entry_id, at, money_refund_minor) ",
+                        "INSERT INTO purchase_returns (id, program_id, purchase_id, amount_minor, points_reversed, cashback_reversed, entry_id, at, money_refund_minor, points_due, cashback_due) ",
                     );
                     b.push_values(chunk, |mut r, x| {
                         r.push_bind(x.id.clone())
@@ -266,7 +266,9 @@ macro_rules! history_ops {
                             .push_bind(x.cashback_reversed)
                             .push_bind(x.entry_id.clone())
                             .push_bind(micros(x.at))
-                            .push_bind(x.amount_minor);
+                            .push_bind(x.amount_minor)
+                            .push_bind(x.points_due)
+                            .push_bind(x.cashback_due);
                     });
                     b.build().execute(&mut *tx).await?;
                 }

@@ -374,6 +374,19 @@ macro_rules! ledger_ops {
                 Self::snapshot(&mut conn, program_id, customer_id, at, true).await
             }
 
+            /// Whether a keyed request's key is recorded by now (asked after a refusal, see
+            /// `retry_race`); an error reading it counts as not recorded.
+            pub(crate) async fn key_taken(&self, program_id: &str, idem: Option<&Idempotency>) -> bool {
+                let Some(idem) = idem else { return false };
+                let Ok(mut conn) = self.read.acquire().await else { return false };
+                let row: Result<Option<(String,)>> = db::query("SELECT key FROM idempotency_keys WHERE program_id = $1 AND key = $2")
+                    .bind(program_id)
+                    .bind(&idem.key)
+                    .fetch_optional(&mut *conn)
+                    .await;
+                matches!(row, Ok(Some(_)))
+            }
+
             /// The stored outcome of an earlier request with this key, if any.
             async fn idem_lookup<T: serde::de::DeserializeOwned, C: Db>(
                 conn: &mut C,
@@ -601,14 +614,15 @@ macro_rules! ledger_ops {
                     }
                 }
                 let eval = Self::evaluate_rules(&mut *tx, &program, &settings, Some(&customer_id), Some(&facts), None, p.occurred_at, true).await?;
-                let multiply = |x: i64| tier.map_or(x, |t| t.earn(x));
-                let points = multiply(eval.points);
-                let cashback = eval.cashback_minor;
-                let amounts: Vec<i64> = match &quote {
-                    Some(_) => vafa_core::ledger::allocate(sale_total, &gross_amounts),
-                    None => gross_amounts.clone(),
+                let (points, line_points) = match tier {
+                    Some(t) => t.earn_lines(eval.points, &eval.line_points),
+                    None => (eval.points, eval.line_points.clone()),
                 };
-                let line_points: Vec<i64> = eval.line_points.iter().map(|x| multiply(*x)).collect();
+                let cashback = eval.cashback_minor;
+                // A line's amount is its share of what the sale came to: a discount given at
+                // the till (or a charge not itemised) is spread over the lines, so returning
+                // every line returns exactly the total.
+                let amounts = vafa_core::ledger::allocate(sale_total, &gross_amounts);
                 let line_cash = &eval.line_cashback;
                 let available_at = vafa_core::ledger::available_at(p.occurred_at, settings.pending_days);
                 let expires_at = settings.expiry.expires_at(p.occurred_at, &tz);
@@ -616,7 +630,10 @@ macro_rules! ledger_ops {
                 let points_acct = AccountSpec::customer_points(&customer_id);
                 let account = Self::lock_account(&mut *tx, &ctx.program_id, &points_acct, ctx.now).await?;
                 let mut lot_id = None;
-                let debt_paid = points.min(account.debt.max(0));
+                // Points that expired before they were recorded (a purchase entered late)
+                // pay no debt: the debt stays, and the expiry job takes the lot.
+                let expired_at_birth = expires_at.is_some_and(|e| e <= ctx.now);
+                let debt_paid = if expired_at_birth { 0 } else { points.min(account.debt.max(0)) };
                 // The lot goes in complete — its entry and what the debt leaves in it — so
                 // posting does not come back to update it (two statements fewer a purchase).
                 let entry_id = new_id("ent");
@@ -771,7 +788,11 @@ macro_rules! ledger_ops {
                     "SELECT id, customer_id, total_minor, returned_minor, points_earned, points_reversed, cashback_earned, \
                      cashback_reversed, lot_id, points_redeemed, redeemed_value_minor, cashback_used_minor, \
                      (SELECT CAST(COALESCE(SUM(r.money_refund_minor), 0) AS BIGINT) FROM purchase_returns r \
-                      WHERE r.purchase_id = purchases.id) AS money_refunded_minor \
+                      WHERE r.purchase_id = purchases.id) AS money_refunded_minor, \
+                     (SELECT CAST(COALESCE(SUM(r.points_due), 0) AS BIGINT) FROM purchase_returns r \
+                      WHERE r.purchase_id = purchases.id) AS points_due_before, \
+                     (SELECT CAST(COALESCE(SUM(r.cashback_due), 0) AS BIGINT) FROM purchase_returns r \
+                      WHERE r.purchase_id = purchases.id) AS cashback_due_before \
                      FROM purchases WHERE program_id = $1 AND id = $2{}",
                     $lock
                 );
@@ -886,7 +907,8 @@ macro_rules! ledger_ops {
                 let return_id = new_id("ret");
                 sqlx::query(
                     "INSERT INTO purchase_returns (id, program_id, purchase_id, amount_minor, points_reversed, cashback_reversed, entry_id, at, \
-                     points_refunded, cashback_refunded, money_refund_minor) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+                     points_refunded, cashback_refunded, money_refund_minor, points_due, cashback_due) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                 )
                 .bind(&return_id)
                 .bind(&ctx.program_id)
@@ -899,6 +921,8 @@ macro_rules! ledger_ops {
                 .bind(refund.points)
                 .bind(refund.cashback_minor)
                 .bind(money_refund)
+                .bind(points_due)
+                .bind(cash_due)
                 .execute(&mut *tx)
                 .await?;
                 let balance = Self::snapshot(&mut tx, &ctx.program_id, &customer_id, ctx.now, false).await?;
@@ -1001,6 +1025,7 @@ pub(crate) fn return_dues(
             let (before, after) = (p.returned_minor, p.returned_minor + a);
             let points = pro_rata(p.points_earned, p.total_minor, before, after);
             let cash = pro_rata(p.cashback_earned, p.total_minor, before, after);
+            let (points, cash) = p.within_earnings(*a, points, cash);
             Ok(Dues {
                 amount: *a,
                 points,
@@ -1041,6 +1066,7 @@ pub(crate) fn return_dues(
                     p.total_minor - p.returned_minor
                 ));
             }
+            let (points, cash) = p.within_earnings(amount, points, cash);
             Ok(Dues {
                 amount,
                 points,
@@ -1087,6 +1113,8 @@ mod refund_tests {
                     redeemed_value_minor: points * point_value + cashback,
                     cashback_used_minor: cashback,
                     money_refunded_minor: sums[3],
+                    points_due_before: 0,
+                    cashback_due_before: 0,
                 };
                 let r = Refund::of(&row, end - returned);
                 let part = [r.points, r.points_value_minor, r.cashback_minor, r.money_minor];

@@ -153,6 +153,28 @@ pub(crate) struct PurchaseRow {
     pub cashback_used_minor: i64,
     /// Paid back in money by its returns so far.
     pub money_refunded_minor: i64,
+    /// What its returns so far owed back of its points and cashback (before the return
+    /// policy): no later return owes more than what is left of the earnings.
+    pub points_due_before: i64,
+    pub cashback_due_before: i64,
+}
+
+impl PurchaseRow {
+    /// What a return of `amount` owes back, given what its lines or its share of the
+    /// amount say (`points`, `cashback`): never more than the earnings its earlier
+    /// returns left — returns by lines and by amount count each other's dues — and all
+    /// of what is left when it returns the rest of the purchase.
+    pub fn within_earnings(&self, amount: i64, points: i64, cashback: i64) -> (i64, i64) {
+        let points_left = (self.points_earned - self.points_due_before).max(0);
+        let cashback_left = (self.cashback_earned - self.cashback_due_before).max(0);
+        if self.returned_minor + amount >= self.total_minor {
+            return (points_left, cashback_left);
+        }
+        (
+            points.clamp(0, points_left),
+            cashback.clamp(0, cashback_left),
+        )
+    }
 }
 
 #[derive(sqlx::FromRow, Debug, Clone)]

@@ -515,10 +515,7 @@ macro_rules! rules_ops {
                 let mut tier = None;
                 if let (Some(id), Some(ladder)) = (&customer_id, Self::ladder_of(&mut conn, program_id).await?) {
                     let t = &ladder.tiers[Self::level_of(&ladder, Self::tier_row(&mut conn, program_id, id).await?.as_ref())];
-                    evaluation.points = t.earn(evaluation.points);
-                    for p in evaluation.line_points.iter_mut() {
-                        *p = t.earn(*p);
-                    }
+                    (evaluation.points, evaluation.line_points) = t.earn_lines(evaluation.points, &evaluation.line_points);
                     tier = Some(t.code.clone());
                 }
                 let debt = match &customer_id {
@@ -571,7 +568,8 @@ macro_rules! rules_ops {
                         Leg::lot(acct.clone(), points, &lot),
                         Leg::new(AccountSpec::program("issued", POINTS, &customer_id), -points),
                     ];
-                    let debt_paid = points.min(account.debt.max(0));
+                    // Points that expired before they were recorded pay no debt (as for purchases).
+                    let debt_paid = if exp.is_some_and(|e| e <= ctx.now) { 0 } else { points.min(account.debt.max(0)) };
                     if debt_paid > 0 {
                         legs.push(Leg::lot(acct.clone(), -debt_paid, &lot));
                         legs.push(Leg::new(acct.clone(), debt_paid));

@@ -202,7 +202,11 @@ macro_rules! store_impl {
                 change: &TicketChange,
                 idem: Option<&Idempotency>,
             ) -> Result<Replayed<TicketDetail>> {
-                self.change_ticket_op(ctx, id, change, idem).await
+                retry_race(
+                    || self.change_ticket_op(ctx, id, change, idem),
+                    || self.key_taken(&ctx.program_id, idem),
+                )
+                .await
             }
             async fn record_feedback(&self, ctx: &Ctx, f: &NewFeedback) -> Result<Feedback> {
                 self.record_feedback_op(ctx, f).await
@@ -471,7 +475,11 @@ macro_rules! store_impl {
                 p: &NewPurchase,
                 idem: Option<&Idempotency>,
             ) -> Result<Replayed<PurchaseOutcome>> {
-                retry_race(|| self.post_purchase_op(ctx, p, idem)).await
+                retry_race(
+                    || self.post_purchase_op(ctx, p, idem),
+                    || self.key_taken(&ctx.program_id, idem),
+                )
+                .await
             }
             async fn get_purchase(
                 &self,
@@ -496,7 +504,11 @@ macro_rules! store_impl {
                 r: &ReturnRequest,
                 idem: Option<&Idempotency>,
             ) -> Result<Replayed<ReturnOutcome>> {
-                retry_race(|| self.return_purchase_op(ctx, id, r, idem)).await
+                retry_race(
+                    || self.return_purchase_op(ctx, id, r, idem),
+                    || self.key_taken(&ctx.program_id, idem),
+                )
+                .await
             }
             async fn redeem(
                 &self,
@@ -505,7 +517,11 @@ macro_rules! store_impl {
                 spend: Spend,
                 idem: Option<&Idempotency>,
             ) -> Result<Replayed<RedemptionOutcome>> {
-                retry_race(|| self.redeem_op(ctx, customer_id, spend, idem)).await
+                retry_race(
+                    || self.redeem_op(ctx, customer_id, spend, idem),
+                    || self.key_taken(&ctx.program_id, idem),
+                )
+                .await
             }
             async fn adjust(
                 &self,
@@ -515,7 +531,11 @@ macro_rules! store_impl {
                 reason: &str,
                 idem: Option<&Idempotency>,
             ) -> Result<Replayed<AdjustmentOutcome>> {
-                retry_race(|| self.adjust_op(ctx, customer_id, points, reason, idem)).await
+                retry_race(
+                    || self.adjust_op(ctx, customer_id, points, reason, idem),
+                    || self.key_taken(&ctx.program_id, idem),
+                )
+                .await
             }
             async fn transfer(
                 &self,
@@ -525,7 +545,11 @@ macro_rules! store_impl {
                 points: i64,
                 idem: Option<&Idempotency>,
             ) -> Result<Replayed<TransferOutcome>> {
-                retry_race(|| self.transfer_op(ctx, from, to, points, idem)).await
+                retry_race(
+                    || self.transfer_op(ctx, from, to, points, idem),
+                    || self.key_taken(&ctx.program_id, idem),
+                )
+                .await
             }
             async fn balance(
                 &self,
@@ -651,7 +675,11 @@ macro_rules! store_impl {
                 event: &NewEvent,
                 idem: Option<&Idempotency>,
             ) -> Result<Replayed<EventOutcome>> {
-                retry_race(|| self.post_event_op(ctx, event, idem)).await
+                retry_race(
+                    || self.post_event_op(ctx, event, idem),
+                    || self.key_taken(&ctx.program_id, idem),
+                )
+                .await
             }
             async fn backtest(
                 &self,
@@ -824,8 +852,11 @@ macro_rules! store_impl {
                 purchase_id: Option<&str>,
                 idem: Option<&Idempotency>,
             ) -> Result<Replayed<CouponUse>> {
-                self.redeem_coupon_op(ctx, code, customer_id, cart, purchase_id, idem)
-                    .await
+                retry_race(
+                    || self.redeem_coupon_op(ctx, code, customer_id, cart, purchase_id, idem),
+                    || self.key_taken(&ctx.program_id, idem),
+                )
+                .await
             }
             async fn create_reward(
                 &self,
@@ -850,8 +881,11 @@ macro_rules! store_impl {
                 customer_id: &str,
                 idem: Option<&Idempotency>,
             ) -> Result<Replayed<RewardClaim>> {
-                self.claim_reward_op(ctx, reward_id, customer_id, idem)
-                    .await
+                retry_race(
+                    || self.claim_reward_op(ctx, reward_id, customer_id, idem),
+                    || self.key_taken(&ctx.program_id, idem),
+                )
+                .await
             }
             async fn use_reward_code(&self, ctx: &Ctx, code: &str) -> Result<RewardClaim> {
                 self.use_reward_code_op(ctx, code).await
@@ -902,13 +936,29 @@ pub(crate) use store_impl;
 
 /// Run a value-moving operation; if a concurrent twin with the same idempotency key
 /// committed first, run it once more, which then answers with the twin's outcome.
-pub(crate) async fn retry_race<T, F, Fut>(op: F) -> crate::Result<T>
+///
+/// The twin can also make the loser fail on its own checks before it reaches the key:
+/// on PostgreSQL (read committed) the loser waits on the customer's lock, then sees the
+/// twin's effects — the points it spent, the receipt it recorded — and refuses. So any
+/// refusal of a keyed request asks `key_taken` once: if the key is recorded now, running
+/// again replays the twin's answer instead of the refusal.
+pub(crate) async fn retry_race<T, F, Fut, K, KFut>(op: F, key_taken: K) -> crate::Result<T>
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = crate::Result<T>>,
+    K: FnOnce() -> KFut,
+    KFut: std::future::Future<Output = bool>,
 {
     match op().await {
         Err(e) if crate::sql::ledger_support::is_idempotency_race(&e) => op().await,
-        other => other,
+        Err(crate::StoreError::IdempotencyConflict) => Err(crate::StoreError::IdempotencyConflict),
+        Err(e) => {
+            if key_taken().await {
+                op().await
+            } else {
+                Err(e)
+            }
+        }
+        ok => ok,
     }
 }

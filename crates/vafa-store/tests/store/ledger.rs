@@ -272,6 +272,160 @@ async fn returns_reverse_what_the_returned_lines_earned() {
 }
 
 #[tokio::test]
+async fn returns_by_lines_and_by_amount_owe_back_what_was_earned_once() {
+    each_backend(|store, name| async move {
+        let ctx = program(&store, "Mixed returns").await;
+        let s = LedgerSettings {
+            cashback_percent: "2".parse().unwrap(),
+            ..Default::default()
+        };
+        store.set_ledger_settings(&ctx, &s).await.unwrap();
+        let c = customer(&store, &ctx, "Nima").await;
+        let ret = |id: String, r: ReturnRequest| {
+            let (store, ctx) = (store.clone(), ctx.clone());
+            async move {
+                store
+                    .return_purchase(&ctx, &id, &r, None)
+                    .await
+                    .unwrap()
+                    .value
+            }
+        };
+        // Two lines of 15,000: 3 points, the odd one to the first line (2 and 1), and 600
+        // of cashback (300 and 300).
+        for lines_first in [true, false] {
+            let p = store
+                .post_purchase(
+                    &ctx,
+                    &purchase(&c, 30_000, &[(1, 15_000), (1, 15_000)]),
+                    None,
+                )
+                .await
+                .unwrap()
+                .value;
+            assert_eq!((p.points_earned, p.cashback_minor), (3, 600), "{name}");
+            let by_line = ReturnRequest::Lines(vec![(1, 1)]);
+            let by_amount = ReturnRequest::Amount(15_000);
+            let (a, b) = if lines_first {
+                (
+                    ret(p.purchase_id.clone(), by_line).await,
+                    ret(p.purchase_id.clone(), by_amount).await,
+                )
+            } else {
+                (
+                    ret(p.purchase_id.clone(), by_amount).await,
+                    ret(p.purchase_id.clone(), by_line).await,
+                )
+            };
+            assert_eq!(
+                (
+                    a.points_due + b.points_due,
+                    a.cashback_reversed_minor + b.cashback_reversed_minor
+                ),
+                (3, 600),
+                "{name}: lines first {lines_first}: {a:?} then {b:?}"
+            );
+            if lines_first {
+                assert_eq!(
+                    (a.points_due, b.points_due),
+                    (2, 1),
+                    "{name}: the line's own 2, then what is left"
+                );
+            }
+        }
+        // The whole purchase is back: nothing earned is left with the customer.
+        let b = store.balance(&ctx.program_id, &c, now()).await.unwrap();
+        assert_eq!(
+            (b.points_available, b.points_debt, b.cashback_minor),
+            (0, 0, 0),
+            "{name}"
+        );
+
+        // A discount given at the till is spread over the lines: returning each line
+        // pays back its share of the 90,000 paid, not its list price.
+        let p = store
+            .post_purchase(
+                &ctx,
+                &purchase(&c, 90_000, &[(1, 60_000), (1, 40_000)]),
+                None,
+            )
+            .await
+            .unwrap()
+            .value;
+        let one = ret(p.purchase_id.clone(), ReturnRequest::Lines(vec![(1, 1)])).await;
+        let two = ret(p.purchase_id.clone(), ReturnRequest::Lines(vec![(2, 1)])).await;
+        assert_eq!(
+            (
+                one.amount_minor,
+                one.points_due,
+                two.amount_minor,
+                two.points_due
+            ),
+            (54_000, 5, 36_000, 4),
+            "{name}"
+        );
+        verified(&store, name).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn points_expired_before_they_were_recorded_pay_no_debt() {
+    each_backend(|store, name| async move {
+        let ctx = program(&store, "Late receipts").await;
+        let s = LedgerSettings {
+            expiry: ExpiryPolicy::Days { days: 30 },
+            ..Default::default()
+        };
+        store.set_ledger_settings(&ctx, &s).await.unwrap();
+        let c = customer(&store, &ctx, "Leila").await;
+        // A debt of 10: earned, spent, then the purchase returned.
+        let p = store
+            .post_purchase(&ctx, &purchase(&c, 100_000, &[]), None)
+            .await
+            .unwrap()
+            .value;
+        store
+            .redeem(&ctx, &c, Spend::Points(10), None)
+            .await
+            .unwrap();
+        store
+            .return_purchase(&ctx, &p.purchase_id, &ReturnRequest::Amount(100_000), None)
+            .await
+            .unwrap();
+        // A receipt from 60 days ago, entered today: its points expired 30 days ago.
+        let late = NewPurchase {
+            occurred_at: now()
+                .checked_sub(jiff::SignedDuration::from_hours(24 * 60))
+                .unwrap(),
+            ..purchase(&c, 100_000, &[])
+        };
+        let out = store.post_purchase(&ctx, &late, None).await.unwrap().value;
+        assert_eq!((out.points_earned, out.debt_paid), (10, 0), "{name}");
+        assert_eq!(
+            (out.balance.points_available, out.balance.points_debt),
+            (-10, 10),
+            "{name}: the debt stays"
+        );
+        // A receipt inside the window pays it.
+        let recent = NewPurchase {
+            occurred_at: now()
+                .checked_sub(jiff::SignedDuration::from_hours(24 * 10))
+                .unwrap(),
+            ..purchase(&c, 100_000, &[])
+        };
+        let out = store
+            .post_purchase(&ctx, &recent, None)
+            .await
+            .unwrap()
+            .value;
+        assert_eq!((out.debt_paid, out.balance.points_debt), (10, 0), "{name}");
+        verified(&store, name).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn idempotency_keys_replay_and_refuse_other_bodies() {
     each_backend(|store, name| async move {
         let ctx = program(&store, "Idem").await;
@@ -325,6 +479,90 @@ async fn idempotency_keys_replay_and_refuse_other_bodies() {
                 .points_available,
             9 - 3
         );
+
+        // Duplicates of a request that takes all that is left: the losers must not refuse
+        // for want of what the winner took (they wait on the customer's lock, then see its
+        // effects), but answer with the winner's outcome.
+        let key3 = Idempotency {
+            key: "k-3".into(),
+            fingerprint: "redeem 6".into(),
+        };
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (store, ctx, c, key3) = (store.clone(), ctx.clone(), c.clone(), key3.clone());
+                tokio::spawn(
+                    async move { store.redeem(&ctx, &c, Spend::Points(6), Some(&key3)).await },
+                )
+            })
+            .collect();
+        let mut ids = std::collections::HashSet::new();
+        for t in tasks {
+            let out = t.await.unwrap();
+            ids.insert(
+                out.map_err(|e| format!("{name}: {e}"))
+                    .unwrap()
+                    .value
+                    .redemption_id,
+            );
+        }
+        assert_eq!(ids.len(), 1, "{name}");
+        let receipt = NewPurchase {
+            external_id: Some("R-race".into()),
+            ..purchase(&c, 40_000, &[])
+        };
+        let key4 = Idempotency {
+            key: "k-4".into(),
+            fingerprint: "purchase R-race".into(),
+        };
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (store, ctx, receipt, key4) =
+                    (store.clone(), ctx.clone(), receipt.clone(), key4.clone());
+                tokio::spawn(async move { store.post_purchase(&ctx, &receipt, Some(&key4)).await })
+            })
+            .collect();
+        let mut ids = std::collections::HashSet::new();
+        for t in tasks {
+            let out = t.await.unwrap();
+            ids.insert(
+                out.map_err(|e| format!("{name}: {e}"))
+                    .unwrap()
+                    .value
+                    .purchase_id,
+            );
+        }
+        assert_eq!(
+            ids.len(),
+            1,
+            "{name}: one purchase for eight tries of one receipt"
+        );
+        let bought = ids.into_iter().next().unwrap();
+        let key5 = Idempotency {
+            key: "k-5".into(),
+            fingerprint: "return all".into(),
+        };
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (store, ctx, bought, key5) =
+                    (store.clone(), ctx.clone(), bought.clone(), key5.clone());
+                tokio::spawn(async move {
+                    store
+                        .return_purchase(&ctx, &bought, &ReturnRequest::Amount(40_000), Some(&key5))
+                        .await
+                })
+            })
+            .collect();
+        let mut ids = std::collections::HashSet::new();
+        for t in tasks {
+            let out = t.await.unwrap();
+            ids.insert(
+                out.map_err(|e| format!("{name}: {e}"))
+                    .unwrap()
+                    .value
+                    .return_id,
+            );
+        }
+        assert_eq!(ids.len(), 1, "{name}: one return");
 
         let dup = NewPurchase {
             coupons: Vec::new(),
