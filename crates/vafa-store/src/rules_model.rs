@@ -181,18 +181,27 @@ pub fn calendar_of(locale: Locale) -> CalendarKind {
 
 /// A purchase request as rule conditions see it.
 pub fn purchase_facts(p: &NewPurchase) -> PurchaseFacts {
+    // A line's amount is what was paid for it: its share of the total, as the purchase
+    // records it (a discount given at the till lowers every line alike).
+    let gross: Vec<i64> = p
+        .lines
+        .iter()
+        .map(|l| l.quantity.saturating_mul(l.unit_price_minor))
+        .collect();
+    let paid = vafa_core::ledger::allocate(p.total_minor, &gross);
     PurchaseFacts {
         total_minor: p.total_minor,
         items: p
             .lines
             .iter()
-            .map(|l| ItemFacts {
+            .zip(paid)
+            .map(|(l, amount_minor)| ItemFacts {
                 sku: l.sku.clone().unwrap_or_default(),
                 name: l.name.clone(),
                 category: l.category.clone(),
                 quantity: l.quantity,
                 unit_price_minor: l.unit_price_minor,
-                amount_minor: l.quantity.saturating_mul(l.unit_price_minor),
+                amount_minor,
             })
             .collect(),
         store: p.store.clone(),

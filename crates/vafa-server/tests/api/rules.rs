@@ -258,3 +258,38 @@ async fn backtest_matches_a_hand_computed_fixture() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_free_line_keeps_its_own_bonus_until_it_comes_back() {
+    each_app(|app| async move {
+        let c = app.create_customer(customer("Reza", "09121234500")).await;
+        let id = c["id"].as_str().unwrap();
+        app.post(
+            "/api/v1/campaigns",
+            json!({"campaign": {"name": "Gifts"},
+                   "rules": [{"name": "gift bonus", "effects": [{"type": "item_bonus", "points_per_unit": 7, "categories": ["gift"]}]}]}),
+        )
+        .await
+        .ok(201);
+        let bought = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": id, "total": irr("100000"), "items": [
+                    {"sku": "C1", "category": "coffee", "quantity": 1, "unit_price": irr("100000")},
+                    {"sku": "G1", "category": "gift", "quantity": 1, "unit_price": irr("0")}]}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!(bought["points"]["earned"], 17, "{bought}");
+        let pid = bought["id"].as_str().unwrap();
+        let returns = format!("/api/v1/purchases/{pid}/returns");
+        // All the money back, but the gift is still with the customer: its bonus stays.
+        let coffee = app.post(&returns, json!({"items": [{"line": 1, "quantity": 1}]})).await.ok(201).clone();
+        assert_eq!(coffee["points_due"], 10, "{coffee}");
+        let gift = app.post(&returns, json!({"items": [{"line": 2, "quantity": 1}]})).await.ok(201).clone();
+        assert_eq!(gift["points_due"], 7, "{gift}");
+        assert_eq!(gift["balance"]["points"]["available"], 0);
+    })
+    .await;
+}

@@ -1025,7 +1025,9 @@ pub(crate) fn return_dues(
             let (before, after) = (p.returned_minor, p.returned_minor + a);
             let points = pro_rata(p.points_earned, p.total_minor, before, after);
             let cash = pro_rata(p.cashback_earned, p.total_minor, before, after);
-            let (points, cash) = p.within_earnings(*a, points, cash);
+            // The money all back is the whole purchase back (a purchase of nothing
+            // cannot be returned by amount).
+            let (points, cash) = p.within_earnings(after >= p.total_minor, points, cash);
             Ok(Dues {
                 amount: *a,
                 points,
@@ -1066,7 +1068,17 @@ pub(crate) fn return_dues(
                     p.total_minor - p.returned_minor
                 ));
             }
-            let (points, cash) = p.within_earnings(amount, points, cash);
+            // Every line back is the whole purchase back; the money alone is not (a free
+            // line may still hold a bonus of its own).
+            let all_lines = lines.iter().all(|l| {
+                let now: i64 = updates
+                    .iter()
+                    .filter(|u| u.0 == l.line_no)
+                    .map(|u| u.1)
+                    .sum();
+                l.returned_quantity + now >= l.quantity
+            });
+            let (points, cash) = p.within_earnings(all_lines, points, cash);
             Ok(Dues {
                 amount,
                 points,

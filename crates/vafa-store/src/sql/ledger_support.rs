@@ -160,14 +160,14 @@ pub(crate) struct PurchaseRow {
 }
 
 impl PurchaseRow {
-    /// What a return of `amount` owes back, given what its lines or its share of the
-    /// amount say (`points`, `cashback`): never more than the earnings its earlier
-    /// returns left — returns by lines and by amount count each other's dues — and all
-    /// of what is left when it returns the rest of the purchase.
-    pub fn within_earnings(&self, amount: i64, points: i64, cashback: i64) -> (i64, i64) {
+    /// What a return owes back, given what its lines or its share of the amount say
+    /// (`points`, `cashback`): never more than the earnings its earlier returns left —
+    /// returns by lines and by amount count each other's dues — and all of what is left
+    /// when it brings back the rest of the purchase (`rest`).
+    pub fn within_earnings(&self, rest: bool, points: i64, cashback: i64) -> (i64, i64) {
         let points_left = (self.points_earned - self.points_due_before).max(0);
         let cashback_left = (self.cashback_earned - self.cashback_due_before).max(0);
-        if self.returned_minor + amount >= self.total_minor {
+        if rest {
             return (points_left, cashback_left);
         }
         (
