@@ -99,6 +99,9 @@ pub struct LifetimeTotals {
     /// Cashback earned and taken back by returns.
     #[serde(default)]
     pub cashback_returned_minor: i64,
+    /// Cashback moved in (or, on the duplicate, out) by a merge.
+    #[serde(default)]
+    pub cashback_transferred_minor: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

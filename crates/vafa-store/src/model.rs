@@ -175,6 +175,23 @@ pub struct MergeOutcome {
     pub survivor: vafa_core::customer::Customer,
     pub duplicate_id: String,
     pub moved_cards: Vec<String>,
+    /// The duplicate's points, debt, cashback and purchases, now the survivor's.
+    pub moved: MergedValue,
+}
+
+/// What a merge moved from the duplicate to the survivor.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MergedValue {
+    /// Points in open lots (available or pending), each keeping its dates.
+    pub points: i64,
+    /// The duplicate's debt, now owed by the survivor.
+    pub debt: i64,
+    /// Of the two records' debts, what the points of either paid at once.
+    pub debt_paid: i64,
+    pub cashback_minor: i64,
+    pub purchases: i64,
+    /// The `merge` journal entry, when there was value to move.
+    pub entry_id: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

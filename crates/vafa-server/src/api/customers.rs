@@ -1,6 +1,8 @@
 //! `/api/v1/customers`: register, find, read, update, erase and merge customers.
 
 use crate::api::cards::CardList;
+use crate::api::money::MoneyDto;
+use crate::api::purchases::program_currency;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::{Json, Query};
@@ -542,12 +544,30 @@ pub struct MergeResult {
     pub duplicate_id: String,
     /// Numbers of the cards that moved to the survivor.
     pub moved_cards: Vec<String>,
+    /// What else moved: the duplicate's points, debt, cashback and purchases.
+    pub moved: MovedValue,
 }
 
-/// Merge a duplicate into this customer: its cards move here, empty fields are filled
-/// from it, and it becomes `merged`. Its points, cashback and purchases stay with the
-/// merged record, which can no longer spend them (moving them is not built yet): move
-/// its points to the survivor with a transfer before merging.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MovedValue {
+    /// Points of the duplicate's open lots, available or pending: each keeps when it
+    /// becomes available and when it expires.
+    pub points: i64,
+    /// The duplicate's points debt, now the survivor's.
+    pub debt: i64,
+    /// Of the two records' debts, what the points of either paid at once (a debt is only
+    /// left where no points are).
+    pub debt_paid: i64,
+    pub cashback: MoneyDto,
+    /// Purchases now the survivor's: their returns take back from it.
+    pub purchases: i64,
+    /// The `merge` entry in the survivor's ledger, when there was value to move.
+    pub entry_id: Option<String>,
+}
+
+/// Merge a duplicate into this customer: its cards, points (each lot keeping its dates),
+/// debt, cashback and purchases move here, in one `merge` ledger entry; empty fields are
+/// filled from it, and it becomes `merged`. All in one transaction.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/merge", tag = "customers",
     params(("id" = String, Path, description = "the surviving customer")), request_body = MergeInput,
     responses((status = 200, body = MergeResult), (status = 404), (status = 409), (status = 422)),
@@ -562,10 +582,19 @@ pub async fn merge(
         .store
         .merge_customers(&auth.ctx(&state), &id, input.duplicate_id.trim())
         .await?;
+    let currency = program_currency(&state, &auth).await?;
     Ok(axum::Json(MergeResult {
         customer: out.survivor.into(),
         duplicate_id: out.duplicate_id,
         moved_cards: out.moved_cards,
+        moved: MovedValue {
+            points: out.moved.points,
+            debt: out.moved.debt,
+            debt_paid: out.moved.debt_paid,
+            cashback: MoneyDto::of(out.moved.cashback_minor, currency),
+            purchases: out.moved.purchases,
+            entry_id: out.moved.entry_id,
+        },
     }))
 }
 

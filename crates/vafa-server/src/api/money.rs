@@ -79,7 +79,8 @@ pub struct PointsBalance {
 /// balance: `earned − redeemed − expired − returned + adjusted + transferred` is
 /// `available + pending` (available is already less any debt) once the expiries due are
 /// posted; the cashback likewise: `cashback_earned − cashback_redeemed −
-/// cashback_returned` is the wallet.
+/// cashback_returned + cashback_transferred` is the wallet. `transferred` and
+/// `cashback_transferred` include what a merge moved in from a duplicate (or out of it).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LifetimeView {
     /// By purchases, events, tier gifts and goodwill.
@@ -94,6 +95,8 @@ pub struct LifetimeView {
     pub cashback_redeemed: MoneyDto,
     /// Cashback earned and taken back by returns.
     pub cashback_returned: MoneyDto,
+    /// Cashback moved by a merge.
+    pub cashback_transferred: MoneyDto,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -132,6 +135,7 @@ impl BalanceView {
                 cashback_earned: MoneyDto::of(l.cashback_earned_minor, currency),
                 cashback_redeemed: MoneyDto::of(l.cashback_redeemed_minor, currency),
                 cashback_returned: MoneyDto::of(l.cashback_returned_minor, currency),
+                cashback_transferred: MoneyDto::of(l.cashback_transferred_minor, currency),
             }),
         }
     }

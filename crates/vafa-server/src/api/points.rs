@@ -67,7 +67,8 @@ pub struct LedgerQuery {
 pub struct LedgerEntryView {
     pub id: String,
     /// `purchase`, `return`, `redemption`, `adjustment`, `transfer`, `expiry`, `event`,
-    /// `tier_gift`, `goodwill`, `reward` or `reward_cancel`.
+    /// `tier_gift`, `goodwill`, `reward`, `reward_cancel` or `merge` (a duplicate's value
+    /// moved to the customer it was merged into).
     #[serde(rename = "type")]
     pub kind: String,
     #[schema(value_type = String, format = DateTime)]

@@ -593,6 +593,7 @@ mod tests {
             "reward",
             "reward_cancel",
             "event",
+            "merge",
         ] {
             keys.push(format!("entry_{kind}"));
         }

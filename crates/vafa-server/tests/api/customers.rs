@@ -152,6 +152,14 @@ async fn search_update_erase_merge() {
             )
             .await;
         assert_eq!(bound.ok(200)["customer_id"], dup_id);
+        // The duplicate earned 10 points: they come along.
+        let bought = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": dup_id, "total": {"amount": "100000", "currency": "IRR"}}),
+            )
+            .await;
+        assert_eq!(bought.ok(201)["points"]["earned"], 10);
 
         let merged = app
             .post(
@@ -162,11 +170,30 @@ async fn search_update_erase_merge() {
         let body = merged.ok(200);
         assert_eq!(body["moved_cards"], json!([bearer_no]));
         assert_eq!(
+            (
+                &body["moved"]["points"],
+                &body["moved"]["purchases"],
+                &body["moved"]["debt"]
+            ),
+            (&json!(10), &json!(1), &json!(0)),
+            "{body}"
+        );
+        assert_eq!(
             body["customer"]["city"], "Shiraz",
             "the survivor's own value wins"
         );
         let cards = app.get(&format!("/api/v1/customers/{id}/cards")).await;
         assert_eq!(cards.ok(200)["cards"].as_array().unwrap().len(), 2);
+        let balance = app.get(&format!("/api/v1/customers/{id}/balance")).await;
+        assert_eq!(
+            balance.ok(200)["points"]["available"],
+            10,
+            "{}",
+            balance.body
+        );
+        assert_eq!(balance.body["lifetime"]["transferred"], 10);
+        let ledger = app.get(&format!("/api/v1/customers/{id}/ledger")).await;
+        assert_eq!(ledger.ok(200)["items"][0]["type"], "merge");
         let old = app.get(&format!("/api/v1/customers/{dup_id}")).await;
         assert_eq!(old.ok(200)["status"], "merged");
         assert_eq!(old.body["merged_into"], id);

@@ -201,14 +201,20 @@ macro_rules! customer_ops {
                 Self::save_customer(&mut tx, &dup, false).await?;
                 Self::save_customer(&mut tx, &survivor, false).await?;
                 let moved_cards = Self::move_cards(&mut tx, ctx, &dup.id, &survivor.id).await?;
+                let moved = Self::merge_value(&mut *tx, ctx, &dup.id, &survivor.id).await?;
                 let summary = serde_json::json!({
                     "duplicate_id": dup.id,
                     "filled_fields": filled,
                     "moved_cards": moved_cards,
+                    "moved_points": moved.points,
+                    "moved_debt": moved.debt,
+                    "moved_cashback_minor": moved.cashback_minor,
+                    "moved_purchases": moved.purchases,
+                    "entry_id": moved.entry_id,
                 });
                 Self::audit(&mut tx, ctx, "customer.merged", "customer", &survivor.id, summary).await?;
                 tx.commit().await?;
-                Ok(MergeOutcome { survivor, duplicate_id: dup.id, moved_cards })
+                Ok(MergeOutcome { survivor, duplicate_id: dup.id, moved_cards, moved })
             }
 
             pub(crate) async fn list_customers_op(&self, program_id: &str, q: &CustomerQuery) -> Result<Page<Customer>> {

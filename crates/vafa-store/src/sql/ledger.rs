@@ -303,7 +303,7 @@ macro_rules! ledger_ops {
                 };
                 let b = vafa_core::ledger::balance_at(&lots, debt, at, jiff::SignedDuration::from_hours(24 * 30));
                 let mut lifetime = Lifetime::default();
-                let (mut cb_earned, mut cb_redeemed, mut cb_returned) = (0, 0, 0);
+                let (mut cb_earned, mut cb_redeemed, mut cb_returned, mut cb_transferred) = (0, 0, 0, 0);
                 for acct in rows.iter().filter(|_| with_lifetime) {
                     // Per kind of entry: the sum, and the credits to lots and outside them.
                     // A purchase entry both earns (credits to its lot) and, through the
@@ -338,7 +338,9 @@ macro_rules! ledger_ops {
                             ("customer_points", "event" | "tier_gift" | "goodwill") => lifetime.earned += sum,
                             // Spent on a reward, and given back when it is cancelled.
                             ("customer_points", "reward" | "reward_cancel") => lifetime.redeemed -= sum,
-                            ("customer_points", "transfer") => lifetime.transferred += sum,
+                            // A merge moves a duplicate's points like a transfer.
+                            ("customer_points", "transfer" | "merge") => lifetime.transferred += sum,
+                            ("customer_cashback", "merge") => cb_transferred += sum,
                             ("customer_cashback", "purchase") => {
                                 cb_earned += other_credits;
                                 cb_redeemed += other_credits - sum;
@@ -364,6 +366,7 @@ macro_rules! ledger_ops {
                         cashback_earned_minor: cb_earned,
                         cashback_redeemed_minor: cb_redeemed,
                         cashback_returned_minor: cb_returned,
+                        cashback_transferred_minor: cb_transferred,
                     }),
                 })
             }

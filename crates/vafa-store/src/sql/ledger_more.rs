@@ -194,6 +194,103 @@ macro_rules! ledger_more_ops {
                 Ok(Replayed { value: outcome, replayed: false })
             }
 
+            /// Move what a merged duplicate holds to the survivor, inside the merge's
+            /// transaction: its open lots (each to a lot of the survivor's that becomes
+            /// available and expires when it would have), its debt and its cashback, in one
+            /// `merge` entry on the survivor; and its purchases, so that their returns take
+            /// back from the survivor, with the sales summary of both made again.
+            pub(crate) async fn merge_value<C: Db>(conn: &mut C, ctx: &Ctx, from: &str, to: &str) -> Result<MergedValue> {
+                let (program, _) = Self::program_and_settings(&mut *conn, &ctx.program_id).await?;
+                let currency = program.currency.code();
+                let (from_pts, to_pts) = (AccountSpec::customer_points(from), AccountSpec::customer_points(to));
+                let (from_cash, to_cash) = (AccountSpec::customer_cashback(from, currency), AccountSpec::customer_cashback(to, currency));
+                // Every account in key order, like every other path.
+                let mut specs = [&from_pts, &to_pts, &from_cash, &to_cash];
+                specs.sort_by(|a, b| a.key.cmp(&b.key));
+                for spec in specs {
+                    Self::lock_account(&mut *conn, &ctx.program_id, spec, ctx.now).await?;
+                }
+                let from_row = Self::lock_account(&mut *conn, &ctx.program_id, &from_pts, ctx.now).await?;
+                let to_row = Self::lock_account(&mut *conn, &ctx.program_id, &to_pts, ctx.now).await?;
+                let cash = Self::lock_account(&mut *conn, &ctx.program_id, &from_cash, ctx.now).await?.balance;
+                let mut legs = Vec::new();
+                let mut moved = MergedValue::default();
+                let mut lots: Vec<vafa_core::ledger::Lot> =
+                    Self::lots_of(&mut *conn, &to_row.id).await?.into_iter().filter(|l| !l.expired(ctx.now)).collect();
+                // Expired lots stay: they are worth nothing, and the expiry job posts them.
+                for lot in Self::lots_of(&mut *conn, &from_row.id).await?.iter().filter(|l| !l.expired(ctx.now)) {
+                    let new = Self::new_lot(&mut *conn, ctx, &to_row.id, None, lot.remaining, lot.available_at, lot.expires_at).await?;
+                    legs.push(Leg::lot(from_pts.clone(), -lot.remaining, &lot.id));
+                    legs.push(Leg::lot(to_pts.clone(), lot.remaining, &new));
+                    moved.points += lot.remaining;
+                    lots.push(vafa_core::ledger::Lot { id: new, ..lot.clone() });
+                }
+                moved.debt = from_row.debt.max(0);
+                if moved.debt > 0 {
+                    legs.push(Leg::new(from_pts.clone(), moved.debt));
+                    legs.push(Leg::new(to_pts.clone(), -moved.debt));
+                }
+                // One record's debt beside the other's points is paid at once, soonest-
+                // expiring points first, as an earning pays a debt before anything else:
+                // a debt is only ever left where no points are.
+                let mut debt = to_row.debt.max(0) + moved.debt;
+                vafa_core::ledger::spend_order(&mut lots);
+                for lot in &lots {
+                    if debt == 0 {
+                        break;
+                    }
+                    let take = lot.remaining.min(debt);
+                    legs.push(Leg::lot(to_pts.clone(), -take, &lot.id));
+                    legs.push(Leg::new(to_pts.clone(), take));
+                    moved.debt_paid += take;
+                    debt -= take;
+                }
+                if cash != 0 {
+                    legs.push(Leg::new(from_cash.clone(), -cash));
+                    legs.push(Leg::new(to_cash.clone(), cash));
+                    moved.cashback_minor = cash;
+                }
+                if !legs.is_empty() {
+                    let explanation = serde_json::json!({
+                        "merged_from": from, "into": to, "points": moved.points, "debt": moved.debt,
+                        "debt_paid": moved.debt_paid, "cashback_minor": cash,
+                    });
+                    let entry_id = Self::post_entry(&mut *conn, ctx, "merge", Some(to), None, explanation, &legs).await?;
+                    db::query("UPDATE lots SET entry_id = $1 WHERE entry_id = '' AND program_id = $2")
+                        .bind(&entry_id)
+                        .bind(&ctx.program_id)
+                        .execute(&mut *conn)
+                        .await?;
+                    moved.entry_id = Some(entry_id);
+                }
+                moved.purchases = db::query("UPDATE purchases SET customer_id = $1 WHERE program_id = $2 AND customer_id = $3")
+                    .bind(to)
+                    .bind(&ctx.program_id)
+                    .bind(from)
+                    .execute(&mut *conn)
+                    .await? as i64;
+                if moved.purchases > 0 {
+                    // The purchases' trigger follows amounts, not owners: the survivor's
+                    // summary is made again from its purchases, the duplicate's goes.
+                    db::query("DELETE FROM customer_sales WHERE program_id = $1 AND customer_id IN ($2, $3)")
+                        .bind(&ctx.program_id)
+                        .bind(from)
+                        .bind(to)
+                        .execute(&mut *conn)
+                        .await?;
+                    db::query(
+                        "INSERT INTO customer_sales (program_id, customer_id, purchases, net_minor, first_at, last_at) \
+                         SELECT program_id, customer_id, COUNT(*), SUM(total_minor - returned_minor), MIN(occurred_at), MAX(occurred_at) \
+                         FROM purchases WHERE program_id = $1 AND customer_id = $2 GROUP BY program_id, customer_id",
+                    )
+                    .bind(&ctx.program_id)
+                    .bind(to)
+                    .execute(&mut *conn)
+                    .await?;
+                }
+                Ok(moved)
+            }
+
             /// One batch of the expiry job: at most `batch` expired lots, one entry per customer.
             async fn expire_batch(&self, program_id: &str, now: jiff::Timestamp, batch: u32) -> Result<(i64, i64)> {
                 let mut tx = self.begin_write().await?;

@@ -681,3 +681,210 @@ async fn adjustments_and_transfers() {
     })
     .await;
 }
+
+/// `earned − redeemed − expired − returned + adjusted + transferred = available + pending`
+/// and the cashback likewise, from a balance read with its lifetime totals.
+fn assert_lifetime_adds_up(b: &BalanceSnapshot, what: &str) {
+    let life = b.lifetime.as_ref().unwrap();
+    let l = &life.points;
+    assert_eq!(
+        l.earned - l.redeemed - l.expired - l.returned + l.adjusted + l.transferred,
+        b.points_available + b.points_pending,
+        "{what}: {life:?}"
+    );
+    assert_eq!(
+        life.cashback_earned_minor - life.cashback_redeemed_minor - life.cashback_returned_minor
+            + life.cashback_transferred_minor,
+        b.cashback_minor,
+        "{what}: {life:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_merge_moves_the_duplicates_points_debt_cashback_and_purchases() {
+    each_backend(|store, name| async move {
+        let ctx = program(&store, "Merge").await;
+        let s = LedgerSettings {
+            pending_days: 7,
+            expiry: ExpiryPolicy::Days { days: 30 },
+            cashback_percent: "2".parse().unwrap(),
+            ..Default::default()
+        };
+        store.set_ledger_settings(&ctx, &s).await.unwrap();
+        let keep = customer(&store, &ctx, "Keep").await;
+        let dup = customer(&store, &ctx, "Dup").await;
+        let days_ago = |d: i64| {
+            now()
+                .checked_sub(jiff::SignedDuration::from_hours(24 * d))
+                .unwrap()
+        };
+        store
+            .post_purchase(&ctx, &purchase(&keep, 50_000, &[]), None)
+            .await
+            .unwrap();
+        // The duplicate: 10 points available (earned 10 days ago, expiring in 20), 3
+        // pending, and 2,600 of cashback.
+        let old = NewPurchase {
+            occurred_at: days_ago(10),
+            ..purchase(&dup, 100_000, &[])
+        };
+        let old = store.post_purchase(&ctx, &old, None).await.unwrap().value;
+        store
+            .post_purchase(&ctx, &purchase(&dup, 30_000, &[]), None)
+            .await
+            .unwrap();
+
+        let out = store.merge_customers(&ctx, &keep, &dup).await.unwrap();
+        let m = &out.moved;
+        assert_eq!(
+            (m.points, m.debt, m.cashback_minor, m.purchases),
+            (13, 0, 2_600, 2),
+            "{name}"
+        );
+        let b = store.balance(&ctx.program_id, &keep, now()).await.unwrap();
+        assert_eq!(
+            (b.points_available, b.points_pending, b.cashback_minor),
+            (10, 5 + 3, 1_000 + 2_600),
+            "{name}"
+        );
+        let expiring: Vec<(jiff::Timestamp, i64)> =
+            b.expiring_soon.iter().map(|e| (e.at, e.points)).collect();
+        assert!(
+            expiring.contains(&(
+                days_ago(10)
+                    .checked_add(jiff::SignedDuration::from_hours(24 * 30))
+                    .unwrap(),
+                10
+            )),
+            "{name}: the moved lot keeps its expiry: {expiring:?}"
+        );
+        assert_lifetime_adds_up(&b, name);
+        let gone = store.balance(&ctx.program_id, &dup, now()).await.unwrap();
+        assert_eq!(
+            (
+                gone.points_available,
+                gone.points_pending,
+                gone.cashback_minor
+            ),
+            (0, 0, 0),
+            "{name}"
+        );
+        assert_lifetime_adds_up(&gone, name);
+
+        // The duplicate's purchase is the survivor's now: its return takes back from it.
+        let r = store
+            .return_purchase(
+                &ctx,
+                &old.purchase_id,
+                &ReturnRequest::Amount(100_000),
+                None,
+            )
+            .await
+            .unwrap()
+            .value;
+        assert_eq!(
+            (
+                r.customer_id.as_str(),
+                r.points_reversed,
+                r.cashback_reversed_minor
+            ),
+            (keep.as_str(), 10, 2_000),
+            "{name}"
+        );
+        assert_eq!(
+            (r.balance.points_available, r.balance.points_debt),
+            (0, 0),
+            "{name}"
+        );
+        verified(&store, name).await;
+
+        // A duplicate in debt passes the debt on; the survivor's next earnings pay it.
+        let plain = program(&store, "Merge debt").await;
+        let a = customer(&store, &plain, "A").await;
+        let d = customer(&store, &plain, "D").await;
+        store
+            .post_purchase(&plain, &purchase(&a, 50_000, &[]), None)
+            .await
+            .unwrap();
+        let p = store
+            .post_purchase(&plain, &purchase(&d, 100_000, &[]), None)
+            .await
+            .unwrap()
+            .value;
+        store
+            .redeem(&plain, &d, Spend::Points(10), None)
+            .await
+            .unwrap();
+        store
+            .return_purchase(
+                &plain,
+                &p.purchase_id,
+                &ReturnRequest::Amount(100_000),
+                None,
+            )
+            .await
+            .unwrap();
+        let out = store.merge_customers(&plain, &a, &d).await.unwrap();
+        assert_eq!(
+            (
+                out.moved.points,
+                out.moved.debt,
+                out.moved.debt_paid,
+                out.moved.purchases
+            ),
+            (0, 10, 5, 1),
+            "{name}: the survivor's 5 points pay what they can of the debt"
+        );
+        let b = store.balance(&plain.program_id, &a, now()).await.unwrap();
+        assert_eq!((b.points_available, b.points_debt), (-5, 5), "{name}");
+        assert_lifetime_adds_up(&b, name);
+        let next = store
+            .post_purchase(&plain, &purchase(&a, 100_000, &[]), None)
+            .await
+            .unwrap()
+            .value;
+        assert_eq!(
+            (next.debt_paid, next.balance.points_available),
+            (5, 5),
+            "{name}"
+        );
+        verified(&store, name).await;
+
+        // And the other way round: the survivor in debt, the duplicate with points.
+        let x = customer(&store, &plain, "X").await;
+        let y = customer(&store, &plain, "Y").await;
+        let p = store
+            .post_purchase(&plain, &purchase(&x, 100_000, &[]), None)
+            .await
+            .unwrap()
+            .value;
+        store
+            .redeem(&plain, &x, Spend::Points(10), None)
+            .await
+            .unwrap();
+        store
+            .return_purchase(
+                &plain,
+                &p.purchase_id,
+                &ReturnRequest::Amount(100_000),
+                None,
+            )
+            .await
+            .unwrap();
+        store
+            .post_purchase(&plain, &purchase(&y, 150_000, &[]), None)
+            .await
+            .unwrap();
+        let out = store.merge_customers(&plain, &x, &y).await.unwrap();
+        assert_eq!(
+            (out.moved.points, out.moved.debt, out.moved.debt_paid),
+            (15, 0, 10),
+            "{name}"
+        );
+        let b = store.balance(&plain.program_id, &x, now()).await.unwrap();
+        assert_eq!((b.points_available, b.points_debt), (5, 0), "{name}");
+        assert_lifetime_adds_up(&b, name);
+        verified(&store, name).await;
+    })
+    .await;
+}

@@ -328,7 +328,8 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
             assert_eq!(
                 life.cashback_earned_minor
                     - life.cashback_redeemed_minor
-                    - life.cashback_returned_minor,
+                    - life.cashback_returned_minor
+                    + life.cashback_transferred_minor,
                 b.cashback_minor,
                 "step {step}, customer {c}: {life:?}"
             );
