@@ -346,12 +346,14 @@ pub struct Reversal {
 }
 
 /// Reverse `amount` points earned by the purchase whose lot is `own` (an index into
-/// `lots`, which are in spend order), under `policy`, at `t`.
+/// `lots`, which are in spend order), under `policy`, at `t`, for a customer who owes
+/// `debt` points.
 pub fn plan_reversal(
     lots: &[Lot],
     own: Option<usize>,
     amount: i64,
     policy: ReturnPolicy,
+    debt: i64,
     t: Timestamp,
 ) -> Reversal {
     let mut r = Reversal::default();
@@ -359,6 +361,20 @@ pub fn plan_reversal(
         return r;
     }
     let mut left = amount;
+    // Under within_balance, spendable points are taken only as far as the balance
+    // (spendable less any debt) stays at zero or above; the own lot's pending points
+    // were never in the balance and are always taken back.
+    let mut budget = match policy {
+        ReturnPolicy::WithinBalance => {
+            let spendable: i64 = lots
+                .iter()
+                .filter(|l| l.spendable(t))
+                .map(|l| l.remaining)
+                .sum();
+            (spendable - debt.max(0)).max(0)
+        }
+        _ => i64::MAX,
+    };
     // The purchase's own lot first: its points, pending or not, are the ones being returned.
     if let Some(i) = own.filter(|i| {
         lots.get(*i)
@@ -367,12 +383,16 @@ pub fn plan_reversal(
         let lot = &lots[i];
         let usable = match policy {
             ReturnPolicy::OnlyPending if !lot.pending(t) => 0,
+            ReturnPolicy::WithinBalance if !lot.pending(t) => lot.remaining.min(budget),
             _ => lot.remaining,
         };
         let take = usable.min(left);
         if take > 0 {
             r.takes.push((i, take));
             left -= take;
+            if !lot.pending(t) {
+                budget = budget.saturating_sub(take);
+            }
         }
     }
     if matches!(
@@ -380,15 +400,16 @@ pub fn plan_reversal(
         ReturnPolicy::WithinBalance | ReturnPolicy::AllowNegative
     ) {
         for (i, lot) in lots.iter().enumerate() {
-            if left == 0 {
+            if left == 0 || budget == 0 {
                 break;
             }
             if Some(i) == own || !lot.spendable(t) {
                 continue;
             }
-            let take = lot.remaining.min(left);
+            let take = lot.remaining.min(left).min(budget);
             r.takes.push((i, take));
             left -= take;
+            budget = budget.saturating_sub(take);
         }
     }
     if policy == ReturnPolicy::AllowNegative {

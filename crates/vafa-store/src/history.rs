@@ -687,7 +687,14 @@ impl Book {
             .as_ref()
             .and_then(|id| lots.iter().position(|l| &l.id == id));
         let policy = self.settings.return_policy;
-        let reversal = vafa_core::ledger::plan_reversal(&lots, own, dues.points, policy, at);
+        let reversal = vafa_core::ledger::plan_reversal(
+            &lots,
+            own,
+            dues.points,
+            policy,
+            self.debt(&customer_id),
+            at,
+        );
         let mut legs: Vec<BookLeg> = reversal
             .takes
             .iter()

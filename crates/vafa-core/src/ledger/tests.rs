@@ -179,23 +179,67 @@ fn returns_follow_the_program_policy() {
         lot("own", 10, "2026-01-01T00:00:00Z", None),
         lot("other", 25, "2026-01-01T00:00:00Z", None),
     ];
-    let full = plan_reversal(&lots, Some(0), 50, ReturnPolicy::AllowNegative, t);
+    let full = plan_reversal(&lots, Some(0), 50, ReturnPolicy::AllowNegative, 0, t);
     assert_eq!(
         (full.takes.clone(), full.new_debt, full.reversed),
         (vec![(0, 10), (1, 25)], 15, 50)
     );
-    let capped = plan_reversal(&lots, Some(0), 50, ReturnPolicy::WithinBalance, t);
+    let capped = plan_reversal(&lots, Some(0), 50, ReturnPolicy::WithinBalance, 0, t);
     assert_eq!((capped.new_debt, capped.reversed), (0, 35));
     // The own lot is already available: only_pending reverses nothing.
     assert_eq!(
-        plan_reversal(&lots, Some(0), 5, ReturnPolicy::OnlyPending, t).reversed,
+        plan_reversal(&lots, Some(0), 5, ReturnPolicy::OnlyPending, 0, t).reversed,
         0
     );
     let pending = vec![lot("own", 10, "2026-02-01T00:00:00Z", None)];
     assert_eq!(
-        plan_reversal(&pending, Some(0), 5, ReturnPolicy::OnlyPending, t).takes,
+        plan_reversal(&pending, Some(0), 5, ReturnPolicy::OnlyPending, 0, t).takes,
         [(0, 5)]
     );
+    // A customer who owes 30 of the 35 spendable: within_balance takes only the 5 that
+    // keep the balance at zero, whatever lot they sit in.
+    let owing = plan_reversal(&lots, Some(0), 50, ReturnPolicy::WithinBalance, 30, t);
+    assert_eq!((owing.takes, owing.reversed), (vec![(0, 5)], 5));
+    // Pending own points were never in the balance: they are taken back all the same.
+    let mixed = vec![
+        lot("own", 10, "2026-02-01T00:00:00Z", None),
+        lot("other", 25, "2026-01-01T00:00:00Z", None),
+    ];
+    let r = plan_reversal(&mixed, Some(0), 50, ReturnPolicy::WithinBalance, 30, t);
+    assert_eq!((r.takes, r.new_debt, r.reversed), (vec![(0, 10)], 0, 10));
+}
+
+proptest! {
+    /// However the lots, the debt and the amount: within_balance never leaves the
+    /// spendable balance (less the debt) below zero when it was not already, and never
+    /// takes more than the amount or than a lot holds.
+    #[test]
+    fn within_balance_never_goes_below_zero(
+        remaining in proptest::collection::vec(1i64..50, 1..5),
+        pending_mask in proptest::collection::vec(any::<bool>(), 5),
+        own in proptest::option::of(0usize..5),
+        debt in 0i64..100,
+        amount in 1i64..200,
+    ) {
+        let t = ts("2026-01-10T00:00:00Z");
+        let lots: Vec<Lot> = remaining.iter().enumerate().map(|(i, r)| {
+            let at = if pending_mask[i] { "2026-02-01T00:00:00Z" } else { "2026-01-01T00:00:00Z" };
+            lot(&format!("l{i}"), *r, at, None)
+        }).collect();
+        let own = own.filter(|i| *i < lots.len());
+        let spendable = |lots: &[Lot]| lots.iter().filter(|l| l.spendable(t)).map(|l| l.remaining).sum::<i64>();
+        let before = spendable(&lots) - debt;
+        let r = plan_reversal(&lots, own, amount, ReturnPolicy::WithinBalance, debt, t);
+        let mut after_lots = lots.clone();
+        for (i, take) in &r.takes {
+            prop_assert!(*take > 0 && *take <= lots[*i].remaining);
+            after_lots[*i].remaining -= take;
+        }
+        prop_assert_eq!(r.new_debt, 0);
+        prop_assert!(r.reversed <= amount);
+        let after = spendable(&after_lots) - debt;
+        prop_assert!(after >= 0 || after >= before, "{} -> {}", before, after);
+    }
 }
 
 #[test]

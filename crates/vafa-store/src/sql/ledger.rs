@@ -837,7 +837,7 @@ macro_rules! ledger_ops {
                 };
                 let refund_lot = refund_lot.and_then(|id| lots.iter().position(|l| l.id == id));
                 let own = purchase.lot_id.as_ref().and_then(|id| lots.iter().position(|l| &l.id == id));
-                let reversal = vafa_core::ledger::plan_reversal(&lots, own, points_due, settings.return_policy, ctx.now);
+                let reversal = vafa_core::ledger::plan_reversal(&lots, own, points_due, settings.return_policy, account.debt, ctx.now);
                 let currency = program.currency.code();
                 let cash_acct = AccountSpec::customer_cashback(&customer_id, currency);
                 let cash_balance = Self::lock_account(&mut tx, &ctx.program_id, &cash_acct, ctx.now).await?.balance;
