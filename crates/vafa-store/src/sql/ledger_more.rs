@@ -169,12 +169,21 @@ macro_rules! ledger_more_ops {
                 }
                 let to_row = Self::lock_account(&mut tx, &ctx.program_id, &to_acct, ctx.now).await?;
                 let (mut legs, lots, plan) = Self::spend_legs(&mut tx, ctx, from, points).await?;
-                // The receiver's lots keep the expiry of the points they came from.
+                // The receiver's lots keep the expiry of the points they came from, and pay
+                // a debt of the receiver's first, as an earning does.
+                let mut debt = to_row.debt.max(0);
                 for (i, take) in &plan {
                     let lot = Self::new_lot(&mut tx, ctx, &to_row.id, None, *take, ctx.now, lots[*i].expires_at).await?;
                     legs.push(Leg::lot(to_acct.clone(), *take, &lot));
+                    let pay = (*take).min(debt);
+                    if pay > 0 {
+                        legs.push(Leg::lot(to_acct.clone(), -pay, &lot));
+                        legs.push(Leg::new(to_acct.clone(), pay));
+                        debt -= pay;
+                    }
                 }
-                let explanation = serde_json::json!({ "from": from, "to": to, "points": points });
+                let debt_paid = to_row.debt.max(0) - debt;
+                let explanation = serde_json::json!({ "from": from, "to": to, "points": points, "debt_paid": debt_paid });
                 let entry_id = Self::post_entry(&mut tx, ctx, "transfer", Some(from), None, explanation, &legs).await?;
                 sqlx::query("UPDATE lots SET entry_id = $1 WHERE entry_id = '' AND program_id = $2")
                     .bind(&entry_id)

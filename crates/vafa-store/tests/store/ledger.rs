@@ -888,3 +888,40 @@ async fn a_merge_moves_the_duplicates_points_debt_cashback_and_purchases() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn points_transferred_to_a_customer_in_debt_pay_the_debt_first() {
+    each_backend(|store, name| async move {
+        let ctx = program(&store, "Gifts").await;
+        let s = LedgerSettings {
+            transfers_enabled: true,
+            ..Default::default()
+        };
+        store.set_ledger_settings(&ctx, &s).await.unwrap();
+        let a = customer(&store, &ctx, "A").await;
+        let b = customer(&store, &ctx, "B").await;
+        store
+            .adjust(&ctx, &a, 50, "opening balance", None)
+            .await
+            .unwrap();
+        let p = store
+            .post_purchase(&ctx, &purchase(&b, 100_000, &[]), None)
+            .await
+            .unwrap()
+            .value;
+        store
+            .redeem(&ctx, &b, Spend::Points(10), None)
+            .await
+            .unwrap();
+        store
+            .return_purchase(&ctx, &p.purchase_id, &ReturnRequest::Amount(100_000), None)
+            .await
+            .unwrap();
+        store.transfer(&ctx, &a, &b, 15, None).await.unwrap();
+        let got = store.balance(&ctx.program_id, &b, now()).await.unwrap();
+        assert_eq!((got.points_available, got.points_debt), (5, 0), "{name}");
+        assert_lifetime_adds_up(&got, name);
+        verified(&store, name).await;
+    })
+    .await;
+}

@@ -282,13 +282,9 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
                     .await;
                 if points <= model[from].available(t) {
                     res.unwrap();
+                    // Received points pay the receiver's debt first, as earnings do.
                     for (expires, k) in model[from].take(points, t) {
-                        model[to].lots.push(MLot {
-                            seq,
-                            remaining: k,
-                            available: t,
-                            expires,
-                        });
+                        model[to].earn(k, seq, t, expires);
                     }
                 } else {
                     assert!(
