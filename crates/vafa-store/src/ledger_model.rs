@@ -128,6 +128,10 @@ pub struct PurchaseOutcome {
     pub expires_at: Option<Timestamp>,
     /// Of `points_earned`, how many paid off an earlier debt.
     pub debt_paid: i64,
+    /// Of `points_earned`, how many had expired before the purchase was recorded (a
+    /// receipt entered late): neither pending nor available.
+    #[serde(default)]
+    pub points_expired: i64,
     pub cashback_minor: i64,
     pub lines: Vec<LineOutcome>,
     pub occurred_at: Timestamp,

@@ -288,6 +288,9 @@ pub struct EarnedPoints {
     pub pending: i64,
     /// Of `earned`, how many paid off an earlier debt.
     pub debt_paid: i64,
+    /// Of `earned`, how many had already expired when the purchase was recorded (a
+    /// receipt entered after its points' expiry).
+    pub expired: i64,
     #[schema(value_type = String, format = DateTime)]
     pub available_at: jiff::Timestamp,
     #[schema(value_type = Option<String>, format = DateTime)]
@@ -411,9 +414,10 @@ impl PurchaseView {
             total: MoneyDto::of(o.total_minor, c),
             points: EarnedPoints {
                 earned: o.points_earned,
-                available: o.points_earned - o.points_pending - o.debt_paid,
+                available: o.points_earned - o.points_pending - o.debt_paid - o.points_expired,
                 pending: o.points_pending,
                 debt_paid: o.debt_paid,
+                expired: o.points_expired,
                 available_at: o.available_at,
                 expires_at: o.expires_at,
             },

@@ -401,7 +401,16 @@ async fn points_expired_before_they_were_recorded_pay_no_debt() {
             ..purchase(&c, 100_000, &[])
         };
         let out = store.post_purchase(&ctx, &late, None).await.unwrap().value;
-        assert_eq!((out.points_earned, out.debt_paid), (10, 0), "{name}");
+        assert_eq!(
+            (
+                out.points_earned,
+                out.debt_paid,
+                out.points_expired,
+                out.points_pending
+            ),
+            (10, 0, 10, 0),
+            "{name}"
+        );
         assert_eq!(
             (out.balance.points_available, out.balance.points_debt),
             (-10, 10),
