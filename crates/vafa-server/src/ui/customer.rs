@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/customers/{id}/tickets", post(open_ticket))
         .route("/customers/{id}/tasks", post(make_task))
         .route("/customers/{id}/adjustments", post(adjust_points))
+        .route("/customers/{id}/merge", post(merge_duplicate))
 }
 
 pub struct Row {
@@ -148,6 +149,8 @@ struct CustomerPage {
     can_sell: bool,
     /// The idempotency key of the adjustment form, when the role may adjust.
     adjust_key: Option<String>,
+    /// Whether the role may merge a duplicate into this (open) customer.
+    can_merge: bool,
     kinds: Vec<(String, String)>,
 }
 
@@ -186,6 +189,7 @@ async fn build(state: &AppState, ui: &Ui, id: &str) -> super::UiResult {
     let c = api::customers::get(st(), ui.auth(), Path(id.to_owned()))
         .await?
         .0;
+    let open = !matches!(c.status.as_str(), "erased" | "merged");
     let staff = staff_names(state, ui).await;
     let dash = || "—".to_owned();
     let opt = |s: &Option<String>| s.clone().unwrap_or_else(dash);
@@ -463,6 +467,7 @@ async fn build(state: &AppState, ui: &Ui, id: &str) -> super::UiResult {
         adjust_key: ui
             .can(Permission::PointsAdjust)
             .then(vafa_store::keys::random_token),
+        can_merge: ui.can(Permission::CustomersMerge) && open,
         kinds,
     }))
 }
@@ -788,3 +793,72 @@ async fn adjust_points(
     .await;
     answer(ui, r)
 }
+
+/// Merge a duplicate into this customer, found by its mobile, card number or id: its
+/// points, cashback, purchases and cards move here (see the API's merge).
+async fn merge_duplicate(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    p: Posted,
+) -> Response {
+    let ui = &p.ui;
+    let r = async {
+        ui.require_route(&state, Method::POST, "/api/v1/customers/{id}/merge")?;
+        let duplicate_id = find_one(&state, ui, p.get("duplicate").unwrap_or("")).await?;
+        let input = api::customers::MergeInput { duplicate_id };
+        let _ = api::customers::merge(
+            State(state.clone()),
+            ui.auth(),
+            Path(id.clone()),
+            Json(input),
+        )
+        .await?;
+        Ok(Redirect::to(&format!("/customers/{id}#balance")).into_response())
+    }
+    .await;
+    answer(ui, r)
+}
+
+/// The one customer a mobile, a card number or a customer id names.
+async fn find_one(state: &AppState, ui: &Ui, raw: &str) -> Result<String, UiError> {
+    let field = |m: &str| UiError::from(crate::error::ApiError::field("duplicate_id", m));
+    let q: String = vafa_core::digits::normalize_digits(raw.trim())
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != '-')
+        .collect();
+    if q.is_empty() {
+        return Err(field("is empty"));
+    }
+    if q.starts_with("cus_") {
+        return Ok(q);
+    }
+    let mobile = vafa_core::mobile::Mobile::parse(&q).ok();
+    let card = vafa_core::card::CardNumber::parse(&q).ok();
+    if mobile.is_none() && card.is_none() {
+        return Err(field(NO_MATCH));
+    }
+    ui.require_route(state, Method::GET, "/api/v1/customers")?;
+    let query = api::customers::CustomerListQuery {
+        mobile: mobile.as_ref().map(|m| m.as_e164().to_owned()),
+        card: match mobile {
+            None => card.as_ref().map(|c| c.as_str().to_owned()),
+            Some(_) => None,
+        },
+        tag: None,
+        external_id: None,
+        q: None,
+        status: None,
+        cursor: None,
+        limit: Some(2),
+    };
+    let page = api::customers::list(State(state.clone()), ui.auth(), Query(query))
+        .await?
+        .0;
+    match page.items.as_slice() {
+        [one] => Ok(one.id.clone()),
+        [] => Err(field(NO_MATCH)),
+        _ => Err(field("names more than one customer")),
+    }
+}
+
+const NO_MATCH: &str = "names no customer (give a mobile, a card number or a customer id)";

@@ -61,6 +61,8 @@ fn field_label(v: &View, field: &str) -> String {
 /// provoke (each by the English it starts with) and their keys in the translation files.
 pub(super) const API_MESSAGES: &[(&str, &str)] = &[
     ("is not an Iranian mobile number", "apimsg_mobile"),
+    ("names no customer", "apimsg_no_customer"),
+    ("names more than one customer", "apimsg_many_customers"),
     ("is empty", "apimsg_empty"),
     ("must not be empty", "apimsg_empty"),
     ("not given", "apimsg_empty"),

@@ -382,3 +382,89 @@ async fn a_return_and_an_adjustment_from_the_pages() {
     })
     .await;
 }
+
+/// A manager merges a duplicate from the customer page, naming it by its mobile (typed in
+/// Persian digits): its points come along. A cashier is neither offered the form nor
+/// allowed to post it; a mobile that names nobody is refused by field, nothing written.
+#[tokio::test]
+async fn a_duplicate_merged_from_the_customer_page() {
+    each_app(|app| async move {
+        app.edit_ledger_settings(|s| s["pending_days"] = json!(0))
+            .await;
+        let keep = app.create_customer(customer("Mina", "09121110066")).await;
+        let dup = app.create_customer(customer("Mina K", "09351110066")).await;
+        let (kid, did) = (
+            keep["id"].as_str().unwrap().to_owned(),
+            dup["id"].as_str().unwrap().to_owned(),
+        );
+        app.post(
+            "/api/v1/purchases",
+            json!({"customer_id": did, "total": {"amount": "250000", "currency": "IRR"}}),
+        )
+        .await
+        .ok(201);
+        staff_in(&app, &app.admin_key, "till", "cashier").await;
+        staff_in(&app, &app.admin_key, "boss", "manager").await;
+        let path = format!("/customers/{kid}/merge");
+
+        let b = Browser::new(&app);
+        b.login("till", PASSWORD).await;
+        let page = b.get(&format!("/customers/{kid}")).await;
+        assert!(
+            !page.html.contains("merge-form"),
+            "a cashier is not offered the merge"
+        );
+        let posted = b
+            .post(&path, &[("duplicate", "09351110066"), ("confirm", "yes")])
+            .await;
+        assert!(refused(&posted), "{}", posted.status);
+
+        let m = Browser::new(&app);
+        m.login("boss", PASSWORD).await;
+        let page = m.get(&format!("/customers/{kid}")).await;
+        assert!(page.html.contains("merge-form"), "{}", page.html);
+        let nobody = m
+            .post(&path, &[("duplicate", "09130000000"), ("confirm", "yes")])
+            .await;
+        assert_eq!(
+            nobody
+                .headers
+                .get("vafa-status")
+                .map(|s| s.to_str().unwrap()),
+            Some("422"),
+            "{}",
+            nobody.html
+        );
+        assert!(
+            nobody.html.contains("رکورد تکراری"),
+            "named by its field: {}",
+            nobody.html
+        );
+        let merged = m
+            .post(&path, &[("duplicate", "۰۹۳۵ ۱۱۱ ۰۰۶۶"), ("confirm", "yes")])
+            .await;
+        assert_eq!(merged.status, 303, "{}", merged.html);
+        let balance = app
+            .get(&format!("/api/v1/customers/{kid}/balance"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(balance["points"]["available"], 25, "{balance}");
+        assert_eq!(
+            app.get(&format!("/api/v1/customers/{did}")).await.ok(200)["status"],
+            "merged"
+        );
+        let page = m.get(&format!("/customers/{did}")).await;
+        assert!(
+            !page.html.contains("merge-form"),
+            "a merged record takes no merge"
+        );
+        let report = app
+            .store
+            .verify_ledger(Some(&app.program_id))
+            .await
+            .unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
+    })
+    .await;
+}
