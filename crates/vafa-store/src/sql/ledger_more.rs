@@ -228,7 +228,20 @@ macro_rules! ledger_more_ops {
                     Self::lots_of(&mut *conn, &to_row.id).await?.into_iter().filter(|l| !l.expired(ctx.now)).collect();
                 // Expired lots stay: they are worth nothing, and the expiry job posts them.
                 for lot in Self::lots_of(&mut *conn, &from_row.id).await?.iter().filter(|l| !l.expired(ctx.now)) {
-                    let new = Self::new_lot(&mut *conn, ctx, &to_row.id, None, lot.remaining, lot.available_at, lot.expires_at).await?;
+                    // A purchase's lot stays its lot: its return takes back from it first.
+                    let (purchase_id,): (Option<String>,) = db::query("SELECT purchase_id FROM lots WHERE id = $1")
+                        .bind(&lot.id)
+                        .fetch_one(&mut *conn)
+                        .await?;
+                    let new = Self::new_lot(&mut *conn, ctx, &to_row.id, purchase_id.as_deref(), lot.remaining, lot.available_at, lot.expires_at).await?;
+                    if purchase_id.is_some() {
+                        db::query("UPDATE purchases SET lot_id = $1 WHERE program_id = $2 AND lot_id = $3")
+                            .bind(&new)
+                            .bind(&ctx.program_id)
+                            .bind(&lot.id)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
                     legs.push(Leg::lot(from_pts.clone(), -lot.remaining, &lot.id));
                     legs.push(Leg::lot(to_pts.clone(), lot.remaining, &new));
                     moved.points += lot.remaining;

@@ -738,10 +738,11 @@ async fn a_merge_moves_the_duplicates_points_debt_cashback_and_purchases() {
             ..purchase(&dup, 100_000, &[])
         };
         let old = store.post_purchase(&ctx, &old, None).await.unwrap().value;
-        store
+        let fresh = store
             .post_purchase(&ctx, &purchase(&dup, 30_000, &[]), None)
             .await
-            .unwrap();
+            .unwrap()
+            .value;
 
         let out = store.merge_customers(&ctx, &keep, &dup).await.unwrap();
         let m = &out.moved;
@@ -803,6 +804,28 @@ async fn a_merge_moves_the_duplicates_points_debt_cashback_and_purchases() {
         assert_eq!(
             (r.balance.points_available, r.balance.points_debt),
             (0, 0),
+            "{name}"
+        );
+        // Its pending points are still that purchase's lot: a return takes them back from
+        // it, not from the survivor's other points, and leaves no debt.
+        let r = store
+            .return_purchase(
+                &ctx,
+                &fresh.purchase_id,
+                &ReturnRequest::Amount(30_000),
+                None,
+            )
+            .await
+            .unwrap()
+            .value;
+        assert_eq!(
+            (
+                r.points_reversed,
+                r.points_debt_added,
+                r.balance.points_pending,
+                r.balance.points_debt
+            ),
+            (3, 0, 5, 0),
             "{name}"
         );
         verified(&store, name).await;
