@@ -654,6 +654,7 @@ impl Book {
             total_minor: p.total_minor,
             returned_minor: p.returned_minor,
             points_earned: p.points_earned,
+            points_reversed: p.points_reversed,
             cashback_earned: p.cashback_earned,
             lot_id: p.lot_id.clone(),
             // Imported history has no checkout: nothing paid in points or cashback.

@@ -195,6 +195,27 @@ macro_rules! ledger_ops {
                 Ok(())
             }
 
+            /// The points of lot `lot_id` lost to expiry by `now`: what expiry entries took
+            /// from it, and what is left in it if it has expired and the job has not run.
+            async fn lot_expired_points<C: Db>(conn: &mut C, lot_id: &str, now: jiff::Timestamp) -> Result<i64> {
+                let posted: (i64,) = db::query(
+                    "SELECT CAST(COALESCE(-SUM(p.amount), 0) AS BIGINT) FROM postings p \
+                     JOIN journal_entries e ON e.id = p.entry_id WHERE p.lot_id = $1 AND e.kind = 'expiry'",
+                )
+                .bind(lot_id)
+                .fetch_one(&mut *conn)
+                .await?;
+                let lot: Option<(i64, Option<i64>)> = db::query("SELECT remaining, expires_at FROM lots WHERE id = $1")
+                    .bind(lot_id)
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                let unposted = match lot {
+                    Some((remaining, Some(at))) if at <= micros(now) => remaining.max(0),
+                    _ => 0,
+                };
+                Ok(posted.0 + unposted)
+            }
+
             /// A new lot (remaining 0 until its earning posting lands).
             async fn new_lot<C: Db>(
                 conn: &mut C,
@@ -838,7 +859,17 @@ macro_rules! ledger_ops {
                 };
                 let refund_lot = refund_lot.and_then(|id| lots.iter().position(|l| l.id == id));
                 let own = purchase.lot_id.as_ref().and_then(|id| lots.iter().position(|l| &l.id == id));
-                let reversal = vafa_core::ledger::plan_reversal(&lots, own, points_due, settings.return_policy, account.debt, ctx.now);
+                // Points of this purchase that expired unspent are lost to the customer
+                // already: a return does not take them a second time, from other points or
+                // as a debt. What it can take back is what was earned, less that and less
+                // what earlier returns took.
+                let expired_own = match purchase.lot_id.as_deref() {
+                    Some(lot) => Self::lot_expired_points(&mut tx, lot, ctx.now).await?,
+                    None => 0,
+                };
+                let reversible = (purchase.points_earned - expired_own - purchase.points_reversed).max(0);
+                let reversal = vafa_core::ledger::plan_reversal(
+                    &lots, own, points_due.min(reversible), settings.return_policy, account.debt, ctx.now);
                 let currency = program.currency.code();
                 let cash_acct = AccountSpec::customer_cashback(&customer_id, currency);
                 let cash_balance = Self::lock_account(&mut tx, &ctx.program_id, &cash_acct, ctx.now).await?.balance;
@@ -1129,6 +1160,7 @@ mod refund_tests {
                     redeemed_value_minor: points * point_value + cashback,
                     cashback_used_minor: cashback,
                     money_refunded_minor: sums[3],
+                    points_reversed: 0,
                     points_due_before: 0,
                     cashback_due_before: 0,
                 };

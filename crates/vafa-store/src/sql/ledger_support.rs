@@ -145,6 +145,8 @@ pub(crate) struct PurchaseRow {
     pub total_minor: i64,
     pub returned_minor: i64,
     pub points_earned: i64,
+    /// Taken back by its returns so far (after the return policy).
+    pub points_reversed: i64,
     pub cashback_earned: i64,
     pub lot_id: Option<String>,
     /// What paid for part of it through the checkout: points, their value and cashback.

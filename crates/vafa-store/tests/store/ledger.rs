@@ -400,7 +400,8 @@ async fn points_expired_before_they_were_recorded_pay_no_debt() {
                 .unwrap(),
             ..purchase(&c, 100_000, &[])
         };
-        let out = store.post_purchase(&ctx, &late, None).await.unwrap().value;
+        let late_out = store.post_purchase(&ctx, &late, None).await.unwrap().value;
+        let out = late_out.clone();
         assert_eq!(
             (
                 out.points_earned,
@@ -429,6 +430,28 @@ async fn points_expired_before_they_were_recorded_pay_no_debt() {
             .unwrap()
             .value;
         assert_eq!((out.debt_paid, out.balance.points_debt), (10, 0), "{name}");
+        // Returning the late receipt takes nothing back: its points were lost to expiry
+        // already, and taking them again would charge the customer twice.
+        let r = store
+            .return_purchase(
+                &ctx,
+                &late_out.purchase_id,
+                &ReturnRequest::Amount(100_000),
+                None,
+            )
+            .await
+            .unwrap()
+            .value;
+        assert_eq!(
+            (
+                r.points_due,
+                r.points_reversed,
+                r.balance.points_available,
+                r.balance.points_debt
+            ),
+            (10, 0, 0, 0),
+            "{name}"
+        );
         verified(&store, name).await;
     })
     .await;

@@ -129,6 +129,8 @@ struct MPurchase {
     seq: usize,
     total: i64,
     earned: i64,
+    /// Taken back by its returns so far.
+    reversed: i64,
     returned: i64,
     /// Points that paid, and when the latest lot they came from expires.
     paid_points: i64,
@@ -197,6 +199,7 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
                     seq,
                     total,
                     earned: points,
+                    reversed: 0,
                     returned: 0,
                     paid_points,
                     spent_expiry,
@@ -230,7 +233,14 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
                         expires: mp.spent_expiry,
                     });
                 }
-                let mut left = due;
+                // What expired of the purchase's own points is not taken again.
+                let expired_own = m
+                    .lots
+                    .iter()
+                    .find(|l| l.seq == mp.seq && l.expires <= t)
+                    .map_or(0, |l| l.remaining);
+                let mut left = due.min((mp.earned - expired_own - mp.reversed).max(0));
+                mp.reversed += left;
                 if let Some(own) = m.lots.iter_mut().find(|l| l.seq == mp.seq && l.expires > t) {
                     let k = own.remaining.min(left);
                     own.remaining -= k;
