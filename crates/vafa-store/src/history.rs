@@ -185,6 +185,8 @@ pub struct PastPurchase {
 struct CustomerBook {
     points: Option<HistoryAccount>,
     lots: Vec<HistoryLot>,
+    /// Points each lot lost to expiry, by lot id: a return does not take them again.
+    expired: HashMap<String, i64>,
     tier: usize,
     /// (occurred_at, qualifying value) of each purchase, for the tier window.
     sales: Vec<(Timestamp, i64)>,
@@ -452,6 +454,10 @@ impl Book {
             let lot_ids: Vec<&String> = group.iter().map(|g| &g.1).collect();
             let explanation = serde_json::json!({"lots": lot_ids, "points": sum});
             self.post("expiry", customer_id, None, when, explanation, legs)?;
+            let book = self.customer(customer_id)?;
+            for (_, id, n) in &group {
+                *book.expired.entry(id.clone()).or_default() += n;
+            }
             total += sum;
         }
         Ok(total)
@@ -688,10 +694,22 @@ impl Book {
             .as_ref()
             .and_then(|id| lots.iter().position(|l| &l.id == id));
         let policy = self.settings.return_policy;
+        // As a live return: what expired of its own points is not taken again.
+        let expired_own = match &p.lot_id {
+            Some(id) => self
+                .customers
+                .get(&customer_id)
+                .and_then(|c| c.expired.get(id))
+                .copied()
+                .unwrap_or(0),
+            None => 0,
+        };
+        let p = &self.rows.purchases[index];
+        let reversible = (p.points_earned - expired_own - p.points_reversed).max(0);
         let reversal = vafa_core::ledger::plan_reversal(
             &lots,
             own,
-            dues.points,
+            dues.points.min(reversible),
             policy,
             self.debt(&customer_id),
             at,
@@ -965,3 +983,52 @@ impl std::str::FromStr for ExportTable {
 /// A page of an export: each row's cells as text (`None` for SQL NULL), times still in
 /// microseconds; the last row's id is the cursor of the next page.
 pub type ExportRows = Vec<Vec<Option<String>>>;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    /// As a live return: points that expired unspent are not taken back a second time.
+    #[test]
+    fn a_return_after_expiry_takes_nothing_twice() {
+        let program = crate::Program {
+            id: "prg_t".into(),
+            name: "T".into(),
+            currency: vafa_core::program::Currency::Irr,
+            timezone: "Asia/Tehran".into(),
+            locale: vafa_core::program::Locale::Fa,
+            created_at: at("2025-01-01T00:00:00Z"),
+        };
+        let settings = LedgerSettings {
+            expiry: vafa_core::ledger::ExpiryPolicy::Days { days: 30 },
+            ..Default::default()
+        };
+        let mut book = Book::new(&program, settings, None, at("2026-01-01T00:00:00Z")).unwrap();
+        book.add_customer(Customer::new(
+            "cus_t".into(),
+            "prg_t".into(),
+            at("2025-01-01T00:00:00Z"),
+        ));
+        let buy = |when: &str| PastPurchase {
+            customer_id: "cus_t".into(),
+            external_id: None,
+            store: None,
+            channel: None,
+            lines: Vec::new(),
+            total_minor: 100_000,
+            occurred_at: at(when),
+            earn: true,
+        };
+        // 10 points each; the first purchase's expire in March.
+        let old = book.purchase(buy("2025-02-01T00:00:00Z")).unwrap();
+        book.purchase(buy("2025-06-01T00:00:00Z")).unwrap();
+        book.return_all(&old, at("2025-06-02T00:00:00Z")).unwrap();
+        let left: i64 = book.lots("cus_t").iter().map(|l| l.remaining).sum();
+        assert_eq!((left, book.debt("cus_t")), (10, 0));
+    }
+}
