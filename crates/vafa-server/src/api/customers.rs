@@ -578,11 +578,12 @@ pub async fn merge(
     Path(id): Path<String>,
     Json(input): Json<MergeInput>,
 ) -> ApiResult<axum::Json<MergeResult>> {
+    // Read before the merge: an error after it would answer a merge that happened.
+    let currency = program_currency(&state, &auth).await?;
     let out = state
         .store
         .merge_customers(&auth.ctx(&state), &id, input.duplicate_id.trim())
         .await?;
-    let currency = program_currency(&state, &auth).await?;
     Ok(axum::Json(MergeResult {
         customer: out.survivor.into(),
         duplicate_id: out.duplicate_id,

@@ -804,6 +804,10 @@ async fn merge_duplicate(
     let ui = &p.ui;
     let r = async {
         ui.require_route(&state, Method::POST, "/api/v1/customers/{id}/merge")?;
+        // Not undone: the box is ticked on purpose, not only in the browser's eyes.
+        if p.get("confirm") != Some("yes") {
+            return Err(crate::error::ApiError::field("confirm", "must be ticked").into());
+        }
         let duplicate_id = find_one(&state, ui, p.get("duplicate").unwrap_or("")).await?;
         let input = api::customers::MergeInput { duplicate_id };
         let _ = api::customers::merge(
@@ -829,8 +833,8 @@ async fn find_one(state: &AppState, ui: &Ui, raw: &str) -> Result<String, UiErro
     if q.is_empty() {
         return Err(field("is empty"));
     }
-    if q.starts_with("cus_") {
-        return Ok(q);
+    if q.to_ascii_lowercase().starts_with("cus_") {
+        return Ok(q.to_ascii_lowercase());
     }
     let mobile = vafa_core::mobile::Mobile::parse(&q).ok();
     let card = vafa_core::card::CardNumber::parse(&q).ok();

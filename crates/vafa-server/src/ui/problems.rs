@@ -62,6 +62,7 @@ fn field_label(v: &View, field: &str) -> String {
 pub(super) const API_MESSAGES: &[(&str, &str)] = &[
     ("is not an Iranian mobile number", "apimsg_mobile"),
     ("names no customer", "apimsg_no_customer"),
+    ("must be ticked", "apimsg_must_tick"),
     ("names more than one customer", "apimsg_many_customers"),
     ("is empty", "apimsg_empty"),
     ("must not be empty", "apimsg_empty"),

@@ -423,6 +423,21 @@ async fn a_duplicate_merged_from_the_customer_page() {
         m.login("boss", PASSWORD).await;
         let page = m.get(&format!("/customers/{kid}")).await;
         assert!(page.html.contains("merge-form"), "{}", page.html);
+        let unconfirmed = m.post(&path, &[("duplicate", "09351110066")]).await;
+        assert_eq!(
+            unconfirmed
+                .headers
+                .get("vafa-status")
+                .map(|s| s.to_str().unwrap()),
+            Some("422"),
+            "{}",
+            unconfirmed.html
+        );
+        assert!(
+            unconfirmed.html.contains("باید تیک بخورد"),
+            "{}",
+            unconfirmed.html
+        );
         let nobody = m
             .post(&path, &[("duplicate", "09130000000"), ("confirm", "yes")])
             .await;

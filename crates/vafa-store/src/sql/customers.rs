@@ -191,6 +191,10 @@ macro_rules! customer_ops {
                     return Err(StoreError::MergeSelf);
                 }
                 let mut tx = self.begin_write().await?;
+                // The duplicate's cards first: a purchase by card locks the card, then its
+                // holder, and a merge that took the holder first would deadlock with it.
+                let cards_first = format!("SELECT id FROM cards WHERE program_id = $1 AND customer_id = $2 ORDER BY id{}", $lock);
+                let _: Vec<(String,)> = sqlx::query_as(&cards_first).bind(&ctx.program_id).bind(duplicate_id).fetch_all(&mut *tx).await?;
                 // Lock in id order so two opposite merges cannot deadlock.
                 let (first, second) = if survivor_id < duplicate_id { (survivor_id, duplicate_id) } else { (duplicate_id, survivor_id) };
                 let a = Self::open_customer(&mut tx, &ctx.program_id, first).await?;

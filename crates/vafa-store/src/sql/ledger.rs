@@ -803,9 +803,23 @@ macro_rules! ledger_ops {
                     .bind(purchase_id)
                     .fetch_optional(&mut *tx)
                     .await?;
-                let customer_id = owner.ok_or(StoreError::NotFound("purchase"))?.0;
+                let mut customer_id = owner.ok_or(StoreError::NotFound("purchase"))?.0;
                 // Returns are allowed for blocked customers: the money goes back either way.
-                Self::lock_customer(&mut tx, &ctx.program_id, &customer_id).await?;
+                // A merge may have moved the purchase to the survivor while this waited for
+                // the duplicate's lock: then it takes the survivor's too, whose accounts
+                // now hold the purchase's points.
+                loop {
+                    Self::lock_customer(&mut tx, &ctx.program_id, &customer_id).await?;
+                    let (now_owner,): (String,) = sqlx::query_as("SELECT customer_id FROM purchases WHERE program_id = $1 AND id = $2")
+                        .bind(&ctx.program_id)
+                        .bind(purchase_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if now_owner == customer_id {
+                        break;
+                    }
+                    customer_id = now_owner;
+                }
                 let (program, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
                 // The earlier returns' money is summed under the customer's lock (above), which
                 // every return takes first: no other return of this purchase can be in flight.

@@ -223,6 +223,7 @@ macro_rules! ledger_more_ops {
                 let to_row = Self::lock_account(&mut *conn, &ctx.program_id, &to_pts, ctx.now).await?;
                 let cash = Self::lock_account(&mut *conn, &ctx.program_id, &from_cash, ctx.now).await?.balance;
                 let mut legs = Vec::new();
+                let mut new_lots = Vec::new();
                 let mut moved = MergedValue::default();
                 let mut lots: Vec<vafa_core::ledger::Lot> =
                     Self::lots_of(&mut *conn, &to_row.id).await?.into_iter().filter(|l| !l.expired(ctx.now)).collect();
@@ -234,14 +235,15 @@ macro_rules! ledger_more_ops {
                         .fetch_one(&mut *conn)
                         .await?;
                     let new = Self::new_lot(&mut *conn, ctx, &to_row.id, purchase_id.as_deref(), lot.remaining, lot.available_at, lot.expires_at).await?;
-                    if purchase_id.is_some() {
-                        db::query("UPDATE purchases SET lot_id = $1 WHERE program_id = $2 AND lot_id = $3")
+                    if let Some(pid) = &purchase_id {
+                        db::query("UPDATE purchases SET lot_id = $1 WHERE id = $2 AND lot_id = $3")
                             .bind(&new)
-                            .bind(&ctx.program_id)
+                            .bind(pid)
                             .bind(&lot.id)
                             .execute(&mut *conn)
                             .await?;
                     }
+                    new_lots.push(new.clone());
                     legs.push(Leg::lot(from_pts.clone(), -lot.remaining, &lot.id));
                     legs.push(Leg::lot(to_pts.clone(), lot.remaining, &new));
                     moved.points += lot.remaining;
@@ -278,11 +280,13 @@ macro_rules! ledger_more_ops {
                         "debt_paid": moved.debt_paid, "cashback_minor": cash,
                     });
                     let entry_id = Self::post_entry(&mut *conn, ctx, "merge", Some(to), None, explanation, &legs).await?;
-                    db::query("UPDATE lots SET entry_id = $1 WHERE entry_id = '' AND program_id = $2")
-                        .bind(&entry_id)
-                        .bind(&ctx.program_id)
-                        .execute(&mut *conn)
-                        .await?;
+                    for lot in &new_lots {
+                        db::query("UPDATE lots SET entry_id = $1 WHERE id = $2")
+                            .bind(&entry_id)
+                            .bind(lot)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
                     moved.entry_id = Some(entry_id);
                 }
                 moved.purchases = db::query("UPDATE purchases SET customer_id = $1 WHERE program_id = $2 AND customer_id = $3")

@@ -980,3 +980,51 @@ async fn points_transferred_to_a_customer_in_debt_pay_the_debt_first() {
     })
     .await;
 }
+
+/// A return of the duplicate's purchase racing the merge that moves it: whichever wins,
+/// the purchase's points are taken back once, from wherever they are, and nobody is
+/// left owing for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_return_racing_a_merge_takes_back_from_wherever_the_points_went() {
+    each_backend(|store, name| async move {
+        let ctx = program(&store, "Merge race").await;
+        let s = LedgerSettings {
+            pending_days: 7,
+            ..Default::default()
+        };
+        store.set_ledger_settings(&ctx, &s).await.unwrap();
+        for round in 0..12 {
+            let keep = customer(&store, &ctx, "Keep").await;
+            let dup = customer(&store, &ctx, "Dup").await;
+            let p = store
+                .post_purchase(&ctx, &purchase(&dup, 100_000, &[]), None)
+                .await
+                .unwrap()
+                .value;
+            let (s1, c1, k1, d1) = (store.clone(), ctx.clone(), keep.clone(), dup.clone());
+            let merge = tokio::spawn(async move { s1.merge_customers(&c1, &k1, &d1).await });
+            let (s2, c2, pid) = (store.clone(), ctx.clone(), p.purchase_id.clone());
+            let ret = tokio::spawn(async move {
+                s2.return_purchase(&c2, &pid, &ReturnRequest::Amount(100_000), None)
+                    .await
+            });
+            merge.await.unwrap().unwrap();
+            let r = ret.await.unwrap().unwrap().value;
+            assert_eq!(
+                (r.points_due, r.points_reversed, r.points_debt_added),
+                (10, 10, 0),
+                "{name} round {round}"
+            );
+            for c in [&keep, &dup] {
+                let b = store.balance(&ctx.program_id, c, now()).await.unwrap();
+                assert_eq!(
+                    (b.points_available, b.points_pending, b.points_debt),
+                    (0, 0, 0),
+                    "{name} round {round}: {c}"
+                );
+            }
+        }
+        verified(&store, name).await;
+    })
+    .await;
+}
