@@ -289,6 +289,16 @@ macro_rules! ledger_more_ops {
                     }
                     moved.entry_id = Some(entry_id);
                 }
+                // Its reward claims and coupon uses too: an unused claim is the survivor's to
+                // use or cancel, and per-customer limits count both records' as one.
+                for table in ["reward_claims", "coupon_uses"] {
+                    db::query(format!("UPDATE {table} SET customer_id = $1 WHERE program_id = $2 AND customer_id = $3"))
+                        .bind(to)
+                        .bind(&ctx.program_id)
+                        .bind(from)
+                        .execute(&mut *conn)
+                        .await?;
+                }
                 moved.purchases = db::query("UPDATE purchases SET customer_id = $1 WHERE program_id = $2 AND customer_id = $3")
                     .bind(to)
                     .bind(&ctx.program_id)

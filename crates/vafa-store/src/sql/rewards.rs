@@ -258,9 +258,17 @@ macro_rules! reward_ops {
             pub(crate) async fn cancel_reward_claim_op(&self, ctx: &Ctx, claim_id: &str, reason: &str) -> Result<RewardClaim> {
                 let mut tx = self.begin_write().await?;
                 let (program, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
-                let claim = Self::claim_by(&mut tx, &ctx.program_id, "id", claim_id).await?.ok_or(StoreError::NotFound("claim"))?;
-                // The customer's lock first, as every value change takes it.
-                Self::lock_customer(&mut tx, &ctx.program_id, &claim.customer_id).await?;
+                let mut claim = Self::claim_by(&mut tx, &ctx.program_id, "id", claim_id).await?.ok_or(StoreError::NotFound("claim"))?;
+                // The customer's lock first, as every value change takes it; a merge may have
+                // moved the claim to the survivor meanwhile: then its lock too.
+                loop {
+                    Self::lock_customer(&mut tx, &ctx.program_id, &claim.customer_id).await?;
+                    let now = Self::claim_by(&mut tx, &ctx.program_id, "id", claim_id).await?.ok_or(StoreError::NotFound("claim"))?;
+                    if now.customer_id == claim.customer_id {
+                        break;
+                    }
+                    claim = now;
+                }
                 let n = sqlx::query(
                     "UPDATE reward_claims SET status = 'cancelled', cancelled_at = $1, cancel_reason = $2 \
                      WHERE program_id = $3 AND id = $4 AND status = 'issued'",

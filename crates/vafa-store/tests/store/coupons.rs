@@ -254,3 +254,42 @@ async fn a_single_use_code_is_used_once_by_fifty_concurrent_requests() {
     })
     .await;
 }
+
+/// After a merge a once-per-customer code counts the duplicate's use for the survivor.
+#[tokio::test]
+async fn a_merge_counts_the_duplicates_coupon_uses_for_the_survivor() {
+    each_backend(|store, name| async move {
+        let ctx = program(&store, "Merged coupons").await;
+        let mut once = rules("10");
+        once.max_uses_per_customer = Some(1);
+        store
+            .create_coupon_batch(
+                &ctx,
+                &NewCouponBatch {
+                    name: "Once".into(),
+                    source: CouponSource::Shared {
+                        code: "ONCE1405".into(),
+                    },
+                    rules: once,
+                },
+                &|_| {},
+            )
+            .await
+            .unwrap();
+        let keep = customer(&store, &ctx, "Keep").await;
+        let dup = customer(&store, &ctx, "Dup").await;
+        store
+            .redeem_coupon(&ctx, "ONCE1405", &dup, &cart(100_000), None, None)
+            .await
+            .unwrap();
+        store.merge_customers(&ctx, &keep, &dup).await.unwrap();
+        assert!(
+            matches!(
+                store.redeem_coupon(&ctx, "ONCE1405", &keep, &cart(100_000), None, None).await,
+                Err(StoreError::CouponNotApplicable(m)) if m.contains("most allowed")
+            ),
+            "{name}: the code was used once by the person behind both records"
+        );
+    })
+    .await;
+}

@@ -200,3 +200,57 @@ async fn claims_spend_points_and_codes_are_used_once() {
     })
     .await;
 }
+
+/// A merge hands the duplicate's claims to the survivor: its limit counts them, and an
+/// unused claim cancelled afterwards gives the points back to the survivor, who can
+/// spend them, not to the closed record.
+#[tokio::test]
+async fn a_merge_hands_the_duplicates_claims_to_the_survivor() {
+    each_backend(|store, name| async move {
+        let ctx = program(&store, "Merged claims").await;
+        let latte = store
+            .create_reward(
+                &ctx,
+                &def(serde_json::json!({
+                    "name": "Free latte", "kind": {"type": "free_product", "sku": "LATTE"},
+                    "cost_points": 300, "per_customer_limit": 1, "code_valid_days": 7
+                })),
+            )
+            .await
+            .unwrap();
+        let keep = customer(&store, &ctx, "Keep").await;
+        let dup = customer(&store, &ctx, "Dup").await;
+        store
+            .adjust(&ctx, &dup, 500, "welcome", None)
+            .await
+            .unwrap();
+        let claim = store
+            .claim_reward(&ctx, &latte.id, &dup, None)
+            .await
+            .unwrap()
+            .value;
+        store.merge_customers(&ctx, &keep, &dup).await.unwrap();
+        assert!(
+            matches!(
+                store.claim_reward(&ctx, &latte.id, &keep, None).await,
+                Err(StoreError::RewardUnavailable(m)) if m.contains("most allowed")
+            ),
+            "{name}: one latte for the one person behind both records"
+        );
+        let back = store
+            .cancel_reward_claim(&ctx, &claim.id, "changed mind")
+            .await
+            .unwrap();
+        assert_eq!(back.customer_id, keep, "{name}");
+        let b = store
+            .balance(&ctx.program_id, &keep, crate::now())
+            .await
+            .unwrap();
+        assert_eq!(
+            b.points_available, 500,
+            "{name}: 200 moved by the merge, 300 given back"
+        );
+        crate::ledger::verified(&store, name).await;
+    })
+    .await;
+}
