@@ -13,6 +13,50 @@ pub async fn customer(store: &Arc<dyn Store>, ctx: &Ctx, name: &str) -> String {
     store.create_customer(ctx, p).await.unwrap().id
 }
 
+/// A customer who owes 10 points: earned on a purchase of 100,000, spent, then the
+/// purchase returned (the default policy, `allow_negative`, and no pending days).
+async fn customer_in_debt(store: &Arc<dyn Store>, ctx: &Ctx, name: &str) -> String {
+    let c = customer(store, ctx, name).await;
+    let p = store
+        .post_purchase(ctx, &purchase(&c, 100_000, &[]), None)
+        .await
+        .unwrap()
+        .value;
+    store
+        .redeem(ctx, &c, Spend::Points(10), None)
+        .await
+        .unwrap();
+    store
+        .return_purchase(ctx, &p.purchase_id, &ReturnRequest::Amount(100_000), None)
+        .await
+        .unwrap();
+    c
+}
+
+/// Run the request `make` builds eight times at once; every one must succeed. The
+/// distinct ids (by `id`) of what they answered: one, when they are duplicates.
+async fn eight_at_once<T, Fut>(
+    name: &str,
+    id: impl Fn(T) -> String,
+    make: impl Fn() -> Fut,
+) -> std::collections::HashSet<String>
+where
+    T: Send + 'static,
+    Fut: std::future::Future<Output = vafa_store::Result<Replayed<T>>> + Send + 'static,
+{
+    let tasks: Vec<_> = (0..8).map(|_| tokio::spawn(make())).collect();
+    let mut ids = std::collections::HashSet::new();
+    for t in tasks {
+        let out = t
+            .await
+            .unwrap()
+            .map_err(|e| format!("{name}: {e}"))
+            .unwrap();
+        ids.insert(id(out.value));
+    }
+    ids
+}
+
 pub fn purchase(customer_id: &str, total: i64, lines: &[(i64, i64)]) -> NewPurchase {
     NewPurchase {
         coupons: Vec::new(),
@@ -378,21 +422,7 @@ async fn points_expired_before_they_were_recorded_pay_no_debt() {
             ..Default::default()
         };
         store.set_ledger_settings(&ctx, &s).await.unwrap();
-        let c = customer(&store, &ctx, "Leila").await;
-        // A debt of 10: earned, spent, then the purchase returned.
-        let p = store
-            .post_purchase(&ctx, &purchase(&c, 100_000, &[]), None)
-            .await
-            .unwrap()
-            .value;
-        store
-            .redeem(&ctx, &c, Spend::Points(10), None)
-            .await
-            .unwrap();
-        store
-            .return_purchase(&ctx, &p.purchase_id, &ReturnRequest::Amount(100_000), None)
-            .await
-            .unwrap();
+        let c = customer_in_debt(&store, &ctx, "Leila").await;
         // A receipt from 60 days ago, entered today: its points expired 30 days ago.
         let late = NewPurchase {
             occurred_at: now()
@@ -486,23 +516,21 @@ async fn idempotency_keys_replay_and_refuse_other_bodies() {
         assert!(matches!(conflict, Err(StoreError::IdempotencyConflict)));
 
         // Concurrent duplicates: one entry.
-        let key2 = Idempotency {
-            key: "k-2".into(),
-            fingerprint: "redeem 3".into(),
+        let key = |k: &str| Idempotency {
+            key: k.into(),
+            fingerprint: format!("body of {k}"),
         };
-        let tasks: Vec<_> = (0..8)
-            .map(|_| {
-                let (store, ctx, c, key2) = (store.clone(), ctx.clone(), c.clone(), key2.clone());
-                tokio::spawn(
-                    async move { store.redeem(&ctx, &c, Spend::Points(3), Some(&key2)).await },
-                )
-            })
-            .collect();
-        let mut ids = std::collections::HashSet::new();
-        for t in tasks {
-            ids.insert(t.await.unwrap().unwrap().value.redemption_id);
-        }
-        assert_eq!(ids.len(), 1, "{name}");
+        let (k2, k3, k4, k5) = (key("k-2"), key("k-3"), key("k-4"), key("k-5"));
+        let redeemed = eight_at_once(
+            name,
+            |r: RedemptionOutcome| r.redemption_id,
+            || {
+                let (store, ctx, c, k) = (store.clone(), ctx.clone(), c.clone(), k2.clone());
+                async move { store.redeem(&ctx, &c, Spend::Points(3), Some(&k)).await }
+            },
+        )
+        .await;
+        assert_eq!(redeemed.len(), 1, "{name}");
         assert_eq!(
             store
                 .balance(&ctx.program_id, &c, now())
@@ -515,86 +543,51 @@ async fn idempotency_keys_replay_and_refuse_other_bodies() {
         // Duplicates of a request that takes all that is left: the losers must not refuse
         // for want of what the winner took (they wait on the customer's lock, then see its
         // effects), but answer with the winner's outcome.
-        let key3 = Idempotency {
-            key: "k-3".into(),
-            fingerprint: "redeem 6".into(),
-        };
-        let tasks: Vec<_> = (0..8)
-            .map(|_| {
-                let (store, ctx, c, key3) = (store.clone(), ctx.clone(), c.clone(), key3.clone());
-                tokio::spawn(
-                    async move { store.redeem(&ctx, &c, Spend::Points(6), Some(&key3)).await },
-                )
-            })
-            .collect();
-        let mut ids = std::collections::HashSet::new();
-        for t in tasks {
-            let out = t.await.unwrap();
-            ids.insert(
-                out.map_err(|e| format!("{name}: {e}"))
-                    .unwrap()
-                    .value
-                    .redemption_id,
-            );
-        }
-        assert_eq!(ids.len(), 1, "{name}");
+        let all = eight_at_once(
+            name,
+            |r: RedemptionOutcome| r.redemption_id,
+            || {
+                let (store, ctx, c, k) = (store.clone(), ctx.clone(), c.clone(), k3.clone());
+                async move { store.redeem(&ctx, &c, Spend::Points(6), Some(&k)).await }
+            },
+        )
+        .await;
+        assert_eq!(all.len(), 1, "{name}");
         let receipt = NewPurchase {
             external_id: Some("R-race".into()),
             ..purchase(&c, 40_000, &[])
         };
-        let key4 = Idempotency {
-            key: "k-4".into(),
-            fingerprint: "purchase R-race".into(),
-        };
-        let tasks: Vec<_> = (0..8)
-            .map(|_| {
-                let (store, ctx, receipt, key4) =
-                    (store.clone(), ctx.clone(), receipt.clone(), key4.clone());
-                tokio::spawn(async move { store.post_purchase(&ctx, &receipt, Some(&key4)).await })
-            })
-            .collect();
-        let mut ids = std::collections::HashSet::new();
-        for t in tasks {
-            let out = t.await.unwrap();
-            ids.insert(
-                out.map_err(|e| format!("{name}: {e}"))
-                    .unwrap()
-                    .value
-                    .purchase_id,
-            );
-        }
+        let bought = eight_at_once(
+            name,
+            |p: PurchaseOutcome| p.purchase_id,
+            || {
+                let (store, ctx, receipt, k) =
+                    (store.clone(), ctx.clone(), receipt.clone(), k4.clone());
+                async move { store.post_purchase(&ctx, &receipt, Some(&k)).await }
+            },
+        )
+        .await;
         assert_eq!(
-            ids.len(),
+            bought.len(),
             1,
             "{name}: one purchase for eight tries of one receipt"
         );
-        let bought = ids.into_iter().next().unwrap();
-        let key5 = Idempotency {
-            key: "k-5".into(),
-            fingerprint: "return all".into(),
-        };
-        let tasks: Vec<_> = (0..8)
-            .map(|_| {
-                let (store, ctx, bought, key5) =
-                    (store.clone(), ctx.clone(), bought.clone(), key5.clone());
-                tokio::spawn(async move {
+        let bought = bought.into_iter().next().unwrap();
+        let returned = eight_at_once(
+            name,
+            |r: ReturnOutcome| r.return_id,
+            || {
+                let (store, ctx, bought, k) =
+                    (store.clone(), ctx.clone(), bought.clone(), k5.clone());
+                async move {
                     store
-                        .return_purchase(&ctx, &bought, &ReturnRequest::Amount(40_000), Some(&key5))
+                        .return_purchase(&ctx, &bought, &ReturnRequest::Amount(40_000), Some(&k))
                         .await
-                })
-            })
-            .collect();
-        let mut ids = std::collections::HashSet::new();
-        for t in tasks {
-            let out = t.await.unwrap();
-            ids.insert(
-                out.map_err(|e| format!("{name}: {e}"))
-                    .unwrap()
-                    .value
-                    .return_id,
-            );
-        }
-        assert_eq!(ids.len(), 1, "{name}: one return");
+                }
+            },
+        )
+        .await;
+        assert_eq!(returned.len(), 1, "{name}: one return");
 
         let dup = NewPurchase {
             coupons: Vec::new(),
@@ -856,27 +849,9 @@ async fn a_merge_moves_the_duplicates_points_debt_cashback_and_purchases() {
         // A duplicate in debt passes the debt on; the survivor's next earnings pay it.
         let plain = program(&store, "Merge debt").await;
         let a = customer(&store, &plain, "A").await;
-        let d = customer(&store, &plain, "D").await;
+        let d = customer_in_debt(&store, &plain, "D").await;
         store
             .post_purchase(&plain, &purchase(&a, 50_000, &[]), None)
-            .await
-            .unwrap();
-        let p = store
-            .post_purchase(&plain, &purchase(&d, 100_000, &[]), None)
-            .await
-            .unwrap()
-            .value;
-        store
-            .redeem(&plain, &d, Spend::Points(10), None)
-            .await
-            .unwrap();
-        store
-            .return_purchase(
-                &plain,
-                &p.purchase_id,
-                &ReturnRequest::Amount(100_000),
-                None,
-            )
             .await
             .unwrap();
         let out = store.merge_customers(&plain, &a, &d).await.unwrap();
@@ -906,26 +881,8 @@ async fn a_merge_moves_the_duplicates_points_debt_cashback_and_purchases() {
         verified(&store, name).await;
 
         // And the other way round: the survivor in debt, the duplicate with points.
-        let x = customer(&store, &plain, "X").await;
+        let x = customer_in_debt(&store, &plain, "X").await;
         let y = customer(&store, &plain, "Y").await;
-        let p = store
-            .post_purchase(&plain, &purchase(&x, 100_000, &[]), None)
-            .await
-            .unwrap()
-            .value;
-        store
-            .redeem(&plain, &x, Spend::Points(10), None)
-            .await
-            .unwrap();
-        store
-            .return_purchase(
-                &plain,
-                &p.purchase_id,
-                &ReturnRequest::Amount(100_000),
-                None,
-            )
-            .await
-            .unwrap();
         store
             .post_purchase(&plain, &purchase(&y, 150_000, &[]), None)
             .await
@@ -954,22 +911,9 @@ async fn points_transferred_to_a_customer_in_debt_pay_the_debt_first() {
         };
         store.set_ledger_settings(&ctx, &s).await.unwrap();
         let a = customer(&store, &ctx, "A").await;
-        let b = customer(&store, &ctx, "B").await;
+        let b = customer_in_debt(&store, &ctx, "B").await;
         store
             .adjust(&ctx, &a, 50, "opening balance", None)
-            .await
-            .unwrap();
-        let p = store
-            .post_purchase(&ctx, &purchase(&b, 100_000, &[]), None)
-            .await
-            .unwrap()
-            .value;
-        store
-            .redeem(&ctx, &b, Spend::Points(10), None)
-            .await
-            .unwrap();
-        store
-            .return_purchase(&ctx, &p.purchase_id, &ReturnRequest::Amount(100_000), None)
             .await
             .unwrap();
         store.transfer(&ctx, &a, &b, 15, None).await.unwrap();
