@@ -192,6 +192,8 @@ pub struct MergedValue {
     pub purchases: i64,
     /// The `merge` journal entry, when there was value to move.
     pub entry_id: Option<String>,
+    /// The survivor's tier change, when the merge raised it.
+    pub tier_change: Option<crate::tiers_model::TierChange>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -563,6 +563,11 @@ pub struct MovedValue {
     pub purchases: i64,
     /// The `merge` entry in the survivor's ledger, when there was value to move.
     pub entry_id: Option<String>,
+    /// The survivor's tier change, when the merge raised it: to the higher of the two
+    /// records' tiers (`merge`, no second entry gift), or past both when the purchases
+    /// together cross a threshold (`upgrade`, with its gift).
+    #[schema(value_type = Option<Object>)]
+    pub tier_change: Option<vafa_store::TierChange>,
 }
 
 /// Merge a duplicate into this customer: its cards, points (each lot keeping its dates),
@@ -595,6 +600,7 @@ pub async fn merge(
             cashback: MoneyDto::of(out.moved.cashback_minor, currency),
             purchases: out.moved.purchases,
             entry_id: out.moved.entry_id,
+            tier_change: out.moved.tier_change,
         },
     }))
 }

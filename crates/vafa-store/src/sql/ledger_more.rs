@@ -209,7 +209,7 @@ macro_rules! ledger_more_ops {
             /// `merge` entry on the survivor; and its purchases, so that their returns take
             /// back from the survivor, with the sales summary of both made again.
             pub(crate) async fn merge_value<C: Db>(conn: &mut C, ctx: &Ctx, from: &str, to: &str) -> Result<MergedValue> {
-                let (program, _) = Self::program_and_settings(&mut *conn, &ctx.program_id).await?;
+                let (program, settings) = Self::program_and_settings(&mut *conn, &ctx.program_id).await?;
                 let currency = program.currency.code();
                 let (from_pts, to_pts) = (AccountSpec::customer_points(from), AccountSpec::customer_points(to));
                 let (from_cash, to_cash) = (AccountSpec::customer_cashback(from, currency), AccountSpec::customer_cashback(to, currency));
@@ -324,7 +324,39 @@ macro_rules! ledger_more_ops {
                     .execute(&mut *conn)
                     .await?;
                 }
+                moved.tier_change = Self::merge_tier(&mut *conn, ctx, &program, &settings, from, to).await?;
                 Ok(moved)
+            }
+
+            /// The survivor's tier after a merge: the higher of the two records' tiers,
+            /// and higher still when the purchases now together cross a threshold, as a
+            /// purchase would. A tier the duplicate already held brings no second entry
+            /// gift (`merge`); one neither held is an `upgrade`, with its gift.
+            async fn merge_tier<C: Db>(
+                conn: &mut C,
+                ctx: &Ctx,
+                program: &Program,
+                settings: &LedgerSettings,
+                from: &str,
+                to: &str,
+            ) -> Result<Option<crate::tiers_model::TierChange>> {
+                let Some(ladder) = Self::ladder_of(&mut *conn, &ctx.program_id).await? else { return Ok(None) };
+                let current = Self::level_of(&ladder, Self::tier_row(&mut *conn, &ctx.program_id, to).await?.as_ref());
+                let held = Self::level_of(&ladder, Self::tier_row(&mut *conn, &ctx.program_id, from).await?.as_ref());
+                let tz = jiff::tz::TimeZone::get(&program.timezone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let start = ladder.window_start(ctx.now, &tz, crate::rules_model::calendar_of(program.locale));
+                let value = Self::qualifying_value(&mut *conn, &ctx.program_id, to, ladder.metric, start, ctx.now).await?;
+                let target = ladder.qualifies_for(value).max(held);
+                if target <= current {
+                    return Ok(None);
+                }
+                let kind = if target <= held { "merge" } else { "upgrade" };
+                let from_code = ladder.tiers[current].code.clone();
+                let change = Self::change_tier(
+                    &mut *conn, ctx, program, settings, &ladder, to, Some(&from_code), target, kind, Some("merge"), value, None,
+                )
+                .await?;
+                Ok(Some(change))
             }
 
             /// One batch of the expiry job: at most `batch` expired lots, one entry per customer.

@@ -226,3 +226,100 @@ async fn a_jalali_year_window_resets_at_nowruz() {
     })
     .await;
 }
+
+/// A merge raises the survivor to the higher of the two records' tiers without a second
+/// entry gift, and past both when their purchases together cross a threshold — with that
+/// tier's gift, as a purchase would have.
+#[tokio::test]
+async fn a_merge_brings_the_higher_tier_and_the_purchases_together() {
+    each_backend(|store, name| async move {
+        let ctx = at(
+            &program(&store, "Merged tiers").await,
+            "2026-01-10T08:00:00Z",
+        );
+        let settings = LedgerSettings {
+            earn_points: 1,
+            earn_per_minor: 10,
+            expiry: ExpiryPolicy::Never,
+            ..Default::default()
+        };
+        store.set_ledger_settings(&ctx, &settings).await.unwrap();
+        let ladder = TierLadder {
+            metric: TierMetric::Spend,
+            window: TierWindow::Lifetime,
+            grace_days: 0,
+            tiers: vec![
+                tier("simple", 0, "1", 0),
+                tier("silver", 1000, "1", 50),
+                tier("gold", 5000, "1", 300),
+            ],
+        };
+        store.set_tier_ladder(&ctx, &ladder).await.unwrap();
+
+        // 600 + 700: neither is silver alone, both together are.
+        let (a, b) = (
+            customer(&store, &ctx, "A").await,
+            customer(&store, &ctx, "B").await,
+        );
+        buy(&store, &ctx, &a, 600).await;
+        buy(&store, &ctx, &b, 700).await;
+        let out = store.merge_customers(&ctx, &a, &b).await.unwrap();
+        let change = out.moved.tier_change.expect("an upgrade");
+        assert_eq!(
+            (
+                change.to_tier.as_str(),
+                change.kind.as_str(),
+                change.gift_points
+            ),
+            ("silver", "upgrade", 50),
+            "{name}"
+        );
+        assert_eq!(level(&store, &ctx, &a).await, "silver");
+        let bal = store.balance(&ctx.program_id, &a, ctx.now).await.unwrap();
+        assert_eq!(bal.points_available, 60 + 70 + 50, "{name}");
+
+        // The duplicate is gold already: the survivor becomes gold, with no second gift.
+        let (c, d) = (
+            customer(&store, &ctx, "C").await,
+            customer(&store, &ctx, "D").await,
+        );
+        buy(&store, &ctx, &d, 6000).await;
+        assert_eq!(level(&store, &ctx, &d).await, "gold");
+        let out = store.merge_customers(&ctx, &c, &d).await.unwrap();
+        let change = out.moved.tier_change.expect("the duplicate's tier");
+        assert_eq!(
+            (
+                change.to_tier.as_str(),
+                change.kind.as_str(),
+                change.gift_points
+            ),
+            ("gold", "merge", 0),
+            "{name}"
+        );
+        let bal = store.balance(&ctx.program_id, &c, ctx.now).await.unwrap();
+        assert_eq!(
+            bal.points_available,
+            600 + 300,
+            "{name}: the gift D had moved with D's points, once"
+        );
+
+        // Nothing to raise: no change.
+        let (e, f) = (
+            customer(&store, &ctx, "E").await,
+            customer(&store, &ctx, "F").await,
+        );
+        buy(&store, &ctx, &f, 100).await;
+        assert!(
+            store
+                .merge_customers(&ctx, &e, &f)
+                .await
+                .unwrap()
+                .moved
+                .tier_change
+                .is_none(),
+            "{name}"
+        );
+        crate::ledger::verified(&store, name).await;
+    })
+    .await;
+}
