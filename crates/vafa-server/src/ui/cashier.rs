@@ -148,36 +148,60 @@ fn fragment(ui: &Ui, found: Found) -> Response {
     })
 }
 
+/// What a person typed to name a customer: Persian digits made ASCII; spaces and dashes
+/// dropped (`compact`) to read it as a mobile or, failing that, a card number.
+pub struct Lookup {
+    pub text: String,
+    pub compact: String,
+    pub mobile: Option<vafa_core::mobile::Mobile>,
+    pub card: Option<vafa_core::card::CardNumber>,
+}
+
+impl Lookup {
+    pub fn of(raw: &str) -> Lookup {
+        let text = vafa_core::digits::normalize_digits(raw.trim());
+        let compact: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .collect();
+        let mobile = vafa_core::mobile::Mobile::parse(&compact).ok();
+        let card = match mobile {
+            None => vafa_core::card::CardNumber::parse(&compact).ok(),
+            Some(_) => None,
+        };
+        Lookup {
+            text,
+            compact,
+            mobile,
+            card,
+        }
+    }
+
+    /// The customer list by the mobile, else by the card, else by the text as a name
+    /// (when `by_name`).
+    pub fn query(&self, by_name: bool, limit: u32) -> api::customers::CustomerListQuery {
+        let named = self.mobile.is_none() && self.card.is_none();
+        api::customers::CustomerListQuery {
+            mobile: self.mobile.as_ref().map(|m| m.as_e164().to_owned()),
+            card: self.card.as_ref().map(|c| c.as_str().to_owned()),
+            tag: None,
+            external_id: None,
+            q: (by_name && named).then(|| self.text.clone()),
+            status: None,
+            cursor: None,
+            limit: Some(limit),
+        }
+    }
+}
+
 /// A mobile finds by mobile, a card number by card, anything else by name.
 async fn search(state: &AppState, ui: &Ui, q: &str) -> Result<Found, UiError> {
-    let q = vafa_core::digits::normalize_digits(q.trim());
-    if q.is_empty() {
+    let lookup = Lookup::of(q);
+    if lookup.text.is_empty() {
         return Ok(Found::Nothing);
     }
-    let compact: String = q
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect();
-    let mobile = vafa_core::mobile::Mobile::parse(&compact).ok();
-    let card = vafa_core::card::CardNumber::parse(&compact).ok();
-    let query = api::customers::CustomerListQuery {
-        mobile: mobile.as_ref().map(|m| m.as_e164().to_owned()),
-        card: if mobile.is_none() {
-            card.as_ref().map(|c| c.as_str().to_owned())
-        } else {
-            None
-        },
-        tag: None,
-        external_id: None,
-        q: if mobile.is_none() && card.is_none() {
-            Some(q.clone())
-        } else {
-            None
-        },
-        status: None,
-        cursor: None,
-        limit: Some(10),
-    };
+    let query = lookup.query(true, 10);
+    let mobile = lookup.mobile;
     ui.require_route(state, Method::GET, "/api/v1/customers")?;
     let page = api::customers::list(State(state.clone()), ui.auth(), Query(query))
         .await?

@@ -826,35 +826,19 @@ async fn merge_duplicate(
 /// The one customer a mobile, a card number or a customer id names.
 async fn find_one(state: &AppState, ui: &Ui, raw: &str) -> Result<String, UiError> {
     let field = |m: &str| UiError::from(crate::error::ApiError::field("duplicate_id", m));
-    let q: String = vafa_core::digits::normalize_digits(raw.trim())
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != '-')
-        .collect();
+    let lookup = super::cashier::Lookup::of(raw);
+    let q = lookup.compact.to_ascii_lowercase();
     if q.is_empty() {
         return Err(field("is empty"));
     }
-    if q.to_ascii_lowercase().starts_with("cus_") {
-        return Ok(q.to_ascii_lowercase());
+    if q.starts_with("cus_") {
+        return Ok(q);
     }
-    let mobile = vafa_core::mobile::Mobile::parse(&q).ok();
-    let card = vafa_core::card::CardNumber::parse(&q).ok();
-    if mobile.is_none() && card.is_none() {
+    if lookup.mobile.is_none() && lookup.card.is_none() {
         return Err(field(NO_MATCH));
     }
     ui.require_route(state, Method::GET, "/api/v1/customers")?;
-    let query = api::customers::CustomerListQuery {
-        mobile: mobile.as_ref().map(|m| m.as_e164().to_owned()),
-        card: match mobile {
-            None => card.as_ref().map(|c| c.as_str().to_owned()),
-            Some(_) => None,
-        },
-        tag: None,
-        external_id: None,
-        q: None,
-        status: None,
-        cursor: None,
-        limit: Some(2),
-    };
+    let query = lookup.query(false, 2);
     let page = api::customers::list(State(state.clone()), ui.auth(), Query(query))
         .await?
         .0;
