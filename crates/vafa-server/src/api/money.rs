@@ -79,8 +79,9 @@ pub struct PointsBalance {
 /// balance: `earned − redeemed − expired − returned + adjusted + transferred` is
 /// `available + pending` (available is already less any debt) once the expiries due are
 /// posted; the cashback likewise: `cashback_earned − cashback_redeemed −
-/// cashback_returned + cashback_transferred` is the wallet. `transferred` and
-/// `cashback_transferred` include what a merge moved in from a duplicate (or out of it).
+/// cashback_returned + cashback_transferred` is the wallet. A survivor's totals take in
+/// the history of every record merged into it (the merge itself nets to nothing); a
+/// merged record's show what left it as `transferred` and `cashback_transferred`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LifetimeView {
     /// By purchases, events, tier gifts and goodwill.
@@ -95,7 +96,7 @@ pub struct LifetimeView {
     pub cashback_redeemed: MoneyDto,
     /// Cashback earned and taken back by returns.
     pub cashback_returned: MoneyDto,
-    /// Cashback moved by a merge.
+    /// Cashback moved out of a merged record (negative), or 0.
     pub cashback_transferred: MoneyDto,
 }
 

@@ -191,7 +191,14 @@ async fn search_update_erase_merge() {
             "{}",
             balance.body
         );
-        assert_eq!(balance.body["lifetime"]["transferred"], 10);
+        // One person's history: the duplicate's earnings are the survivor's, not a transfer.
+        assert_eq!(
+            (
+                &balance.body["lifetime"]["earned"],
+                &balance.body["lifetime"]["transferred"]
+            ),
+            (&json!(10), &json!(0))
+        );
         let ledger = app.get(&format!("/api/v1/customers/{id}/ledger")).await;
         assert_eq!(ledger.ok(200)["items"][0]["type"], "merge");
         let old = app.get(&format!("/api/v1/customers/{dup_id}")).await;

@@ -293,3 +293,44 @@ async fn a_free_line_keeps_its_own_bonus_until_it_comes_back() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_survivor_is_one_person_to_campaign_caps_and_last_campaign() {
+    each_app(|app| async move {
+        let keep = app.create_customer(customer("Keep", "09121230001")).await;
+        let dup = app.create_customer(customer("Dup", "09121230002")).await;
+        let (keep, dup) = (keep["id"].as_str().unwrap(), dup["id"].as_str().unwrap());
+        let welcome = app
+            .post(
+                "/api/v1/campaigns",
+                json!({"campaign": {"name": "Welcome", "caps": [{"period": "lifetime", "count": 1}]},
+                       "rules": [{"name": "welcome", "effects": [{"type": "fixed_bonus", "points": 5}]}]}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        let welcome_id = welcome["id"].as_str().unwrap();
+        app.post(
+            "/api/v1/campaigns",
+            json!({"campaign": {"name": "Comeback"},
+                   "rules": [{"name": "after the welcome", "condition": format!("customer.last_campaign == '{welcome_id}'"),
+                              "effects": [{"type": "fixed_bonus", "points": 3}]}]}),
+        )
+        .await
+        .ok(201);
+        let buy = |id: &str| json!({"customer_id": id, "total": irr("100000")});
+        // The duplicate had the welcome: base 10 and 5.
+        let mut earlier = buy(dup);
+        earlier["occurred_at"] = json!("2026-11-22T08:00:00Z");
+        let first = app.post("/api/v1/purchases", earlier).await.ok(201).clone();
+        assert_eq!(first["points"]["earned"], 15, "{first}");
+        app.post(&format!("/api/v1/customers/{keep}/merge"), json!({"duplicate_id": dup})).await.ok(200);
+        // The survivor is the same person: no second welcome, and its last campaign is
+        // the duplicate's.
+        let next = app.post("/api/v1/purchases", buy(keep)).await.ok(201).clone();
+        assert_eq!(next["points"]["earned"], 13, "{}: {next}", app.backend);
+        let fired: Vec<&str> = next["rules"].as_array().unwrap().iter().map(|r| r["rule_name"].as_str().unwrap()).collect();
+        assert!(fired.contains(&"after the welcome") && !fired.contains(&"welcome"), "{fired:?}");
+    })
+    .await;
+}

@@ -51,9 +51,18 @@ macro_rules! analytics_ops {
                 .bind(micros(at))
                 .fetch_all(&mut *conn)
                 .await?;
+                // A duplicate's awards are its survivor's: one person, one last campaign.
+                let merged: std::collections::HashMap<String, String> = sqlx::query_as::<_, (String, String)>(
+                    "SELECT id, merged_into FROM customers WHERE program_id = $1 AND merged_into IS NOT NULL",
+                )
+                .bind(program_id)
+                .fetch_all(&mut *conn)
+                .await?
+                .into_iter()
+                .collect();
                 let mut last_campaign: std::collections::HashMap<String, (i64, String)> = Default::default();
                 for (c, campaign, t) in campaigns {
-                    if let Some(c) = c {
+                    if let Some(c) = c.map(|c| merged.get(&c).cloned().unwrap_or(c)) {
                         let e = last_campaign.entry(c).or_insert((t, campaign.clone()));
                         if t > e.0 {
                             *e = (t, campaign);

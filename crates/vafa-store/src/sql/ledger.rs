@@ -300,6 +300,17 @@ macro_rules! ledger_ops {
                 Ok(lots)
             }
 
+            /// The records merged into `customer_id`, directly or through a record that was
+            /// itself merged into it later (a merge re-points the earlier ones).
+            pub(crate) async fn merged_records<C: Db>(conn: &mut C, program_id: &str, customer_id: &str) -> Result<Vec<String>> {
+                let rows: Vec<(String,)> = db::query("SELECT id FROM customers WHERE program_id = $1 AND merged_into = $2 ORDER BY id")
+                    .bind(program_id)
+                    .bind(customer_id)
+                    .fetch_all(&mut *conn)
+                    .await?;
+                Ok(rows.into_iter().map(|r| r.0).collect())
+            }
+
             pub(crate) async fn snapshot<C: Db>(
                 conn: &mut C,
                 program_id: &str,
@@ -325,7 +336,23 @@ macro_rules! ledger_ops {
                 let b = vafa_core::ledger::balance_at(&lots, debt, at, jiff::SignedDuration::from_hours(24 * 30));
                 let mut lifetime = Lifetime::default();
                 let (mut cb_earned, mut cb_redeemed, mut cb_returned, mut cb_transferred) = (0, 0, 0, 0);
-                for acct in rows.iter().filter(|_| with_lifetime) {
+                // A survivor's history is its duplicates' too: their accounts count beside
+                // its own, and what a merge moved between them nets to nothing.
+                let mut merged_rows: Vec<AccountRow> = Vec::new();
+                if with_lifetime {
+                    for record in Self::merged_records(&mut *conn, program_id, customer_id).await? {
+                        let mut more: Vec<AccountRow> = db::query(
+                            "SELECT id, kind, balance, debt, seq FROM accounts WHERE program_id = $1 AND customer_id = $2 \
+                             AND kind IN ('customer_points', 'customer_cashback')",
+                        )
+                        .bind(program_id)
+                        .bind(&record)
+                        .fetch_all(&mut *conn)
+                        .await?;
+                        merged_rows.append(&mut more);
+                    }
+                }
+                for acct in rows.iter().chain(&merged_rows).filter(|_| with_lifetime) {
                     // Per kind of entry: the sum, and the credits to lots and outside them.
                     // A purchase entry both earns (credits to its lot) and, through the
                     // checkout, spends; a return both reverses and gives back what paid.
@@ -1110,13 +1137,9 @@ pub(crate) fn return_dues(
                 cash += pro_rata(line.cashback, line.quantity, already, already + qty);
                 updates.push((*line_no, *qty));
             }
-            if p.returned_minor + amount > p.total_minor {
-                // Earlier returns by amount leave the lines as they were.
-                return too_much(format!(
-                    "these lines come to {amount}, but only {} of the purchase is left to return",
-                    p.total_minor - p.returned_minor
-                ));
-            }
+            // Money already given back by amount leaves the lines as they were: the goods
+            // coming back now are refunded at most the money still left of the sale.
+            let amount = amount.min(p.total_minor - p.returned_minor);
             // Every line back is the whole purchase back; the money alone is not (a free
             // line may still hold a bonus of its own).
             let all_lines = lines.iter().all(|l| {

@@ -299,6 +299,33 @@ macro_rules! ledger_more_ops {
                         .execute(&mut *conn)
                         .await?;
                 }
+                // What it used of capped campaigns counts toward the survivor's caps, period by
+                // period: one person does not get a campaign's limit twice.
+                db::query(
+                    "INSERT INTO campaign_usage (campaign_id, customer_id, period_key, uses, points) \
+                     SELECT campaign_id, $1, period_key, uses, points FROM campaign_usage \
+                     WHERE customer_id = $2 AND campaign_id IN (SELECT id FROM campaigns WHERE program_id = $3) \
+                     ON CONFLICT (campaign_id, customer_id, period_key) \
+                     DO UPDATE SET uses = campaign_usage.uses + excluded.uses, points = campaign_usage.points + excluded.points",
+                )
+                .bind(to)
+                .bind(from)
+                .bind(&ctx.program_id)
+                .execute(&mut *conn)
+                .await?;
+                db::query("DELETE FROM campaign_usage WHERE customer_id = $1 AND campaign_id IN (SELECT id FROM campaigns WHERE program_id = $2)")
+                    .bind(from)
+                    .bind(&ctx.program_id)
+                    .execute(&mut *conn)
+                    .await?;
+                // Records merged into the duplicate before now name the survivor, so the
+                // survivor's history is found from it alone.
+                db::query("UPDATE customers SET merged_into = $1 WHERE program_id = $2 AND merged_into = $3")
+                    .bind(to)
+                    .bind(&ctx.program_id)
+                    .bind(from)
+                    .execute(&mut *conn)
+                    .await?;
                 moved.purchases = db::query("UPDATE purchases SET customer_id = $1 WHERE program_id = $2 AND customer_id = $3")
                     .bind(to)
                     .bind(&ctx.program_id)

@@ -328,17 +328,27 @@ macro_rules! rules_ops {
                 facts.purchase_count = count;
                 facts.last_purchase_at = last.map(from_micros).transpose()?;
                 facts.monetary_minor = monetary.unwrap_or(0);
-                let campaign: Option<(String,)> = db::query(
-                    "SELECT ra.campaign_id FROM rule_awards ra JOIN journal_entries j ON j.id = ra.entry_id \
-                     WHERE j.program_id = $1 AND j.customer_id = $2 AND ra.campaign_id <> 'default' AND ra.occurred_at < $3 \
-                     ORDER BY ra.occurred_at DESC LIMIT 1",
-                )
-                .bind(program_id)
-                .bind(customer_id)
-                .bind(micros(at))
-                .fetch_optional(&mut *conn)
-                .await?;
-                facts.last_campaign = campaign.map(|c| c.0);
+                // The awards stay on the entries of the record that earned them: a survivor's
+                // last campaign may be one of its duplicates'.
+                let mut records = vec![customer_id.to_owned()];
+                records.extend(Self::merged_records(&mut *conn, program_id, customer_id).await?);
+                let mut last: Option<(String, i64)> = None;
+                for record in &records {
+                    let campaign: Option<(String, i64)> = db::query(
+                        "SELECT ra.campaign_id, ra.occurred_at FROM rule_awards ra JOIN journal_entries j ON j.id = ra.entry_id \
+                         WHERE j.program_id = $1 AND j.customer_id = $2 AND ra.campaign_id <> 'default' AND ra.occurred_at < $3 \
+                         ORDER BY ra.occurred_at DESC LIMIT 1",
+                    )
+                    .bind(program_id)
+                    .bind(record)
+                    .bind(micros(at))
+                    .fetch_optional(&mut *conn)
+                    .await?;
+                    if let Some(c) = campaign.filter(|c| last.as_ref().is_none_or(|l| c.1 > l.1)) {
+                        last = Some(c);
+                    }
+                }
+                facts.last_campaign = last.map(|c| c.0);
                 let bal: Option<(i64,)> = db::query("SELECT balance FROM accounts WHERE program_id = $1 AND key = $2")
                     .bind(program_id)
                     .bind(AccountSpec::customer_points(customer_id).key)

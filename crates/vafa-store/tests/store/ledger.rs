@@ -408,6 +408,37 @@ async fn returns_by_lines_and_by_amount_owe_back_what_was_earned_once() {
             (54_000, 5, 36_000, 4),
             "{name}"
         );
+
+        // Money given back by amount first (a price corrected after the sale), then every
+        // line: the lines refund what is left of the 90,000, not their full shares.
+        let p = store
+            .post_purchase(
+                &ctx,
+                &purchase(&c, 90_000, &[(1, 60_000), (1, 40_000)]),
+                None,
+            )
+            .await
+            .unwrap()
+            .value;
+        let part = ret(p.purchase_id.clone(), ReturnRequest::Amount(10_000)).await;
+        let one = ret(p.purchase_id.clone(), ReturnRequest::Lines(vec![(1, 1)])).await;
+        let two = ret(p.purchase_id.clone(), ReturnRequest::Lines(vec![(2, 1)])).await;
+        assert_eq!(
+            (part.amount_minor, one.amount_minor, two.amount_minor),
+            (10_000, 54_000, 26_000),
+            "{name}"
+        );
+        assert_eq!(
+            part.points_due + one.points_due + two.points_due,
+            p.points_earned,
+            "{name}"
+        );
+        assert!(matches!(
+            store
+                .return_purchase(&ctx, &p.purchase_id, &ReturnRequest::Amount(1), None)
+                .await,
+            Err(StoreError::ReturnTooLarge(_))
+        ));
         verified(&store, name).await;
     })
     .await;
@@ -895,6 +926,99 @@ async fn a_merge_moves_the_duplicates_points_debt_cashback_and_purchases() {
         );
         let b = store.balance(&plain.program_id, &x, now()).await.unwrap();
         assert_eq!((b.points_available, b.points_debt), (5, 0), "{name}");
+        assert_lifetime_adds_up(&b, name);
+        verified(&store, name).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_survivors_lifetime_totals_are_both_records_history() {
+    each_backend(|store, name| async move {
+        let ctx = program(&store, "Merge history").await;
+        let keep = customer(&store, &ctx, "Keep").await;
+        let dup = customer(&store, &ctx, "Dup").await;
+        store
+            .post_purchase(&ctx, &purchase(&dup, 200_000, &[]), None)
+            .await
+            .unwrap();
+        // The duplicate pays 10 points (1,000) at the checkout; the 99,000 left earns 9.
+        let paid = NewPurchase {
+            checkout: Some(CheckoutRequest {
+                points: vafa_core::checkout::PointsWanted::Points(10),
+                cashback_minor: 0,
+            }),
+            ..purchase(&dup, 100_000, &[])
+        };
+        let paid = store.post_purchase(&ctx, &paid, None).await.unwrap().value;
+        assert_eq!(paid.points_earned, 9, "{name}");
+        store
+            .post_purchase(&ctx, &purchase(&keep, 50_000, &[]), None)
+            .await
+            .unwrap();
+        store.merge_customers(&ctx, &keep, &dup).await.unwrap();
+
+        let life = |b: &BalanceSnapshot| b.lifetime.clone().unwrap().points;
+        let b = store.balance(&ctx.program_id, &keep, now()).await.unwrap();
+        assert_eq!(b.points_available, 24, "{name}");
+        let l = life(&b);
+        assert_eq!(
+            (l.earned, l.redeemed, l.transferred),
+            (34, 10, 0),
+            "{name}: one person's history, not a transfer from a stranger"
+        );
+        assert_lifetime_adds_up(&b, name);
+        // The closed record keeps its own: what it earned and spent, and what left it.
+        let gone = life(&store.balance(&ctx.program_id, &dup, now()).await.unwrap());
+        assert_eq!(
+            (gone.earned, gone.redeemed, gone.transferred),
+            (29, 10, -19),
+            "{name}"
+        );
+
+        // The survivor returns the duplicate's checkout: the points that paid come back,
+        // and nothing it never spent shows as un-spent.
+        store
+            .return_purchase(
+                &ctx,
+                &paid.purchase_id,
+                &ReturnRequest::Amount(100_000),
+                None,
+            )
+            .await
+            .unwrap();
+        let b = store.balance(&ctx.program_id, &keep, now()).await.unwrap();
+        let l = life(&b);
+        assert_eq!(
+            (b.points_available, l.earned, l.redeemed, l.returned),
+            (25, 34, 0, 9),
+            "{name}"
+        );
+        assert_lifetime_adds_up(&b, name);
+
+        // Merged again into a third record: the first duplicate now names the last
+        // survivor, whose history holds all three.
+        let last = customer(&store, &ctx, "Last").await;
+        store.merge_customers(&ctx, &last, &keep).await.unwrap();
+        let first = store
+            .get_customer(&ctx.program_id, &dup)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(first.merged_into.as_deref(), Some(last.as_str()), "{name}");
+        let b = store.balance(&ctx.program_id, &last, now()).await.unwrap();
+        let l = life(&b);
+        assert_eq!(
+            (
+                b.points_available,
+                l.earned,
+                l.redeemed,
+                l.returned,
+                l.transferred
+            ),
+            (25, 34, 0, 9, 0),
+            "{name}"
+        );
         assert_lifetime_adds_up(&b, name);
         verified(&store, name).await;
     })
