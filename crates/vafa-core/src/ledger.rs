@@ -413,6 +413,20 @@ pub fn plan_reversal(
         }
     }
     if policy == ReturnPolicy::AllowNegative {
+        // Other points still in their return window pay before a debt is left: an
+        // earning pays a debt however new it is, and a debt beside points that later
+        // become spendable would sit there while those points expire.
+        for (i, lot) in lots.iter().enumerate() {
+            if left == 0 {
+                break;
+            }
+            if Some(i) == own || !lot.pending(t) {
+                continue;
+            }
+            let take = lot.remaining.min(left);
+            r.takes.push((i, take));
+            left -= take;
+        }
         r.new_debt = left;
         left = 0;
     }

@@ -145,11 +145,13 @@ macro_rules! ledger_ops {
                     }
                     rows.push((acct.id.clone(), acct.seq, acct.balance, leg));
                 }
-                if !rows.is_empty() {
+                // In statements of at most MAX_BINDS parameters: an entry may hold thousands
+                // of postings (an expiry or a spend across a busy card's lots).
+                for chunk in rows.chunks(crate::sql::history::MAX_BINDS / 9) {
                     let mut sql = String::from(
                         "INSERT INTO postings (id, entry_id, program_id, account_id, seq, unit, amount, balance_after, lot_id) VALUES ",
                     );
-                    for i in 0..rows.len() {
+                    for i in 0..chunk.len() {
                         let n = i * 9;
                         if i > 0 {
                             sql.push_str(", ");
@@ -160,7 +162,7 @@ macro_rules! ledger_ops {
                         ));
                     }
                     let mut q = db::query(sql);
-                    for (account_id, seq, balance, leg) in &rows {
+                    for (account_id, seq, balance, leg) in chunk {
                         q = q
                             .bind(new_id("pst"))
                             .bind(entry_id)

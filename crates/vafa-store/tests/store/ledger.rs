@@ -1096,3 +1096,123 @@ async fn a_return_racing_a_merge_takes_back_from_wherever_the_points_went() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_debt_takes_points_still_pending_before_they_can_expire_beside_it() {
+    each_backend(|store, name| async move {
+        let ctx = program(&store, "Pending pays").await;
+        let s = LedgerSettings {
+            pending_days: 3,
+            expiry: ExpiryPolicy::Days { days: 30 },
+            ..Default::default()
+        };
+        store.set_ledger_settings(&ctx, &s).await.unwrap();
+        let c = customer(&store, &ctx, "Nima").await;
+        let days = |d: i64| jiff::SignedDuration::from_hours(24 * d);
+        let old = NewPurchase {
+            occurred_at: now().checked_sub(days(5)).unwrap(),
+            ..purchase(&c, 100_000, &[])
+        };
+        let old = store.post_purchase(&ctx, &old, None).await.unwrap().value;
+        store
+            .redeem(&ctx, &c, Spend::Points(10), None)
+            .await
+            .unwrap();
+        store
+            .post_purchase(&ctx, &purchase(&c, 50_000, &[]), None)
+            .await
+            .unwrap();
+        // The 10 spent points come back: the 5 still pending pay half, 5 are owed.
+        let r = store
+            .return_purchase(
+                &ctx,
+                &old.purchase_id,
+                &ReturnRequest::Amount(100_000),
+                None,
+            )
+            .await
+            .unwrap()
+            .value;
+        assert_eq!((r.points_reversed, r.points_debt_added), (10, 5), "{name}");
+        let b = r.balance;
+        assert_eq!(
+            (b.points_available, b.points_pending, b.points_debt),
+            (-5, 0, 5),
+            "{name}"
+        );
+        // Nothing is left to expire beside the debt: a month on, the customer still
+        // owes 5, not 10.
+        let later = now().checked_add(days(31)).unwrap();
+        store
+            .expire_lots(&ctx.program_id, later, 100, 10)
+            .await
+            .unwrap();
+        let b = store.balance(&ctx.program_id, &c, later).await.unwrap();
+        assert_eq!(
+            (b.points_available, b.points_debt, b.expiring_soon.len()),
+            (-5, 5, 0),
+            "{name}"
+        );
+        verified(&store, name).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn one_entry_may_take_from_thousands_of_lots() {
+    each_backend(|store, name| async move {
+        let ctx = program(&store, "Busy card").await;
+        let s = LedgerSettings {
+            expiry: ExpiryPolicy::Days { days: 30 },
+            ..Default::default()
+        };
+        store.set_ledger_settings(&ctx, &s).await.unwrap();
+        let program = store.get_program(&ctx.program_id).await.unwrap().unwrap();
+        let mut book = history::Book::new(&program, s.clone(), None, ctx.now).unwrap();
+        // More postings than one SQLite statement could carry (9 parameters each).
+        const LOTS: i64 = 4_000;
+        let mut ids = Vec::new();
+        for name in ["Spender", "Forgetful"] {
+            let at = now();
+            let mut c = vafa_core::customer::Customer::new(
+                history::id_at("cus", ctx.now),
+                ctx.program_id.clone(),
+                ctx.now,
+            );
+            c.first_name = Some(name.into());
+            ids.push(c.id.clone());
+            book.add_customer(c);
+            for i in 0..LOTS {
+                let at = at
+                    .checked_sub(jiff::SignedDuration::from_secs(LOTS - i))
+                    .unwrap();
+                book.credit(ids.last().unwrap(), 1, at, "opening").unwrap();
+            }
+        }
+        store
+            .write_history(&ctx, &book.take(ctx.now).unwrap())
+            .await
+            .unwrap();
+        let spent = store
+            .redeem(&ctx, &ids[0], Spend::Points(LOTS), None)
+            .await
+            .unwrap()
+            .value;
+        assert_eq!(spent.balance.points_available, 0, "{name}");
+        // A month on, the other card's lots all expire in one entry.
+        let later = now()
+            .checked_add(jiff::SignedDuration::from_hours(24 * 31))
+            .unwrap();
+        let run = store
+            .expire_lots(&ctx.program_id, later, 100, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            (run.lots_expired, run.points_expired),
+            (LOTS, LOTS),
+            "{name}"
+        );
+        verified(&store, name).await;
+    })
+    .await;
+}

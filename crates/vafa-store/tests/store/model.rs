@@ -113,6 +113,28 @@ impl MCustomer {
         }
         taken
     }
+    /// Take `n` from pending lots, soonest expiry first; returns what was taken.
+    fn take_pending(&mut self, mut n: i64, t: i64) -> i64 {
+        let mut order: Vec<usize> = (0..self.lots.len()).collect();
+        order.sort_by_key(|&i| {
+            (
+                self.lots[i].expires,
+                self.lots[i].available,
+                self.lots[i].seq,
+            )
+        });
+        let want = n;
+        for i in order {
+            let l = &mut self.lots[i];
+            if n == 0 || l.remaining <= 0 || l.available <= t || l.expires <= t {
+                continue;
+            }
+            let k = l.remaining.min(n);
+            l.remaining -= k;
+            n -= k;
+        }
+        want - n
+    }
     fn earn(&mut self, points: i64, seq: usize, available: i64, expires: i64) {
         let paid = points.min(self.debt);
         self.debt -= paid;
@@ -251,6 +273,8 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
                     left -= k;
                 }
                 let took: i64 = m.take(left, t).iter().map(|x| x.1).sum();
+                // Then other points still pending, before anything is owed.
+                let took = took + m.take_pending(left - took, t);
                 m.debt += left - took;
                 if let Some(back) = m
                     .lots
