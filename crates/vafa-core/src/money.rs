@@ -38,17 +38,21 @@ impl Money {
         }
     }
 
-    /// Parse a non-negative decimal string (Persian digits and `٬`/`,` separators accepted).
+    /// Parse a non-negative decimal string. Persian and Arabic digits are accepted, `٫`
+    /// as the decimal point, and `٬` or `,` between groups of three digits in the whole
+    /// part (`۱۲۵٬۰۰۰`, `1,250.50`); a separator anywhere else is refused, never dropped:
+    /// `12,50` read as 1250 would be a hundred times the amount meant.
     pub fn parse(amount: &str, currency: Currency) -> Result<Money, MoneyError> {
         let s: String = crate::digits::normalize_digits(amount.trim())
             .chars()
-            .filter(|c| !matches!(c, ',' | '\u{066C}' | '_'))
             .map(|c| if c == '\u{066B}' { '.' } else { c })
             .collect();
         if s.starts_with('-') {
             return Err(MoneyError::Negative);
         }
-        let (int, frac) = s.split_once('.').unwrap_or((&s, ""));
+        let (grouped, frac) = s.split_once('.').unwrap_or((&s, ""));
+        let int = ungroup(grouped).ok_or(MoneyError::Format)?;
+        let int = int.as_str();
         if int.is_empty()
             || !int.bytes().all(|b| b.is_ascii_digit())
             || !frac.bytes().all(|b| b.is_ascii_digit())
@@ -87,6 +91,20 @@ impl Money {
             })
         }
     }
+}
+
+/// The digits of a whole part written plain (`1250000`) or in groups of three under one
+/// separator (`1,250,000`, `۱٬۲۵۰٬۰۰۰`); None for any other use of a separator.
+pub fn ungroup(int: &str) -> Option<String> {
+    let Some(sep) = int.chars().find(|c| matches!(c, ',' | '\u{066C}')) else {
+        return Some(int.to_owned());
+    };
+    let groups: Vec<&str> = int.split(sep).collect();
+    let first = groups[0].len();
+    let well_formed = (1..=3).contains(&first)
+        && groups[1..].iter().all(|g| g.len() == 3)
+        && groups.iter().all(|g| g.bytes().all(|b| b.is_ascii_digit()));
+    well_formed.then(|| groups.concat())
 }
 
 pub fn format_minor(minor: i64, scale: u32) -> String {
@@ -141,5 +159,29 @@ mod tests {
             Err(MoneyError::Overflow)
         );
         assert_eq!(format_minor(-5, 2), "-0.05");
+    }
+
+    #[test]
+    fn a_separator_is_read_only_between_groups_of_three() {
+        let minor = |s: &str, c| Money::parse(s, c).map(|m| m.amount_minor);
+        assert_eq!(minor("1,250,000", Currency::Irr), Ok(1_250_000));
+        assert_eq!(minor("۱٬۲۵۰٬۰۰۰", Currency::Irr), Ok(1_250_000));
+        assert_eq!(minor("1,250.50", Currency::Eur), Ok(125_050));
+        assert_eq!(minor("۱۲٫۵", Currency::Eur), Ok(1_250));
+        // A comma as a decimal point would be read a hundred times too large.
+        for bad in [
+            "12,50",
+            "1,,000",
+            "1,0,0",
+            ",100",
+            "100,",
+            "1,2345",
+            "1_000",
+            "_1_0",
+            "1,000٬000",
+            "1.000,5",
+        ] {
+            assert_eq!(minor(bad, Currency::Eur), Err(MoneyError::Format), "{bad}");
+        }
     }
 }

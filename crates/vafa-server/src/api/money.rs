@@ -7,7 +7,9 @@ use vafa_core::money::Money;
 use vafa_core::program::Currency;
 use vafa_store::BalanceSnapshot;
 
-/// An amount as a decimal string in the currency's unit (IRR has no decimals).
+/// An amount as a decimal string in the currency's unit (IRR has no decimals). Persian
+/// digits, `٫` as the decimal point and `,` or `٬` between groups of three digits of the
+/// whole part are accepted; a separator anywhere else (`12,50`) is refused.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MoneyDto {

@@ -323,13 +323,14 @@ fn parse_minor(amount: &str, currency: Currency) -> Option<i64> {
 }
 
 /// A number as people type it: Persian or Arabic-Indic digits, `٫` or `.` for the
-/// decimal point, `,` `٬` `_` or spaces between thousands, an optional sign.
+/// decimal point, `,` `٬` `_` or spaces between groups of three digits of the whole part
+/// (only there: `12,50` is refused, not read as 1250), an optional sign.
 pub fn parse_decimal(typed: &str) -> Option<Decimal> {
     let s: String = vafa_core::digits::normalize_digits(typed.trim())
         .chars()
-        .filter(|c| !matches!(c, ',' | '٬' | ' ' | '_' | '\u{200c}'))
         .map(|c| match c {
             '٫' => '.',
+            ' ' | '_' | '\u{200c}' => ',',
             // The minus sign Persian keyboards type.
             '\u{2212}' => '-',
             c => c,
@@ -338,7 +339,20 @@ pub fn parse_decimal(typed: &str) -> Option<Decimal> {
     if s.is_empty() || s.len() > 40 {
         return None;
     }
-    s.parse().ok()
+    let (sign, unsigned) = match s.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", s.strip_prefix('+').unwrap_or(&s)),
+    };
+    let (int, frac) = match unsigned.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (unsigned, None),
+    };
+    let int = vafa_core::money::ungroup(int)?;
+    let plain = match frac {
+        Some(f) => format!("{sign}{int}.{f}"),
+        None => format!("{sign}{int}"),
+    };
+    plain.parse().ok()
 }
 
 /// A whole number as people type it (see [`parse_decimal`]).
@@ -396,6 +410,12 @@ mod tests {
         assert_eq!(usd.parse_money("1.-5"), None);
         assert_eq!(parse_count("۱۰٬۰۰۰"), Some(10_000));
         assert_eq!(parse_count("1.5"), None);
+        assert_eq!(parse_count("1 250 000"), Some(1_250_000));
+        assert_eq!(parse_count("-۱٬۰۰۰"), Some(-1_000));
+        // A comma as a decimal point is refused, not read a hundred times too large.
+        assert_eq!(usd.parse_money("12,50"), None);
+        assert_eq!(usd.parse_money("1,250.50"), Some(125_050));
+        assert_eq!(parse_count("1,,000"), None);
         assert_eq!(fa.in_unit(&Decimal::from(10_005)), "1000.5");
     }
 
