@@ -234,6 +234,22 @@ pub struct LedgerLine {
     pub explanation: serde_json::Value,
 }
 
+/// Every kind of journal entry the ledger writes (`vafa ledger verify` reports any other).
+pub const ENTRY_KINDS: &[&str] = &[
+    "purchase",
+    "return",
+    "redemption",
+    "adjustment",
+    "transfer",
+    "expiry",
+    "goodwill",
+    "tier_gift",
+    "reward",
+    "reward_cancel",
+    "event",
+    "merge",
+];
+
 /// What `vafa ledger verify` found.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct VerifyReport {

@@ -581,20 +581,7 @@ mod tests {
         ] {
             keys.push(format!("tl_{kind}"));
         }
-        for kind in [
-            "purchase",
-            "return",
-            "redemption",
-            "adjustment",
-            "transfer",
-            "expiry",
-            "goodwill",
-            "tier_gift",
-            "reward",
-            "reward_cancel",
-            "event",
-            "merge",
-        ] {
+        for kind in vafa_store::ENTRY_KINDS {
             keys.push(format!("entry_{kind}"));
         }
         for b in ["30_days", "90_days", "365_days", "later", "never"] {

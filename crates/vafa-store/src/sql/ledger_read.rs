@@ -182,6 +182,12 @@ macro_rules! ledger_read_ops {
                 let scope = program_id.unwrap_or("");
                 // `$1 = ''` means every program.
                 let scoped = |alias: &str| format!("($1 = '' OR {alias}program_id = $1)");
+                if let Some(id) = program_id {
+                    let known: Option<(String,)> = sqlx::query_as("SELECT id FROM programs WHERE id = $1").bind(id).fetch_optional(&mut *conn).await?;
+                    if known.is_none() {
+                        return Err(StoreError::NotFound("program"));
+                    }
+                }
                 let mut report = VerifyReport::default();
                 let count = |table: &str| format!("SELECT COUNT(*) FROM {table} WHERE {}", scoped(""));
                 for (table, slot) in [("journal_entries", 0), ("postings", 1), ("accounts", 2), ("lots", 3)] {
@@ -193,7 +199,29 @@ macro_rules! ledger_read_ops {
                         _ => report.lots = n,
                     }
                 }
-                let checks: [(&str, String); 7] = [
+                let kinds = crate::ledger_model::ENTRY_KINDS.iter().map(|k| format!("'{k}'")).collect::<Vec<_>>().join(", ");
+                let checks: [(&str, String); 13] = [
+                    ("posting without its entry", format!(
+                        "SELECT p.id || ' names entry ' || p.entry_id FROM postings p LEFT JOIN journal_entries e ON e.id = p.entry_id \
+                         WHERE e.id IS NULL AND {}", scoped("p."))),
+                    ("entry of a kind the ledger does not write", format!(
+                        "SELECT id || ' is ' || kind FROM journal_entries WHERE kind NOT IN ({kinds}) AND {}", scoped(""))),
+                    ("posting differs from its account", format!(
+                        "SELECT p.id || ': ' || p.unit || ' in ' || p.program_id || ' on ' || COALESCE(a.key || ' (' || a.unit || ' in ' || a.program_id || ')', 'a missing account') \
+                         FROM postings p LEFT JOIN accounts a ON a.id = p.account_id \
+                         WHERE (a.id IS NULL OR a.unit <> p.unit OR a.program_id <> p.program_id) AND {}", scoped("p."))),
+                    ("posting is not on its lot's account", format!(
+                        "SELECT p.id || ' on ' || p.account_id || ': lot ' || p.lot_id || ' ' || COALESCE('is on ' || l.account_id, 'is missing') \
+                         FROM postings p LEFT JOIN lots l ON l.id = p.lot_id \
+                         WHERE p.lot_id IS NOT NULL AND (l.id IS NULL OR l.account_id <> p.account_id) AND {}", scoped("p."))),
+                    ("lot is not on a customer's points account", format!(
+                        "SELECT l.id || ' on ' || COALESCE(a.key, 'a missing account ' || l.account_id) FROM lots l \
+                         LEFT JOIN accounts a ON a.id = l.account_id WHERE (a.id IS NULL OR a.kind <> 'customer_points') AND {}", scoped("l."))),
+                    ("points balance differs from its lots less its debt", format!(
+                        "SELECT a.key || ': balance ' || CAST(a.balance AS TEXT) || ', lots ' || CAST(COALESCE(SUM(l.remaining), 0) AS TEXT) \
+                         || ', debt ' || CAST(a.debt AS TEXT) FROM accounts a LEFT JOIN lots l ON l.account_id = a.id \
+                         WHERE a.kind = 'customer_points' AND {} GROUP BY a.id, a.key, a.balance, a.debt \
+                         HAVING a.balance <> COALESCE(SUM(l.remaining), 0) - a.debt", scoped("a."))),
                     ("entry does not sum to zero", format!(
                         "SELECT entry_id || ' ' || unit || ' sums to ' || CAST(SUM(amount) AS TEXT) FROM postings WHERE {} \
                          GROUP BY entry_id, unit HAVING SUM(amount) <> 0", scoped(""))),

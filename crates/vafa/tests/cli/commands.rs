@@ -208,7 +208,6 @@ fn serve_answers_health_and_stops_gracefully() {
 
 #[tokio::test]
 async fn ledger_verify_passes_and_catches_tampering() {
-    use sqlx::Connection;
     for db in backends().await {
         let url = db.url.as_str();
         let p = json(&vafa(
@@ -255,25 +254,108 @@ async fn ledger_verify_passes_and_catches_tampering() {
             "{out}"
         );
 
-        // Someone edits a lot behind the ledger's back.
-        let tamper = "UPDATE lots SET remaining = remaining + 7";
-        match db.backend {
-            vafa_store::Backend::Sqlite => {
-                let mut conn = sqlx::SqliteConnection::connect(url).await.unwrap();
-                sqlx::query(tamper).execute(&mut conn).await.unwrap();
-            }
-            vafa_store::Backend::Postgres => {
-                let mut conn = sqlx::PgConnection::connect(url).await.unwrap();
-                sqlx::query(tamper).execute(&mut conn).await.unwrap();
+        let unknown = vafa(url, &["ledger", "verify", "--program", "prg_nobody"]);
+        assert!(!unknown.status.success(), "an unknown program is not 'ok'");
+        assert!(
+            String::from_utf8_lossy(&unknown.stderr).contains("program not found"),
+            "{}",
+            String::from_utf8_lossy(&unknown.stderr)
+        );
+
+        // A second card with its own lot, so a lot can be moved between accounts.
+        let other = store
+            .create_customer(&ctx, Default::default())
+            .await
+            .unwrap();
+        let purchase = vafa_store::NewPurchase {
+            customer: vafa_store::CustomerRef::Id(other.id.clone()),
+            ..purchase
+        };
+        store.post_purchase(&ctx, &purchase, None).await.unwrap();
+        let lots_of = |id: &str| {
+            format!(
+                "SELECT id FROM accounts WHERE kind = 'customer_points' AND customer_id = '{id}'"
+            )
+        };
+        let move_lot = format!(
+            "UPDATE lots SET account_id = ({}) WHERE account_id = ({})",
+            lots_of(&other.id),
+            lots_of(&c.id)
+        );
+        let move_back = format!(
+            "UPDATE lots SET account_id = ({}) WHERE purchase_id IN (SELECT id FROM purchases WHERE customer_id = '{}')",
+            lots_of(&c.id),
+            c.id
+        );
+        // Someone edits the ledger behind its back: each edit is caught, named, and undone
+        // before the next. The last one (an entry deleted under its postings, with the
+        // database's own foreign-key checks off) is not undone.
+        let cases: [(&str, &str, &str); 4] = [
+            (
+                "UPDATE lots SET remaining = remaining + 7",
+                "UPDATE lots SET remaining = remaining - 7",
+                "MISMATCH lot remainder differs from its postings",
+            ),
+            (
+                "UPDATE journal_entries SET kind = 'gift' WHERE kind = 'redemption'",
+                "UPDATE journal_entries SET kind = 'redemption' WHERE kind = 'gift'",
+                "MISMATCH entry of a kind the ledger does not write",
+            ),
+            (
+                &move_lot,
+                &move_back,
+                "MISMATCH posting is not on its lot's account",
+            ),
+            (
+                "DELETE FROM journal_entries WHERE kind = 'redemption'",
+                "",
+                "MISMATCH posting without its entry",
+            ),
+        ];
+        for (tamper, undo, expect) in cases {
+            run_sql(&db, &[tamper]).await;
+            let bad = vafa(url, &["ledger", "verify"]);
+            let out = String::from_utf8_lossy(&bad.stdout);
+            assert!(!bad.status.success(), "{tamper}: {out}");
+            assert!(out.contains(expect), "{tamper}: {out}");
+            if !undo.is_empty() {
+                run_sql(&db, &[undo]).await;
+                let ok = vafa(url, &["ledger", "verify"]);
+                assert!(
+                    ok.status.success(),
+                    "after {undo}: {}",
+                    String::from_utf8_lossy(&ok.stdout)
+                );
             }
         }
-        let bad = vafa(url, &["ledger", "verify"]);
-        let out = String::from_utf8_lossy(&bad.stdout);
-        assert!(!bad.status.success(), "{out}");
-        assert!(
-            out.contains("MISMATCH lot remainder differs from its postings"),
-            "{out}"
-        );
+    }
+}
+
+/// Statements run on one connection with the database's foreign-key checks off, as
+/// someone editing the file or the tables by hand might.
+async fn run_sql(db: &vafa_store::testing::TestDb, statements: &[&str]) {
+    use sqlx::Connection;
+    match db.backend {
+        vafa_store::Backend::Sqlite => {
+            let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+            sqlx::query("PRAGMA foreign_keys = OFF")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            for s in statements {
+                sqlx::query(s).execute(&mut conn).await.unwrap();
+            }
+        }
+        vafa_store::Backend::Postgres => {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            sqlx::query("SET session_replication_role = replica")
+                .execute(&mut conn)
+                .await
+                .unwrap();
+            for s in statements {
+                sqlx::query(s).execute(&mut conn).await.unwrap();
+            }
+        }
     }
 }
 
