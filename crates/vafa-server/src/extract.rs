@@ -86,6 +86,7 @@ fn field_error(path: &str, message: &str) -> ApiError {
         .and_then(|rest| rest.split('`').next());
     let missing = message
         .strip_prefix("missing field `")
+        .or_else(|| message.strip_prefix("duplicate field `"))
         .and_then(|rest| rest.split('`').next());
     let join = |name: &str| {
         if path == "." || path.is_empty() {
@@ -142,8 +143,17 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Idempotent<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let key = match req.headers().get(IDEMPOTENCY_KEY) {
+        let mut keys = req.headers().get_all(IDEMPOTENCY_KEY).iter();
+        let key = match keys.next() {
             None => None,
+            // Two keys (a proxy adding its own, a client library doubling it): which one
+            // the retry would carry is unknowable, so neither is guessed.
+            Some(_) if keys.next().is_some() => {
+                return Err(ApiError::field(
+                    "Idempotency-Key",
+                    "was sent more than once; send one key",
+                ))
+            }
             Some(v) => {
                 let k = v.to_str().map(str::trim).unwrap_or("");
                 check_key(k)?;

@@ -633,11 +633,12 @@ async fn customers(
         }
         let points = match row
             .get("points")
-            .map(|p| vafa_core::digits::normalize_digits(p).replace(',', ""))
+            .map(|p| vafa_core::money::ungroup(vafa_core::digits::normalize_digits(p).trim()))
         {
             None => 0,
-            Some(p) => match p.parse::<i64>() {
-                Ok(n) if (0..=1_000_000_000).contains(&n) => n,
+            // "1,000" and "۱٬۰۰۰" are a thousand; "1,0,0" is not a number of points.
+            Some(p) => match p.as_deref().map(str::parse::<i64>) {
+                Some(Ok(n)) if (0..=1_000_000_000).contains(&n) => n,
                 _ => {
                     errs.push((
                         "points".into(),

@@ -31,7 +31,7 @@ pub struct BalanceQuery {
 /// Points (available, pending, owed, expiring soon), cashback, and lifetime totals.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/balance", tag = "ledger",
     params(("id" = String, Path), BalanceQuery),
-    responses((status = 200, body = BalanceView), (status = 404)),
+    responses((status = 200, body = BalanceView), (status = 404), (status = 422, description = "`at` is invalid or in the past; the problem names it")),
     security(("api_key" = ["ledger.read"])))]
 pub async fn balance(
     State(state): State<AppState>,
@@ -94,7 +94,7 @@ pub struct LedgerPage {
 /// The customer's journal entries, newest first.
 #[utoipa::path(get, path = "/api/v1/customers/{id}/ledger", tag = "ledger",
     params(("id" = String, Path), LedgerQuery),
-    responses((status = 200, body = LedgerPage), (status = 404)),
+    responses((status = 200, body = LedgerPage), (status = 404), (status = 422, description = "`limit` or `cursor` is invalid; the problem names it")),
     security(("api_key" = ["ledger.read"])))]
 pub async fn ledger(
     State(state): State<AppState>,

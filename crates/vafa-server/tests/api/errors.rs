@@ -57,6 +57,15 @@ async fn bad_requests_are_problems_and_change_nothing() {
             nested.problem(422, "validation_failed")["field"],
             "consent.sms.granted"
         );
+        let twice = post(
+            "application/json",
+            b"{\"first_name\": \"a\", \"first_name\": \"b\"}",
+        )
+        .await;
+        assert_eq!(
+            twice.problem(422, "validation_failed")["field"],
+            "first_name"
+        );
         let array = post("application/json", b"[1, 2]").await;
         assert_eq!(array.problem(422, "validation_failed")["field"], "body");
 
@@ -98,6 +107,8 @@ async fn bad_requests_are_problems_and_change_nothing() {
             .await
             .problem(422, "validation_failed");
         let q = app.get("/api/v1/customers?limit=abc").await;
+        assert_eq!(q.problem(422, "validation_failed")["field"], "limit");
+        let q = app.get("/api/v1/customers?limit=1&limit=2").await;
         assert_eq!(q.problem(422, "validation_failed")["field"], "limit");
         let q = app.get("/api/v1/customers?colour=red").await;
         assert_eq!(q.problem(422, "validation_failed")["field"], "colour");
