@@ -23,7 +23,7 @@ pub enum CalendarKind {
 
 /// When earned points expire.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+#[serde(tag = "kind", rename_all = "snake_case", from = "ExpiryWire")]
 pub enum ExpiryPolicy {
     Never,
     Days {
@@ -42,6 +42,44 @@ pub enum ExpiryPolicy {
     },
 }
 
+/// [`ExpiryPolicy`] as read: serde lets an internally tagged *unit* variant ignore any
+/// other field, so `{"kind":"never","days":3}` would pass unnoticed; as empty struct
+/// variants they refuse it like the rest.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum ExpiryWire {
+    Never {},
+    Days {
+        days: u32,
+    },
+    Months {
+        months: u32,
+    },
+    EndOfMonth {},
+    EndOfYear {
+        calendar: CalendarKind,
+        years_after: u8,
+    },
+}
+
+impl From<ExpiryWire> for ExpiryPolicy {
+    fn from(w: ExpiryWire) -> Self {
+        match w {
+            ExpiryWire::Never {} => ExpiryPolicy::Never,
+            ExpiryWire::Days { days } => ExpiryPolicy::Days { days },
+            ExpiryWire::Months { months } => ExpiryPolicy::Months { months },
+            ExpiryWire::EndOfMonth {} => ExpiryPolicy::EndOfMonth,
+            ExpiryWire::EndOfYear {
+                calendar,
+                years_after,
+            } => ExpiryPolicy::EndOfYear {
+                calendar,
+                years_after,
+            },
+        }
+    }
+}
+
 /// What a return does when the points it should reverse were already spent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -53,6 +91,14 @@ pub enum ReturnPolicy {
     /// Reverse in full; a shortfall becomes a visible debt paid by later earnings.
     AllowNegative,
 }
+
+/// Most points one entry may earn or move. A purchase past it is refused (`ledger_limit`)
+/// rather than clamped: it means a runaway earn rate or campaign, and with it an account
+/// takes millions of entries to reach what an integer balance holds.
+pub const MAX_ENTRY_POINTS: i64 = 1_000_000_000_000;
+
+/// Most points `earn_points` may give per `earn_per_minor`.
+pub const MAX_EARN_POINTS: i64 = 1_000_000_000;
 
 /// A program's ledger settings (before the rules engine, the base earning rule).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -97,6 +143,8 @@ impl LedgerSettings {
         let mut e = crate::FieldErrors::default();
         if self.earn_points < 0 {
             e.push("earn_points", "must not be negative");
+        } else if self.earn_points > MAX_EARN_POINTS {
+            e.push("earn_points", "must be at most 1000000000");
         }
         if self.earn_per_minor <= 0 {
             e.push("earn_per_minor", "must be positive");
@@ -191,7 +239,9 @@ pub fn allocate(total: i64, weights: &[i64]) -> Vec<i64> {
 }
 
 impl ExpiryPolicy {
-    /// When points earned at `earned_at` expire, in the program's time zone.
+    /// When points earned at `earned_at` expire, in the program's time zone. A purchase's
+    /// points count from when they become available (after `pending_days`), so a return
+    /// window never leaves a point that expires before it can be spent.
     pub fn expires_at(&self, earned_at: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
         let local = earned_at.to_zoned(tz.clone());
         let at = match *self {

@@ -78,7 +78,8 @@ impl fmt::Display for FieldErrors {
 /// A short free-text value: cleaned for display, bounded, and `None` when blank.
 pub fn short_text(value: &str, max_chars: usize) -> Result<Option<String>, String> {
     let cleaned = crate::text::clean_text(value);
-    if cleaned.is_empty() {
+    // Only joiners, direction marks or combining marks: nothing anyone could read.
+    if cleaned.is_empty() || crate::text::search_key(&cleaned).is_empty() {
         return Ok(None);
     }
     let len = cleaned.chars().count();
@@ -144,6 +145,13 @@ mod tests {
     fn short_text_is_cleaned_and_bounded() {
         assert_eq!(short_text("  علي  ", 10).unwrap().as_deref(), Some("علی"));
         assert_eq!(short_text("   ", 10).unwrap(), None);
+        // Joiners and direction marks alone are nothing to read: absent, not a reason.
+        assert_eq!(short_text("\u{200C}\u{200F} \u{200E}", 10).unwrap(), None);
+        assert_eq!(short_text("\u{2067}\u{2069}", 10).unwrap(), None);
+        assert_eq!(
+            short_text("\u{200F}خسارت", 10).unwrap().as_deref(),
+            Some("\u{200F}خسارت")
+        );
         assert!(short_text("abcdefghijk", 10).is_err());
         assert!(short_text("a\u{0007}b", 10).is_err());
     }

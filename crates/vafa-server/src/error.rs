@@ -66,6 +66,7 @@ codes! {
     TransferRefused => "transfer_refused", 422, "The transfer is not allowed";
     CouponNotApplicable => "coupon_not_applicable", 422, "The coupon does not apply to this cart or customer";
     RewardUnavailable => "reward_unavailable", 422, "The reward cannot be claimed by this customer now";
+    LedgerLimit => "ledger_limit", 422, "The amount is beyond what the ledger holds";
     TooManyAttempts => "too_many_attempts", 429, "Too many failed attempts; wait and try again";
     InternalError => "internal_error", 500, "Something went wrong on our side";
     ServiceUnavailable => "service_unavailable", 503, "The service is temporarily unavailable";
@@ -150,6 +151,7 @@ impl From<StoreError> for ApiError {
             StoreError::CouponNotApplicable(_) => ErrorCode::CouponNotApplicable,
             StoreError::RewardUnavailable(_) => ErrorCode::RewardUnavailable,
             StoreError::ClaimNotUsable(_) => ErrorCode::ClaimNotUsable,
+            StoreError::LedgerLimit(_) => ErrorCode::LedgerLimit,
             StoreError::Invalid(_) => ErrorCode::ValidationFailed,
             StoreError::InvalidField { field, message } => {
                 return ApiError::field(field, message.clone());

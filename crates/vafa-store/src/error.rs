@@ -43,6 +43,10 @@ pub enum StoreError {
     RewardUnavailable(String),
     #[error("{0}")]
     ClaimNotUsable(String),
+    /// An entry would take an account past what an integer balance holds (a runaway
+    /// earn rate or adjustment); nothing was written.
+    #[error("{0}")]
+    LedgerLimit(String),
     #[error("a coupon with this code already exists")]
     DuplicateCouponCode,
     #[error("this coupon code has no uses left")]

@@ -378,7 +378,8 @@ impl Book {
         available_at: Timestamp,
     ) -> Result<(String, i64, Vec<BookLeg>), BookError> {
         let account_id = self.account_id(customer_id, at)?;
-        let expires_at = self.settings.expiry.expires_at(at, &self.tz);
+        // As live: the period starts when the points can be spent.
+        let expires_at = self.settings.expiry.expires_at(available_at, &self.tz);
         let lot_id = id_at("lot", at);
         let debt_paid = points.min(self.debt(customer_id).max(0));
         self.customer(customer_id)?.lots.push(HistoryLot {

@@ -263,4 +263,47 @@ fn settings_are_validated() {
         serde_json::json!({"kind": "months", "months": 12})
     );
     assert_eq!(json["point_value_minor"], "100");
+
+    let too_rich = LedgerSettings {
+        earn_points: MAX_EARN_POINTS + 1,
+        ..Default::default()
+    };
+    assert_eq!(too_rich.validate().unwrap_err().0[0].field, "earn_points");
+}
+
+#[test]
+fn an_expiry_policy_takes_only_its_own_fields() {
+    let read = |v: serde_json::Value| serde_json::from_value::<ExpiryPolicy>(v);
+    assert_eq!(
+        read(serde_json::json!({"kind": "never"})).unwrap(),
+        ExpiryPolicy::Never
+    );
+    assert_eq!(
+        read(serde_json::json!({"kind": "end_of_month"})).unwrap(),
+        ExpiryPolicy::EndOfMonth
+    );
+    assert_eq!(
+        read(serde_json::json!({"kind": "days", "days": 3})).unwrap(),
+        ExpiryPolicy::Days { days: 3 }
+    );
+    for wrong in [
+        serde_json::json!({"kind": "never", "days": 3}),
+        serde_json::json!({"kind": "end_of_month", "months": 1}),
+        serde_json::json!({"kind": "days", "days": 3, "months": 1}),
+        serde_json::json!({"kind": "weeks", "weeks": 1}),
+    ] {
+        assert!(read(wrong.clone()).is_err(), "{wrong}");
+    }
+    // What is written reads back the same.
+    for p in [
+        ExpiryPolicy::Never,
+        ExpiryPolicy::EndOfMonth,
+        ExpiryPolicy::Months { months: 6 },
+        ExpiryPolicy::EndOfYear {
+            calendar: CalendarKind::Jalali,
+            years_after: 1,
+        },
+    ] {
+        assert_eq!(read(serde_json::to_value(p).unwrap()).unwrap(), p);
+    }
 }

@@ -157,14 +157,18 @@ pub async fn revoke_key(
 #[serde(deny_unknown_fields)]
 pub struct LedgerSettingsDto {
     /// `earn_points` points for every `earn_per_minor` paid (minor units), rounded down.
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub earn_points: i64,
+    #[schema(minimum = 1)]
     pub earn_per_minor: i64,
     /// Percent, as a decimal string, e.g. "2.5".
     pub cashback_percent: String,
     /// What one point is worth when spent, in minor units, as a decimal string
     /// (0 to 10^14, the largest amount of money the ledger takes).
     pub point_value_minor: String,
-    /// Days earned points stay pending (the return window).
+    /// Days earned points stay pending (the return window). A purchase's expiry period
+    /// starts when its points become available.
+    #[schema(maximum = 365)]
     pub pending_days: u32,
     /// `{"kind":"never"}`, `{"kind":"days","days":N}`, `{"kind":"months","months":N}`,
     /// `{"kind":"end_of_month"}`, `{"kind":"end_of_year","calendar":"jalali"|"gregorian","years_after":N}`.

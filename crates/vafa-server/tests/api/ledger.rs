@@ -40,6 +40,20 @@ async fn purchases_earn_and_replay_by_key_or_receipt() {
         let mut other = body.clone();
         other["total"] = irr("1");
         app.post_idem("/api/v1/purchases", "till-1-0001", other).await.problem(409, "idempotency_conflict");
+        // Two keys on one request: neither is guessed at.
+        let doubled = app
+            .client
+            .post(format!("{}/api/v1/purchases", app.base))
+            .bearer_auth(&app.admin_key)
+            .header("idempotency-key", "till-1-0002")
+            .header("idempotency-key", "till-1-0003")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(doubled.status().as_u16(), 422);
+        let problem: Value = doubled.json().await.unwrap();
+        assert_eq!(problem["field"], "Idempotency-Key", "{problem}");
         assert_eq!(entries(&app, id).await, 1, "one entry for three requests");
 
         // Without a key, the receipt number makes a retry safe.
@@ -136,6 +150,137 @@ async fn redemptions_returns_and_balance_over_time() {
         app.post(&format!("/api/v1/customers/{id}/transfers"), json!({"to_customer_id": id, "points": 1})).await.problem(422, "transfer_refused");
         let report = app.store.verify_ledger(None).await.unwrap();
         assert!(report.problems.is_empty(), "{:?}", report.problems);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_return_window_never_outlives_a_point() {
+    each_app(|app| async move {
+        // Pending for 30 days, expiring 10 days after: counted from the sale, these points
+        // would expire before anyone could spend them.
+        app.edit_ledger_settings(|s| {
+            s["pending_days"] = json!(30);
+            s["expiry"] = json!({"kind": "days", "days": 10});
+        })
+        .await;
+        let c = app.create_customer(customer("Nika", "09121113333")).await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        let sold_at = vafa_server::clock::Clock::now(&*app.clock);
+        let bought = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": id, "total": irr("200000")}),
+            )
+            .await;
+        assert_eq!(bought.ok(201)["points"]["pending"], 20, "{}", app.backend);
+
+        let day = jiff::SignedDuration::from_hours(24);
+        app.clock.advance(day * 30);
+        let bal = app.get(&format!("/api/v1/customers/{id}/balance")).await;
+        assert_eq!(
+            bal.ok(200)["points"]["available"],
+            20,
+            "{}: spendable once the window closes",
+            app.backend
+        );
+        let soon = &bal.body["points"]["expiring_soon"][0];
+        assert_eq!(soon["points"], 20, "{}", bal.body);
+        let expires: jiff::Timestamp = soon["at"].as_str().unwrap().parse().unwrap();
+        assert_eq!(
+            expires,
+            sold_at + day * 40,
+            "ten days of life after the thirty pending"
+        );
+
+        app.clock.advance(day * 9);
+        let bal = app.get(&format!("/api/v1/customers/{id}/balance")).await;
+        assert_eq!(bal.ok(200)["points"]["available"], 20);
+        app.clock.advance(day * 2);
+        let bal = app.get(&format!("/api/v1/customers/{id}/balance")).await;
+        assert_eq!(bal.ok(200)["points"]["available"], 0, "{}", bal.body);
+        assert!(app
+            .store
+            .verify_ledger(None)
+            .await
+            .unwrap()
+            .problems
+            .is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_runaway_earn_rate_is_refused_not_a_server_error() {
+    each_app(|app| async move {
+        let path = "/api/v1/program/ledger-settings";
+        let mut settings = app.get(path).await.ok(200).clone();
+        settings["earn_points"] = json!(2_000_000_000i64);
+        let bad = app
+            .call(
+                axum::http::Method::PUT,
+                path,
+                &app.admin_key,
+                Some(settings),
+            )
+            .await;
+        assert_eq!(
+            bad.problem(422, "validation_failed")["field"],
+            "earn_points"
+        );
+
+        // The most the setting allows, on the smallest unit of money: a large sale would
+        // earn 10^22 points, past what one entry may hold. Refused, and nothing written.
+        app.edit_ledger_settings(|s| {
+            s["earn_points"] = json!(1_000_000_000i64);
+            s["earn_per_minor"] = json!(1);
+        })
+        .await;
+        let c = app.create_customer(customer("Omid", "09121114444")).await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        for _ in 0..2 {
+            let huge = app
+                .post(
+                    "/api/v1/purchases",
+                    json!({"customer_id": id, "total": irr("10000000000000")}),
+                )
+                .await;
+            let problem = huge.problem(422, "ledger_limit");
+            assert!(
+                problem["detail"].as_str().unwrap().contains("earn rate"),
+                "{problem}"
+            );
+        }
+        assert_eq!(
+            entries(&app, &id).await,
+            0,
+            "{}: nothing written",
+            app.backend
+        );
+        let fine = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": id, "total": irr("1000")}),
+            )
+            .await;
+        assert_eq!(fine.ok(201)["points"]["earned"], 1_000_000_000_000i64);
+
+        // A reason of joiners and direction marks alone says nothing.
+        let silent = app
+            .post(
+                &format!("/api/v1/customers/{id}/adjustments"),
+                json!({"points": 5, "reason": "\u{200C}\u{200F} \u{200E}"}),
+            )
+            .await;
+        assert_eq!(silent.problem(422, "validation_failed")["field"], "reason");
+        assert_eq!(entries(&app, &id).await, 1);
+        assert!(app
+            .store
+            .verify_ledger(None)
+            .await
+            .unwrap()
+            .problems
+            .is_empty());
     })
     .await;
 }

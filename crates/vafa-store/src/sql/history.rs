@@ -138,7 +138,9 @@ macro_rules! history_ops {
                                 .get_mut(&spec.key)
                                 .and_then(|(_, r)| r.as_mut())
                                 .ok_or_else(|| StoreError::Corrupt("placed account missing".into()))?;
-                            row.balance = row.balance.checked_add(p.amount).ok_or_else(|| StoreError::Corrupt("overflow".into()))?;
+                            row.balance = row.balance.checked_add(p.amount).ok_or_else(|| {
+                                StoreError::LedgerLimit("the history would take a program account past the largest balance the ledger holds".into())
+                            })?;
                             row.seq += 1;
                             (row.id.clone(), row.seq, row.balance)
                         }

@@ -138,7 +138,9 @@ macro_rules! ledger_ops {
                     let acct = accounts
                         .get_mut(&leg.account.key)
                         .ok_or_else(|| StoreError::Corrupt("account vanished".into()))?;
-                    acct.balance = acct.balance.checked_add(leg.amount).ok_or_else(|| StoreError::Corrupt("overflow".into()))?;
+                    acct.balance = acct.balance.checked_add(leg.amount).ok_or_else(|| {
+                        StoreError::LedgerLimit(format!("this entry would take a {} account past the largest balance the ledger holds", acct.kind))
+                    })?;
                     acct.seq += 1;
                     if leg.lot_id.is_none() && acct.kind == "customer_points" {
                         acct.debt -= leg.amount;
@@ -176,14 +178,31 @@ macro_rules! ledger_ops {
                     }
                     q.execute(&mut *conn).await?;
                 }
+                // Each lot once, with all the entry moves in it, a few hundred lots a
+                // statement: an expiry of thousands of lots must not hold the writer for
+                // a statement per lot.
+                let mut moved: std::collections::BTreeMap<&str, i64> = std::collections::BTreeMap::new();
                 for (_, _, _, leg) in &rows {
                     if let Some(lot) = leg.lot_id.as_deref().filter(|l| Some(*l) != settled_lot) {
-                        db::query("UPDATE lots SET remaining = remaining + $1 WHERE id = $2")
-                            .bind(leg.amount)
-                            .bind(lot)
-                            .execute(&mut *conn)
-                            .await?;
+                        *moved.entry(lot).or_default() += leg.amount;
                     }
+                }
+                let moved: Vec<(&str, i64)> = moved.into_iter().filter(|(_, n)| *n != 0).collect();
+                for chunk in moved.chunks(500) {
+                    let mut sql = String::from("UPDATE lots SET remaining = remaining + CASE id");
+                    for i in 0..chunk.len() {
+                        sql.push_str(&format!(" WHEN ${} THEN CAST(${} AS BIGINT)", 2 * i + 1, 2 * i + 2));
+                    }
+                    sql.push_str(" END WHERE id IN (");
+                    for i in 0..chunk.len() {
+                        sql.push_str(&format!("{}${}", if i > 0 { ", " } else { "" }, 2 * i + 1));
+                    }
+                    sql.push(')');
+                    let mut q = db::query(sql);
+                    for (lot, n) in chunk {
+                        q = q.bind(*lot).bind(*n);
+                    }
+                    q.execute(&mut *conn).await?;
                 }
                 for acct in accounts.values() {
                     db::query("UPDATE accounts SET balance = $1, debt = $2, seq = $3 WHERE id = $4")
@@ -672,13 +691,21 @@ macro_rules! ledger_ops {
                     None => (eval.points, eval.line_points.clone()),
                 };
                 let cashback = eval.cashback_minor;
+                if points > vafa_core::ledger::MAX_ENTRY_POINTS || cashback > vafa_core::money::MAX_AMOUNT_MINOR {
+                    return Err(StoreError::LedgerLimit(format!(
+                        "this purchase would earn {points} points and {cashback} (minor units) of cashback, more than one purchase may \
+                         (1000000000000 points, or the largest amount of money); check the program's earn rate and campaigns"
+                    )));
+                }
                 // A line's amount is its share of what the sale came to: a discount given at
                 // the till (or a charge not itemised) is spread over the lines, so returning
                 // every line returns exactly the total.
                 let amounts = vafa_core::ledger::allocate(sale_total, &gross_amounts);
                 let line_cash = &eval.line_cashback;
                 let available_at = vafa_core::ledger::available_at(p.occurred_at, settings.pending_days);
-                let expires_at = settings.expiry.expires_at(p.occurred_at, &tz);
+                // The expiry period starts when the points can be spent: a return window
+                // never eats into (or past) a point's life.
+                let expires_at = settings.expiry.expires_at(available_at, &tz);
 
                 let points_acct = AccountSpec::customer_points(&customer_id);
                 let account = Self::lock_account(&mut *tx, &ctx.program_id, &points_acct, ctx.now).await?;

@@ -566,6 +566,11 @@ macro_rules! rules_ops {
                 let tz = jiff::tz::TimeZone::get(&program.timezone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let event_id = new_id("evt");
                 let points = eval.points;
+                if points > vafa_core::ledger::MAX_ENTRY_POINTS {
+                    return Err(StoreError::LedgerLimit(format!(
+                        "this event would earn {points} points, more than one entry may (1000000000000); check the program's campaigns"
+                    )));
+                }
                 let mut entry_id = None;
                 let mut expires_at = None;
                 if points > 0 {

@@ -146,9 +146,14 @@ async fn purchases_earn_pending_points_that_ripen_and_expire() {
             "available at the right moment, no job needed"
         );
         assert_eq!(
-            b(24 * 30).await.points_available,
+            b(24 * 37 - 1).await.points_available,
+            12,
+            "thirty days of life from when they became available, not from the sale"
+        );
+        assert_eq!(
+            b(24 * 37).await.points_available,
             0,
-            "expired at day 30 even before the job runs"
+            "expired at day 7 + 30 even before the job runs"
         );
 
         let spend = store.redeem(&ctx, &c, Spend::Points(1), None).await;
@@ -157,16 +162,16 @@ async fn purchases_earn_pending_points_that_ripen_and_expire() {
             "{name}: pending is not spendable"
         );
         let run = store
-            .expire_lots(&ctx.program_id, at(&ctx, 24 * 31).now, 100, 10)
+            .expire_lots(&ctx.program_id, at(&ctx, 24 * 38).now, 100, 10)
             .await
             .unwrap();
         assert_eq!((run.lots_expired, run.points_expired), (1, 12));
         let again = store
-            .expire_lots(&ctx.program_id, at(&ctx, 24 * 31).now, 100, 10)
+            .expire_lots(&ctx.program_id, at(&ctx, 24 * 38).now, 100, 10)
             .await
             .unwrap();
         assert_eq!(again.lots_expired, 0, "the expiry job is idempotent");
-        let after = b(24 * 31).await;
+        let after = b(24 * 38).await;
         assert_eq!(
             (
                 after.lifetime.clone().unwrap().points.earned,
@@ -778,7 +783,8 @@ async fn a_merge_moves_the_duplicates_points_debt_cashback_and_purchases() {
             .post_purchase(&ctx, &purchase(&keep, 50_000, &[]), None)
             .await
             .unwrap();
-        // The duplicate: 10 points available (earned 10 days ago, expiring in 20), 3
+        // The duplicate: 10 points available (earned 10 days ago, available for three
+        // days, expiring in 27: thirty days from when they became available), 3
         // pending, and 2,600 of cashback.
         let old = NewPurchase {
             occurred_at: days_ago(10),
@@ -809,7 +815,7 @@ async fn a_merge_moves_the_duplicates_points_debt_cashback_and_purchases() {
         assert!(
             expiring.contains(&(
                 days_ago(10)
-                    .checked_add(jiff::SignedDuration::from_hours(24 * 30))
+                    .checked_add(jiff::SignedDuration::from_hours(24 * 37))
                     .unwrap(),
                 10
             )),

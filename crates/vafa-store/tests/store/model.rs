@@ -217,7 +217,7 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
                 let spent_expiry = taken.iter().map(|x| x.0).max().unwrap_or(t);
                 let points = (total - paid_points * 100) / 1000;
                 assert_eq!(out.points_earned, points, "step {step}");
-                model[c].earn(points, seq, t + PENDING_H, t + EXPIRY_H);
+                model[c].earn(points, seq, t + PENDING_H, t + PENDING_H + EXPIRY_H);
                 purchases.push(MPurchase {
                     c,
                     id: out.purchase_id,
