@@ -14,6 +14,16 @@ async fn entries(app: &TestApp, customer_id: &str) -> usize {
     page.ok(200)["items"].as_array().unwrap().len()
 }
 
+async fn assert_verified(app: &TestApp) {
+    let report = app.store.verify_ledger(None).await.unwrap();
+    assert!(
+        report.problems.is_empty(),
+        "{}: {:?}",
+        app.backend,
+        report.problems
+    );
+}
+
 #[tokio::test]
 async fn purchases_earn_and_replay_by_key_or_receipt() {
     each_app(|app| async move {
@@ -148,8 +158,7 @@ async fn redemptions_returns_and_balance_over_time() {
         assert_eq!(ledger.body["items"][0]["explanation"]["reason"], "sorry for the wait");
 
         app.post(&format!("/api/v1/customers/{id}/transfers"), json!({"to_customer_id": id, "points": 1})).await.problem(422, "transfer_refused");
-        let report = app.store.verify_ledger(None).await.unwrap();
-        assert!(report.problems.is_empty(), "{:?}", report.problems);
+        assert_verified(&app).await;
     })
     .await;
 }
@@ -199,13 +208,7 @@ async fn a_return_window_never_outlives_a_point() {
         app.clock.advance(day * 2);
         let bal = app.get(&format!("/api/v1/customers/{id}/balance")).await;
         assert_eq!(bal.ok(200)["points"]["available"], 0, "{}", bal.body);
-        assert!(app
-            .store
-            .verify_ledger(None)
-            .await
-            .unwrap()
-            .problems
-            .is_empty());
+        assert_verified(&app).await;
     })
     .await;
 }
@@ -274,13 +277,7 @@ async fn a_runaway_earn_rate_is_refused_not_a_server_error() {
             .await;
         assert_eq!(silent.problem(422, "validation_failed")["field"], "reason");
         assert_eq!(entries(&app, &id).await, 1);
-        assert!(app
-            .store
-            .verify_ledger(None)
-            .await
-            .unwrap()
-            .problems
-            .is_empty());
+        assert_verified(&app).await;
     })
     .await;
 }
