@@ -82,6 +82,16 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// Names `field` as the one at fault when the error names none yet: the handler knows
+    /// which of its request's fields a store refusal (not enough points, say) is about.
+    pub fn naming(mut self, field: &str) -> Self {
+        if self.errors.is_empty() {
+            self.errors
+                .push(FieldError::new(field, self.detail.clone()));
+        }
+        self
+    }
+
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         ApiError {
             code,
@@ -143,8 +153,8 @@ impl From<StoreError> for ApiError {
             StoreError::IdempotencyConflict => ErrorCode::IdempotencyConflict,
             StoreError::DuplicatePurchase => ErrorCode::DuplicatePurchase,
             StoreError::CustomerBlocked => ErrorCode::CustomerBlocked,
-            StoreError::ReturnTooLarge(_) => ErrorCode::ReturnTooLarge,
-            StoreError::TransferRefused(_) => ErrorCode::TransferRefused,
+            StoreError::ReturnTooLarge { .. } => ErrorCode::ReturnTooLarge,
+            StoreError::TransferRefused { .. } => ErrorCode::TransferRefused,
             StoreError::DuplicateEvent => ErrorCode::DuplicateEvent,
             StoreError::DuplicateCouponCode => ErrorCode::DuplicateCouponCode,
             StoreError::CouponUsedUp => ErrorCode::CouponUsedUp,
@@ -170,12 +180,16 @@ impl From<StoreError> for ApiError {
         };
         let mut err = Self::new(code, e.to_string());
         // Duplicates name the field that clashed, like validation errors do.
-        let field = match code {
-            ErrorCode::DuplicateMobile => Some("mobile"),
-            ErrorCode::DuplicateExternalId => Some("external_id"),
-            ErrorCode::DuplicateNationalId => Some("national_id"),
-            ErrorCode::DuplicateCouponCode => Some("code"),
-            ErrorCode::DuplicateUsername => Some("username"),
+        let field = match (code, &e) {
+            (ErrorCode::DuplicateMobile, _) => Some("mobile"),
+            (ErrorCode::DuplicateExternalId | ErrorCode::DuplicatePurchase, _) => {
+                Some("external_id")
+            }
+            (ErrorCode::DuplicateNationalId, _) => Some("national_id"),
+            (ErrorCode::DuplicateCouponCode, _) => Some("code"),
+            (ErrorCode::DuplicateUsername, _) => Some("username"),
+            (_, StoreError::ReturnTooLarge { field, .. }) => Some(field.as_str()),
+            (_, StoreError::TransferRefused { field, .. }) => *field,
             _ => None,
         };
         if let Some(f) = field {

@@ -35,10 +35,16 @@ pub enum StoreError {
     DuplicateEvent,
     #[error("the customer is blocked")]
     CustomerBlocked,
-    #[error("{0}")]
-    ReturnTooLarge(String),
-    #[error("{0}")]
-    TransferRefused(String),
+    /// More than was bought (or is left) asked back; `field` names the part of the request.
+    #[error("{message}")]
+    ReturnTooLarge { field: String, message: String },
+    /// The program's transfer rules refuse it; `field` names the request's field at fault,
+    /// if one is (the points over the limit), none when transfers are off.
+    #[error("{message}")]
+    TransferRefused {
+        field: Option<&'static str>,
+        message: String,
+    },
     #[error("{0}")]
     RewardUnavailable(String),
     #[error("{0}")]
@@ -59,7 +65,7 @@ pub enum StoreError {
     /// A field that names something the store does not have or refuses.
     #[error("{field}: {message}")]
     InvalidField {
-        field: &'static str,
+        field: std::borrow::Cow<'static, str>,
         message: String,
     },
     /// The record is not in a state that allows the change (ticket flow, closed task,

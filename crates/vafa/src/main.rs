@@ -734,6 +734,12 @@ async fn ledger(command: LedgerCommand) -> Result<()> {
         }
         LedgerCommand::Expire { db, program } => {
             let store = open(&db, false).await?;
+            // A typo in a cron line must fail, not expire nothing (or, empty, every program).
+            if let Some(id) = &program {
+                if store.get_program(id).await?.is_none() {
+                    bail!("no program {id:?} in this database");
+                }
+            }
             let run = store
                 .expire_lots(
                     program.as_deref().unwrap_or(""),

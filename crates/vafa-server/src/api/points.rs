@@ -179,10 +179,15 @@ pub async fn redeem(
         },
         _ => return Err(ApiError::field("points", "give either points or cashback")),
     };
+    let asked = match spend {
+        Spend::Points(_) => "points",
+        Spend::CashbackMinor(_) => "cashback.amount",
+    };
     let out = state
         .store
         .redeem(&auth.ctx(&state), &id, spend, idem.as_ref())
-        .await?;
+        .await
+        .map_err(|e| ApiError::from(e).naming(asked))?;
     let (status, headers) = replay_headers(&out);
     let o = out.value;
     Ok((
@@ -304,7 +309,11 @@ pub async fn transfer(
     let out = state
         .store
         .transfer(&auth.ctx(&state), &id, to, req.body.points, idem.as_ref())
-        .await?;
+        .await
+        .map_err(|e| match e {
+            vafa_store::StoreError::InsufficientPoints { .. } => ApiError::from(e).naming("points"),
+            e => e.into(),
+        })?;
     let (status, headers) = replay_headers(&out);
     let o = out.value;
     Ok((

@@ -53,7 +53,8 @@ pub struct PurchaseInput {
     /// Coupon codes presented; rule conditions see them as `purchase.coupons`.
     #[serde(default)]
     pub coupons: Vec<String>,
-    /// When it happened (default: now); from 2000-01-01, and not in the future.
+    /// When it happened (default: now); from 2000-01-01, and at most five minutes ahead of
+    /// the server's clock (a till whose clock runs a little fast).
     #[schema(value_type = Option<String>, format = DateTime)]
     pub occurred_at: Option<jiff::Timestamp>,
     /// Through the checkout: `total` is then the cart before discounts, and the purchase
@@ -494,7 +495,17 @@ pub async fn create(
             Err(vafa_store::StoreError::DuplicatePurchase)
         }
         other => other,
-    }?;
+    }
+    .map_err(|e| match e {
+        // What the checkout was asked to take as payment is not there.
+        vafa_store::StoreError::InsufficientPoints { .. } => {
+            ApiError::from(e).naming("checkout.redeem_points")
+        }
+        vafa_store::StoreError::InsufficientCashback { .. } => {
+            ApiError::from(e).naming("checkout.redeem_cashback")
+        }
+        e => e.into(),
+    })?;
     let (status, headers) = replay_headers(&out);
     Ok((
         status,

@@ -72,7 +72,8 @@ async fn purchases_earn_and_replay_by_key_or_receipt() {
         let b = app.post("/api/v1/purchases", receipt).await;
         assert_eq!(b.ok(201), &a);
         let clash = json!({"customer_id": id, "external_id": "R-77", "total": irr("99000")});
-        app.post("/api/v1/purchases", clash).await.problem(409, "duplicate_purchase");
+        let clash = app.post("/api/v1/purchases", clash).await;
+        assert_eq!(clash.problem(409, "duplicate_purchase")["field"], "external_id");
 
         // An unbound bearer card earns for an anonymous holder.
         let cards = app.post("/api/v1/cards", json!({"count": 1})).await;
@@ -117,7 +118,7 @@ async fn redemptions_returns_and_balance_over_time() {
 
         let before = entries(&app, &id).await;
         let broke = app.post(&format!("/api/v1/customers/{id}/redemptions"), json!({"points": 10})).await;
-        broke.problem(422, "insufficient_points");
+        assert_eq!(broke.problem(422, "insufficient_points")["field"], "points");
         assert_eq!(entries(&app, &id).await, before, "{}: nothing written", app.backend);
 
         app.clock.advance(jiff::SignedDuration::from_hours(72));
@@ -132,7 +133,7 @@ async fn redemptions_returns_and_balance_over_time() {
         assert_eq!(spent.ok(201)["value"], irr("2500"), "a point is worth 100 rials by default");
         assert_eq!(spent.body["balance"]["points"]["available"], 5);
         let cash = app.post(&format!("/api/v1/customers/{id}/redemptions"), json!({"cashback": irr("5000")})).await;
-        cash.problem(422, "insufficient_cashback");
+        assert_eq!(cash.problem(422, "insufficient_cashback")["field"], "cashback.amount");
 
         let ret = app.post(&format!("/api/v1/purchases/{purchase}/returns"), json!({"items": [{"line": 1, "quantity": 1}]})).await;
         assert_eq!(ret.ok(201)["points_due"], 10);
@@ -140,7 +141,11 @@ async fn redemptions_returns_and_balance_over_time() {
         assert_eq!(ret.body["points_debt_added"], 5);
         assert_eq!(ret.body["balance"]["points"]["available"], -5);
         let more = app.post(&format!("/api/v1/purchases/{purchase}/returns"), json!({"items": [{"line": 1, "quantity": 3}]})).await;
-        more.problem(422, "return_too_large");
+        assert_eq!(more.problem(422, "return_too_large")["field"], "items[0].quantity");
+        let nowhere = app.post(&format!("/api/v1/purchases/{purchase}/returns"), json!({"items": [{"line": 1, "quantity": 1}, {"line": 9, "quantity": 1}]})).await;
+        assert_eq!(nowhere.problem(422, "validation_failed")["field"], "items[1].line");
+        let too_much = app.post(&format!("/api/v1/purchases/{purchase}/returns"), json!({"amount": irr("300000")})).await;
+        assert_eq!(too_much.problem(422, "return_too_large")["field"], "amount.amount");
         let stored = app.get(&format!("/api/v1/purchases/{purchase}")).await;
         assert_eq!(stored.ok(200)["lines"][0]["returned_quantity"], 1);
         assert_eq!(stored.body["lines"][0]["points"], 30);
@@ -157,7 +162,10 @@ async fn redemptions_returns_and_balance_over_time() {
         assert_eq!(ledger.body["items"][0]["points_balance_after"], 15);
         assert_eq!(ledger.body["items"][0]["explanation"]["reason"], "sorry for the wait");
 
-        app.post(&format!("/api/v1/customers/{id}/transfers"), json!({"to_customer_id": id, "points": 1})).await.problem(422, "transfer_refused");
+        let selfish = app.post(&format!("/api/v1/customers/{id}/transfers"), json!({"to_customer_id": id, "points": 1})).await;
+        assert_eq!(selfish.problem(422, "transfer_refused")["field"], "to_customer_id");
+        // Unknown customers are not found before any transfer rule speaks.
+        app.post("/api/v1/customers/cus_nope/transfers", json!({"to_customer_id": "cus_nope", "points": 1})).await.problem(404, "not_found");
         assert_verified(&app).await;
     })
     .await;
@@ -277,6 +285,46 @@ async fn a_runaway_earn_rate_is_refused_not_a_server_error() {
             .await;
         assert_eq!(silent.problem(422, "validation_failed")["field"], "reason");
         assert_eq!(entries(&app, &id).await, 1);
+        assert_verified(&app).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_refused_transfer_names_the_field_at_fault() {
+    each_app(|app| async move {
+        app.edit_ledger_settings(|s| {
+            s["transfers_enabled"] = json!(true);
+            s["transfer_max_points"] = json!(50);
+        })
+        .await;
+        let a = app.create_customer(customer("Arash", "09121115555")).await;
+        let b = app.create_customer(customer("Bita", "09121116666")).await;
+        let (a, b) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+        app.post(
+            "/api/v1/purchases",
+            json!({"customer_id": a, "total": irr("300000")}),
+        )
+        .await
+        .ok(201);
+        let path = format!("/api/v1/customers/{a}/transfers");
+        let over = app
+            .post(&path, json!({"to_customer_id": b, "points": 60}))
+            .await;
+        assert_eq!(
+            over.problem(422, "transfer_refused")["field"],
+            "points",
+            "{}",
+            app.backend
+        );
+        let short = app
+            .post(&path, json!({"to_customer_id": b, "points": 40}))
+            .await;
+        assert_eq!(short.problem(422, "insufficient_points")["field"], "points");
+        let sent = app
+            .post(&path, json!({"to_customer_id": b, "points": 20}))
+            .await;
+        assert_eq!(sent.ok(201)["balance"]["points"]["available"], 10);
         assert_verified(&app).await;
     })
     .await;

@@ -362,7 +362,7 @@ macro_rules! crm_ops {
                     .await?;
                 match found {
                     Some(_) => Ok(()),
-                    None => Err(StoreError::InvalidField { field, message: format!("no staff member {id} in this program") }),
+                    None => Err(StoreError::InvalidField { field: field.into(), message: format!("no staff member {id} in this program") }),
                 }
             }
 
@@ -379,7 +379,7 @@ macro_rules! crm_ops {
                 let found: Option<(String,)> = sqlx::query_as(&sql).bind(program_id).bind(id).fetch_optional(&mut *conn).await?;
                 match found {
                     Some(_) => Ok(()),
-                    None => Err(StoreError::InvalidField { field, message: format!("no {id} in this program") }),
+                    None => Err(StoreError::InvalidField { field: field.into(), message: format!("no {id} in this program") }),
                 }
             }
 
@@ -835,7 +835,7 @@ pub(crate) use crm_ops;
 /// A `<micros>~<id>` cursor.
 pub(crate) fn split_cursor(c: &str) -> Result<(i64, String), StoreError> {
     let bad = || StoreError::InvalidField {
-        field: "cursor",
+        field: "cursor".into(),
         message: "not a cursor this list gave out".into(),
     };
     let (at, id) = c.split_once('~').ok_or_else(bad)?;

@@ -1120,14 +1120,16 @@ pub(crate) fn return_dues(
     lines: &[LineRow],
     req: &ReturnRequest,
 ) -> Result<Dues, StoreError> {
-    let too_much = |m: String| Err(StoreError::ReturnTooLarge(m));
+    let too_much =
+        |field: String, message: String| Err(StoreError::ReturnTooLarge { field, message });
     match req {
         ReturnRequest::Amount(a) => {
             let left = p.total_minor - p.returned_minor;
             if *a <= 0 || *a > left {
-                return too_much(format!(
-                    "amount must be between 1 and the {left} not yet returned"
-                ));
+                return too_much(
+                    "amount.amount".into(),
+                    format!("amount must be between 1 and the {left} not yet returned"),
+                );
             }
             let (before, after) = (p.returned_minor, p.returned_minor + a);
             let points = pro_rata(p.points_earned, p.total_minor, before, after);
@@ -1146,9 +1148,12 @@ pub(crate) fn return_dues(
         ReturnRequest::Lines(items) => {
             let (mut amount, mut points, mut cash) = (0i64, 0i64, 0i64);
             let mut updates: Vec<(i64, i64)> = Vec::new();
-            for (line_no, qty) in items {
+            for (i, (line_no, qty)) in items.iter().enumerate() {
                 let Some(line) = lines.iter().find(|l| l.line_no == *line_no) else {
-                    return too_much(format!("the purchase has no line {line_no}"));
+                    return Err(StoreError::InvalidField {
+                        field: format!("items[{i}].line").into(),
+                        message: format!("the purchase has no line {line_no}"),
+                    });
                 };
                 let already = line.returned_quantity
                     + updates
@@ -1157,11 +1162,14 @@ pub(crate) fn return_dues(
                         .map(|u| u.1)
                         .sum::<i64>();
                 if *qty <= 0 || already + qty > line.quantity {
-                    return too_much(format!(
-                        "line {line_no}: {} of {} can still be returned",
-                        line.quantity - already,
-                        line.quantity
-                    ));
+                    return too_much(
+                        format!("items[{i}].quantity"),
+                        format!(
+                            "line {line_no}: {} of {} can still be returned",
+                            line.quantity - already,
+                            line.quantity
+                        ),
+                    );
                 }
                 amount += pro_rata(line.amount_minor, line.quantity, already, already + qty);
                 points += pro_rata(line.points, line.quantity, already, already + qty);

@@ -144,22 +144,22 @@ macro_rules! ledger_more_ops {
                     tx.commit().await?;
                     return Ok(Replayed { value, replayed: true });
                 }
-                if from == to {
-                    return Err(StoreError::TransferRefused("a customer cannot transfer to itself".into()));
-                }
                 // Both customers first, so another program's ids are "not found" before any rule speaks.
                 let (first, second) = if from < to { (from, to) } else { (to, from) };
                 Self::spending_customer(&mut tx, &ctx.program_id, first).await?;
-                Self::spending_customer(&mut tx, &ctx.program_id, second).await?;
+                if second != first {
+                    Self::spending_customer(&mut tx, &ctx.program_id, second).await?;
+                }
+                let refused = |field, message: String| Err(StoreError::TransferRefused { field, message });
+                if from == to {
+                    return refused(Some("to_customer_id"), "a customer cannot transfer to itself".into());
+                }
                 let (_, settings) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
                 if !settings.transfers_enabled {
-                    return Err(StoreError::TransferRefused("this program does not allow point transfers".into()));
+                    return refused(None, "this program does not allow point transfers".into());
                 }
                 if points <= 0 || points > settings.transfer_max_points {
-                    return Err(StoreError::TransferRefused(format!(
-                        "a transfer moves 1 to {} points",
-                        settings.transfer_max_points
-                    )));
+                    return refused(Some("points"), format!("a transfer moves 1 to {} points", settings.transfer_max_points));
                 }
                 let to_acct = AccountSpec::customer_points(to);
                 let from_acct = AccountSpec::customer_points(from);

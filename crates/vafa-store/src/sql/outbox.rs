@@ -94,7 +94,7 @@ macro_rules! outbox_ops {
                 if let Err(e) = inserted {
                     return Err(match &e {
                         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::InvalidField {
-                            field: "external_id",
+                            field: "external_id".into(),
                             message: "an order with this external id exists".into(),
                         },
                         _ => StoreError::Database(e),

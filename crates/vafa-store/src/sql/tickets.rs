@@ -167,7 +167,7 @@ macro_rules! ticket_ops {
                     let found: Option<(String,)> = sqlx::query_as("SELECT id FROM purchases WHERE program_id = $1 AND id = $2 AND customer_id = $3")
                         .bind(&ctx.program_id).bind(p).bind(&t.customer_id).fetch_optional(&mut *tx).await?;
                     if found.is_none() {
-                        return Err(StoreError::InvalidField { field: "purchase_id", message: "no such purchase of this customer".into() });
+                        return Err(StoreError::InvalidField { field: "purchase_id".into(), message: "no such purchase of this customer".into() });
                     }
                 }
                 let (settings, cal) = Self::calendar_in(&mut tx, &ctx.program_id).await?;
@@ -356,12 +356,12 @@ macro_rules! ticket_ops {
                         let (settings, cal) = Self::calendar_in(&mut tx, &ctx.program_id).await?;
                         if *goodwill_points != 0 {
                             if to != TicketStatus::Resolved {
-                                return Err(StoreError::InvalidField { field: "goodwill_points", message: "goodwill is granted when resolving".into() });
+                                return Err(StoreError::InvalidField { field: "goodwill_points".into(), message: "goodwill is granted when resolving".into() });
                             }
                             let total = current.goodwill_points.checked_add(*goodwill_points);
                             if *goodwill_points < 0 || total.is_none_or(|t| t > settings.goodwill_max_points) {
                                 return Err(StoreError::InvalidField {
-                                    field: "goodwill_points",
+                                    field: "goodwill_points".into(),
                                     message: format!("must be positive and bring the ticket's goodwill to at most {} (the program's limit)", settings.goodwill_max_points),
                                 });
                             }
@@ -522,9 +522,9 @@ macro_rules! ticket_ops {
                     let sql = format!("SELECT customer_id FROM {table} WHERE program_id = $1 AND id = $2");
                     let owner: Option<(Option<String>,)> = sqlx::query_as(&sql).bind(&ctx.program_id).bind(id).fetch_optional(&mut *tx).await?;
                     match owner {
-                        None => return Err(StoreError::InvalidField { field, message: format!("no such {}", &table[..table.len() - 1]) }),
+                        None => return Err(StoreError::InvalidField { field: field.into(), message: format!("no such {}", &table[..table.len() - 1]) }),
                         Some((owner,)) if f.customer_id.is_some() && owner != f.customer_id => {
-                            return Err(StoreError::InvalidField { field, message: "belongs to another customer".into() });
+                            return Err(StoreError::InvalidField { field: field.into(), message: "belongs to another customer".into() });
                         }
                         Some(_) => {}
                     }
@@ -596,7 +596,7 @@ macro_rules! ticket_ops {
                 if f.expires_at.is_some_and(|e| e <= now) {
                     return Err(StoreError::Conflict("this feedback link has expired".into()));
                 }
-                f.kind.check_score(score).map_err(|message| StoreError::InvalidField { field: "score", message })?;
+                f.kind.check_score(score).map_err(|message| StoreError::InvalidField { field: "score".into(), message })?;
                 let n = sqlx::query("UPDATE feedback SET score = $1, comment = $2, status = 'answered', answered_at = $3 WHERE id = $4 AND status = 'requested'")
                     .bind(score)
                     .bind(comment)

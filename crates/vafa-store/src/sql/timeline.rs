@@ -46,7 +46,7 @@ macro_rules! timeline_ops {
                     None => (i64::MAX, String::new(), String::new()),
                     Some(c) => {
                         let mut parts = c.splitn(3, '~');
-                        let bad = || StoreError::InvalidField { field: "cursor", message: "not a cursor this list gave out".into() };
+                        let bad = || StoreError::InvalidField { field: "cursor".into(), message: "not a cursor this list gave out".into() };
                         let at = parts.next().and_then(|p| p.parse::<i64>().ok()).ok_or_else(bad)?;
                         let kind = parts.next().ok_or_else(bad)?.to_owned();
                         let id = parts.next().ok_or_else(bad)?.to_owned();

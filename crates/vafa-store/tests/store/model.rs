@@ -239,7 +239,7 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
                     .await;
                 if amount > mp.total - mp.returned {
                     assert!(
-                        matches!(res, Err(StoreError::ReturnTooLarge(_))),
+                        matches!(res, Err(StoreError::ReturnTooLarge { .. })),
                         "step {step}: {res:?}"
                     );
                     continue;

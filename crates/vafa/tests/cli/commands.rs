@@ -261,6 +261,15 @@ async fn ledger_verify_passes_and_catches_tampering() {
             "{}",
             String::from_utf8_lossy(&unknown.stderr)
         );
+        for program in ["prg_nobody", ""] {
+            let expire = vafa(url, &["ledger", "expire", "--program", program]);
+            assert!(!expire.status.success(), "expire --program {program:?}");
+            assert!(
+                String::from_utf8_lossy(&expire.stderr).contains("no program"),
+                "{}",
+                String::from_utf8_lossy(&expire.stderr)
+            );
+        }
 
         // A second card with its own lot, so a lot can be moved between accounts.
         let other = store
