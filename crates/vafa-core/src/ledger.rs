@@ -164,15 +164,14 @@ impl LedgerSettings {
             e.push("pending_days", "must be at most 365");
         }
         match self.expiry {
-            ExpiryPolicy::Days { days: 0 } | ExpiryPolicy::Months { months: 0 } => {
-                e.push("expiry", "a period must be at least 1")
+            ExpiryPolicy::Days { days } if !(1..=36_500).contains(&days) => {
+                e.push("expiry.days", "must be between 1 and 36500")
             }
-            ExpiryPolicy::Days { days } if days > 36_500 => e.push("expiry", "at most 36500 days"),
-            ExpiryPolicy::Months { months } if months > 1200 => {
-                e.push("expiry", "at most 1200 months")
+            ExpiryPolicy::Months { months } if !(1..=1200).contains(&months) => {
+                e.push("expiry.months", "must be between 1 and 1200")
             }
             ExpiryPolicy::EndOfYear { years_after, .. } if years_after > 10 => {
-                e.push("expiry", "years_after is at most 10")
+                e.push("expiry.years_after", "must be at most 10")
             }
             _ => {}
         }

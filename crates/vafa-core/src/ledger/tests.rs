@@ -256,7 +256,7 @@ fn settings_are_validated() {
         .into_iter()
         .map(|e| e.field)
         .collect();
-    assert_eq!(fields, ["earn_per_minor", "expiry"]);
+    assert_eq!(fields, ["earn_per_minor", "expiry.days"]);
     let json = serde_json::to_value(LedgerSettings::default()).unwrap();
     assert_eq!(
         json["expiry"],
