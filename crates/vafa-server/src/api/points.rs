@@ -187,7 +187,13 @@ pub async fn redeem(
         .store
         .redeem(&auth.ctx(&state), &id, spend, idem.as_ref())
         .await
-        .map_err(|e| ApiError::from(e).naming(asked))?;
+        .map_err(|e| match e {
+            vafa_store::StoreError::InsufficientPoints { .. }
+            | vafa_store::StoreError::InsufficientCashback { .. } => {
+                ApiError::from(e).naming(asked)
+            }
+            e => e.into(),
+        })?;
     let (status, headers) = replay_headers(&out);
     let o = out.value;
     Ok((

@@ -326,26 +326,28 @@ fn parse_minor(amount: &str, currency: Currency) -> Option<i64> {
 /// decimal point, `,` `٬` `_` or spaces between groups of three digits of the whole part
 /// (only there: `12,50` is refused, not read as 1250), an optional sign.
 pub fn parse_decimal(typed: &str) -> Option<Decimal> {
-    let s: String = vafa_core::digits::normalize_digits(typed.trim())
+    // Joiners and marks a Persian keyboard leaves at either end are not part of the number.
+    let edges = |c: char| c.is_whitespace() || matches!(c, '\u{200c}' | '\u{200e}' | '\u{200f}');
+    let typed = vafa_core::digits::normalize_digits(typed.trim_matches(edges));
+    // A sign may stand apart from its digits ("- 5"); U+2212 is the minus Persian keyboards type.
+    let (sign, unsigned) = match typed.strip_prefix(['-', '\u{2212}']) {
+        Some(rest) => ("-", rest.trim_start_matches(edges)),
+        None => ("", typed.strip_prefix('+').unwrap_or(&typed)),
+    };
+    let s: String = unsigned
         .chars()
         .map(|c| match c {
             '٫' => '.',
             ' ' | '_' | '\u{200c}' => ',',
-            // The minus sign Persian keyboards type.
-            '\u{2212}' => '-',
             c => c,
         })
         .collect();
     if s.is_empty() || s.len() > 40 {
         return None;
     }
-    let (sign, unsigned) = match s.strip_prefix('-') {
-        Some(rest) => ("-", rest),
-        None => ("", s.strip_prefix('+').unwrap_or(&s)),
-    };
-    let (int, frac) = match unsigned.split_once('.') {
+    let (int, frac) = match s.split_once('.') {
         Some((i, f)) => (i, Some(f)),
-        None => (unsigned, None),
+        None => (s.as_str(), None),
     };
     let int = vafa_core::money::ungroup(int)?;
     let plain = match frac {
@@ -416,6 +418,14 @@ mod tests {
         assert_eq!(usd.parse_money("12,50"), None);
         assert_eq!(usd.parse_money("1,250.50"), Some(125_050));
         assert_eq!(parse_count("1,,000"), None);
+        // What a Persian keyboard leaves around a number, and a sign set apart.
+        assert_eq!(parse_count("۱۰۰\u{200c}"), Some(100));
+        assert_eq!(parse_count("\u{200f}۱۰۰ "), Some(100));
+        assert_eq!(parse_count("- 5"), Some(-5));
+        assert_eq!(parse_count("-"), None);
+        assert_eq!(parse_count("- ,5"), None);
+        assert_eq!(parse_count(",5"), None);
+        assert_eq!(parse_count("\u{2212}۲"), Some(-2));
         assert_eq!(fa.in_unit(&Decimal::from(10_005)), "1000.5");
     }
 

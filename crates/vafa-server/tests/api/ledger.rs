@@ -119,6 +119,8 @@ async fn redemptions_returns_and_balance_over_time() {
         let before = entries(&app, &id).await;
         let broke = app.post(&format!("/api/v1/customers/{id}/redemptions"), json!({"points": 10})).await;
         assert_eq!(broke.problem(422, "insufficient_points")["field"], "points");
+        let nobody = app.post("/api/v1/customers/cus_nope/redemptions", json!({"points": 10})).await;
+        assert!(nobody.problem(404, "not_found").get("field").is_none(), "{}", nobody.body);
         assert_eq!(entries(&app, &id).await, before, "{}: nothing written", app.backend);
 
         app.clock.advance(jiff::SignedDuration::from_hours(72));

@@ -299,7 +299,29 @@ async fn ledger_verify_passes_and_catches_tampering() {
         // Someone edits the ledger behind its back: each edit is caught, named, and undone
         // before the next. The last one (an entry deleted under its postings, with the
         // database's own foreign-key checks off) is not undone.
-        let cases: [(&str, &str, &str); 4] = [
+        let first_lot = "(SELECT MIN(id) FROM lots)";
+        let lot_to_wallet = format!(
+            "UPDATE lots SET account_id = (SELECT id FROM accounts WHERE kind <> 'customer_points' LIMIT 1) WHERE id = {first_lot}"
+        );
+        let lot_back = format!(
+            "UPDATE lots SET account_id = (SELECT account_id FROM postings WHERE lot_id = {first_lot} LIMIT 1) WHERE id = {first_lot}"
+        );
+        let cases: [(&str, &str, &str); 7] = [
+            (
+                "UPDATE postings SET unit = 'stars' WHERE id = (SELECT MIN(id) FROM postings WHERE unit = 'points')",
+                "UPDATE postings SET unit = 'points' WHERE unit = 'stars'",
+                "MISMATCH posting differs from its account",
+            ),
+            (
+                &lot_to_wallet,
+                &lot_back,
+                "MISMATCH lot is not on a customer's points account",
+            ),
+            (
+                "UPDATE accounts SET debt = debt + 3 WHERE kind = 'customer_points'",
+                "UPDATE accounts SET debt = debt - 3 WHERE kind = 'customer_points'",
+                "MISMATCH points balance differs from its lots less its debt",
+            ),
             (
                 "UPDATE lots SET remaining = remaining + 7",
                 "UPDATE lots SET remaining = remaining - 7",
