@@ -133,3 +133,88 @@ async fn no_create_refuses_a_missing_sqlite_file() {
 fn uuid_like() -> String {
     format!("{}-{}", std::process::id(), now().as_nanosecond())
 }
+
+/// Migration 0016 on data left by merges made before 0015: a chain a → b → c points at c,
+/// and the usage of capped campaigns by a and b is c's.
+#[tokio::test]
+async fn merges_made_before_re_pointing_are_brought_together() {
+    for db in backends().await {
+        let store = db.open().await;
+        let ctx = program(&store, "Old merges").await;
+        let mut ids = Vec::new();
+        for name in ["A", "B", "C", "D"] {
+            ids.push(ledger::customer(&store, &ctx, name).await);
+        }
+        let (a, b, c, d) = (&ids[0], &ids[1], &ids[2], &ids[3]);
+        let setup = [
+            format!("INSERT INTO campaigns (id, program_id, version, status, definition, budget_points, budget_used, created_at, updated_at) VALUES ('cmp_old', '{}', 1, 'active', '{{}}', NULL, 0, 0, 0)", ctx.program_id),
+            format!("UPDATE customers SET merged_into = '{b}' WHERE id = '{a}'"),
+            format!("UPDATE customers SET merged_into = '{c}' WHERE id = '{b}'"),
+            format!("INSERT INTO campaign_usage VALUES ('cmp_old', '{a}', '2026-11', 1, 10), ('cmp_old', '{b}', '2026-11', 2, 20), ('cmp_old', '{c}', '2026-11', 4, 40), ('cmp_old', '{b}', '2026-12', 1, 5), ('cmp_old', '{d}', '2026-11', 9, 90)"),
+        ];
+        let check = "SELECT customer_id || ' ' || period_key || ' ' || CAST(uses AS TEXT) || ' ' || CAST(points AS TEXT) FROM campaign_usage ORDER BY customer_id, period_key";
+        let chain = format!("SELECT id || '>' || COALESCE(merged_into, '-') FROM customers WHERE id IN ('{a}', '{b}', '{c}') ORDER BY id");
+        let (usage, merged): (Vec<String>, Vec<String>) = match db.backend {
+            vafa_store::Backend::Sqlite => {
+                use sqlx::Connection;
+                let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+                for s in &setup {
+                    sqlx::query(s).execute(&mut conn).await.unwrap();
+                }
+                sqlx::raw_sql(include_str!(
+                    "../../migrations/sqlite/0016_earlier_merges.sql"
+                ))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+                (
+                    sqlx::query_scalar(check)
+                        .fetch_all(&mut conn)
+                        .await
+                        .unwrap(),
+                    sqlx::query_scalar(&chain)
+                        .fetch_all(&mut conn)
+                        .await
+                        .unwrap(),
+                )
+            }
+            vafa_store::Backend::Postgres => {
+                use sqlx::Connection;
+                let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+                for s in &setup {
+                    sqlx::query(s).execute(&mut conn).await.unwrap();
+                }
+                sqlx::raw_sql(include_str!(
+                    "../../migrations/postgres/0016_earlier_merges.sql"
+                ))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+                (
+                    sqlx::query_scalar(check)
+                        .fetch_all(&mut conn)
+                        .await
+                        .unwrap(),
+                    sqlx::query_scalar(&chain)
+                        .fetch_all(&mut conn)
+                        .await
+                        .unwrap(),
+                )
+            }
+        };
+        // Sorted here, not by the database's collation.
+        let (mut usage, mut merged) = (usage, merged);
+        usage.sort();
+        merged.sort();
+        let mut want_chain = vec![format!("{a}>{c}"), format!("{b}>{c}"), format!("{c}>-")];
+        want_chain.sort();
+        assert_eq!(merged, want_chain, "{:?}", db.backend);
+        let mut want_usage = vec![
+            format!("{c} 2026-11 7 70"),
+            format!("{c} 2026-12 1 5"),
+            format!("{d} 2026-11 9 90"),
+        ];
+        want_usage.sort();
+        assert_eq!(usage, want_usage, "{:?}", db.backend);
+    }
+}
