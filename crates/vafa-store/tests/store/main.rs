@@ -154,53 +154,34 @@ async fn merges_made_before_re_pointing_are_brought_together() {
         ];
         let check = "SELECT customer_id || ' ' || period_key || ' ' || CAST(uses AS TEXT) || ' ' || CAST(points AS TEXT) FROM campaign_usage ORDER BY customer_id, period_key";
         let chain = format!("SELECT id || '>' || COALESCE(merged_into, '-') FROM customers WHERE id IN ('{a}', '{b}', '{c}') ORDER BY id");
-        let (usage, merged): (Vec<String>, Vec<String>) = match db.backend {
-            vafa_store::Backend::Sqlite => {
+        // The same steps on either backend's own connection and migration tree.
+        macro_rules! migrate_over_old_data {
+            ($conn:ty, $tree:literal) => {{
                 use sqlx::Connection;
-                let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+                let mut conn = <$conn>::connect(&db.url).await.unwrap();
                 for s in &setup {
                     sqlx::query(s).execute(&mut conn).await.unwrap();
                 }
-                sqlx::raw_sql(include_str!(
-                    "../../migrations/sqlite/0016_earlier_merges.sql"
-                ))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-                (
-                    sqlx::query_scalar(check)
-                        .fetch_all(&mut conn)
-                        .await
-                        .unwrap(),
-                    sqlx::query_scalar(&chain)
-                        .fetch_all(&mut conn)
-                        .await
-                        .unwrap(),
-                )
-            }
-            vafa_store::Backend::Postgres => {
-                use sqlx::Connection;
-                let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-                for s in &setup {
-                    sqlx::query(s).execute(&mut conn).await.unwrap();
-                }
-                sqlx::raw_sql(include_str!(
-                    "../../migrations/postgres/0016_earlier_merges.sql"
-                ))
-                .execute(&mut conn)
-                .await
-                .unwrap();
-                (
-                    sqlx::query_scalar(check)
-                        .fetch_all(&mut conn)
-                        .await
-                        .unwrap(),
-                    sqlx::query_scalar(&chain)
-                        .fetch_all(&mut conn)
-                        .await
-                        .unwrap(),
-                )
-            }
+                let migration = include_str!(concat!(
+                    "../../migrations/",
+                    $tree,
+                    "/0016_earlier_merges.sql"
+                ));
+                sqlx::raw_sql(migration).execute(&mut conn).await.unwrap();
+                let usage: Vec<String> = sqlx::query_scalar(check)
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+                let merged: Vec<String> = sqlx::query_scalar(&chain)
+                    .fetch_all(&mut conn)
+                    .await
+                    .unwrap();
+                (usage, merged)
+            }};
+        }
+        let (usage, merged) = match db.backend {
+            vafa_store::Backend::Sqlite => migrate_over_old_data!(sqlx::SqliteConnection, "sqlite"),
+            vafa_store::Backend::Postgres => migrate_over_old_data!(sqlx::PgConnection, "postgres"),
         };
         // Sorted here, not by the database's collation.
         let (mut usage, mut merged) = (usage, merged);

@@ -365,27 +365,20 @@ async fn ledger_verify_passes_and_catches_tampering() {
 /// Statements run on one connection with the database's foreign-key checks off, as
 /// someone editing the file or the tables by hand might.
 async fn run_sql(db: &vafa_store::testing::TestDb, statements: &[&str]) {
-    use sqlx::Connection;
+    macro_rules! run {
+        ($conn:ty, $checks_off:literal) => {{
+            use sqlx::Connection;
+            let mut conn = <$conn>::connect(&db.url).await.unwrap();
+            sqlx::query($checks_off).execute(&mut conn).await.unwrap();
+            for s in statements {
+                sqlx::query(s).execute(&mut conn).await.unwrap();
+            }
+        }};
+    }
     match db.backend {
-        vafa_store::Backend::Sqlite => {
-            let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
-            sqlx::query("PRAGMA foreign_keys = OFF")
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            for s in statements {
-                sqlx::query(s).execute(&mut conn).await.unwrap();
-            }
-        }
+        vafa_store::Backend::Sqlite => run!(sqlx::SqliteConnection, "PRAGMA foreign_keys = OFF"),
         vafa_store::Backend::Postgres => {
-            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
-            sqlx::query("SET session_replication_role = replica")
-                .execute(&mut conn)
-                .await
-                .unwrap();
-            for s in statements {
-                sqlx::query(s).execute(&mut conn).await.unwrap();
-            }
+            run!(sqlx::PgConnection, "SET session_replication_role = replica")
         }
     }
 }
