@@ -153,6 +153,15 @@ pub async fn quote_view(
         )
         .await?;
     let customer_id = first.customer_id.clone();
+    // A merged or erased record is answered as the purchase would be: its points are
+    // the survivor's now, and a quote of zero would mislead the cashier.
+    if let Some(id) = &customer_id {
+        if let Some(c) = state.store.get_customer(program_id, id).await? {
+            if !c.is_open() {
+                return Err(vafa_store::StoreError::CustomerClosed(c.status.as_str()).into());
+            }
+        }
+    }
     let standing = match &customer_id {
         Some(id) => state.store.customer_tier(program_id, id, now).await?,
         None => None,

@@ -111,6 +111,20 @@ async fn a_quote_stacks_tier_coupons_and_points() {
             .await;
         assert_eq!(ret.ok(201)["amount"]["amount"], p["total"]["amount"], "{}", ret.body);
 
+        // The free unit on a line of its own: it was paid nothing, so returning it pays
+        // back nothing, and the line that was paid for carries the whole sale.
+        let irr = |a: &str| json!({"amount": a, "currency": "IRR"});
+        let lone = app.post("/api/v1/purchases", json!({"customer_id": id, "external_id": "co-free-2",
+            "items": [{"sku": "LATTE", "quantity": 1, "unit_price": irr("90000")},
+                      {"sku": "CAKE", "quantity": 1, "unit_price": irr("120000")}],
+            "total": irr("210000"), "checkout": {}})).await.ok(201).clone();
+        assert_eq!(lone["checkout"]["paid"], irr("108000"), "{lone}");
+        let returns = format!("/api/v1/purchases/{}/returns", lone["id"].as_str().unwrap());
+        let free_back = app.post(&returns, json!({"items": [{"line": 1, "quantity": 1}]})).await.ok(201).clone();
+        assert_eq!((&free_back["amount"], &free_back["money_refund"]), (&irr("0"), &irr("0")), "{}: {free_back}", app.backend);
+        let cake_back = app.post(&returns, json!({"items": [{"line": 2, "quantity": 1}]})).await.ok(201).clone();
+        assert_eq!(cake_back["money_refund"], irr("108000"), "{cake_back}");
+
         // Two codes of a batch allowed once per customer, in one purchase: refused whole.
         let batch = app.post("/api/v1/coupon-batches", json!({"name": "Once", "pattern": "ONCE-######", "count": 2,
             "rules": {"discount": {"type": "amount", "amount_minor": 1000}, "max_uses_per_customer": 1}})).await.ok(201).clone();

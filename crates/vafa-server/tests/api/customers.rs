@@ -204,6 +204,15 @@ async fn search_update_erase_merge() {
         let old = app.get(&format!("/api/v1/customers/{dup_id}")).await;
         assert_eq!(old.ok(200)["status"], "merged");
         assert_eq!(old.body["merged_into"], id);
+        // A quote for the merged record is refused as its purchase would be, not answered
+        // with none of the points that are now the survivor's.
+        let quote = app
+            .post(
+                "/api/v1/checkout/quote",
+                json!({"customer_id": dup_id, "total": {"amount": "10000", "currency": "IRR"}}),
+            )
+            .await;
+        quote.problem(409, "customer_closed");
 
         let erased = app.delete(&format!("/api/v1/customers/{id}")).await;
         assert_eq!(erased.ok(200)["status"], "erased");

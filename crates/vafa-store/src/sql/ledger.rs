@@ -681,7 +681,21 @@ macro_rules! ledger_ops {
                 // Through the checkout each line weighs what was paid for it: the money paid
                 // spread over the lines in proportion (and the sale, for returns by line).
                 let mut facts = purchase_facts(&earning);
-                let gross_amounts: Vec<i64> = p.lines.iter().map(|l| l.quantity.saturating_mul(l.unit_price_minor)).collect();
+                let mut gross_amounts: Vec<i64> = p.lines.iter().map(|l| l.quantity.saturating_mul(l.unit_price_minor)).collect();
+                // A unit given free (the tier's free items: the cheapest unit of its sku) is
+                // off its line before the rest is spread: it was paid nothing, so returning it
+                // refunds nothing and it earns nothing.
+                if let Some(q) = &quote {
+                    for (sku, took) in &q.free_items {
+                        let line = p.lines.iter().enumerate()
+                            .filter(|(_, l)| l.sku.as_deref() == Some(sku.as_str()) && l.quantity > 0)
+                            .min_by_key(|(_, l)| l.unit_price_minor.max(0))
+                            .map(|(i, _)| i);
+                        if let Some(i) = line {
+                            gross_amounts[i] = (gross_amounts[i] - took).max(0);
+                        }
+                    }
+                }
                 if let Some(q) = &quote {
                     for (item, paid) in facts.items.iter_mut().zip(vafa_core::ledger::allocate(q.payable_minor, &gross_amounts)) {
                         item.amount_minor = paid;
