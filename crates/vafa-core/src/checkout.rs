@@ -79,18 +79,40 @@ pub fn tier_discount(total_minor: i64, percent: Decimal) -> i64 {
     floor(Decimal::from(total) * percent / Decimal::from(100)).clamp(0, total)
 }
 
+/// The line a free unit of `sku` comes off: the cheapest line of that SKU (the first of
+/// equals).
+fn free_line(lines: &[crate::coupons::CartLine], sku: &str) -> Option<usize> {
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.sku.as_deref() == Some(sku) && l.quantity > 0)
+        .min_by_key(|(_, l)| l.unit_price_minor.max(0))
+        .map(|(i, _)| i)
+}
+
 /// One unit of each of `skus` that is in the cart, at the cheapest such line's unit price.
 pub fn free_items(lines: &[crate::coupons::CartLine], skus: &[String]) -> Vec<(String, i64)> {
     skus.iter()
         .filter_map(|sku| {
-            lines
-                .iter()
-                .filter(|l| l.sku.as_deref() == Some(sku.as_str()) && l.quantity > 0)
-                .map(|l| l.unit_price_minor.max(0))
-                .min()
-                .map(|p| (sku.clone(), p))
+            free_line(lines, sku).map(|i| (sku.clone(), lines[i].unit_price_minor.max(0)))
         })
         .collect()
+}
+
+/// What each line weighs when a sale is spread over its lines: quantity times price, less
+/// what a free unit (`free`, as the quote took it) took off that line — a unit paid nothing
+/// is worth nothing back.
+pub fn paid_weights(lines: &[crate::coupons::CartLine], free: &[(String, i64)]) -> Vec<i64> {
+    let mut weights: Vec<i64> = lines
+        .iter()
+        .map(|l| l.quantity.saturating_mul(l.unit_price_minor))
+        .collect();
+    for (sku, took) in free {
+        if let Some(i) = free_line(lines, sku) {
+            weights[i] = (weights[i] - took).max(0);
+        }
+    }
+    weights
 }
 
 /// What is left of the cart after the tier's benefits: the total coupons are checked on.
@@ -220,6 +242,9 @@ mod tests {
             "one unit, and only what is in the cart"
         );
         assert_eq!(after_tier(300_000, &free, Decimal::from(10)), 189_000);
+        // The free unit is off the latte line when the sale is spread over the lines.
+        assert_eq!(paid_weights(&lines, &free), [90_000, 120_000]);
+        assert_eq!(paid_weights(&lines, &[]), [180_000, 120_000]);
         let mut i = input(300_000);
         i.free_items = free;
         i.coupons.clear();

@@ -82,14 +82,18 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    /// Names `field` as the one at fault when the error names none yet: the handler knows
-    /// which of its request's fields a store refusal (not enough points, say) is about.
-    pub fn naming(mut self, field: &str) -> Self {
-        if self.errors.is_empty() {
-            self.errors
-                .push(FieldError::new(field, self.detail.clone()));
-        }
-        self
+    /// A store refusal, with "not enough points" or "not enough cashback" naming the
+    /// request's field that asked for them (`points` and `cashback`): only the handler
+    /// knows which of its fields that is.
+    pub fn short_of(e: StoreError, points: &str, cashback: &str) -> Self {
+        let field = match e {
+            StoreError::InsufficientPoints { .. } => points,
+            StoreError::InsufficientCashback { .. } => cashback,
+            e => return e.into(),
+        };
+        let mut err = Self::from(e);
+        err.errors.push(FieldError::new(field, err.detail.clone()));
+        err
     }
 
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {

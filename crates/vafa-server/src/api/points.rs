@@ -179,21 +179,11 @@ pub async fn redeem(
         },
         _ => return Err(ApiError::field("points", "give either points or cashback")),
     };
-    let asked = match spend {
-        Spend::Points(_) => "points",
-        Spend::CashbackMinor(_) => "cashback.amount",
-    };
     let out = state
         .store
         .redeem(&auth.ctx(&state), &id, spend, idem.as_ref())
         .await
-        .map_err(|e| match e {
-            vafa_store::StoreError::InsufficientPoints { .. }
-            | vafa_store::StoreError::InsufficientCashback { .. } => {
-                ApiError::from(e).naming(asked)
-            }
-            e => e.into(),
-        })?;
+        .map_err(|e| ApiError::short_of(e, "points", "cashback.amount"))?;
     let (status, headers) = replay_headers(&out);
     let o = out.value;
     Ok((
@@ -316,10 +306,7 @@ pub async fn transfer(
         .store
         .transfer(&auth.ctx(&state), &id, to, req.body.points, idem.as_ref())
         .await
-        .map_err(|e| match e {
-            vafa_store::StoreError::InsufficientPoints { .. } => ApiError::from(e).naming("points"),
-            e => e.into(),
-        })?;
+        .map_err(|e| ApiError::short_of(e, "points", "points"))?;
     let (status, headers) = replay_headers(&out);
     let o = out.value;
     Ok((

@@ -496,16 +496,8 @@ pub async fn create(
         }
         other => other,
     }
-    .map_err(|e| match e {
-        // What the checkout was asked to take as payment is not there.
-        vafa_store::StoreError::InsufficientPoints { .. } => {
-            ApiError::from(e).naming("checkout.redeem_points")
-        }
-        vafa_store::StoreError::InsufficientCashback { .. } => {
-            ApiError::from(e).naming("checkout.redeem_cashback")
-        }
-        e => e.into(),
-    })?;
+    // What the checkout was asked to take as payment is not there.
+    .map_err(|e| ApiError::short_of(e, "checkout.redeem_points", "checkout.redeem_cashback"))?;
     let (status, headers) = replay_headers(&out);
     Ok((
         status,

@@ -583,6 +583,10 @@ macro_rules! ledger_ops {
                 // payment — computed exactly as the quote does — and only the money paid earns.
                 let mut legs = Vec::new();
                 let mut quote = None;
+                // What each line weighs when the sale and the money paid are spread over
+                // the lines: quantity times price, less a unit the tier gave free (it was
+                // paid nothing, so returning it refunds nothing and it earns nothing).
+                let mut weights: Vec<i64> = p.lines.iter().map(|l| l.quantity.saturating_mul(l.unit_price_minor)).collect();
                 let mut sale_total = p.total_minor;
                 let mut earning = std::borrow::Cow::Borrowed(p);
                 if let Some(co) = &p.checkout {
@@ -672,6 +676,7 @@ macro_rules! ledger_ops {
                         legs.push(Leg::new(AccountSpec::program("redeemed", currency, &customer_id), q.cashback_used_minor));
                     }
                     sale_total = q.discounted_minor;
+                    weights = vafa_core::checkout::paid_weights(&cart.lines, &q.free_items);
                     let mut paid = p.clone();
                     paid.total_minor = q.payable_minor;
                     earning = std::borrow::Cow::Owned(paid);
@@ -681,23 +686,8 @@ macro_rules! ledger_ops {
                 // Through the checkout each line weighs what was paid for it: the money paid
                 // spread over the lines in proportion (and the sale, for returns by line).
                 let mut facts = purchase_facts(&earning);
-                let mut gross_amounts: Vec<i64> = p.lines.iter().map(|l| l.quantity.saturating_mul(l.unit_price_minor)).collect();
-                // A unit given free (the tier's free items: the cheapest unit of its sku) is
-                // off its line before the rest is spread: it was paid nothing, so returning it
-                // refunds nothing and it earns nothing.
                 if let Some(q) = &quote {
-                    for (sku, took) in &q.free_items {
-                        let line = p.lines.iter().enumerate()
-                            .filter(|(_, l)| l.sku.as_deref() == Some(sku.as_str()) && l.quantity > 0)
-                            .min_by_key(|(_, l)| l.unit_price_minor.max(0))
-                            .map(|(i, _)| i);
-                        if let Some(i) = line {
-                            gross_amounts[i] = (gross_amounts[i] - took).max(0);
-                        }
-                    }
-                }
-                if let Some(q) = &quote {
-                    for (item, paid) in facts.items.iter_mut().zip(vafa_core::ledger::allocate(q.payable_minor, &gross_amounts)) {
+                    for (item, paid) in facts.items.iter_mut().zip(vafa_core::ledger::allocate(q.payable_minor, &weights)) {
                         item.amount_minor = paid;
                     }
                 }
@@ -716,7 +706,7 @@ macro_rules! ledger_ops {
                 // A line's amount is its share of what the sale came to: a discount given at
                 // the till (or a charge not itemised) is spread over the lines, so returning
                 // every line returns exactly the total.
-                let amounts = vafa_core::ledger::allocate(sale_total, &gross_amounts);
+                let amounts = vafa_core::ledger::allocate(sale_total, &weights);
                 let line_cash = &eval.line_cashback;
                 let available_at = vafa_core::ledger::available_at(p.occurred_at, settings.pending_days);
                 // The expiry period starts when the points can be spent: a return window
