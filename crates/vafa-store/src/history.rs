@@ -114,6 +114,8 @@ pub struct HistoryReturn {
     /// What the return owed back before the return policy (see `within_earnings`).
     pub points_due: i64,
     pub cashback_due: i64,
+    /// The tier gift it took back (see the live return).
+    pub gift_points_reversed: i64,
     pub entry_id: String,
     pub at: Timestamp,
 }
@@ -127,6 +129,9 @@ pub struct HistoryTierChange {
     pub qualifying: i64,
     pub gift_points: i64,
     pub entry_id: Option<String>,
+    /// The purchase that crossed the threshold, and the gift's lot.
+    pub purchase_id: Option<String>,
+    pub gift_lot_id: Option<String>,
     pub at: Timestamp,
 }
 
@@ -188,8 +193,17 @@ struct CustomerBook {
     /// Points each lot lost to expiry, by lot id: a return does not take them again.
     expired: HashMap<String, i64>,
     tier: usize,
-    /// (occurred_at, qualifying value) of each purchase, for the tier window.
-    sales: Vec<(Timestamp, i64)>,
+    /// (occurred_at, qualifying value, purchase id) of each purchase, for the tier window.
+    sales: Vec<(Timestamp, i64, String)>,
+}
+
+/// A tier's entry gift a purchase brought, which its return may take back.
+struct BookGift {
+    level: usize,
+    lot: String,
+    points: i64,
+    at: Timestamp,
+    taken: i64,
 }
 
 /// An in-memory ledger for new customers; see the module documentation.
@@ -201,6 +215,8 @@ pub struct Book {
     customers: HashMap<String, CustomerBook>,
     /// Purchase id → (customer, index into `rows.purchases`).
     purchases: HashMap<String, (String, usize)>,
+    /// Purchase id → the tier gift it brought.
+    gifts: HashMap<String, BookGift>,
     rows: HistoryRows,
     /// When the history is written (purchases' `created_at`).
     written_at: Timestamp,
@@ -233,6 +249,7 @@ impl Book {
             ladder: ladder.map(|l| (l, crate::calendar_of(program.locale))),
             customers: HashMap::new(),
             purchases: HashMap::new(),
+            gifts: HashMap::new(),
             rows: HistoryRows::default(),
             written_at,
         })
@@ -482,6 +499,7 @@ impl Book {
         let mut lot_id = None;
         let mut debt_paid = 0;
         let mut legs = Vec::new();
+        let available = vafa_core::ledger::available_at(at, self.settings.pending_days);
         if p.earn {
             self.expire(&p.customer_id, at)?;
             points = self.settings.points_for(p.total_minor);
@@ -493,7 +511,6 @@ impl Book {
             }
             cashback = self.settings.cashback_for(p.total_minor);
             if points > 0 {
-                let available = vafa_core::ledger::available_at(at, self.settings.pending_days);
                 let (lot, paid, l) = self.earn_legs(
                     "issued",
                     &p.customer_id,
@@ -582,7 +599,14 @@ impl Book {
         self.purchases
             .insert(purchase_id.clone(), (p.customer_id.clone(), index));
         if p.earn {
-            self.after_sale(&p.customer_id, at, p.total_minor, points)?;
+            self.after_sale(
+                &p.customer_id,
+                &purchase_id,
+                at,
+                available,
+                p.total_minor,
+                points,
+            )?;
         }
         Ok(purchase_id)
     }
@@ -591,7 +615,9 @@ impl Book {
     fn after_sale(
         &mut self,
         customer_id: &str,
+        purchase_id: &str,
         at: Timestamp,
+        available: Timestamp,
         total: i64,
         points: i64,
     ) -> Result<(), BookError> {
@@ -604,12 +630,12 @@ impl Book {
         };
         let start = ladder.window_start(at, &self.tz, calendar);
         let c = self.customer(customer_id)?;
-        c.sales.push((at, metric));
+        c.sales.push((at, metric, purchase_id.to_owned()));
         let value: i64 = c
             .sales
             .iter()
-            .filter(|(t, _)| *t >= start && *t <= at)
-            .map(|(_, v)| v)
+            .filter(|(t, _, _)| *t >= start && *t <= at)
+            .map(|(_, v, _)| v)
             .sum();
         let current = c.tier;
         let Some(to) = ladder.on_purchase(current, value) else {
@@ -618,13 +644,39 @@ impl Book {
         c.tier = to;
         let tier = &ladder.tiers[to];
         let gift = tier.entry_gift_points;
-        let mut entry_id = None;
+        let (mut entry_id, mut gift_lot) = (None, None);
         if gift > 0 {
-            let (lot, _, legs) = self.earn_legs("issued", customer_id, None, gift, at, at)?;
+            // As live: pending with the purchase's points, and its return's to take back.
+            let (lot, _, legs) = self.earn_legs(
+                "issued",
+                customer_id,
+                Some(purchase_id),
+                gift,
+                at,
+                available,
+            )?;
             let explanation = serde_json::json!({"tier": tier.code, "entry_gift_points": gift});
-            let id = self.post("tier_gift", customer_id, None, at, explanation, legs)?;
+            let id = self.post(
+                "tier_gift",
+                customer_id,
+                Some(purchase_id),
+                at,
+                explanation,
+                legs,
+            )?;
             self.set_lot_entry(customer_id, &lot, &id);
+            self.gifts.insert(
+                purchase_id.to_owned(),
+                BookGift {
+                    level: to,
+                    lot: lot.clone(),
+                    points: gift,
+                    at,
+                    taken: 0,
+                },
+            );
             entry_id = Some(id);
+            gift_lot = Some(lot);
         }
         self.rows.tier_changes.push(HistoryTierChange {
             id: id_at("tch", at),
@@ -634,6 +686,8 @@ impl Book {
             qualifying: value,
             gift_points: gift,
             entry_id,
+            purchase_id: Some(purchase_id.to_owned()),
+            gift_lot_id: gift_lot,
             at,
         });
         self.rows.tiers.retain(|(c, _, _)| c != customer_id);
@@ -707,12 +761,34 @@ impl Book {
         };
         let p = &self.rows.purchases[index];
         let reversible = (p.points_earned - expired_own - p.points_reversed).max(0);
-        let reversal = vafa_core::ledger::plan_reversal(
+        let debt = self.debt(&customer_id);
+        let own_reversed = vafa_core::ledger::plan_reversal(
             &lots,
             own,
             dues.points.min(reversible),
             policy,
-            self.debt(&customer_id),
+            debt,
+            at,
+        )
+        .reversed;
+        let (gift_lot, gift_due) = match self.gift_to_take_back(
+            &customer_id,
+            purchase_id,
+            dues.amount,
+            own_reversed,
+            at,
+        ) {
+            Some((lot, due)) => (lots.iter().position(|l| l.id == lot), due),
+            None => (None, 0),
+        };
+        let reversal = vafa_core::ledger::plan_return(
+            &lots,
+            own,
+            dues.points.min(reversible),
+            gift_lot,
+            gift_due,
+            policy,
+            debt,
             at,
         );
         let mut legs: Vec<BookLeg> = reversal
@@ -729,8 +805,12 @@ impl Book {
                 lot: None,
             });
         }
-        if reversal.reversed > 0 {
-            legs.push(BookLeg::program("issued", POINTS, reversal.reversed));
+        if reversal.reversed + reversal.gift_reversed > 0 {
+            legs.push(BookLeg::program(
+                "issued",
+                POINTS,
+                reversal.reversed + reversal.gift_reversed,
+            ));
         }
         // The book never spends cashback, so all that was earned is still there.
         let cash = dues.cashback;
@@ -744,6 +824,7 @@ impl Book {
         let explanation = serde_json::json!({
             "policy": policy, "amount_minor": dues.amount, "points_due": dues.points,
             "points_reversed": reversal.reversed, "debt_added": reversal.new_debt,
+            "tier_gift_points_reversed": reversal.gift_reversed,
             "cashback_due_minor": dues.cashback, "cashback_reversed_minor": cash,
         });
         let entry_id = self.post(
@@ -763,6 +844,21 @@ impl Book {
                 l.returned_quantity += qty;
             }
         }
+        // What the purchase now counts for in its customer's tier window.
+        let net = match self.ladder.as_ref().map(|(l, _)| l.metric) {
+            Some(vafa_core::tiers::TierMetric::EarnedPoints) => p.points_earned - p.points_reversed,
+            _ => p.total_minor - p.returned_minor,
+        };
+        if let Some(sale) = self
+            .customers
+            .get_mut(&customer_id)
+            .and_then(|c| c.sales.iter_mut().find(|s| s.2 == purchase_id))
+        {
+            sale.1 = net;
+        }
+        if let Some(g) = self.gifts.get_mut(purchase_id) {
+            g.taken += reversal.gift_reversed;
+        }
         self.rows.returns.push(HistoryReturn {
             id: id_at("ret", at),
             purchase_id: purchase_id.to_owned(),
@@ -771,10 +867,42 @@ impl Book {
             cashback_reversed: cash,
             points_due: dues.points,
             cashback_due: dues.cashback,
+            gift_points_reversed: reversal.gift_reversed,
             entry_id,
             at,
         });
         Ok(dues.amount)
+    }
+
+    /// As the live return's: the gift `purchase_id` brought, when what its customer
+    /// qualifies with — since the start of the window the upgrade was judged in, net of
+    /// this return (`amount`, or its own `points` reversed) — is below the gift's tier;
+    /// less what was taken before and what of it expired.
+    fn gift_to_take_back(
+        &self,
+        customer_id: &str,
+        purchase_id: &str,
+        amount: i64,
+        points: i64,
+        at: Timestamp,
+    ) -> Option<(String, i64)> {
+        let g = self.gifts.get(purchase_id)?;
+        let c = self.customers.get(customer_id)?;
+        let expired = c.expired.get(&g.lot).copied().unwrap_or(0);
+        let due = g.points - g.taken - expired;
+        let (ladder, calendar) = self.ladder.as_ref()?;
+        let start = ladder.window_start(g.at, &self.tz, *calendar);
+        let value: i64 = c
+            .sales
+            .iter()
+            .filter(|(t, _, _)| *t >= start && *t <= at.max(g.at))
+            .map(|(_, v, _)| v)
+            .sum::<i64>()
+            - match ladder.metric {
+                vafa_core::tiers::TierMetric::Spend => amount,
+                vafa_core::tiers::TierMetric::EarnedPoints => points,
+            };
+        (due > 0 && value < ladder.tiers[g.level].threshold).then(|| (g.lot.clone(), due))
     }
 
     /// Credit `points` by hand (an opening balance carried over from another system): a

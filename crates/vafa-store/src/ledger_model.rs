@@ -168,8 +168,12 @@ pub struct ReturnOutcome {
     pub points_due: i64,
     /// What was taken back under the program's return policy.
     pub points_reversed: i64,
-    /// Of `points_reversed`, how many became a debt.
+    /// Of `points_reversed` and `tier_gift_points_reversed`, how many became a debt.
     pub points_debt_added: i64,
+    /// The entry gift of the tier this purchase upgraded the customer to, taken back
+    /// because the return leaves them below that tier's threshold.
+    #[serde(default)]
+    pub tier_gift_points_reversed: i64,
     pub cashback_reversed_minor: i64,
     /// Of the points that paid for the purchase (checkout), those given back for the
     /// returned share.
@@ -286,6 +290,8 @@ pub struct ReturnSummary {
     pub id: String,
     pub amount_minor: i64,
     pub points_reversed: i64,
+    /// The tier entry gift it took back (see [`ReturnOutcome`]).
+    pub tier_gift_points_reversed: i64,
     pub cashback_reversed_minor: i64,
     /// What it gave back of the points and cashback that paid (checkout purchases).
     pub points_refunded: i64,

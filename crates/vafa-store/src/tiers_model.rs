@@ -47,6 +47,10 @@ pub struct TierChange {
     /// Entry gift posted with an upgrade (0 when none), and its journal entry.
     pub gift_points: i64,
     pub entry_id: Option<String>,
+    /// The purchase that crossed the threshold (an upgrade by a purchase): returning it
+    /// below the tier takes the gift back.
+    #[serde(default)]
+    pub purchase_id: Option<String>,
     pub actor: String,
     pub at: Timestamp,
 }

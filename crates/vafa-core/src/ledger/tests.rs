@@ -307,3 +307,108 @@ fn an_expiry_policy_takes_only_its_own_fields() {
         assert_eq!(read(serde_json::to_value(p).unwrap()).unwrap(), p);
     }
 }
+
+#[test]
+fn a_return_takes_its_gift_after_its_points() {
+    let t = ts("2026-01-10T00:00:00Z");
+    // The purchase's lot and its gift's, both still pending, and 25 spendable points.
+    let lots = vec![
+        lot("other", 25, "2026-01-01T00:00:00Z", None),
+        lot("own", 10, "2026-02-01T00:00:00Z", None),
+        lot("gift", 40, "2026-02-01T00:00:00Z", None),
+    ];
+    let r = plan_return(
+        &lots,
+        Some(1),
+        10,
+        Some(2),
+        40,
+        ReturnPolicy::OnlyPending,
+        0,
+        t,
+    );
+    assert_eq!(
+        (r.takes, r.new_debt, r.reversed, r.gift_reversed),
+        (vec![(1, 10), (2, 40)], 0, 10, 40)
+    );
+    // The gift spent already (its lot gone): within_balance takes what the balance
+    // holds, allow_negative the rest as a debt, only_pending nothing.
+    let spent = vec![lots[0].clone(), lots[1].clone()];
+    let r = plan_return(
+        &spent,
+        Some(1),
+        10,
+        None,
+        40,
+        ReturnPolicy::WithinBalance,
+        0,
+        t,
+    );
+    assert_eq!(
+        (r.takes, r.new_debt, r.gift_reversed),
+        (vec![(1, 10), (0, 25)], 0, 25)
+    );
+    let r = plan_return(
+        &spent,
+        Some(1),
+        10,
+        None,
+        40,
+        ReturnPolicy::AllowNegative,
+        0,
+        t,
+    );
+    assert_eq!(
+        (r.takes, r.new_debt, r.gift_reversed),
+        (vec![(1, 10), (0, 25)], 15, 40)
+    );
+    let r = plan_return(
+        &spent,
+        Some(1),
+        10,
+        None,
+        40,
+        ReturnPolicy::OnlyPending,
+        0,
+        t,
+    );
+    assert_eq!((r.takes, r.gift_reversed), (vec![(1, 10)], 0));
+}
+
+proptest! {
+    /// With no gift a return is the purchase's reversal alone; with one, no lot gives
+    /// more than it holds, each take appears once, and what was taken and owed is what
+    /// was reversed.
+    #[test]
+    fn a_return_with_its_gift_adds_up(
+        remaining in proptest::collection::vec(1i64..50, 1..6),
+        pending_mask in proptest::collection::vec(any::<bool>(), 6),
+        own in proptest::option::of(0usize..6),
+        gift_lot in proptest::option::of(0usize..6),
+        debt in 0i64..100,
+        points in 0i64..200,
+        gift in 0i64..200,
+        policy in prop_oneof![Just(ReturnPolicy::OnlyPending), Just(ReturnPolicy::WithinBalance), Just(ReturnPolicy::AllowNegative)],
+    ) {
+        let t = ts("2026-01-10T00:00:00Z");
+        let lots: Vec<Lot> = remaining.iter().enumerate().map(|(i, r)| {
+            let at = if pending_mask[i] { "2026-02-01T00:00:00Z" } else { "2026-01-01T00:00:00Z" };
+            lot(&format!("l{i}"), *r, at, None)
+        }).collect();
+        let own = own.filter(|i| *i < lots.len());
+        let gift_lot = gift_lot.filter(|i| *i < lots.len() && Some(*i) != own);
+        let alone = plan_reversal(&lots, own, points, policy, debt, t);
+        let none = plan_return(&lots, own, points, gift_lot, 0, policy, debt, t);
+        prop_assert_eq!((&none.takes, none.new_debt, none.reversed), (&alone.takes, alone.new_debt, alone.reversed));
+        let r = plan_return(&lots, own, points, gift_lot, gift, policy, debt, t);
+        prop_assert_eq!(r.reversed, alone.reversed);
+        prop_assert!(r.gift_reversed <= gift);
+        let mut seen = std::collections::HashSet::new();
+        for (i, take) in &r.takes {
+            prop_assert!(seen.insert(*i));
+            prop_assert!(*take > 0 && *take <= lots[*i].remaining);
+        }
+        let taken: i64 = r.takes.iter().map(|(_, t)| t).sum();
+        prop_assert_eq!(taken + r.new_debt, r.reversed + r.gift_reversed);
+    }
+}

@@ -532,8 +532,13 @@ pub struct ReturnView {
     pub points_due: i64,
     /// What was taken back, by the program's return policy.
     pub points_reversed: i64,
-    /// Of `points_reversed`, what became a debt because the points were already spent.
+    /// Of `points_reversed` and `tier_gift_points_reversed`, what became a debt because
+    /// the points were already spent.
     pub points_debt_added: i64,
+    /// The entry gift of the tier this purchase upgraded the customer to, taken back
+    /// because the return leaves them below that tier's threshold (under the same
+    /// return policy as the purchase's own points).
+    pub tier_gift_points_reversed: i64,
     pub cashback_reversed: MoneyDto,
     /// Of the points that paid for a checkout purchase, those given back for the returned
     /// share (in a lot available at once, expiring when the latest lot they came from
@@ -557,6 +562,7 @@ impl ReturnView {
             points_due: o.points_due,
             points_reversed: o.points_reversed,
             points_debt_added: o.points_debt_added,
+            tier_gift_points_reversed: o.tier_gift_points_reversed,
             cashback_reversed: MoneyDto::of(o.cashback_reversed_minor, c),
             points_refunded: o.points_refunded,
             cashback_refunded: MoneyDto::of(o.cashback_refunded_minor, c),
@@ -644,6 +650,8 @@ pub struct ReturnSummaryView {
     pub id: String,
     pub amount: MoneyDto,
     pub points_reversed: i64,
+    /// The tier entry gift this return took back with the points.
+    pub tier_gift_points_reversed: i64,
     pub cashback_reversed: MoneyDto,
     /// Of the points and cashback that paid (checkout), what this return gave back.
     pub points_refunded: i64,
@@ -738,6 +746,7 @@ pub async fn get(
                 money_refund: MoneyDto::of(r.money_refund_minor, c),
                 id: r.id,
                 points_reversed: r.points_reversed,
+                tier_gift_points_reversed: r.tier_gift_points_reversed,
                 points_refunded: r.points_refunded,
                 at: r.at,
             })

@@ -170,6 +170,12 @@ async fn build(state: &AppState, ui: &Ui, id: &str, returned: Option<&str>) -> s
             if Some(r.id.as_str()) == returned {
                 let mut details =
                     vec![v.tf("points_taken_back", &[("n", v.n(&r.points_reversed))])];
+                if r.tier_gift_points_reversed > 0 {
+                    details.push(v.tf(
+                        "tier_gift_taken_back",
+                        &[("n", v.n(&r.tier_gift_points_reversed))],
+                    ));
+                }
                 if r.points_refunded > 0 {
                     details.push(v.tf("points_given_back", &[("n", v.n(&r.points_refunded))]));
                 }
@@ -194,7 +200,7 @@ async fn build(state: &AppState, ui: &Ui, id: &str, returned: Option<&str>) -> s
                 id: r.id.clone(),
                 at: v.at(&r.at),
                 amount: m(&r.amount),
-                points_reversed: signed(v, -r.points_reversed),
+                points_reversed: signed(v, -(r.points_reversed + r.tier_gift_points_reversed)),
                 refunded: refunded.join(" • "),
                 money_refund: m(&r.money_refund),
             }

@@ -179,6 +179,42 @@ async fn tiers_over_http() {
             .clone();
         assert_eq!(t["standing"]["tier"]["code"], "simple");
         assert_eq!(t["history"].as_array().unwrap().len(), 3);
+
+        // Bought past silver and brought back: the gift goes back with the points.
+        let other = app.create_customer(customer("Farid", "09121112244")).await;
+        let buy_back = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": other["id"], "external_id": "g1",
+                       "total": {"amount": "1200000", "currency": "IRR"}}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!(buy_back["tier_change"]["gift_points"], 20);
+        let path = format!(
+            "/api/v1/purchases/{}/returns",
+            buy_back["id"].as_str().unwrap()
+        );
+        let ret = app
+            .post(
+                &path,
+                json!({"amount": {"amount": "1200000", "currency": "IRR"}}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!(
+            (
+                ret["points_reversed"].as_i64(),
+                ret["tier_gift_points_reversed"].as_i64()
+            ),
+            (Some(120), Some(20)),
+            "{}: {ret}",
+            app.backend
+        );
+        assert_eq!(ret["balance"]["points"]["available"], 0);
+
         assert!(app
             .store
             .verify_ledger(Some(&app.program_id))

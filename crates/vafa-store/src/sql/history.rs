@@ -255,9 +255,10 @@ macro_rules! history_ops {
                     b.build().execute(&mut *tx).await?;
                 }
                 // History has no checkout payments: a past return was paid back in money.
-                for chunk in rows.returns.chunks(MAX_BINDS / 11) {
+                for chunk in rows.returns.chunks(MAX_BINDS / 12) {
                     let mut b = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO purchase_returns (id, program_id, purchase_id, amount_minor, points_reversed, cashback_reversed, entry_id, at, money_refund_minor, points_due, cashback_due) ",
+                        "INSERT INTO purchase_returns (id, program_id, purchase_id, amount_minor, points_reversed, cashback_reversed, entry_id, at, \
+                         money_refund_minor, points_due, cashback_due, gift_points_reversed) ",
                     );
                     b.push_values(chunk, |mut r, x| {
                         r.push_bind(x.id.clone())
@@ -270,7 +271,8 @@ macro_rules! history_ops {
                             .push_bind(micros(x.at))
                             .push_bind(x.amount_minor)
                             .push_bind(x.points_due)
-                            .push_bind(x.cashback_due);
+                            .push_bind(x.cashback_due)
+                            .push_bind(x.gift_points_reversed);
                     });
                     b.build().execute(&mut *tx).await?;
                 }
@@ -281,9 +283,10 @@ macro_rules! history_ops {
                     });
                     b.build().execute(&mut *tx).await?;
                 }
-                for chunk in rows.tier_changes.chunks(MAX_BINDS / 12) {
+                for chunk in rows.tier_changes.chunks(MAX_BINDS / 14) {
                     let mut b = sqlx::QueryBuilder::<$db>::new(
-                        "INSERT INTO tier_changes (id, program_id, customer_id, from_tier, to_tier, kind, reason, qualifying, gift_points, entry_id, actor, at) ",
+                        "INSERT INTO tier_changes (id, program_id, customer_id, from_tier, to_tier, kind, reason, qualifying, gift_points, entry_id, actor, at, \
+                         purchase_id, gift_lot_id) ",
                     );
                     b.push_values(chunk, |mut r, t| {
                         r.push_bind(t.id.clone())
@@ -297,7 +300,9 @@ macro_rules! history_ops {
                             .push_bind(t.gift_points)
                             .push_bind(t.entry_id.clone())
                             .push_bind("history")
-                            .push_bind(micros(t.at));
+                            .push_bind(micros(t.at))
+                            .push_bind(t.purchase_id.clone())
+                            .push_bind(t.gift_lot_id.clone());
                     });
                     b.build().execute(&mut *tx).await?;
                 }

@@ -239,6 +239,53 @@ macro_rules! ledger_ops {
                 Ok(posted.0 + unposted)
             }
 
+            /// The entry gift a return of `purchase_id` takes back, and the gift's lot:
+            /// when the purchase upgraded the customer and what they qualify with, since
+            /// the start of the window that upgrade was judged in and net of this return
+            /// (`amount` of money, `points` of its own points), is below the tier's
+            /// threshold. Less what earlier returns took and what of the gift expired.
+            /// A tier since taken off the ladder keeps its gifts.
+            #[allow(clippy::too_many_arguments)]
+            async fn gift_to_take_back<C: Db>(
+                conn: &mut C,
+                program: &Program,
+                purchase_id: &str,
+                customer_id: &str,
+                amount: i64,
+                points: i64,
+                now: jiff::Timestamp,
+            ) -> Result<Option<(Option<String>, i64)>> {
+                let row: Option<(String, i64, Option<String>, i64, i64)> = db::query(
+                    "SELECT t.to_tier, t.gift_points, t.gift_lot_id, t.at, \
+                     (SELECT CAST(COALESCE(SUM(r.gift_points_reversed), 0) AS BIGINT) FROM purchase_returns r \
+                      WHERE r.purchase_id = t.purchase_id) \
+                     FROM tier_changes t WHERE t.purchase_id = $1 AND t.gift_points > 0",
+                )
+                .bind(purchase_id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                let Some((tier, gift, lot, at, taken)) = row else { return Ok(None) };
+                let expired = match &lot {
+                    Some(id) => Self::lot_expired_points(&mut *conn, id, now).await?,
+                    None => 0,
+                };
+                let due = gift - taken - expired;
+                if due <= 0 {
+                    return Ok(None);
+                }
+                let Some(ladder) = Self::ladder_of(&mut *conn, &program.id).await? else { return Ok(None) };
+                let Some(level) = ladder.index_of(&tier) else { return Ok(None) };
+                let at = from_micros(at)?;
+                let tz = jiff::tz::TimeZone::get(&program.timezone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                let start = ladder.window_start(at, &tz, calendar_of(program.locale));
+                let value = Self::qualifying_value(&mut *conn, &program.id, customer_id, ladder.metric, start, now.max(at)).await?
+                    - match ladder.metric {
+                        vafa_core::tiers::TierMetric::Spend => amount,
+                        vafa_core::tiers::TierMetric::EarnedPoints => points,
+                    };
+                Ok((value < ladder.tiers[level].threshold).then_some((lot, due)))
+            }
+
             /// A new lot (remaining 0 until its earning posting lands).
             async fn new_lot<C: Db>(
                 conn: &mut C,
@@ -626,9 +673,26 @@ macro_rules! ledger_ops {
                         cashback_available_minor: before.cashback_minor,
                         cashback_wanted_minor: co.cashback_minor,
                     })
-                    .map_err(|e| match e {
-                        vafa_core::checkout::QuoteError::TooManyPoints { max } => StoreError::InsufficientPoints { available: max },
-                        vafa_core::checkout::QuoteError::TooMuchCashback { max } => StoreError::InsufficientCashback { available: max },
+                    .map_err(|e| {
+                        // Short of points or cashback is the wallet's answer; a wallet that
+                        // holds them and a cart that cannot take them all is the request's.
+                        let (wallet_points, wallet_cash) = (before.points_available.max(0), before.cashback_minor.max(0));
+                        match e {
+                            vafa_core::checkout::QuoteError::TooManyPoints { .. }
+                                if matches!(co.points, vafa_core::checkout::PointsWanted::Points(n) if n > wallet_points) =>
+                            {
+                                StoreError::InsufficientPoints { available: wallet_points }
+                            }
+                            vafa_core::checkout::QuoteError::TooMuchCashback { .. } if co.cashback_minor > wallet_cash => {
+                                StoreError::InsufficientCashback { available: wallet_cash }
+                            }
+                            vafa_core::checkout::QuoteError::TooManyPoints { .. } => {
+                                StoreError::InvalidField { field: "checkout.redeem_points".into(), message: e.to_string() }
+                            }
+                            vafa_core::checkout::QuoteError::TooMuchCashback { .. } => {
+                                StoreError::InvalidField { field: "checkout.redeem_cashback".into(), message: e.to_string() }
+                            }
+                        }
                     })?;
                     for (code, off) in &q.coupons {
                         // Nothing left for it to take: the code is not used up.
@@ -817,7 +881,8 @@ macro_rules! ledger_ops {
                     if let Some(to) = l.on_purchase(current, value) {
                         let from = l.tiers[current].code.clone();
                         tier_change = Some(
-                            Self::change_tier(&mut *tx, ctx, &program, &settings, l, &customer_id, Some(&from), to, "upgrade", None, value, None).await?,
+                            Self::change_tier(&mut *tx, ctx, &program, &settings, l, &customer_id, Some(&from), to, "upgrade", None, value, None,
+                                Some(crate::sql::tiers::ByPurchase { purchase_id: &purchase_id, available_at })).await?,
                         );
                     }
                 }
@@ -944,8 +1009,15 @@ macro_rules! ledger_ops {
                     None => 0,
                 };
                 let reversible = (purchase.points_earned - expired_own - purchase.points_reversed).max(0);
-                let reversal = vafa_core::ledger::plan_reversal(
-                    &lots, own, points_due.min(reversible), settings.return_policy, account.debt, ctx.now);
+                let own_reversed = vafa_core::ledger::plan_reversal(
+                    &lots, own, points_due.min(reversible), settings.return_policy, account.debt, ctx.now).reversed;
+                let (gift_lot, gift_due) =
+                    match Self::gift_to_take_back(&mut tx, &program, purchase_id, &customer_id, amount, own_reversed, ctx.now).await? {
+                        Some((lot, due)) => (lot.and_then(|id| lots.iter().position(|l| l.id == id)), due),
+                        None => (None, 0),
+                    };
+                let reversal = vafa_core::ledger::plan_return(
+                    &lots, own, points_due.min(reversible), gift_lot, gift_due, settings.return_policy, account.debt, ctx.now);
                 let currency = program.currency.code();
                 let cash_acct = AccountSpec::customer_cashback(&customer_id, currency);
                 let cash_balance = Self::lock_account(&mut tx, &ctx.program_id, &cash_acct, ctx.now).await?.balance;
@@ -976,8 +1048,8 @@ macro_rules! ledger_ops {
                 if reversal.new_debt > 0 {
                     legs.push(Leg::new(points_acct.clone(), -reversal.new_debt));
                 }
-                if reversal.reversed > 0 {
-                    legs.push(Leg::new(AccountSpec::program("issued", POINTS, &customer_id), reversal.reversed));
+                if reversal.reversed + reversal.gift_reversed > 0 {
+                    legs.push(Leg::new(AccountSpec::program("issued", POINTS, &customer_id), reversal.reversed + reversal.gift_reversed));
                 }
                 if refund.cashback_minor > 0 {
                     legs.push(Leg::new(cash_acct.clone(), refund.cashback_minor));
@@ -991,7 +1063,7 @@ macro_rules! ledger_ops {
                 let explanation = serde_json::json!({
                     "policy": settings.return_policy, "amount_minor": amount, "points_due": points_due,
                     "points_reversed": reversal.reversed, "debt_added": reversal.new_debt,
-                    "cashback_due_minor": cash_due, "cashback_reversed_minor": cash_reversed,
+                    "tier_gift_points_reversed": reversal.gift_reversed, "cashback_due_minor": cash_due, "cashback_reversed_minor": cash_reversed,
                     "points_refunded": refund.points, "points_refunded_value_minor": refund.points_value_minor,
                     "refund_debt_paid": refund_debt_paid, "cashback_refunded_minor": refund.cashback_minor,
                     "money_refund_minor": money_refund,
@@ -1018,8 +1090,8 @@ macro_rules! ledger_ops {
                 let return_id = new_id("ret");
                 sqlx::query(
                     "INSERT INTO purchase_returns (id, program_id, purchase_id, amount_minor, points_reversed, cashback_reversed, entry_id, at, \
-                     points_refunded, cashback_refunded, money_refund_minor, points_due, cashback_due) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+                     points_refunded, cashback_refunded, money_refund_minor, points_due, cashback_due, gift_points_reversed) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                 )
                 .bind(&return_id)
                 .bind(&ctx.program_id)
@@ -1034,6 +1106,7 @@ macro_rules! ledger_ops {
                 .bind(money_refund)
                 .bind(points_due)
                 .bind(cash_due)
+                .bind(reversal.gift_reversed)
                 .execute(&mut *tx)
                 .await?;
                 let balance = Self::snapshot(&mut tx, &ctx.program_id, &customer_id, ctx.now, false).await?;
@@ -1046,6 +1119,7 @@ macro_rules! ledger_ops {
                     points_due,
                     points_reversed: reversal.reversed,
                     points_debt_added: reversal.new_debt,
+                    tier_gift_points_reversed: reversal.gift_reversed,
                     cashback_reversed_minor: cash_reversed,
                     points_refunded: refund.points,
                     cashback_refunded_minor: refund.cashback_minor,

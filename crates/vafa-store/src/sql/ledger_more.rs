@@ -242,6 +242,12 @@ macro_rules! ledger_more_ops {
                             .bind(&lot.id)
                             .execute(&mut *conn)
                             .await?;
+                        // Or its tier gift's: the return that takes the gift back finds it.
+                        db::query("UPDATE tier_changes SET gift_lot_id = $1 WHERE gift_lot_id = $2")
+                            .bind(&new)
+                            .bind(&lot.id)
+                            .execute(&mut *conn)
+                            .await?;
                     }
                     new_lots.push(new.clone());
                     legs.push(Leg::lot(from_pts.clone(), -lot.remaining, &lot.id));
@@ -380,7 +386,7 @@ macro_rules! ledger_more_ops {
                 let kind = if target <= held { "merge" } else { "upgrade" };
                 let from_code = ladder.tiers[current].code.clone();
                 let change = Self::change_tier(
-                    &mut *conn, ctx, program, settings, &ladder, to, Some(&from_code), target, kind, Some("merge"), value, None,
+                    &mut *conn, ctx, program, settings, &ladder, to, Some(&from_code), target, kind, Some("merge"), value, None, None,
                 )
                 .await?;
                 Ok(Some(change))

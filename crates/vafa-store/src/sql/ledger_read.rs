@@ -79,8 +79,9 @@ macro_rules! ledger_read_ops {
                 .bind(id)
                 .fetch_all(&mut *conn)
                 .await?;
-                let rets: Vec<(String, i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
-                    "SELECT id, amount_minor, points_reversed, cashback_reversed, at, points_refunded, cashback_refunded, money_refund_minor \
+                let rets: Vec<(String, i64, i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+                    "SELECT id, amount_minor, points_reversed, cashback_reversed, at, points_refunded, cashback_refunded, money_refund_minor, \
+                     gift_points_reversed \
                      FROM purchase_returns \
                      WHERE program_id = $1 AND purchase_id = $2 ORDER BY id",
                 )
@@ -103,11 +104,12 @@ macro_rules! ledger_read_ops {
                     redeemed_value_minor,
                 };
                 let mut returns = Vec::with_capacity(rets.len());
-                for (id, amount_minor, points_reversed, cashback_reversed_minor, at, points_refunded, cashback_refunded_minor, money_refund_minor) in rets {
+                for (id, amount_minor, points_reversed, cashback_reversed_minor, at, points_refunded, cashback_refunded_minor, money_refund_minor, tier_gift_points_reversed) in rets {
                     returns.push(ReturnSummary {
                         id,
                         amount_minor,
                         points_reversed,
+                        tier_gift_points_reversed,
                         cashback_reversed_minor,
                         points_refunded,
                         cashback_refunded_minor,

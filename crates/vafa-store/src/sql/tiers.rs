@@ -9,6 +9,14 @@ pub(crate) fn metric_sql(metric: vafa_core::tiers::TierMetric) -> &'static str {
     }
 }
 
+/// The purchase whose crossing of a threshold an upgrade is, and when its points
+/// become available.
+#[derive(Clone, Copy)]
+pub(crate) struct ByPurchase<'a> {
+    pub purchase_id: &'a str,
+    pub available_at: jiff::Timestamp,
+}
+
 /// (tier, since, below_since, pinned_until) as stored.
 pub(crate) type TierRow = (String, i64, Option<i64>, Option<i64>);
 
@@ -122,16 +130,22 @@ macro_rules! tier_ops {
                 reason: Option<&str>,
                 qualifying: i64,
                 pinned_until: Option<jiff::Timestamp>,
+                by_purchase: Option<crate::sql::tiers::ByPurchase<'_>>,
             ) -> Result<crate::tiers_model::TierChange> {
                 let tier = &ladder.tiers[to];
                 let gift = if kind == "upgrade" { tier.entry_gift_points } else { 0 };
                 let mut entry_id = None;
+                let mut gift_lot = None;
                 if gift > 0 {
                     let acct = AccountSpec::customer_points(customer_id);
                     let row = Self::lock_account(&mut *conn, &ctx.program_id, &acct, ctx.now).await?;
                     let tz = jiff::tz::TimeZone::get(&program.timezone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                    let expires = settings.expiry.expires_at(ctx.now, &tz);
-                    let lot = Self::new_lot(&mut *conn, ctx, &row.id, None, gift, ctx.now, expires).await?;
+                    // A purchase's gift is pending with its points: a return in the
+                    // window can take it back before it is spent.
+                    let available = by_purchase.map_or(ctx.now, |p| p.available_at);
+                    let expires = settings.expiry.expires_at(available, &tz);
+                    let purchase_id = by_purchase.map(|p| p.purchase_id);
+                    let lot = Self::new_lot(&mut *conn, ctx, &row.id, purchase_id, gift, available, expires).await?;
                     let paid = gift.min(row.debt.max(0));
                     let mut legs = vec![Leg::lot(acct.clone(), gift, &lot), Leg::new(AccountSpec::program("issued", POINTS, customer_id), -gift)];
                     if paid > 0 {
@@ -139,9 +153,10 @@ macro_rules! tier_ops {
                         legs.push(Leg::new(acct, paid));
                     }
                     let explanation = serde_json::json!({"tier": tier.code, "entry_gift_points": gift});
-                    let id = Self::post_entry(&mut *conn, ctx, "tier_gift", Some(customer_id), None, explanation, &legs).await?;
+                    let id = Self::post_entry(&mut *conn, ctx, "tier_gift", Some(customer_id), purchase_id, explanation, &legs).await?;
                     db::query("UPDATE lots SET entry_id = $1 WHERE id = $2").bind(&id).bind(&lot).execute(&mut *conn).await?;
                     entry_id = Some(id);
+                    gift_lot = Some(lot);
                 }
                 db::query(
                     "INSERT INTO customer_tiers (program_id, customer_id, tier, since, below_since, pinned_until) VALUES ($1, $2, $3, $4, NULL, $5) \
@@ -165,6 +180,7 @@ macro_rules! tier_ops {
                     qualifying,
                     gift_points: gift,
                     entry_id,
+                    purchase_id: by_purchase.map(|p| p.purchase_id.to_owned()),
                     actor: match ctx.actor.id() {
                         Some(id) => format!("{}:{id}", ctx.actor.kind()),
                         None => ctx.actor.kind().to_owned(),
@@ -172,8 +188,8 @@ macro_rules! tier_ops {
                     at: ctx.now,
                 };
                 db::query(
-                    "INSERT INTO tier_changes (id, program_id, customer_id, from_tier, to_tier, kind, reason, qualifying, gift_points, entry_id, actor, at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                    "INSERT INTO tier_changes (id, program_id, customer_id, from_tier, to_tier, kind, reason, qualifying, gift_points, entry_id, actor, at, \
+                     purchase_id, gift_lot_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                 )
                 .bind(&change.id)
                 .bind(&ctx.program_id)
@@ -187,6 +203,8 @@ macro_rules! tier_ops {
                 .bind(&change.entry_id)
                 .bind(&change.actor)
                 .bind(micros(ctx.now))
+                .bind(&change.purchase_id)
+                .bind(&gift_lot)
                 .execute(&mut *conn)
                 .await?;
                 Self::audit(&mut *conn, ctx, "tier.changed", "customer", customer_id, serde_json::json!({
@@ -234,9 +252,9 @@ macro_rules! tier_ops {
 
             pub(crate) async fn tier_history_op(&self, program_id: &str, customer_id: &str) -> Result<Vec<crate::tiers_model::TierChange>> {
                 let mut conn = self.read.acquire().await?;
-                type Row = (String, Option<String>, String, String, Option<String>, i64, i64, Option<String>, String, i64);
+                type Row = (String, Option<String>, String, String, Option<String>, i64, i64, Option<String>, String, i64, Option<String>);
                 let rows: Vec<Row> = sqlx::query_as(
-                    "SELECT id, from_tier, to_tier, kind, reason, qualifying, gift_points, entry_id, actor, at FROM tier_changes \
+                    "SELECT id, from_tier, to_tier, kind, reason, qualifying, gift_points, entry_id, actor, at, purchase_id FROM tier_changes \
                      WHERE program_id = $1 AND customer_id = $2 ORDER BY at DESC, id DESC",
                 )
                 .bind(program_id)
@@ -255,6 +273,7 @@ macro_rules! tier_ops {
                             qualifying: r.5,
                             gift_points: r.6,
                             entry_id: r.7,
+                            purchase_id: r.10,
                             actor: r.8,
                             at: from_micros(r.9)?,
                         })
@@ -282,7 +301,7 @@ macro_rules! tier_ops {
                 let start = ladder.window_start(ctx.now, &tz, calendar_of(program.locale));
                 let value = Self::qualifying_value(&mut tx, &ctx.program_id, customer_id, ladder.metric, start, ctx.now).await?;
                 let change = Self::change_tier(
-                    &mut tx, ctx, &program, &settings, &ladder, customer_id, Some(&from), to, "override", Some(&o.reason), value, o.until,
+                    &mut tx, ctx, &program, &settings, &ladder, customer_id, Some(&from), to, "override", Some(&o.reason), value, o.until, None,
                 )
                 .await?;
                 tx.commit().await?;
@@ -368,12 +387,12 @@ macro_rules! tier_ops {
                         let from = ladder.tiers[Self::level_of(&ladder, row.as_ref())].code.clone();
                         match d {
                             TierDecision::Upgrade(to) => {
-                                Self::change_tier(&mut tx, ctx, &program, &settings, &ladder, c, Some(&from), to, "upgrade", None, value, None).await?;
+                                Self::change_tier(&mut tx, ctx, &program, &settings, &ladder, c, Some(&from), to, "upgrade", None, value, None, None).await?;
                                 run.upgraded += 1;
                             }
                             TierDecision::Downgrade(to) => {
                                 let reason = format!("below {} after {} days of grace", ladder.tiers[Self::level_of(&ladder, row.as_ref())].threshold, ladder.grace_days);
-                                Self::change_tier(&mut tx, ctx, &program, &settings, &ladder, c, Some(&from), to, "downgrade", Some(&reason), value, None).await?;
+                                Self::change_tier(&mut tx, ctx, &program, &settings, &ladder, c, Some(&from), to, "downgrade", Some(&reason), value, None, None).await?;
                                 run.downgraded += 1;
                             }
                             TierDecision::Stay { below_since } => {

@@ -4,7 +4,7 @@
 
 use crate::ledger::{customer, purchase};
 use crate::{each_backend, program};
-use vafa_core::ledger::{ExpiryPolicy, LedgerSettings};
+use vafa_core::ledger::{ExpiryPolicy, LedgerSettings, ReturnPolicy};
 use vafa_core::tiers::{Tier, TierLadder, TierMetric, TierWindow};
 use vafa_store::*;
 
@@ -318,6 +318,179 @@ async fn a_merge_brings_the_higher_tier_and_the_purchases_together() {
                 .tier_change
                 .is_none(),
             "{name}"
+        );
+        crate::ledger::verified(&store, name).await;
+    })
+    .await;
+}
+
+/// A tier's entry gift is the purchase's, like its points: pending with them, and taken
+/// back by the return that leaves the customer below the tier — not by one that leaves
+/// them above it, and only once. So buying past a threshold, returning it, being
+/// downgraded and buying again gives no gift to keep.
+#[tokio::test]
+async fn a_return_below_the_threshold_takes_the_tier_gift_back() {
+    each_backend(|store, name| async move {
+        let ctx = at(&program(&store, "Gift back").await, "2026-01-10T08:00:00Z");
+        let only_pending = LedgerSettings {
+            earn_points: 1,
+            earn_per_minor: 10,
+            pending_days: 14,
+            expiry: ExpiryPolicy::Never,
+            return_policy: ReturnPolicy::OnlyPending,
+            ..Default::default()
+        };
+        store
+            .set_ledger_settings(&ctx, &only_pending)
+            .await
+            .unwrap();
+        let ladder = TierLadder {
+            metric: TierMetric::Spend,
+            window: TierWindow::RollingMonths { months: 12 },
+            grace_days: 0,
+            tiers: vec![tier("simple", 0, "1", 0), tier("silver", 1000, "1", 50)],
+        };
+        store.set_tier_ladder(&ctx, &ladder).await.unwrap();
+        let back = |ctx: Ctx, id: String, amount: i64| {
+            let store = store.clone();
+            async move {
+                store
+                    .return_purchase(&ctx, &id, &ReturnRequest::Amount(amount), None)
+                    .await
+                    .unwrap()
+                    .value
+            }
+        };
+
+        let c = customer(&store, &ctx, "Farmer").await;
+        let first = buy(&store, &ctx, &c, 1200).await;
+        assert_eq!(first.tier_change.as_ref().map(|t| t.gift_points), Some(50));
+        assert_eq!(
+            (first.balance.points_available, first.balance.points_pending),
+            (0, 120 + 50),
+            "{name}: the gift is pending with the purchase's points"
+        );
+        // 1,100 is still silver: the gift stays.
+        let r = back(
+            at(&ctx, "2026-01-11T08:00:00Z"),
+            first.purchase_id.clone(),
+            100,
+        )
+        .await;
+        assert_eq!(
+            (r.points_reversed, r.tier_gift_points_reversed),
+            (10, 0),
+            "{name}"
+        );
+        // 900 is not: it goes back, from its own pending lot.
+        let r = back(
+            at(&ctx, "2026-01-12T08:00:00Z"),
+            first.purchase_id.clone(),
+            200,
+        )
+        .await;
+        assert_eq!(
+            (
+                r.points_reversed,
+                r.tier_gift_points_reversed,
+                r.points_debt_added
+            ),
+            (20, 50, 0),
+            "{name}"
+        );
+        assert_eq!(
+            (r.balance.points_available, r.balance.points_pending),
+            (0, 90)
+        );
+        // Once.
+        let r = back(
+            at(&ctx, "2026-01-13T08:00:00Z"),
+            first.purchase_id.clone(),
+            900,
+        )
+        .await;
+        assert_eq!(
+            (r.points_reversed, r.tier_gift_points_reversed),
+            (90, 0),
+            "{name}"
+        );
+
+        // Downgraded (no grace), the customer buys past silver again: a new gift,
+        // and a return takes it back again. Nothing was gained by the round.
+        let later = at(&ctx, "2026-01-14T08:00:00Z");
+        assert_eq!(store.evaluate_tiers(&later).await.unwrap().downgraded, 1);
+        let again = buy(&store, &later, &c, 1200).await;
+        assert_eq!(
+            again.tier_change.as_ref().map(|t| t.gift_points),
+            Some(50),
+            "{name}"
+        );
+        let r = back(
+            at(&ctx, "2026-01-15T08:00:00Z"),
+            again.purchase_id.clone(),
+            1200,
+        )
+        .await;
+        assert_eq!(
+            (r.points_reversed, r.tier_gift_points_reversed),
+            (120, 50),
+            "{name}"
+        );
+        assert_eq!(
+            (r.balance.points_available, r.balance.points_pending),
+            (0, 0)
+        );
+
+        // A gift spent already (no pending days) becomes a debt under allow_negative.
+        let spent = LedgerSettings {
+            pending_days: 0,
+            return_policy: ReturnPolicy::AllowNegative,
+            ..only_pending.clone()
+        };
+        store.set_ledger_settings(&ctx, &spent).await.unwrap();
+        let d = customer(&store, &ctx, "Spender").await;
+        let bought = buy(&store, &ctx, &d, 1500).await;
+        assert_eq!(bought.balance.points_available, 150 + 50, "{name}");
+        store
+            .redeem(&ctx, &d, Spend::Points(200), None)
+            .await
+            .unwrap();
+        let r = back(ctx.clone(), bought.purchase_id.clone(), 1500).await;
+        assert_eq!(
+            (
+                r.points_reversed,
+                r.tier_gift_points_reversed,
+                r.points_debt_added
+            ),
+            (150, 50, 200),
+            "{name}"
+        );
+
+        // A merge moves the pending gift to the survivor; the return finds it there.
+        store
+            .set_ledger_settings(&ctx, &only_pending)
+            .await
+            .unwrap();
+        let (keep, dup) = (
+            customer(&store, &ctx, "Keep").await,
+            customer(&store, &ctx, "Dup").await,
+        );
+        let merged = buy(&store, &ctx, &dup, 1000).await;
+        assert!(merged.tier_change.is_some(), "{name}");
+        store.merge_customers(&ctx, &keep, &dup).await.unwrap();
+        let r = back(ctx.clone(), merged.purchase_id.clone(), 1000).await;
+        assert_eq!(
+            (
+                r.customer_id.as_str(),
+                r.points_reversed,
+                r.tier_gift_points_reversed
+            ),
+            (keep.as_str(), 100, 50),
+            "{name}"
+        );
+        assert_eq!(
+            (r.balance.points_available, r.balance.points_pending),
+            (0, 0)
         );
         crate::ledger::verified(&store, name).await;
     })
