@@ -71,6 +71,9 @@ pub fn validate_code(code: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// A money field of a coupon: more than any cart can hold would never apply.
+const MONEY_RANGE: &str = "must be between 1 and 100000000000000 (minor units)";
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum CouponDiscount {
@@ -119,13 +122,13 @@ impl CouponRules {
                 if *percent <= Decimal::ZERO || *percent > Decimal::from(100) {
                     e.push("rules.discount.percent", "must be above 0 and at most 100");
                 }
-                if max_minor.is_some_and(|m| m <= 0) {
-                    e.push("rules.discount.max_minor", "must be positive");
+                if max_minor.is_some_and(|m| m <= 0 || m > crate::money::MAX_AMOUNT_MINOR) {
+                    e.push("rules.discount.max_minor", MONEY_RANGE);
                 }
             }
             CouponDiscount::Amount { amount_minor } => {
-                if *amount_minor <= 0 {
-                    e.push("rules.discount.amount_minor", "must be positive");
+                if *amount_minor <= 0 || *amount_minor > crate::money::MAX_AMOUNT_MINOR {
+                    e.push("rules.discount.amount_minor", MONEY_RANGE);
                 }
             }
             CouponDiscount::FreeItem { sku } => {
@@ -134,8 +137,11 @@ impl CouponRules {
                 }
             }
         }
-        if self.min_cart_minor < 0 {
-            e.push("rules.min_cart_minor", "must not be negative");
+        if !(0..=crate::money::MAX_AMOUNT_MINOR).contains(&self.min_cart_minor) {
+            e.push(
+                "rules.min_cart_minor",
+                "must be between 0 and 100000000000000",
+            );
         }
         if self.skus.len() > 200 || self.categories.len() > 200 {
             e.push("rules.skus", "at most 200 SKUs and 200 categories");

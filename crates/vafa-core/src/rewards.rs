@@ -24,6 +24,10 @@ pub enum RewardKind {
     PartnerOffer { partner: String },
 }
 
+/// A physical gift's fulfilment steps, in the only order they may be taken (steps may
+/// be skipped, never taken back).
+pub const FULFILMENT: [&str; 4] = ["pending", "packed", "shipped", "delivered"];
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RewardDef {
@@ -64,8 +68,13 @@ impl RewardDef {
             e.push("name", "must be 1 to 100 characters");
         }
         match &self.kind {
-            RewardKind::FixedDiscount { amount_minor } if *amount_minor <= 0 => {
-                e.push("kind.amount_minor", "must be positive")
+            RewardKind::FixedDiscount { amount_minor }
+                if *amount_minor <= 0 || *amount_minor > crate::money::MAX_AMOUNT_MINOR =>
+            {
+                e.push(
+                    "kind.amount_minor",
+                    "must be between 1 and 100000000000000 (minor units)",
+                )
             }
             RewardKind::PercentDiscount { percent }
                 if *percent <= Decimal::ZERO || *percent > Decimal::from(100) =>
@@ -106,6 +115,31 @@ impl RewardDef {
         }
         if !(1..=3650).contains(&self.code_valid_days) {
             e.push("code_valid_days", "must be between 1 and 3650");
+        }
+        e.finish(|| ())
+    }
+
+    /// The tiers it names (`tiers`, `tier_costs`) that are not codes of the program's
+    /// ladder (`codes`; none when the program has no ladder): a typo would make a reward
+    /// nobody can claim, or a price nobody pays.
+    pub fn check_tiers(&self, codes: &[&str]) -> Result<(), FieldErrors> {
+        let mut e = FieldErrors::default();
+        let known = |c: &str| codes.contains(&c);
+        for (i, t) in self.tiers.iter().enumerate() {
+            if !known(t) {
+                e.push(
+                    format!("tiers[{i}]"),
+                    format!("{t} is not a tier of the program's ladder"),
+                );
+            }
+        }
+        for code in self.tier_costs.keys() {
+            if !known(code) {
+                e.push(
+                    format!("tier_costs.{code}"),
+                    format!("{code} is not a tier of the program's ladder"),
+                );
+            }
         }
         e.finish(|| ())
     }

@@ -34,11 +34,13 @@ fn is_final(stage: &str) -> bool {
     stage == "delivered" || stage == "cancelled"
 }
 
-/// May an order at `from` move to `to`? Nothing changes after `delivered` or
-/// `cancelled`; built-in stages never go backwards; custom stages and `cancelled` may be
-/// entered from any stage that is not final. Staying put is an error, so a repeated
-/// request does not log a second, empty stage change.
-pub fn check_stage_change(from: &str, to: &str) -> Result<(), String> {
+/// May an order at `from`, having been at the stages `before`, move to `to`? Nothing
+/// changes after `delivered` or `cancelled`; built-in stages never go backwards — not
+/// even by way of a custom stage (shipped → gift_wrap → received), so the furthest
+/// built-in stage reached counts, not only the current one; custom stages and
+/// `cancelled` may be entered from any stage that is not final. Staying put is an error,
+/// so a repeated request does not log a second, empty stage change.
+pub fn check_stage_change(from: &str, to: &str, before: &[&str]) -> Result<(), String> {
     check_stage_name(from)?;
     check_stage_name(to)?;
     if from == to {
@@ -49,9 +51,16 @@ pub fn check_stage_change(from: &str, to: &str) -> Result<(), String> {
             "the order is {from}; its stage can no longer change"
         ));
     }
-    if let (Some(a), Some(b)) = (forward_rank(from), forward_rank(to)) {
+    let furthest = before
+        .iter()
+        .chain([&from])
+        .filter_map(|s| forward_rank(s).map(|r| (r, *s)))
+        .max();
+    if let (Some((a, reached)), Some(b)) = (furthest, forward_rank(to)) {
         if b < a {
-            return Err(format!("an order cannot go back from {from:?} to {to:?}"));
+            return Err(format!(
+                "an order cannot go back from {reached:?} to {to:?}"
+            ));
         }
     }
     Ok(())
@@ -217,7 +226,15 @@ mod tests {
             ("awaiting_pickup", "delivered"),
         ];
         for (from, to) in ok {
-            assert!(check_stage_change(from, to).is_ok(), "{from} -> {to}");
+            assert!(check_stage_change(from, to, &[]).is_ok(), "{from} -> {to}");
+        }
+        // Back to a built-in stage after a detour: to the one it left, yes; behind it, no.
+        let past = ["received", "preparing", "shipped"];
+        assert!(check_stage_change("gift_wrap", "shipped", &past).is_ok());
+        assert!(check_stage_change("gift_wrap", "delivered", &past).is_ok());
+        for to in ["received", "preparing"] {
+            let e = check_stage_change("gift_wrap", to, &past).unwrap_err();
+            assert!(e.contains("\"shipped\""), "{e}");
         }
         let bad = [
             ("shipped", "preparing"),
@@ -232,7 +249,7 @@ mod tests {
             ("", "received"),
         ];
         for (from, to) in bad {
-            assert!(check_stage_change(from, to).is_err(), "{from} -> {to}");
+            assert!(check_stage_change(from, to, &[]).is_err(), "{from} -> {to}");
         }
     }
 }

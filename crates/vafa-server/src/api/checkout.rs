@@ -192,8 +192,15 @@ pub async fn quote_view(
     };
     let mut coupons = Vec::new();
     let mut refused = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for raw in &input.coupons {
         let code = normalize(raw);
+        // A code is used once: its repeat takes nothing (the purchase refuses it).
+        if !seen.insert(code.clone()) {
+            coupons.push((code, 0));
+            refused.push(Some("the same code twice".to_owned()));
+            continue;
+        }
         match state
             .store
             .check_coupon(program_id, &code, customer_id.as_deref(), &cart, now)

@@ -922,8 +922,11 @@ pub async fn create_order(
     }
     let external_id = text(&mut errs, "external_id", input.external_id.as_deref(), 64);
     let summary = text(&mut errs, "summary", input.summary.as_deref(), 500);
-    if input.total_minor.is_some_and(|t| t < 0) {
-        errs.push("total_minor", "must not be negative");
+    if input
+        .total_minor
+        .is_some_and(|t| !(0..=vafa_core::money::MAX_AMOUNT_MINOR).contains(&t))
+    {
+        errs.push("total_minor", "must be between 0 and 100000000000000");
     }
     if !errs.is_empty() {
         return Err(errs.into());

@@ -51,6 +51,12 @@ pub async fn create(
 ) -> ApiResult<(StatusCode, axum::Json<RewardView>)> {
     def.validate()?;
     validate::short_text(&def.name, 100).map_err(|e| ApiError::field("name", e))?;
+    let ladder = state.store.tier_ladder(auth.program_id()).await?;
+    let codes: Vec<&str> = ladder
+        .iter()
+        .flat_map(|l| l.tiers.iter().map(|t| t.code.as_str()))
+        .collect();
+    def.check_tiers(&codes)?;
     let r = state.store.create_reward(&auth.ctx(&state), &def).await?;
     Ok((StatusCode::CREATED, axum::Json(r.into())))
 }
@@ -329,7 +335,7 @@ pub async fn fulfilment(
     Path(id): Path<String>,
     Json(input): Json<FulfilmentInput>,
 ) -> ApiResult<axum::Json<ClaimView>> {
-    if !["pending", "packed", "shipped", "delivered"].contains(&input.fulfilment.as_str()) {
+    if !vafa_core::rewards::FULFILMENT.contains(&input.fulfilment.as_str()) {
         return Err(ApiError::field(
             "fulfilment",
             "must be pending, packed, shipped or delivered",

@@ -25,7 +25,7 @@ async fn a_quote_stacks_tier_coupons_and_points() {
         let q = app
             .post("/api/v1/checkout/quote", json!({"customer_id": id,
                 "total": {"amount": "300000", "currency": "IRR"},
-                "coupons": ["yalda", "NOPE-1234"], "redeem_points": "max"}))
+                "coupons": ["yalda", "NOPE-1234", " Yalda"], "redeem_points": "max"}))
             .await
             .ok(200)
             .clone();
@@ -34,6 +34,9 @@ async fn a_quote_stacks_tier_coupons_and_points() {
         assert_eq!(q["tier_discount"]["amount"], "30000");
         assert_eq!(q["coupons"][0]["discount"]["amount"], "20000");
         assert_eq!(q["coupons"][1]["refused"], "no such coupon");
+        // The same code again, however typed, takes nothing: it is used once.
+        assert_eq!(q["coupons"][2]["refused"], "the same code twice", "{}: {q}", app.backend);
+        assert_eq!(q["coupons"][2]["discount"]["amount"], "0");
         assert_eq!(q["discounted"]["amount"], "250000");
         assert_eq!((q["points_available"].as_i64(), q["max_points_redeemable"].as_i64()), (Some(100), Some(100)));
         assert_eq!(q["points_value"]["amount"], "10000");
@@ -47,6 +50,22 @@ async fn a_quote_stacks_tier_coupons_and_points() {
             .await;
         assert_eq!(too_many.problem(422, "validation_failed")["errors"][0]["field"], "redeem_points");
         // Nothing was written: the balance and the coupon are as they were.
+        let b = app.get(&format!("/api/v1/customers/{id}/balance")).await.ok(200).clone();
+        assert_eq!(b["points"]["available"], 100);
+
+        // A purchase asking more than the wallet holds is short of points (and says what the
+        // wallet holds); one the wallet covers but the cart cannot take (5,000 less 10% is
+        // 4,500: 45 points of 100) is a bad request on that field. Nothing is written.
+        let small = |points: i64| json!({"customer_id": id, "total": {"amount": "5000", "currency": "IRR"},
+            "checkout": {"redeem_points": points}});
+        let short = app.post("/api/v1/purchases", small(101)).await;
+        let p = short.problem(422, "insufficient_points");
+        assert_eq!(p["field"], "checkout.redeem_points", "{}: {p}", app.backend);
+        assert!(p["detail"].as_str().unwrap().contains("100 available"), "{p}");
+        let over_cart = app.post("/api/v1/purchases", small(50)).await;
+        let p = over_cart.problem(422, "validation_failed");
+        assert_eq!(p["errors"][0]["field"], "checkout.redeem_points", "{}: {p}", app.backend);
+        assert!(p["errors"][0]["message"].as_str().unwrap().contains("at most 45 points"), "{p}");
         let b = app.get(&format!("/api/v1/customers/{id}/balance")).await.ok(200).clone();
         assert_eq!(b["points"]["available"], 100);
 

@@ -16,6 +16,15 @@ async fn coupons_over_http() {
         let fields: Vec<&str> = bad.problem(422, "validation_failed")["errors"]
             .as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
         assert_eq!(fields, ["pattern", "rules.discount.percent"], "{}", app.backend);
+        // Money no cart can reach (10¹⁴ minor units at most) would never apply.
+        let huge = app
+            .post("/api/v1/coupon-batches", json!({"name": "H", "code": "HUGE1",
+                "rules": {"discount": {"type": "percent", "percent": "10", "max_minor": i64::MAX},
+                          "min_cart_minor": 1_000_000_000_000_000_i64}}))
+            .await;
+        let fields: Vec<&str> = huge.problem(422, "validation_failed")["errors"]
+            .as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["rules.discount.max_minor", "rules.min_cart_minor"], "{}", app.backend);
         let cashier = app.key(&app.program_id, Role::Cashier).await;
         app.call(Method::POST, "/api/v1/coupon-batches", &cashier, Some(json!({})))
             .await

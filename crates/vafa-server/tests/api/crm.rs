@@ -469,6 +469,16 @@ async fn tasks_promises_orders_and_the_timeline() {
         let queued = app.get("/api/v1/outbox").await.ok(200).clone();
         let order_msgs = queued["items"].as_array().unwrap().iter().filter(|m| m["event"] == "order.stage_changed").count();
         assert_eq!(order_msgs, 3, "one per stage, to the log (no webhooks yet)");
+        // Nor back by way of a custom stage; back to the stage it left is fine.
+        let detour = app.post("/api/v1/orders", json!({"customer_id": cid, "external_id": "W-79"})).await.ok(201).clone();
+        let stage = format!("/api/v1/orders/{}/stage", detour["id"].as_str().unwrap());
+        app.post(&stage, json!({"stage": "shipped"})).await.ok(200);
+        app.post(&stage, json!({"stage": "baking"})).await.ok(200);
+        let back = app.post(&stage, json!({"stage": "preparing"})).await;
+        assert!(back.problem(409, "invalid_state")["detail"].as_str().unwrap().contains("\"shipped\""), "{}", back.body);
+        app.post(&stage, json!({"stage": "shipped"})).await.ok(200);
+        let huge = app.post("/api/v1/orders", json!({"customer_id": cid, "external_id": "W-78", "total_minor": i64::MAX})).await;
+        assert_eq!(huge.problem(422, "validation_failed")["field"], "total_minor");
 
         // A ledger entry, a ticket and an answered survey join the story; the ticket and the
         // survey at one instant, so the cursor's tie-break on kind and id is exercised.

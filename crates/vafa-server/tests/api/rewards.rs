@@ -15,6 +15,19 @@ async fn rewards_over_http() {
         let fields: Vec<&str> = bad.problem(422, "validation_failed")["errors"]
             .as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
         assert_eq!(fields, ["name", "kind.amount_minor"], "{}", app.backend);
+        // Tier codes must be the ladder's (this program has none yet), money at most 10¹⁴.
+        let typo = app
+            .post("/api/v1/rewards", json!({"name": "t", "kind": {"type": "free_product", "sku": "LATTE"},
+                "cost_points": 10, "tiers": ["Gold"], "tier_costs": {"gold": 5}}))
+            .await;
+        let fields: Vec<&str> = typo.problem(422, "validation_failed")["errors"]
+            .as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+        assert_eq!(fields, ["tiers[0]", "tier_costs.gold"], "{}", app.backend);
+        let huge = app
+            .post("/api/v1/rewards", json!({"name": "h", "kind": {"type": "fixed_discount", "amount_minor": i64::MAX},
+                "cost_points": 10}))
+            .await;
+        assert_eq!(huge.problem(422, "validation_failed")["field"], "kind.amount_minor");
         let r = app
             .post("/api/v1/rewards", json!({"name": "۵۰ هزار تومان تخفیف", "name_en": "500,000 rials off",
                 "kind": {"type": "fixed_discount", "amount_minor": 500000}, "cost_points": 200, "stock": 10}))

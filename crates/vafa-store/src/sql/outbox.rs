@@ -203,7 +203,12 @@ macro_rules! outbox_ops {
                 let sql = format!("SELECT stage, customer_id, external_id FROM orders WHERE program_id = $1 AND id = $2{}", $lock);
                 let row: Option<(String, String, Option<String>)> = sqlx::query_as(&sql).bind(&ctx.program_id).bind(id).fetch_optional(&mut *tx).await?;
                 let (from, customer_id, external_id) = row.ok_or(StoreError::NotFound("order"))?;
-                vafa_core::crm::check_stage_change(&from, stage).map_err(StoreError::Conflict)?;
+                let before: Vec<(String,)> = sqlx::query_as("SELECT DISTINCT stage FROM order_events WHERE order_id = $1")
+                    .bind(id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let before: Vec<&str> = before.iter().map(|(s,)| s.as_str()).collect();
+                vafa_core::crm::check_stage_change(&from, stage, &before).map_err(StoreError::Conflict)?;
                 sqlx::query("UPDATE orders SET stage = $1, updated_at = $2 WHERE id = $3")
                     .bind(stage)
                     .bind(micros(ctx.now))

@@ -232,8 +232,15 @@ macro_rules! reward_ops {
 
             pub(crate) async fn use_reward_code_op(&self, ctx: &Ctx, code: &str) -> Result<RewardClaim> {
                 let mut tx = self.begin_write().await?;
+                let holder = Self::claim_by(&mut tx, &ctx.program_id, "code", code).await?.ok_or(StoreError::NotFound("reward code"))?;
+                // An erased customer's claims died with the record: nobody may redeem them.
+                if let closed @ CustomerStatus::Erased = Self::lock_customer(&mut tx, &ctx.program_id, &holder.customer_id).await? {
+                    return Err(StoreError::CustomerClosed(closed.as_str()));
+                }
+                // A physical gift's code used at the counter is the gift handed over.
                 let n = sqlx::query(
-                    "UPDATE reward_claims SET status = 'used', used_at = $1 \
+                    "UPDATE reward_claims SET status = 'used', used_at = $1, \
+                     fulfilment = CASE WHEN fulfilment IS NULL THEN NULL ELSE 'delivered' END \
                      WHERE program_id = $2 AND code = $3 AND status = 'issued' AND expires_at > $1",
                 )
                 .bind(micros(ctx.now))
@@ -262,16 +269,26 @@ macro_rules! reward_ops {
                 // The customer's lock first, as every value change takes it; a merge may have
                 // moved the claim to the survivor meanwhile: then its lock too.
                 loop {
-                    Self::lock_customer(&mut tx, &ctx.program_id, &claim.customer_id).await?;
+                    let status = Self::lock_customer(&mut tx, &ctx.program_id, &claim.customer_id).await?;
                     let now = Self::claim_by(&mut tx, &ctx.program_id, "id", claim_id).await?.ok_or(StoreError::NotFound("claim"))?;
                     if now.customer_id == claim.customer_id {
+                        // Points given back to an erased record would be nobody's.
+                        if let closed @ CustomerStatus::Erased = status {
+                            return Err(StoreError::CustomerClosed(closed.as_str()));
+                        }
                         break;
                     }
                     claim = now;
                 }
+                if matches!(claim.fulfilment.as_deref(), Some("shipped" | "delivered")) {
+                    return Err(StoreError::ClaimNotUsable(format!(
+                        "a gift already {} cannot be cancelled",
+                        claim.fulfilment.as_deref().unwrap_or_default()
+                    )));
+                }
                 let n = sqlx::query(
                     "UPDATE reward_claims SET status = 'cancelled', cancelled_at = $1, cancel_reason = $2 \
-                     WHERE program_id = $3 AND id = $4 AND status = 'issued'",
+                     WHERE program_id = $3 AND id = $4 AND status = 'issued' AND (fulfilment IS NULL OR fulfilment IN ('pending', 'packed'))",
                 )
                 .bind(micros(ctx.now))
                 .bind(reason)
@@ -315,18 +332,38 @@ macro_rules! reward_ops {
 
             pub(crate) async fn set_reward_fulfilment_op(&self, ctx: &Ctx, claim_id: &str, status: &str) -> Result<RewardClaim> {
                 let mut tx = self.begin_write().await?;
+                let before = Self::claim_by(&mut tx, &ctx.program_id, "id", claim_id).await?.ok_or(StoreError::NotFound("claim"))?;
+                let Some(from) = before.fulfilment.as_deref().filter(|_| before.status != "cancelled") else {
+                    return Err(StoreError::ClaimNotUsable("only a physical gift that is not cancelled has a fulfilment status".into()));
+                };
+                // Forward only, steps may be skipped (a gift handed over at the counter is
+                // delivered from pending); the same step again changes nothing.
+                let step = |s: &str| vafa_core::rewards::FULFILMENT.iter().position(|f| *f == s);
+                if step(status) < step(from) {
+                    return Err(StoreError::ClaimNotUsable(format!("this gift is {from} already; it cannot go back to {status}")));
+                }
+                if status == from {
+                    tx.commit().await?;
+                    return Ok(before);
+                }
+                // Delivered is used: its code is spent and the claim can no longer be cancelled.
                 let n = sqlx::query(
-                    "UPDATE reward_claims SET fulfilment = $1 WHERE program_id = $2 AND id = $3 AND fulfilment IS NOT NULL AND status <> 'cancelled'",
+                    "UPDATE reward_claims SET fulfilment = $1, \
+                     status = CASE WHEN $1 = 'delivered' AND status = 'issued' THEN 'used' ELSE status END, \
+                     used_at = CASE WHEN $1 = 'delivered' AND status = 'issued' THEN $4 ELSE used_at END \
+                     WHERE program_id = $2 AND id = $3 AND fulfilment = $5 AND status <> 'cancelled'",
                 )
                 .bind(status)
                 .bind(&ctx.program_id)
                 .bind(claim_id)
+                .bind(micros(ctx.now))
+                .bind(from)
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
                 let claim = Self::claim_by(&mut tx, &ctx.program_id, "id", claim_id).await?.ok_or(StoreError::NotFound("claim"))?;
                 if n != 1 {
-                    return Err(StoreError::ClaimNotUsable("only a physical gift that is not cancelled has a fulfilment status".into()));
+                    return Err(StoreError::ClaimNotUsable("the claim changed meanwhile; read it and try again".into()));
                 }
                 Self::audit(&mut tx, ctx, "reward.fulfilment", "reward_claim", claim_id, serde_json::json!({"fulfilment": status})).await?;
                 tx.commit().await?;

@@ -172,6 +172,88 @@ async fn claims_spend_points_and_codes_are_used_once() {
             .await
             .unwrap();
         assert_eq!(shipped.fulfilment.as_deref(), Some("shipped"));
+        // Shipped: it cannot be cancelled (the customer would keep the gift and the
+        // points) nor go back; the same step again changes nothing; delivered is used.
+        assert!(
+            matches!(
+                store.cancel_reward_claim(&ctx, &mug.id, "x").await,
+                Err(StoreError::ClaimNotUsable(m)) if m.contains("shipped")
+            ),
+            "{name}"
+        );
+        assert!(
+            matches!(
+                store.set_reward_fulfilment(&ctx, &mug.id, "packed").await,
+                Err(StoreError::ClaimNotUsable(m)) if m.contains("cannot go back")
+            ),
+            "{name}"
+        );
+        let again = store
+            .set_reward_fulfilment(&ctx, &mug.id, "shipped")
+            .await
+            .unwrap();
+        assert_eq!(
+            (again.fulfilment.as_deref(), again.status.as_str()),
+            (Some("shipped"), "issued")
+        );
+        let delivered = store
+            .set_reward_fulfilment(&ctx, &mug.id, "delivered")
+            .await
+            .unwrap();
+        assert_eq!(
+            (delivered.fulfilment.as_deref(), delivered.status.as_str()),
+            (Some("delivered"), "used"),
+            "{name}"
+        );
+        assert!(delivered.used_at.is_some());
+        assert!(
+            matches!(
+                store.use_reward_code(&ctx, &mug.code).await,
+                Err(StoreError::ClaimNotUsable(m)) if m.contains("already used")
+            ),
+            "{name}"
+        );
+        assert!(matches!(
+            store.cancel_reward_claim(&ctx, &mug.id, "x").await,
+            Err(StoreError::ClaimNotUsable(_))
+        ));
+        // A gift's code used at the counter is the gift handed over.
+        store
+            .adjust(&ctx, &c, 2000, "goodwill", None)
+            .await
+            .unwrap();
+        let handed = store
+            .claim_reward(&ctx, &gift.id, &c, None)
+            .await
+            .unwrap()
+            .value;
+        let used = store.use_reward_code(&ctx, &handed.code).await.unwrap();
+        assert_eq!(
+            (used.fulfilment.as_deref(), used.status.as_str()),
+            (Some("delivered"), "used"),
+            "{name}"
+        );
+        // An erased customer's claim is nobody's: not cancelled back into points, not used.
+        let kept = store
+            .claim_reward(&ctx, &gift.id, &c, None)
+            .await
+            .unwrap()
+            .value;
+        store.erase_customer(&ctx, &c).await.unwrap();
+        assert!(
+            matches!(
+                store.cancel_reward_claim(&ctx, &kept.id, "x").await,
+                Err(StoreError::CustomerClosed(_))
+            ),
+            "{name}"
+        );
+        assert!(
+            matches!(
+                store.use_reward_code(&ctx, &kept.code).await,
+                Err(StoreError::CustomerClosed(_))
+            ),
+            "{name}"
+        );
         assert!(matches!(
             store
                 .set_reward_fulfilment(&ctx, &c_claim.id, "shipped")
@@ -192,7 +274,7 @@ async fn claims_spend_points_and_codes_are_used_once() {
                 .iter()
                 .map(|h| h.reward_name.as_str())
                 .collect::<Vec<_>>(),
-            ["Mug", "Free latte"]
+            ["Mug", "Mug", "Mug", "Free latte"]
         );
 
         let report = store.verify_ledger(None).await.unwrap();
