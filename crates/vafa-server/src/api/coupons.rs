@@ -280,6 +280,9 @@ fn parse_request(r: &CouponRequest, currency: Currency) -> Result<(String, Coupo
         }
         let field = format!("items[{i}].unit_price");
         let price = crate::api::money::take_minor(&mut errs, &item.unit_price, &field, currency);
+        if let Some(p) = price.filter(|_| (1..=1_000_000).contains(&item.quantity)) {
+            crate::api::money::check_line_amount(&mut errs, i, item.quantity, p);
+        }
         lines.push(CartLine {
             sku: item.sku.clone(),
             category: item.category.clone(),

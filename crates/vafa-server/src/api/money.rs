@@ -143,3 +143,22 @@ impl BalanceView {
         }
     }
 }
+
+/// A cart line's quantity times its unit price, which must fit an amount of money:
+/// each factor is bounded, their product need not be.
+pub fn check_line_amount(
+    errs: &mut vafa_core::FieldErrors,
+    i: usize,
+    quantity: i64,
+    unit_price_minor: i64,
+) {
+    if quantity
+        .checked_mul(unit_price_minor)
+        .is_none_or(|a| a > vafa_core::money::MAX_AMOUNT_MINOR)
+    {
+        errs.push(
+            format!("items[{i}].unit_price"),
+            "quantity times unit price is too large",
+        );
+    }
+}

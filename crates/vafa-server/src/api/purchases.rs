@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use vafa_core::card::CardNumber;
 use vafa_core::mobile::Mobile;
-use vafa_core::money::MAX_AMOUNT_MINOR;
 use vafa_core::program::Currency;
 use vafa_core::{validate, FieldErrors};
 use vafa_store::{
@@ -175,17 +174,7 @@ impl PurchaseInput {
                 currency,
             );
             if let Some(p) = price {
-                // Each factor is bounded; their product need not be.
-                if item
-                    .quantity
-                    .checked_mul(p)
-                    .is_none_or(|a| a > MAX_AMOUNT_MINOR)
-                {
-                    errs.push(
-                        format!("items[{i}].unit_price"),
-                        "quantity times unit price is too large",
-                    );
-                }
+                crate::api::money::check_line_amount(&mut errs, i, item.quantity, p);
             }
             lines.push(PurchaseLine {
                 sku: text(&mut errs, &format!("items[{i}].sku"), item.sku, 64),

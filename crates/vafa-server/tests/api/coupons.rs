@@ -69,6 +69,11 @@ async fn coupons_over_http() {
         small["total"]["amount"] = json!("150000");
         app.post("/api/v1/coupons/check", small).await.problem(422, "coupon_not_applicable");
         app.post("/api/v1/coupons/check", cart("LNCH-AAAA-AAAA")).await.problem(404, "not_found");
+        // A line worth more than any amount of money is refused on the field, as at a purchase.
+        let huge = json!({"code": codes[0], "total": {"amount": "1000", "currency": "IRR"},
+            "items": [{"sku": "A", "quantity": 1_000_000, "unit_price": {"amount": "100000000000000", "currency": "IRR"}}]});
+        let p = app.post("/api/v1/coupons/check", huge).await;
+        assert_eq!(p.problem(422, "validation_failed")["field"], "items[0].unit_price", "{}", app.backend);
 
         // Fifty requests for one code: exactly one gets it.
         let tries = (0..50).map(|i| {
