@@ -334,45 +334,19 @@ fn a_return_takes_its_gift_after_its_points() {
     // The gift spent already (its lot gone): within_balance takes what the balance
     // holds, allow_negative the rest as a debt, only_pending nothing.
     let spent = vec![lots[0].clone(), lots[1].clone()];
-    let r = plan_return(
-        &spent,
-        Some(1),
-        10,
-        None,
-        40,
-        ReturnPolicy::WithinBalance,
-        0,
-        t,
-    );
+    let under = |policy| {
+        let r = plan_return(&spent, Some(1), 10, None, 40, policy, 0, t);
+        (r.takes, r.new_debt, r.gift_reversed)
+    };
     assert_eq!(
-        (r.takes, r.new_debt, r.gift_reversed),
+        under(ReturnPolicy::WithinBalance),
         (vec![(1, 10), (0, 25)], 0, 25)
     );
-    let r = plan_return(
-        &spent,
-        Some(1),
-        10,
-        None,
-        40,
-        ReturnPolicy::AllowNegative,
-        0,
-        t,
-    );
     assert_eq!(
-        (r.takes, r.new_debt, r.gift_reversed),
+        under(ReturnPolicy::AllowNegative),
         (vec![(1, 10), (0, 25)], 15, 40)
     );
-    let r = plan_return(
-        &spent,
-        Some(1),
-        10,
-        None,
-        40,
-        ReturnPolicy::OnlyPending,
-        0,
-        t,
-    );
-    assert_eq!((r.takes, r.gift_reversed), (vec![(1, 10)], 0));
+    assert_eq!(under(ReturnPolicy::OnlyPending), (vec![(1, 10)], 0, 0));
 }
 
 proptest! {
