@@ -1,6 +1,8 @@
 //! Model-based property test: random sequences of purchase (some paid partly with points
-//! through the checkout), return, redeem, adjust, transfer, expire and clock advance,
-//! against a simple reference model. After every
+//! through the checkout), return, redeem, adjust, transfer, expire, tier evaluation and
+//! clock advance, against a simple reference model. The program has a tier whose entry
+//! gift is pending with the purchase that crossed its threshold and taken back by the
+//! return that falls below it. After every
 //! step each customer's balance equals the model's; after each case the ledger
 //! verifies (zero sums, balances, lots, running balances).
 
@@ -15,6 +17,9 @@ use vafa_store::*;
 
 const PENDING_H: i64 = 24;
 const EXPIRY_H: i64 = 120;
+/// Silver: lifetime spend net of returns at least this, with an entry gift of GIFT points.
+const SILVER: i64 = 25_000;
+const GIFT: i64 = 7;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -27,6 +32,10 @@ enum Op {
     Return {
         p: usize,
         amount: i64,
+    },
+    /// All that is left of purchase `p` (a full return drops a customer below a tier).
+    ReturnRest {
+        p: usize,
     },
     Redeem {
         c: usize,
@@ -41,6 +50,8 @@ enum Op {
         points: i64,
     },
     Expire,
+    /// The periodic tier evaluation (no grace: below the threshold is a downgrade).
+    Evaluate,
     Advance {
         hours: i64,
     },
@@ -50,10 +61,12 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (0..2usize, 0..40_000i64, any::<bool>()).prop_map(|(c, total, pay)| Op::Purchase { c, total, pay }),
         2 => (0..8usize, 1..30_000i64).prop_map(|(p, amount)| Op::Return { p, amount }),
+        1 => (0..8usize).prop_map(|p| Op::ReturnRest { p }),
         3 => (0..2usize, 1..40i64).prop_map(|(c, points)| Op::Redeem { c, points }),
         1 => (0..2usize, 1..30i64).prop_map(|(c, points)| Op::Adjust { c, points }),
         1 => (0..2usize, 1..20i64).prop_map(|(from, points)| Op::Transfer { from, points }),
         1 => Just(Op::Expire),
+        1 => Just(Op::Evaluate),
         2 => (1..60i64).prop_map(|hours| Op::Advance { hours }),
     ]
 }
@@ -61,6 +74,10 @@ fn op() -> impl Strategy<Value = Op> {
 #[derive(Debug, Clone)]
 struct MLot {
     seq: usize,
+    /// A tier's entry gift (its `seq` is the purchase's that brought it).
+    gift: bool,
+    /// Creation order: the last key of the spend order, as lot ids are.
+    order: usize,
     remaining: i64,
     /// Taken by posted expiries.
     expired: i64,
@@ -72,6 +89,9 @@ struct MLot {
 struct MCustomer {
     lots: Vec<MLot>,
     debt: i64,
+    /// 0 simple, 1 silver.
+    level: usize,
+    lots_made: usize,
 }
 
 impl MCustomer {
@@ -97,7 +117,7 @@ impl MCustomer {
             (
                 self.lots[i].expires,
                 self.lots[i].available,
-                self.lots[i].seq,
+                self.lots[i].order,
             )
         });
         let mut taken = Vec::new();
@@ -120,7 +140,7 @@ impl MCustomer {
             (
                 self.lots[i].expires,
                 self.lots[i].available,
-                self.lots[i].seq,
+                self.lots[i].order,
             )
         });
         let want = n;
@@ -136,15 +156,43 @@ impl MCustomer {
         want - n
     }
     fn earn(&mut self, points: i64, seq: usize, available: i64, expires: i64) {
+        self.earn_lot(points, seq, false, available, expires);
+    }
+    fn earn_lot(&mut self, points: i64, seq: usize, gift: bool, available: i64, expires: i64) {
         let paid = points.min(self.debt);
         self.debt -= paid;
+        self.push_lot(seq, gift, points - paid, available, expires);
+    }
+    fn push_lot(&mut self, seq: usize, gift: bool, remaining: i64, available: i64, expires: i64) {
+        self.lots_made += 1;
         self.lots.push(MLot {
             expired: 0,
             seq,
-            remaining: points - paid,
+            gift,
+            order: self.lots_made,
+            remaining,
             available,
             expires,
         });
+    }
+    /// Reverse `n` points of a lot of its own (the purchase's, or its gift's) under
+    /// allow_negative: that lot, other spendable points, other pending points, then a debt.
+    fn reverse(&mut self, mut n: i64, own: impl Fn(&MLot) -> bool, t: i64) {
+        if let Some(l) = self.lots.iter_mut().find(|l| own(l) && l.expires > t) {
+            let k = l.remaining.min(n);
+            l.remaining -= k;
+            n -= k;
+        }
+        let took: i64 = self.take(n, t).iter().map(|x| x.1).sum();
+        let took = took + self.take_pending(n - took, t);
+        self.debt += n - took;
+    }
+    /// What of a lot of its own expired (posted or not).
+    fn expired_of(&self, own: impl Fn(&MLot) -> bool, t: i64) -> i64 {
+        self.lots
+            .iter()
+            .find(|l| own(l) && l.expires <= t)
+            .map_or(0, |l| l.expired + l.remaining)
     }
 }
 
@@ -160,6 +208,18 @@ struct MPurchase {
     /// Points that paid, and when the latest lot they came from expires.
     paid_points: i64,
     spent_expiry: i64,
+    /// It upgraded its customer (with the gift), and how much of the gift was taken back.
+    gift: bool,
+    gift_taken: i64,
+}
+
+/// A customer's qualifying value: lifetime spend net of returns.
+fn qualifying(purchases: &[MPurchase], c: usize) -> i64 {
+    purchases
+        .iter()
+        .filter(|p| p.c == c)
+        .map(|p| p.total - p.returned)
+        .sum()
 }
 
 fn pro_rata(whole: i64, of: i64, before: i64, after: i64) -> i64 {
@@ -182,6 +242,23 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
         ..Default::default()
     };
     store.set_ledger_settings(&ctx, &settings).await.unwrap();
+    let tier = |code: &str, threshold: i64, gift: i64| vafa_core::tiers::Tier {
+        code: code.into(),
+        name: code.into(),
+        name_en: None,
+        threshold,
+        earn_multiplier: "1".parse().unwrap(),
+        discount_percent: "0".parse().unwrap(),
+        entry_gift_points: gift,
+        free_items: Vec::new(),
+    };
+    let ladder = vafa_core::tiers::TierLadder {
+        metric: vafa_core::tiers::TierMetric::Spend,
+        window: vafa_core::tiers::TierWindow::Lifetime,
+        grace_days: 0,
+        tiers: vec![tier("simple", 0, 0), tier("silver", SILVER, GIFT)],
+    };
+    store.set_tier_ladder(&ctx, &ladder).await.unwrap();
     let ids = [
         customer(store, &ctx, "M0").await,
         customer(store, &ctx, "M1").await,
@@ -190,6 +267,16 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
     let mut purchases: Vec<MPurchase> = Vec::new();
     let (mut t, mut seq) = (0i64, 0usize);
     for (step, op) in ops.into_iter().enumerate() {
+        let op = match op {
+            Op::ReturnRest { p } => match purchases.get(p) {
+                Some(mp) if mp.total > mp.returned => Op::Return {
+                    p,
+                    amount: mp.total - mp.returned,
+                },
+                _ => continue,
+            },
+            op => op,
+        };
         let expiries_posted = matches!(op, Op::Expire);
         ctx.now = base
             .checked_add(jiff::SignedDuration::from_hours(t))
@@ -228,7 +315,19 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
                     returned: 0,
                     paid_points,
                     spent_expiry,
+                    gift: false,
+                    gift_taken: 0,
                 });
+                // Past silver: upgraded by this purchase, its gift pending with its points.
+                let up = model[c].level == 0 && qualifying(&purchases, c) >= SILVER;
+                assert_eq!(out.tier_change.is_some(), up, "step {step}");
+                if up {
+                    model[c].level = 1;
+                    model[c].earn_lot(GIFT, seq, true, t + PENDING_H, t + PENDING_H + EXPIRY_H);
+                    if let Some(last) = purchases.last_mut() {
+                        last.gift = true;
+                    }
+                }
             }
             Op::Return { p, amount } => {
                 let Some(mp) = purchases.get_mut(p) else {
@@ -249,33 +348,28 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
                 // own that the reversal may take from; what is left pays a debt.
                 let refund = pro_rata(mp.paid_points, mp.total, mp.returned, mp.returned + amount);
                 mp.returned += amount;
-                let m = &mut model[mp.c];
+                let (c, pseq) = (mp.c, mp.seq);
+                let m = &mut model[c];
                 if refund > 0 {
-                    m.lots.push(MLot {
-                        expired: 0,
-                        seq,
-                        remaining: refund,
-                        available: t,
-                        expires: mp.spent_expiry,
-                    });
+                    m.push_lot(seq, false, refund, t, mp.spent_expiry);
                 }
                 // What expired of the purchase's own points is not taken again.
-                let expired_own = m
-                    .lots
-                    .iter()
-                    .find(|l| l.seq == mp.seq && l.expires <= t)
-                    .map_or(0, |l| l.expired + l.remaining);
-                let mut left = due.min((mp.earned - expired_own - mp.reversed).max(0));
+                let own = |l: &MLot| l.seq == pseq && !l.gift;
+                let left = due.min((mp.earned - m.expired_of(own, t) - mp.reversed).max(0));
                 mp.reversed += left;
-                if let Some(own) = m.lots.iter_mut().find(|l| l.seq == mp.seq && l.expires > t) {
-                    let k = own.remaining.min(left);
-                    own.remaining -= k;
-                    left -= k;
-                }
-                let took: i64 = m.take(left, t).iter().map(|x| x.1).sum();
-                // Then other points still pending, before anything is owed.
-                let took = took + m.take_pending(left - took, t);
-                m.debt += left - took;
+                m.reverse(left, own, t);
+                // Below silver now: the gift goes back too, less what of it expired.
+                let (gift, gift_taken) = (mp.gift, mp.gift_taken);
+                let below = qualifying(&purchases, c) < SILVER;
+                let m = &mut model[c];
+                let its_gift = |l: &MLot| l.seq == pseq && l.gift;
+                let gift_back = if gift && below {
+                    (GIFT - gift_taken - m.expired_of(its_gift, t)).max(0)
+                } else {
+                    0
+                };
+                m.reverse(gift_back, its_gift, t);
+                purchases[p].gift_taken += gift_back;
                 if let Some(back) = m
                     .lots
                     .iter_mut()
@@ -287,8 +381,12 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
                 }
                 let out = res.unwrap().value;
                 assert_eq!(
-                    (out.points_due, out.points_refunded),
-                    (due, refund),
+                    (
+                        out.points_due,
+                        out.points_refunded,
+                        out.tier_gift_points_reversed
+                    ),
+                    (due, refund, gift_back),
                     "step {step}"
                 );
             }
@@ -343,7 +441,22 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
                     });
                 }
             }
+            Op::Evaluate => {
+                let run = store.evaluate_tiers(&ctx).await.unwrap();
+                let mut down = 0;
+                for (c, m) in model.iter_mut().enumerate() {
+                    let q = qualifying(&purchases, c);
+                    if m.level == 1 && q < SILVER {
+                        m.level = 0;
+                        down += 1;
+                    }
+                    // A purchase upgrades at once: the evaluation never has to.
+                    assert!(m.level == 1 || q < SILVER, "step {step}");
+                }
+                assert_eq!((run.downgraded, run.upgraded), (down, 0), "step {step}");
+            }
             Op::Advance { hours } => t += hours,
+            Op::ReturnRest { .. } => unreachable!("read as a return above"),
         }
         let now = base
             .checked_add(jiff::SignedDuration::from_hours(t))
@@ -406,28 +519,51 @@ fn the_ledger_matches_a_reference_model() {
     }
 }
 
-/// Sequences the search once found, run every time: a purchase whose points expired and
-/// were posted as expired, then partly returned — nothing is taken back a second time.
+/// Sequences run every time: one the search once found (a purchase whose points expired
+/// and were posted as expired, then partly returned — nothing is taken back a second
+/// time), and a tier gift farmed by buying and returning.
 #[test]
 fn sequences_found_before_still_match_the_model() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let found = vec![vec![
-        Op::Purchase {
-            c: 0,
-            total: 0,
-            pay: false,
-        },
-        Op::Purchase {
-            c: 0,
-            total: 7982,
-            pay: false,
-        },
-        Op::Advance { hours: 15 },
-        Op::Advance { hours: 52 },
-        Op::Advance { hours: 53 },
-        Op::Expire,
-        Op::Return { p: 1, amount: 1141 },
-    ]];
+    let found = vec![
+        vec![
+            Op::Purchase {
+                c: 0,
+                total: 0,
+                pay: false,
+            },
+            Op::Purchase {
+                c: 0,
+                total: 7982,
+                pay: false,
+            },
+            Op::Advance { hours: 15 },
+            Op::Advance { hours: 52 },
+            Op::Advance { hours: 53 },
+            Op::Expire,
+            Op::Return { p: 1, amount: 1141 },
+        ],
+        // Past silver, the points and the gift spent, all returned: both owed back; the
+        // downgrade, and past silver again: a second gift, taken back again.
+        vec![
+            Op::Purchase {
+                c: 0,
+                total: 30_000,
+                pay: false,
+            },
+            Op::Advance { hours: 30 },
+            Op::Redeem { c: 0, points: 37 },
+            Op::ReturnRest { p: 0 },
+            Op::Evaluate,
+            Op::Purchase {
+                c: 0,
+                total: 26_000,
+                pay: false,
+            },
+            Op::ReturnRest { p: 1 },
+            Op::Evaluate,
+        ],
+    ];
     for db in rt.block_on(backends()) {
         let store = rt.block_on(db.open());
         for ops in &found {
