@@ -247,6 +247,7 @@ const PURCHASE_FIELDS: &[(&str, &[&str])] = &[
     (
         "name",
         &[
+            "name",
             "item",
             "product",
             "item_name",
@@ -444,6 +445,34 @@ pub async fn import_csv<R: std::io::Read>(
             match r {
                 Ok(record) => {
                     let line = record.position().map_or(0, |p| p.line());
+                    // No field an import reads holds a line break: one that does is a
+                    // quote opened and never closed, which swallowed the lines after
+                    // it into one field. So is a row cut short with a break in a column
+                    // not read (a quote that ran to the end of the file). Say so, with
+                    // the lines it took, rather than import a name made of rows or
+                    // reject it as merely too long. (A complete row may carry a
+                    // multi-line note in a column the import does not read.)
+                    let read = |i: usize| map.values().any(|&j| j == i);
+                    let broken = |f: &str| f.contains('\n') || f.contains('\r');
+                    let swallowed = record.iter().enumerate().any(|(i, f)| broken(f) && read(i))
+                        || (record.len() < headers.len() && record.iter().any(broken));
+                    let breaks: usize = record
+                        .iter()
+                        .map(|f| f.trim_end_matches(['\r', '\n']).matches('\n').count())
+                        .sum();
+                    if swallowed {
+                        summary.rows += 1;
+                        summary.rejected += 1;
+                        on_reject(&Reject {
+                            line,
+                            field: "row".into(),
+                            reason: format!(
+                                "a quote (\") opened on line {line} is not closed where its field ends: lines {line} to {} were read as this one row; nothing of them was imported",
+                                line + breaks as u64
+                            ),
+                        });
+                        continue;
+                    }
                     batch.push((line, record));
                 }
                 Err(e) => {
@@ -642,7 +671,7 @@ async fn customers(
                 _ => {
                     errs.push((
                         "points".into(),
-                        "a whole number of points, 0 or more".into(),
+                        "a whole number of points from 0 to 1000000000".into(),
                     ));
                     0
                 }
@@ -854,6 +883,19 @@ async fn purchases(
                 None
             }
         };
+        // One way of naming the customer, as the API asks: two that disagree would
+        // quietly give the sale to one of them.
+        let ways = ["customer_id", "customer_external_id", "mobile"]
+            .iter()
+            .filter(|f| row.get(f).is_some())
+            .count();
+        if ways > 1 {
+            errs.push((
+                "customer",
+                "name the customer one way only: customer_id, customer_external_id or mobile"
+                    .into(),
+            ));
+        }
         let who = if let Some(id) = row.get("customer_id") {
             Some((RefColumn::CustomerId, id.to_owned()))
         } else if let Some(ext) = row.get("customer_external_id") {
@@ -1079,6 +1121,10 @@ mod tests {
         )
         .is_err());
         assert!(column_map(ImportKind::Customers, &h, &[("Hat".into(), "city".into())]).is_err());
+        // A purchase line's columns as the docs name them.
+        let h = csv::StringRecord::from(vec!["sku", "name", "category", "quantity", "unit_price"]);
+        let (map, ignored) = column_map(ImportKind::Purchases, &h, &[]).unwrap();
+        assert_eq!((map["name"], ignored.len()), (1, 0));
     }
 
     #[test]

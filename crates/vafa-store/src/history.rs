@@ -162,7 +162,8 @@ impl HistoryRows {
 /// What [`crate::Store::refs`] looks up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RefColumn {
-    /// Answers customer id → itself, for the ids that exist.
+    /// Answers customer id → the customer its purchases belong to: itself, or the
+    /// survivor a merge brought it into; an erased customer is not answered.
     CustomerId,
     CustomerExternalId,
     CustomerNationalId,

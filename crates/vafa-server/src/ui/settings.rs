@@ -235,22 +235,42 @@ fn ledger_body(p: &Posted) -> Result<serde_json::Value, UiError> {
         Some("gregorian") => "gregorian",
         _ => "jalali",
     };
+    // What the form does not offer is refused, never read as "never" or 0%: a typo
+    // must not switch expiry or cashback off for the whole program.
+    let refused =
+        |field: &str, key: &str| UiError::Api(crate::error::ApiError::field(field, p.ui.v.t(key)));
     let expiry = match p.get("expiry_kind").unwrap_or("never") {
         "days" => json!({"kind": "days", "days": n}),
         "months" => json!({"kind": "months", "months": n}),
         "end_of_month" => json!({"kind": "end_of_month"}),
         "end_of_year" => json!({"kind": "end_of_year", "calendar": calendar, "years_after": n}),
-        _ => json!({"kind": "never"}),
+        "never" => json!({"kind": "never"}),
+        _ => return Err(refused("expiry_kind", "choose_one")),
+    };
+    let cashback = match p
+        .get("cashback_percent")
+        .map(str::trim)
+        .filter(|x| !x.is_empty())
+    {
+        None => "0".to_owned(),
+        Some(x) => super::i18n::parse_decimal(x)
+            .ok_or_else(|| refused("cashback_percent", "must_be_number"))?
+            .normalize()
+            .to_string(),
+    };
+    let return_policy = match p.get("return_policy").unwrap_or("allow_negative") {
+        x @ ("allow_negative" | "within_balance" | "only_pending") => x,
+        _ => return Err(refused("return_policy", "choose_one")),
     };
     let earn_per = rate(p, "earn_per", true)?;
     Ok(json!({
         "earn_points": int(p, "earn_points")?,
         "earn_per_minor": rust_decimal::prelude::ToPrimitive::to_i64(&earn_per),
-        "cashback_percent": p.get("cashback_percent").and_then(super::i18n::parse_decimal).map(|d| d.normalize().to_string()).unwrap_or_else(|| "0".into()),
+        "cashback_percent": cashback,
         "point_value_minor": rate(p, "point_value", false)?.normalize().to_string(),
         "pending_days": int(p, "pending_days")?,
         "expiry": expiry,
-        "return_policy": p.get("return_policy").unwrap_or("allow_negative"),
+        "return_policy": return_policy,
         "transfers_enabled": p.checked("transfers_enabled"),
         "transfer_max_points": int(p, "transfer_max_points")?,
     }))

@@ -86,6 +86,21 @@ async fn import_and_export_over_http() {
             "an empty row: {rejects:?}"
         );
 
+        // A quote opened and never closed swallows the lines after it: the row says so,
+        // naming the lines it took, and nothing of them is imported.
+        let r = upload(
+            "customers",
+            "mobile,first_name,last_name\n09142220001,Ok,One\n09142220002,\"Broken,Two\n09142220003,Three,Last\n09142220004,Four,Last\n",
+            app.admin_key.clone(),
+        )
+        .await
+        .ok(200)
+        .clone();
+        assert_eq!((r["imported"].as_u64(), r["rejected"].as_u64()), (Some(1), Some(1)), "{}: {r}", app.backend);
+        let why = r["rejects"][0]["reason"].as_str().unwrap();
+        assert_eq!(r["rejects"][0]["line"], 3, "{r}");
+        assert!(why.contains("not closed") && why.contains("lines 3 to 5"), "{why}");
+
         // The opening balance is a real, spendable balance, and the ledger verifies.
         let list = app
             .get("/api/v1/customers?q=09121234567")
@@ -241,7 +256,7 @@ async fn import_and_export_over_http() {
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
-        assert_eq!(lines.len(), 2);
+        assert_eq!(lines.len(), 3, "two from the file, one before the unclosed quote");
         assert!(lines
             .iter()
             .any(|c| c["mobile"] == "+989121234567" && c["external_id"] == "C-1"));
@@ -276,6 +291,76 @@ async fn import_and_export_over_http() {
         app.raw(Method::GET, "/api/v1/exports/ledger", Some(&cashier), None)
             .await
             .problem(403, "forbidden");
+    })
+    .await;
+}
+
+/// A purchase file names customers as the API would take them: a merged record's sale is
+/// its survivor's, an erased record takes none, and a row naming its customer two ways
+/// is refused rather than given to one of them.
+#[tokio::test]
+async fn imported_purchases_go_where_the_api_would_put_them() {
+    each_app(|app| async move {
+        let id = |c: serde_json::Value| c["id"].as_str().unwrap().to_owned();
+        let keep = id(app
+            .create_customer(crate::helpers::customer("Keep", "09121110001"))
+            .await);
+        let dup = id(app
+            .create_customer(crate::helpers::customer("Dup", "09121110002"))
+            .await);
+        let gone = id(app
+            .create_customer(crate::helpers::customer("Gone", "09121110003"))
+            .await);
+        app.post(
+            &format!("/api/v1/customers/{keep}/merge"),
+            serde_json::json!({"duplicate_id": dup}),
+        )
+        .await
+        .ok(200);
+        app.delete(&format!("/api/v1/customers/{gone}"))
+            .await
+            .ok(200);
+        let csv = format!(
+            "external_id,customer_id,mobile,occurred_at,total\n\
+             M-1,{dup},,2026-06-01,100000\n\
+             E-1,{gone},,2026-06-01,100000\n\
+             B-1,{keep},09121110001,2026-06-01,100000\n"
+        );
+        let r = app
+            .raw(
+                Method::POST,
+                "/api/v1/imports/purchases",
+                Some(&app.admin_key),
+                Some(("text/csv", csv.into_bytes())),
+            )
+            .await
+            .ok(200)
+            .clone();
+        let rejects: Vec<(u64, &str)> = r["rejects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| (x["line"].as_u64().unwrap(), x["field"].as_str().unwrap()))
+            .collect();
+        assert_eq!(
+            rejects,
+            [(3, "customer_id"), (4, "customer")],
+            "{}: {r}",
+            app.backend
+        );
+        assert_eq!(r["imported"], 1, "{r}");
+        let survivor = app
+            .get(&format!("/api/v1/customers/{keep}/purchases"))
+            .await
+            .ok(200)
+            .clone();
+        let receipts: Vec<&str> = survivor["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["external_id"].as_str().unwrap())
+            .collect();
+        assert_eq!(receipts, ["M-1"], "{survivor}");
     })
     .await;
 }

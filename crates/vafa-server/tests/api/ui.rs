@@ -462,6 +462,17 @@ async fn every_page_renders_in_both_languages_and_the_forms_write_through_the_ap
         let refused = b.post("/settings/ledger", &[("earn_points", "1"), ("earn_per", "0"), ("cashback_percent", "300"), ("point_value", "10"), ("pending_days", "3"), ("expiry_kind", "never"), ("return_policy", "within_balance"), ("transfer_max_points", "1000")]).await;
         assert_eq!(refused.status, 200);
         assert!(refused.html.contains("class=\"problem\""), "{}", refused.html);
+        // A cashback or an expiry the form cannot read is refused, not saved as 0% or "never".
+        for (field, junk) in [("cashback_percent", "abc"), ("expiry_kind", "zzz"), ("return_policy", "maybe")] {
+            let mut form = vec![("earn_points", "1"), ("earn_per", "1000"), ("cashback_percent", "0"), ("point_value", "10"), ("pending_days", "3"), ("expiry_kind", "months"), ("expiry_n", "6"), ("return_policy", "within_balance"), ("transfer_max_points", "1000")];
+            form.retain(|(k, _)| *k != field);
+            form.push((field, junk));
+            let junked = b.post("/settings/ledger", &form).await;
+            assert_eq!(junked.status, 200, "{field}: {}", junked.html);
+            assert!(junked.html.contains("class=\"problem\""), "{field}: {}", junked.html);
+        }
+        let s = app.get("/api/v1/program/ledger-settings").await.ok(200).clone();
+        assert_eq!(s["expiry"], json!({"kind": "months", "months": 6}), "nothing was saved");
         b.post("/settings/display", &[("money_unit", "rial"), ("calendar", "jalali")]).await;
         assert!(b.get(&format!("/customers/{cid}")).await.html.contains("۹۰۰٬۰۰۰ ریال"));
 

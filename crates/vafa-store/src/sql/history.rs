@@ -370,7 +370,11 @@ macro_rules! history_ops {
             ) -> Result<std::collections::HashMap<String, String>> {
                 use crate::history::RefColumn;
                 let (select, col) = match column {
-                    RefColumn::CustomerId => ("SELECT id, id FROM customers WHERE program_id = ", "id"),
+                    // A merged record's purchases are its survivor's; an erased one takes none.
+                    RefColumn::CustomerId => (
+                        "SELECT id, COALESCE(merged_into, id) FROM customers WHERE status <> 'erased' AND program_id = ",
+                        "id",
+                    ),
                     RefColumn::CustomerExternalId => ("SELECT external_id, id FROM customers WHERE program_id = ", "external_id"),
                     RefColumn::CustomerNationalId => ("SELECT national_id, id FROM customers WHERE program_id = ", "national_id"),
                     RefColumn::CustomerMobile => ("SELECT mobile, id FROM customers WHERE program_id = ", "mobile"),
