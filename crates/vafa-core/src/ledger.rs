@@ -242,6 +242,15 @@ impl ExpiryPolicy {
     /// points count from when they become available (after `pending_days`), so a return
     /// window never leaves a point that expires before it can be spent.
     pub fn expires_at(&self, earned_at: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
+        if *self == ExpiryPolicy::Never {
+            return None;
+        }
+        // A date the calendar cannot reach (a year before the Jalali era, past 9999)
+        // expires at once: never would make points that outlive every policy.
+        Some(self.expiry_in_calendar(earned_at, tz).unwrap_or(earned_at))
+    }
+
+    fn expiry_in_calendar(&self, earned_at: Timestamp, tz: &TimeZone) -> Option<Timestamp> {
         let local = earned_at.to_zoned(tz.clone());
         let at = match *self {
             ExpiryPolicy::Never => return None,

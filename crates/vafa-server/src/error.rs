@@ -186,9 +186,12 @@ impl From<StoreError> for ApiError {
         // Duplicates name the field that clashed, like validation errors do.
         let field = match (code, &e) {
             (ErrorCode::DuplicateMobile, _) => Some("mobile"),
-            (ErrorCode::DuplicateExternalId | ErrorCode::DuplicatePurchase, _) => {
-                Some("external_id")
-            }
+            (
+                ErrorCode::DuplicateExternalId
+                | ErrorCode::DuplicatePurchase
+                | ErrorCode::DuplicateEvent,
+                _,
+            ) => Some("external_id"),
             (ErrorCode::DuplicateNationalId, _) => Some("national_id"),
             (ErrorCode::DuplicateCouponCode, _) => Some("code"),
             (ErrorCode::DuplicateUsername, _) => Some("username"),

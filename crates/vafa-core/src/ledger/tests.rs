@@ -386,3 +386,22 @@ proptest! {
         prop_assert_eq!(taken + r.new_debt, r.reversed + r.gift_reversed);
     }
 }
+
+#[test]
+fn a_date_no_calendar_reaches_expires_at_once_not_never() {
+    let year_one = ts("0001-06-01T00:00:00Z");
+    for policy in [
+        ExpiryPolicy::EndOfYear {
+            calendar: CalendarKind::Jalali,
+            years_after: 0,
+        },
+        ExpiryPolicy::Days { days: 10 },
+    ] {
+        let at = policy.expires_at(year_one, &tehran());
+        assert!(
+            at.is_some_and(|a| a <= ts("0002-01-01T00:00:00Z")),
+            "{policy:?}: {at:?}"
+        );
+    }
+    assert_eq!(ExpiryPolicy::Never.expires_at(year_one, &tehran()), None);
+}

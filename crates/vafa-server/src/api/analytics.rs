@@ -50,12 +50,16 @@ fn day_index(d: jiff::civil::Date) -> i64 {
         .unwrap_or(0)
 }
 
-/// The first instant after local date `d` ends.
-fn end_of(d: jiff::civil::Date, tz: &jiff::tz::TimeZone) -> Result<jiff::Timestamp, ApiError> {
+/// The first instant after local date `d` ends; `field` is the parameter that gave `d`.
+fn end_of(
+    d: jiff::civil::Date,
+    tz: &jiff::tz::TimeZone,
+    field: &str,
+) -> Result<jiff::Timestamp, ApiError> {
     d.tomorrow()
         .and_then(|t| t.to_zoned(tz.clone()))
         .map(|z| z.timestamp())
-        .map_err(|_| ApiError::field("date", "out of range"))
+        .map_err(|_| ApiError::field(field, "out of range"))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -132,7 +136,7 @@ pub async fn pareto_report(rc: &ReportCtx<'_>, q: &PeriodQuery) -> Result<Pareto
         .timestamp();
     let aggs = rc
         .store
-        .customer_aggregates(rc.program_id, start, end_of(to, &tz)?)
+        .customer_aggregates(rc.program_id, start, end_of(to, &tz, "to")?)
         .await?;
     let data: Vec<CustomerRevenue> = aggs
         .iter()
@@ -215,7 +219,7 @@ async fn fit(rc: &ReportCtx<'_>, q: &ClvQuery) -> Result<Fitted, ApiError> {
     };
     let rows = rc
         .store
-        .purchase_rows(rc.program_id, end_of(end, &tz)?)
+        .purchase_rows(rc.program_id, end_of(end, &tz, "calibration_end")?)
         .await?;
     let periods: Vec<(String, i64, i64)> = rows
         .into_iter()
@@ -548,7 +552,7 @@ pub async fn rfm_report(rc: &ReportCtx<'_>, q: &RfmQuery) -> Result<RfmView, Api
         .timestamp();
     let aggs = rc
         .store
-        .customer_aggregates(rc.program_id, start, end_of(as_of, &tz)?)
+        .customer_aggregates(rc.program_id, start, end_of(as_of, &tz, "as_of")?)
         .await?;
     let today = day_index(as_of);
     let inputs: Vec<RfmInput> = aggs
@@ -643,7 +647,7 @@ async fn sales(
 ) -> Result<Vec<vafa_core::analytics::kpi::Sale>, ApiError> {
     let rows = rc
         .store
-        .purchase_rows(rc.program_id, end_of(to, tz)?)
+        .purchase_rows(rc.program_id, end_of(to, tz, "to")?)
         .await?;
     Ok(rows
         .into_iter()
@@ -774,7 +778,7 @@ pub async fn kpis_of_sales(
         .to_zoned(tz.clone())
         .map_err(|_| ApiError::field("from", "out of range"))?
         .timestamp();
-    let end = end_of(to, &tz)?;
+    let end = end_of(to, &tz, "to")?;
     let flows = rc.store.points_flows(rc.program_id, start, end).await?;
     let lifetime = rc
         .store

@@ -247,7 +247,8 @@ pub async fn adjust(
     let out = state
         .store
         .adjust(&auth.ctx(&state), &id, points, &reason, idem.as_ref())
-        .await?;
+        .await
+        .map_err(|e| ApiError::short_of(e, "points", "points"))?;
     let (status, headers) = replay_headers(&out);
     let o = out.value;
     Ok((

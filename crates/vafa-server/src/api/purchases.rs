@@ -106,7 +106,7 @@ impl CheckoutOptions {
 }
 
 /// The earliest `occurred_at` a purchase may carry: 2000-01-01T00:00:00Z.
-const EARLIEST_SALE: jiff::Timestamp = jiff::Timestamp::constant(946_684_800, 0);
+pub(crate) const EARLIEST_SALE: jiff::Timestamp = jiff::Timestamp::constant(946_684_800, 0);
 
 fn text(errs: &mut FieldErrors, field: &str, v: Option<String>, max: usize) -> Option<String> {
     v.and_then(|s| errs.take(field, validate::short_text(&s, max)).flatten())

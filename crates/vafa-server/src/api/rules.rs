@@ -599,6 +599,11 @@ pub async fn create_event(
         errs.push("attributes", "at most 8 KiB of JSON");
     }
     let occurred_at = input.occurred_at.unwrap_or(ctx.now);
+    // As a purchase: before 2000 is a typo or a forged date, and each made-up year
+    // would bring a fresh yearly cap.
+    if occurred_at < crate::api::purchases::EARLIEST_SALE {
+        errs.push("occurred_at", "must not be before 2000-01-01");
+    }
     if occurred_at
         > ctx
             .now

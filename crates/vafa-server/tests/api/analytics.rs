@@ -67,6 +67,9 @@ async fn pareto_of_a_small_shop() {
         app.get("/api/v1/analytics/pareto?from=2026-11-01&to=2026-10-01")
             .await
             .problem(422, "validation_failed");
+        // A day past the calendar's end names the parameter that gave it.
+        let far = app.get("/api/v1/analytics/pareto?to=9999-12-31").await;
+        assert_eq!(far.problem(422, "validation_failed")["field"], "to");
     })
     .await;
 }

@@ -163,6 +163,8 @@ async fn redemptions_returns_and_balance_over_time() {
         assert_eq!(kinds, ["adjustment", "return", "redemption", "purchase"]);
         assert_eq!(ledger.body["items"][0]["points_balance_after"], 15);
         assert_eq!(ledger.body["items"][0]["explanation"]["reason"], "sorry for the wait");
+        let overdrawn = app.post(&format!("/api/v1/customers/{id}/adjustments"), json!({"points": -16, "reason": "correction"})).await;
+        assert_eq!(overdrawn.problem(422, "insufficient_points")["field"], "points", "{}", app.backend);
 
         let selfish = app.post(&format!("/api/v1/customers/{id}/transfers"), json!({"to_customer_id": id, "points": 1})).await;
         assert_eq!(selfish.problem(422, "transfer_refused")["field"], "to_customer_id");

@@ -154,9 +154,11 @@ async fn events_earn_activity_points_within_their_caps() {
 
         let p = app.post("/api/v1/events", json!({"mobile": "09351112233", "name": "profile_completed", "external_id": "crm-1"})).await;
         assert_eq!(p.ok(201)["points"], 10);
-        app.post("/api/v1/events", json!({"customer_id": id, "name": "profile_completed", "external_id": "crm-1"}))
-            .await
-            .problem(409, "duplicate_event");
+        let dup = app.post("/api/v1/events", json!({"customer_id": id, "name": "profile_completed", "external_id": "crm-1"})).await;
+        assert_eq!(dup.problem(409, "duplicate_event")["field"], "external_id");
+        // Before 2000 is refused, as for a purchase: a made-up year is no fresh yearly cap.
+        let forged = app.post("/api/v1/events", json!({"customer_id": id, "name": "birthday", "occurred_at": "0001-06-01T00:00:00Z"})).await;
+        assert_eq!(forged.problem(422, "validation_failed")["field"], "occurred_at");
         let custom = app.post("/api/v1/events", json!({"customer_id": id, "name": "visited_stand"})).await;
         assert_eq!(custom.ok(201)["points"], 0, "no rule for a custom event");
         app.post("/api/v1/events", json!({"customer_id": id, "name": "Not Snake"}))
