@@ -1,5 +1,20 @@
 //! `vafa`: run the server and administer programs and keys from the command line.
 
+/// `println!` for what a command answers on standard output: a reader that stops early
+/// (`vafa report … | head`) ends the command quietly instead of a panic and backtrace.
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        if let Err(e) = writeln!(std::io::stdout().lock(), $($arg)*) {
+            if e.kind() == std::io::ErrorKind::BrokenPipe {
+                std::process::exit(0);
+            }
+            eprintln!("error: cannot write the answer: {e}");
+            std::process::exit(1);
+        }
+    }};
+}
+
 mod data;
 mod demo;
 mod demo_crm;
@@ -487,7 +502,7 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let report = demo::run(store.as_ref(), &opts).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report.to_json()?)?);
+                outln!("{}", serde_json::to_string_pretty(&report.to_json()?)?);
             } else {
                 demo::print_credentials(&report);
             }
@@ -496,7 +511,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Migrate { db, no_create } => {
             let store = open(&db, !no_create).await?;
             let versions = store.applied_migrations().await?;
-            println!("migrations applied: {versions:?}");
+            outln!("migrations applied: {versions:?}");
             Ok(())
         }
         Command::Program {
@@ -519,14 +534,15 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let (program, key) = store.create_program(&program, &sys).await?;
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({ "program_id": program.id, "api_key": key.api_key, "key_id": key.key_id })
                 );
             } else {
-                println!(
+                outln!(
                     "program  {}\nadmin key {}  (shown once; store it safely)",
-                    program.id, key.api_key
+                    program.id,
+                    key.api_key
                 );
             }
             Ok(())
@@ -579,7 +595,7 @@ async fn run(cli: Cli) -> Result<()> {
                     s.ignored_columns.join(", ")
                 );
             }
-            println!("{}", serde_json::to_string(&s)?);
+            outln!("{}", serde_json::to_string(&s)?);
             Ok(())
         }
         Command::Export {
@@ -634,7 +650,7 @@ async fn run(cli: Cli) -> Result<()> {
                 &password_env,
             )
             .await?;
-            println!(
+            outln!(
                 "staff {} ({}): sign in at /login as {}",
                 s.id,
                 s.role.as_str(),
@@ -663,12 +679,12 @@ async fn keys(command: KeyCommand) -> Result<()> {
                 .create_api_key(&cli_ctx(&program), role, name.as_deref())
                 .await?;
             if json {
-                println!(
+                outln!(
                     "{}",
                     serde_json::json!({ "api_key": key.api_key, "key_id": key.key_id, "role": role })
                 );
             } else {
-                println!("key {} ({role})\n{}  (shown once)", key.key_id, key.api_key);
+                outln!("key {} ({role})\n{}  (shown once)", key.key_id, key.api_key);
             }
         }
         KeyCommand::List { db, program, json } => {
@@ -678,7 +694,7 @@ async fn keys(command: KeyCommand) -> Result<()> {
             }
             let keys = store.list_api_keys(&program).await?;
             if json {
-                println!("{}", serde_json::to_string(&keys)?);
+                outln!("{}", serde_json::to_string(&keys)?);
             } else {
                 for k in keys {
                     let state = if k.revoked_at.is_some() {
@@ -686,7 +702,7 @@ async fn keys(command: KeyCommand) -> Result<()> {
                     } else {
                         "active"
                     };
-                    println!(
+                    outln!(
                         "{}  {:<8} {:<8} {}",
                         k.id,
                         k.role,
@@ -699,7 +715,7 @@ async fn keys(command: KeyCommand) -> Result<()> {
         KeyCommand::Revoke { db, program, key } => {
             let store = open(&db, false).await?;
             store.revoke_api_key(&cli_ctx(&program), &key).await?;
-            println!("revoked {key}");
+            outln!("revoked {key}");
         }
     }
     Ok(())
@@ -711,14 +727,17 @@ async fn ledger(command: LedgerCommand) -> Result<()> {
             let store = open(&db, false).await?;
             let report = store.verify_ledger(program.as_deref()).await?;
             if json {
-                println!("{}", serde_json::to_string_pretty(&report)?);
+                outln!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                println!(
+                outln!(
                     "checked {} entries, {} postings, {} accounts, {} lots",
-                    report.entries, report.postings, report.accounts, report.lots
+                    report.entries,
+                    report.postings,
+                    report.accounts,
+                    report.lots
                 );
                 for p in &report.problems {
-                    println!("MISMATCH {p}");
+                    outln!("MISMATCH {p}");
                 }
             }
             if !report.problems.is_empty() {
@@ -728,7 +747,7 @@ async fn ledger(command: LedgerCommand) -> Result<()> {
                 );
             }
             if !json {
-                println!("ok: every entry and program sums to zero; balances, debts and lots match the postings");
+                outln!("ok: every entry and program sums to zero; balances, debts and lots match the postings");
             }
             Ok(())
         }
@@ -748,9 +767,11 @@ async fn ledger(command: LedgerCommand) -> Result<()> {
                     1000,
                 )
                 .await?;
-            println!(
+            outln!(
                 "expired {} lots ({} points) in {} batches",
-                run.lots_expired, run.points_expired, run.batches
+                run.lots_expired,
+                run.points_expired,
+                run.batches
             );
             Ok(())
         }
@@ -816,7 +837,7 @@ async fn coupons(command: CouponCommand) -> Result<()> {
                 std::fs::write(&path, out)
                     .with_context(|| format!("writing {}", path.display()))?;
             }
-            println!("{}", serde_json::to_string_pretty(&b)?);
+            outln!("{}", serde_json::to_string_pretty(&b)?);
             Ok(())
         }
     }
@@ -975,6 +996,6 @@ async fn report(command: ReportCommand) -> Result<()> {
             }
         }
     };
-    println!("{json}");
+    outln!("{json}");
     Ok(())
 }
