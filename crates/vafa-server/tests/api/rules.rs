@@ -257,6 +257,22 @@ async fn backtest_matches_a_hand_computed_fixture() {
         assert_eq!(by["draft-2"], (10, 2, 0));
         let bad = app.post("/api/v1/rules/backtest", json!({"from": "2026-11-23T00:00:00Z", "to": "2026-11-20T00:00:00Z", "campaigns": []})).await;
         assert_eq!(bad.problem(422, "validation_failed")["errors"][0]["field"], "to");
+
+        // A draft that earns absurdly is what a backtest is for: its totals stop at the
+        // largest number (no overflow). Made live, the simulation refuses the purchase as
+        // the purchase itself would (ledger_limit).
+        let huge = json!({"campaign": {"name": "Typo"},
+            "rules": [{"name": "r", "effects": [{"type": "points_per_amount", "points": 1_000_000_000, "per_minor": 1},
+                                                 {"type": "multiplier", "factor": "100"}]}]});
+        let r = app
+            .post("/api/v1/rules/backtest", json!({"from": "2026-11-20T00:00:00Z", "to": "2026-11-23T00:00:00Z", "campaigns": [huge]}))
+            .await
+            .ok(200)
+            .clone();
+        assert!(r["draft"]["points"].as_i64().unwrap() > 1_000_000_000_000, "{}: {r}", app.backend);
+        app.post("/api/v1/campaigns", huge).await.ok(201);
+        let sim = app.post("/api/v1/rules/simulate", buy(a, "2026-11-23T08:00:00Z", "10000", json!([]))).await;
+        sim.problem(422, "ledger_limit");
     })
     .await;
 }

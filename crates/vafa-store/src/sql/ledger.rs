@@ -761,12 +761,7 @@ macro_rules! ledger_ops {
                     None => (eval.points, eval.line_points.clone()),
                 };
                 let cashback = eval.cashback_minor;
-                if points > vafa_core::ledger::MAX_ENTRY_POINTS || cashback > vafa_core::money::MAX_AMOUNT_MINOR {
-                    return Err(StoreError::LedgerLimit(format!(
-                        "this purchase would earn {points} points and {cashback} (minor units) of cashback, more than one purchase may \
-                         (1000000000000 points, or the largest amount of money); check the program's earn rate and campaigns"
-                    )));
-                }
+                crate::sql::ledger_support::within_earn_limit(points, cashback)?;
                 // A line's amount is its share of what the sale came to: a discount given at
                 // the till (or a charge not itemised) is spread over the lines, so returning
                 // every line returns exactly the total.

@@ -191,6 +191,20 @@ pub(crate) struct LineRow {
 
 /// The part of `part_after` of `whole` not yet given at `part_before`, for cumulative
 /// pro-rata reversal: repeated partial returns add up to exactly the whole.
+/// A purchase may earn at most 10¹² points and the largest amount of money in cashback:
+/// past that an earn rate or a campaign is wrong, and the entry is refused (the
+/// simulation says so too, as the purchase would).
+pub(crate) fn within_earn_limit(points: i64, cashback: i64) -> Result<(), StoreError> {
+    if points > vafa_core::ledger::MAX_ENTRY_POINTS || cashback > vafa_core::money::MAX_AMOUNT_MINOR
+    {
+        return Err(StoreError::LedgerLimit(format!(
+            "this purchase would earn {points} points and {cashback} (minor units) of cashback, more than one purchase may \
+             (1000000000000 points, or the largest amount of money); check the program's earn rate and campaigns"
+        )));
+    }
+    Ok(())
+}
+
 pub(crate) fn pro_rata(whole: i64, of: i64, before: i64, after: i64) -> i64 {
     if of <= 0 {
         return 0;

@@ -539,6 +539,7 @@ macro_rules! rules_ops {
                     }
                     None => 0,
                 };
+                crate::sql::ledger_support::within_earn_limit(evaluation.points, evaluation.cashback_minor)?;
                 let debt_paid = evaluation.points.min(debt.max(0));
                 Ok(Simulation { customer_id, evaluation, debt_paid, tier })
             }
@@ -772,21 +773,24 @@ macro_rules! rules_ops {
                             for k in keys {
                                 let e = usage.entry((g.campaign_id.clone(), cid.clone(), k)).or_insert((0, 0));
                                 e.0 += 1;
-                                e.1 += g.points;
+                                e.1 = e.1.saturating_add(g.points);
                             }
-                            *budget.entry(g.campaign_id.clone()).or_insert(0) += g.points;
+                            let spent = budget.entry(g.campaign_id.clone()).or_insert(0);
+                            *spent = spent.saturating_add(g.points);
                             if g.points > 0 || g.cashback_minor > 0 {
                                 let f = draft_by.entry(g.campaign_id.clone()).or_default();
-                                f.points += g.points;
-                                f.cashback_minor += g.cashback_minor;
+                                // A draft may earn absurdly (that is what a backtest is for):
+                                // its totals stop at the largest number, never wrap or panic.
+                                f.points = f.points.saturating_add(g.points);
+                                f.cashback_minor = f.cashback_minor.saturating_add(g.cashback_minor);
                                 f.purchases += 1;
                             }
                         }
                         if eval.points > 0 || eval.cashback_minor > 0 {
                             draft_total.purchases += 1;
                         }
-                        draft_total.points += eval.points;
-                        draft_total.cashback_minor += eval.cashback_minor;
+                        draft_total.points = draft_total.points.saturating_add(eval.points);
+                        draft_total.cashback_minor = draft_total.cashback_minor.saturating_add(eval.cashback_minor);
                         history.insert(cid, (count + 1, Some(at_us.max(last.unwrap_or(i64::MIN)))));
                     }
                 }
