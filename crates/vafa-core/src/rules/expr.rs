@@ -26,6 +26,11 @@ pub const MAX_SOURCE_CHARS: usize = 2000;
 const MAX_BRACKET_DEPTH: usize = 24;
 /// Deepest expression tree accepted: evaluation recurses on it.
 const MAX_TREE_DEPTH: usize = 64;
+/// Loops inside loops accepted, and the longest written list a loop may run over.
+const MAX_LOOP_NESTING: usize = 2;
+const MAX_LOOP_LITERAL: usize = 20;
+/// Pushed among the bound names while checking a loop's body (no name can be it).
+const LOOP_MARK: &str = "\0loop";
 
 static ENV: LazyLock<Arc<Env>> = LazyLock::new(|| Arc::new(Env::stdlib()));
 
@@ -396,9 +401,33 @@ fn check_names(
             Ok(())
         }
         Expr::Comprehension(c) => {
+            // A loop's body runs once per element, and a loop inside it multiplies that:
+            // three levels over written lists are minutes of work for one condition (a
+            // segment preview runs it per customer). Two levels, and written lists of a
+            // few values, keep every condition cheap; `in` tests membership in any list.
+            let loops = bound.iter().filter(|b| *b == LOOP_MARK).count();
+            if loops >= MAX_LOOP_NESTING {
+                let (l, c) = at(e.id);
+                return Err(err(
+                    l,
+                    c,
+                    format!("loops (all, exists, exists_one, map, filter) nest at most {MAX_LOOP_NESTING} deep"),
+                ));
+            }
+            if let Expr::List(l) = &c.iter_range.expr {
+                if l.elements.len() > MAX_LOOP_LITERAL {
+                    let (l, c) = at(e.id);
+                    return Err(err(
+                        l,
+                        c,
+                        format!("a loop runs over a written list of at most {MAX_LOOP_LITERAL} values; test membership with `in`"),
+                    ));
+                }
+            }
             check_names(&c.iter_range, scope, bound, d, at)?;
             check_names(&c.accu_init, scope, bound, d, at)?;
             let before = bound.len();
+            bound.push(LOOP_MARK.to_owned());
             bound.push(c.iter_var.clone());
             if let Some(v) = &c.iter_var2 {
                 bound.push(v.clone());

@@ -717,6 +717,24 @@ fn cel_errors_name_line_column_and_problem() {
     assert!(m.contains("unknown name `event`"), "{m}");
     let m = compile_err(&format!("{}true{}", "(".repeat(40), ")".repeat(40)));
     assert!(m.contains("nest"), "{m}");
+    // Work, not only size: loops three deep over written lists, or a loop over a long
+    // written list, are refused; two levels over the purchase's items are fine.
+    let list = format!(
+        "[{}]",
+        (0..50).map(|i| i.to_string()).collect::<Vec<_>>().join(",")
+    );
+    let short = "[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]";
+    let m = compile_err(&format!(
+        "{short}.all(a, {short}.all(b, {short}.all(c, true)))"
+    ));
+    assert!(m.contains("nest at most 2"), "{m}");
+    let m = compile_err(&format!("{list}.exists(a, a == 3)"));
+    assert!(m.contains("at most 20 values"), "{m}");
+    let ok: RuleDef = serde_json::from_value(json!({"name": "r",
+        "condition": "purchase.items.exists(i, purchase.items.exists(j, i.sku == j.sku && i.category != j.category)) || purchase.store in ['a', 'b']",
+        "effects": [{"type": "fixed_bonus", "points": 1}]}))
+    .unwrap();
+    assert!(ok.validate("").is_ok());
 }
 
 #[test]
