@@ -265,6 +265,16 @@ impl Customer {
 
     /// Apply a validated patch; returns the names of the fields it touched (for the audit
     /// log, which records which fields changed but not their personal values).
+    /// Something to know the customer by: a mobile, a name, an e-mail or an external id
+    /// (an anonymous card holder has none yet).
+    pub fn has_identity(&self) -> bool {
+        self.mobile.is_some()
+            || self.first_name.is_some()
+            || self.last_name.is_some()
+            || self.email.is_some()
+            || self.external_id.is_some()
+    }
+
     pub fn apply(&mut self, patch: ProfilePatch, now: Timestamp) -> Vec<&'static str> {
         let mut touched = Vec::new();
         macro_rules! field {

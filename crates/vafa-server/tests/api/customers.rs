@@ -121,6 +121,16 @@ async fn search_update_erase_merge() {
         assert_eq!(body["honorific"], "mr");
         assert_eq!(body["attributes"], json!({}));
         assert_eq!(body["mobile"], "+989121112233", "untouched fields stay");
+        // Taking away everything the customer is known by is refused, and nothing changes.
+        let nameless = app
+            .patch(
+                &format!("/api/v1/customers/{id}"),
+                json!({"mobile": null, "first_name": null, "last_name": null, "email": null, "external_id": null}),
+            )
+            .await;
+        assert_eq!(nameless.problem(422, "validation_failed")["field"], "mobile", "{}", app.backend);
+        let kept = app.get(&format!("/api/v1/customers/{id}")).await;
+        assert_eq!(kept.ok(200)["mobile"], "+989121112233");
 
         // Cards: a personal card, then a bearer card bound later.
         let personal = app.post("/api/v1/cards", json!({"customer_id": id})).await;

@@ -162,7 +162,16 @@ macro_rules! customer_ops {
             pub(crate) async fn update_customer_op(&self, ctx: &Ctx, id: &str, patch: ProfilePatch) -> Result<Customer> {
                 let mut tx = self.begin_write().await?;
                 let mut c = Self::open_customer(&mut tx, &ctx.program_id, id).await?;
+                let known = c.has_identity();
                 let fields = c.apply(patch, ctx.now);
+                // Creating needs something to know the customer by; an update may not take
+                // the last of it away (an anonymous card holder may stay anonymous).
+                if known && !c.has_identity() {
+                    return Err(StoreError::InvalidField {
+                        field: "mobile".into(),
+                        message: "a customer needs at least a mobile, a name, an e-mail or an external id".into(),
+                    });
+                }
                 Self::save_customer(&mut tx, &c, false).await?;
                 let summary = serde_json::json!({ "fields": fields });
                 Self::audit(&mut tx, ctx, "customer.updated", "customer", &c.id, summary).await?;
