@@ -47,6 +47,25 @@ pub fn head(table: ExportTable, format: Format) -> Vec<u8> {
     }
 }
 
+/// A CSV cell a spreadsheet shows as written: text that opens with `=`, `+`, `-`, `@`,
+/// a tab or a carriage return is a formula to Excel and LibreOffice (a name typed as
+/// `=HYPERLINK(…)` would run when an analyst opens the export), so it gets a leading `'`,
+/// which spreadsheets hide and `vafa import` takes off again. Numbers (`-500`) and
+/// mobiles (`+98…`) are not formulas and stay as they are.
+pub fn spreadsheet_safe(v: &str) -> std::borrow::Cow<'_, str> {
+    let risky = v.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let number = |rest: &str| {
+        !rest.is_empty()
+            && rest.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && rest.chars().filter(|c| *c == '.').count() <= 1
+    };
+    if risky && !(v.starts_with(['+', '-']) && number(&v[1..])) {
+        std::borrow::Cow::Owned(format!("'{v}"))
+    } else {
+        std::borrow::Cow::Borrowed(v)
+    }
+}
+
 fn cell(column: &str, value: &Option<String>) -> Option<String> {
     let v = value.as_ref()?;
     if column.ends_with("_at") {
@@ -67,7 +86,7 @@ pub fn encode(table: ExportTable, format: Format, rows: &[Vec<Option<String>>]) 
                 let cells = columns
                     .iter()
                     .zip(row)
-                    .map(|(c, v)| cell(c, v).unwrap_or_default());
+                    .map(|(c, v)| spreadsheet_safe(&cell(c, v).unwrap_or_default()).into_owned());
                 let _ = w.write_record(cells);
             }
             w.into_inner().unwrap_or_default()
@@ -120,4 +139,30 @@ pub async fn next_page(
     };
     *cursor = last.first().cloned().flatten().unwrap_or_default();
     Ok(Some((encode(table, format, &rows), rows.len())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formulas_are_quoted_numbers_and_mobiles_are_not() {
+        for (v, want) in [
+            (
+                "=HYPERLINK(\"http://x\",\"a\")",
+                "'=HYPERLINK(\"http://x\",\"a\")",
+            ),
+            ("+1+cmd", "'+1+cmd"),
+            ("@SUM(1)", "'@SUM(1)"),
+            ("-2+3", "'-2+3"),
+            ("\tx", "'\tx"),
+            ("+989121234567", "+989121234567"),
+            ("-500", "-500"),
+            ("12.5", "12.5"),
+            ("علی", "علی"),
+            ("", ""),
+        ] {
+            assert_eq!(spreadsheet_safe(v), want, "{v:?}");
+        }
+    }
 }

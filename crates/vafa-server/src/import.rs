@@ -368,6 +368,11 @@ impl Row<'_> {
             .get(field)
             .and_then(|i| self.record.get(*i))
             .map(str::trim)
+            // The `'` an export puts before text a spreadsheet would run as a formula.
+            .map(|s| match s.strip_prefix('\'') {
+                Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
+                _ => s,
+            })
             .filter(|s| !s.is_empty())
     }
 }

@@ -342,14 +342,15 @@ pub async fn members(
     ])
     .map_err(|e| ApiError::internal("csv", &e))?;
     for r in &rows {
+        let safe = |v: Option<&str>| crate::export::spreadsheet_safe(v.unwrap_or("")).into_owned();
         w.write_record([
             r.id.as_str(),
-            r.first_name.as_deref().unwrap_or(""),
-            r.last_name.as_deref().unwrap_or(""),
-            r.mobile.as_deref().unwrap_or(""),
-            r.email.as_deref().unwrap_or(""),
-            r.city.as_deref().unwrap_or(""),
-            &r.tags.join(";"),
+            &safe(r.first_name.as_deref()),
+            &safe(r.last_name.as_deref()),
+            &safe(r.mobile.as_deref()),
+            &safe(r.email.as_deref()),
+            &safe(r.city.as_deref()),
+            &safe(Some(&r.tags.join(";"))),
             &r.purchases.to_string(),
             &r.monetary_minor.to_string(),
             &r.points_balance.to_string(),

@@ -364,3 +364,53 @@ async fn imported_purchases_go_where_the_api_would_put_them() {
     })
     .await;
 }
+
+/// Text a spreadsheet would run as a formula leaves in a CSV export behind a `'`, and an
+/// import takes the `'` off again.
+#[tokio::test]
+async fn csv_exports_do_not_carry_formulas() {
+    each_app(|app| async move {
+        let mut c = crate::helpers::customer("=HYPERLINK(\"http://evil.example\")", "09121110009");
+        c["city"] = serde_json::json!("@SUM(1)");
+        app.create_customer(c).await;
+        let csv = app
+            .raw(
+                Method::GET,
+                "/api/v1/exports/customers",
+                Some(&app.admin_key),
+                None,
+            )
+            .await;
+        let text = csv.body.as_str().unwrap().to_owned();
+        assert!(
+            text.contains("\"'=HYPERLINK(\"\"http://evil.example\"\")\""),
+            "{}: {text}",
+            app.backend
+        );
+        assert!(
+            text.contains(",'@SUM(1),") && text.contains("+989121110009"),
+            "{text}"
+        );
+        let r = app
+            .raw(
+                Method::POST,
+                "/api/v1/imports/customers",
+                Some(&app.admin_key),
+                Some((
+                    "text/csv",
+                    "mobile,first_name\n09121110010,'=Ali\n".as_bytes().to_vec(),
+                )),
+            )
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(r["imported"], 1, "{r}");
+        let found = app
+            .get("/api/v1/customers?q=09121110010")
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(found["items"][0]["first_name"], "=Ali");
+    })
+    .await;
+}
