@@ -151,13 +151,21 @@ impl RewardDef {
             .unwrap_or(self.cost_points)
     }
 
-    /// Why a customer in `tier` may not claim it at `at`, if they may not.
-    pub fn refusal(&self, tier: Option<&str>, at: Timestamp) -> Option<String> {
+    /// Why it cannot be had at `at` by anyone, if it cannot (its validity window).
+    pub fn unavailable(&self, at: Timestamp) -> Option<String> {
         if self.valid_from.is_some_and(|f| at < f) {
             return Some("the reward is not available yet".into());
         }
         if self.valid_until.is_some_and(|u| at >= u) {
             return Some("the reward is no longer available".into());
+        }
+        None
+    }
+
+    /// Why a customer in `tier` may not claim it at `at`, if they may not.
+    pub fn refusal(&self, tier: Option<&str>, at: Timestamp) -> Option<String> {
+        if let Some(why) = self.unavailable(at) {
+            return Some(why);
         }
         if !self.tiers.is_empty() && !tier.is_some_and(|t| self.tiers.iter().any(|x| x == t)) {
             return Some(format!("the reward is for tiers {}", self.tiers.join(", ")));

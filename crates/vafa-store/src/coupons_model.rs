@@ -59,3 +59,15 @@ pub struct CouponUse {
     pub max_uses: Option<i64>,
     pub at: Timestamp,
 }
+
+/// What an `issue_coupon` effect of a rule gave: a code of the batch — the next code of a
+/// unique batch not yet handed out or used (it is the customer's from then on), or a
+/// shared batch's one code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedCoupon {
+    pub batch_id: String,
+    pub code: Option<String>,
+    /// Why no code was given (no such batch, none left).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short: Option<String>,
+}

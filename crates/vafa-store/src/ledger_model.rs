@@ -138,6 +138,12 @@ pub struct PurchaseOutcome {
     /// The rules that fired, with the version of each.
     #[serde(default)]
     pub rules: Vec<crate::rules_model::FiredRuleRecord>,
+    /// Rewards the rules gave with this purchase (`issue_reward`).
+    #[serde(default)]
+    pub issued_rewards: Vec<crate::rewards_model::IssuedReward>,
+    /// Coupons the rules gave with this purchase (`issue_coupon`).
+    #[serde(default)]
+    pub issued_coupons: Vec<crate::coupons_model::IssuedCoupon>,
     pub balance: BalanceSnapshot,
     /// The tier the purchase earned under (its multiplier applied), when there is a ladder.
     #[serde(default)]

@@ -38,3 +38,22 @@ pub struct RewardClaim {
     pub cancel_reason: Option<String>,
     pub refund_entry_id: Option<String>,
 }
+
+/// What an `issue_reward` effect of a rule gave: claims of the reward, free of points
+/// (the campaign pays), as many as asked while its stock lasts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedReward {
+    pub reward_id: String,
+    pub requested: i64,
+    /// The claims issued, each with its single-use code.
+    pub claims: Vec<IssuedClaim>,
+    /// Why fewer than requested were issued (retired, not available now, out of stock).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedClaim {
+    pub claim_id: String,
+    pub code: String,
+}

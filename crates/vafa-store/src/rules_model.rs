@@ -65,6 +65,12 @@ pub struct EventOutcome {
     pub entry_id: Option<String>,
     pub expires_at: Option<Timestamp>,
     pub rules: Vec<FiredRuleRecord>,
+    /// Rewards the rules gave with this event (`issue_reward`).
+    #[serde(default)]
+    pub issued_rewards: Vec<crate::rewards_model::IssuedReward>,
+    /// Coupons the rules gave with this event (`issue_coupon`).
+    #[serde(default)]
+    pub issued_coupons: Vec<crate::coupons_model::IssuedCoupon>,
     pub occurred_at: Timestamp,
     pub balance: BalanceSnapshot,
 }

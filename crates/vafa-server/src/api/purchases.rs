@@ -300,6 +300,14 @@ pub struct PurchaseView {
     pub occurred_at: jiff::Timestamp,
     /// The rules that fired, each with its version and what it gave.
     pub rules: Vec<FiredRuleView>,
+    /// Rewards the rules gave (`issue_reward`): per award, the claims issued free of
+    /// points with their codes, and why fewer than requested when the stock ran out.
+    #[schema(value_type = Vec<Object>)]
+    pub issued_rewards: Vec<vafa_store::IssuedReward>,
+    /// Coupons the rules gave (`issue_coupon`): the code handed to the customer (the
+    /// next of a unique batch, now theirs; a shared batch's code), or why none.
+    #[schema(value_type = Vec<Object>)]
+    pub issued_coupons: Vec<vafa_store::IssuedCoupon>,
     /// The customer's balance right after this purchase.
     pub balance: BalanceView,
     /// The tier the points were earned under (its multiplier applied), with a ladder.
@@ -426,6 +434,8 @@ impl PurchaseView {
                 .collect(),
             occurred_at: o.occurred_at,
             rules: o.rules.iter().map(|f| FiredRuleView::new(f, c)).collect(),
+            issued_rewards: o.issued_rewards,
+            issued_coupons: o.issued_coupons,
             balance: BalanceView::new(o.balance, c),
             tier: o.tier,
             tier_change: o.tier_change,

@@ -133,6 +133,40 @@ fn check_rules(rules: &[RuleDef], prefix: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// The rewards and coupon batches the rules give must be the program's (and a reward
+/// not retired): an unknown id would fire and give nothing. Named as `check_rules` names.
+async fn check_awards(
+    state: &AppState,
+    program_id: &str,
+    rules: &[RuleDef],
+    prefix: &str,
+) -> Result<(), ApiError> {
+    let mut errs = FieldErrors::default();
+    for (i, r) in rules.iter().enumerate() {
+        for (j, effect) in r.effects.iter().enumerate() {
+            let field = |name: &str| format!("{prefix}[{i}].effects[{j}].{name}");
+            match effect {
+                vafa_core::rules::Effect::IssueReward { reward, .. } => {
+                    match state.store.get_reward(program_id, reward).await? {
+                        Some(r) if r.status == "active" => {}
+                        Some(_) => errs.push(field("reward"), "the reward is retired"),
+                        None => errs.push(field("reward"), "no such reward in this program"),
+                    }
+                }
+                vafa_core::rules::Effect::IssueCoupon { batch } => {
+                    let found = state.store.get_coupon_batch(program_id, batch).await?;
+                    if found.is_none() {
+                        errs.push(field("batch"), "no such coupon batch in this program");
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    errs.finish(|| ())?;
+    Ok(())
+}
+
 /// Create a campaign with its rules. Conditions are CEL; a condition that does not
 /// compile or type-check is refused with 422 naming its line and column.
 #[utoipa::path(post, path = "/api/v1/campaigns", tag = "rules", request_body = CampaignInput,
@@ -145,6 +179,7 @@ pub async fn create_campaign(
 ) -> ApiResult<(StatusCode, axum::Json<CampaignView>)> {
     check_campaign(&input.campaign, "campaign")?;
     check_rules(&input.rules, "rules")?;
+    check_awards(&state, auth.program_id(), &input.rules, "rules").await?;
     let ctx = auth.ctx(&state);
     let c = state
         .store
@@ -212,6 +247,7 @@ pub async fn add_rule(
     Json(def): Json<RuleDef>,
 ) -> ApiResult<(StatusCode, axum::Json<RuleView>)> {
     check_rules(std::slice::from_ref(&def), "")?;
+    check_awards(&state, auth.program_id(), std::slice::from_ref(&def), "").await?;
     let ctx = auth.ctx(&state);
     let r = state.store.add_rule(&ctx, &id, &def).await?;
     Ok((StatusCode::CREATED, axum::Json(r.into())))
@@ -280,6 +316,7 @@ pub async fn update_rule(
     Json(def): Json<RuleDef>,
 ) -> ApiResult<axum::Json<RuleView>> {
     check_rules(std::slice::from_ref(&def), "")?;
+    check_awards(&state, auth.program_id(), std::slice::from_ref(&def), "").await?;
     let ctx = auth.ctx(&state);
     let r = state.store.update_rule(&ctx, &id, Some(&def), true).await?;
     Ok(axum::Json(r.into()))
@@ -550,6 +587,14 @@ pub struct EventView {
     #[schema(value_type = Option<String>, format = DateTime)]
     pub expires_at: Option<jiff::Timestamp>,
     pub rules: Vec<FiredRuleView>,
+    /// Rewards the rules gave (`issue_reward`): per award, the claims issued free of
+    /// points with their codes, and why fewer than requested when the stock ran out.
+    #[schema(value_type = Vec<Object>)]
+    pub issued_rewards: Vec<vafa_store::IssuedReward>,
+    /// Coupons the rules gave (`issue_coupon`): the code handed to the customer (the
+    /// next of a unique batch, now theirs; a shared batch's code), or why none.
+    #[schema(value_type = Vec<Object>)]
+    pub issued_coupons: Vec<vafa_store::IssuedCoupon>,
     #[schema(value_type = String, format = DateTime)]
     pub occurred_at: jiff::Timestamp,
     pub balance: BalanceView,
@@ -640,6 +685,8 @@ pub async fn create_event(
                 .iter()
                 .map(|f| FiredRuleView::new(f, currency))
                 .collect(),
+            issued_rewards: o.issued_rewards,
+            issued_coupons: o.issued_coupons,
             occurred_at: o.occurred_at,
             balance: BalanceView::new(o.balance, currency),
         }),

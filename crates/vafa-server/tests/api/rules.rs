@@ -352,3 +352,157 @@ async fn a_survivor_is_one_person_to_campaign_caps_and_last_campaign() {
     })
     .await;
 }
+
+/// A rule that gives a reward and coupons: the purchase answers with the claims (free of
+/// points, while the stock lasts) and the codes (the next of a unique batch, now the
+/// customer's; a shared batch's code); ids the program lacks are refused up front.
+#[tokio::test]
+async fn rules_give_rewards_and_coupons() {
+    each_app(|app| async move {
+        let reward = app
+            .post(
+                "/api/v1/rewards",
+                json!({"name": "Free latte", "kind": {"type": "free_product", "sku": "LATTE"},
+                "cost_points": 500, "stock": 2}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        let rid = reward["id"].as_str().unwrap().to_owned();
+        let unique = app
+            .post(
+                "/api/v1/coupon-batches",
+                json!({"name": "Thanks", "pattern": "TNX-######", "count": 2,
+                "rules": {"discount": {"type": "percent", "percent": "10"}}}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        let shared = app
+            .post(
+                "/api/v1/coupon-batches",
+                json!({"name": "All", "code": "WELCOME",
+                "rules": {"discount": {"type": "percent", "percent": "5"}}}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        let (uid, sid) = (
+            unique["id"].as_str().unwrap().to_owned(),
+            shared["id"].as_str().unwrap().to_owned(),
+        );
+        let campaign = |reward: &str, batch: &str| {
+            json!({"campaign": {"name": "Thank you"}, "rules": [{"name": "gifts", "effects": [
+                {"type": "issue_reward", "reward": reward, "quantity": 1},
+                {"type": "issue_coupon", "batch": batch},
+                {"type": "issue_coupon", "batch": sid}]}]})
+        };
+        let bad = app
+            .post("/api/v1/campaigns", campaign("rwd_nope", "cpb_nope"))
+            .await;
+        let fields: Vec<&str> = bad.problem(422, "validation_failed")["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            fields,
+            ["rules[0].effects[0].reward", "rules[0].effects[1].batch"],
+            "{}",
+            app.backend
+        );
+        app.post("/api/v1/campaigns", campaign(&rid, &uid))
+            .await
+            .ok(201);
+
+        let c = app.create_customer(customer("Gifted", "09120000077")).await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        let mut codes = Vec::new();
+        let mut claims = Vec::new();
+        for _ in 0..2 {
+            let p = app
+                .post(
+                    "/api/v1/purchases",
+                    json!({"customer_id": id, "total": irr("100000")}),
+                )
+                .await
+                .ok(201)
+                .clone();
+            let r = &p["issued_rewards"][0];
+            assert_eq!(
+                (
+                    r["reward_id"].as_str(),
+                    r["claims"].as_array().map(Vec::len)
+                ),
+                (Some(rid.as_str()), Some(1)),
+                "{}: {p}",
+                app.backend
+            );
+            claims.push(r["claims"][0]["claim_id"].as_str().unwrap().to_owned());
+            codes.push(p["issued_coupons"][0]["code"].as_str().unwrap().to_owned());
+            assert_eq!(p["issued_coupons"][1]["code"], "WELCOME");
+        }
+        assert!(
+            codes[0].starts_with("TNX-") && codes[0] != codes[1],
+            "{codes:?}"
+        );
+        // The third: stock and batch are spent, and the answer says so.
+        let p = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": id, "total": irr("100000")}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!(p["issued_rewards"][0]["claims"], json!([]), "{p}");
+        assert_eq!(
+            p["issued_rewards"][0]["short"],
+            "the reward is out of stock"
+        );
+        assert_eq!(
+            p["issued_coupons"][0]["short"],
+            "the batch has no codes left to give"
+        );
+        // The claims cost nothing, are the customer's, and cancelling one returns no points.
+        let mine = app
+            .get(&format!("/api/v1/customers/{id}/rewards"))
+            .await
+            .ok(200)
+            .clone();
+        let items = mine["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2);
+        assert!(
+            items
+                .iter()
+                .all(|c| c["points"] == 0 && c["status"] == "issued"),
+            "{mine}"
+        );
+        let before = app
+            .get(&format!("/api/v1/customers/{id}/balance"))
+            .await
+            .ok(200)["points"]["available"]
+            .clone();
+        app.post(
+            &format!("/api/v1/reward-claims/{}/cancel", claims[0]),
+            json!({"reason": "unwanted"}),
+        )
+        .await
+        .ok(200);
+        let after = app
+            .get(&format!("/api/v1/customers/{id}/balance"))
+            .await
+            .ok(200)["points"]["available"]
+            .clone();
+        assert_eq!(before, after);
+        assert!(app
+            .store
+            .verify_ledger(Some(&app.program_id))
+            .await
+            .unwrap()
+            .problems
+            .is_empty());
+    })
+    .await;
+}

@@ -762,6 +762,10 @@ macro_rules! ledger_ops {
                 };
                 let cashback = eval.cashback_minor;
                 crate::sql::ledger_support::within_earn_limit(points, cashback)?;
+                let entry_id = new_id("ent");
+                // Rewards the rules gave, before the points account is locked (as a claim).
+                let issued_rewards = Self::issue_rule_rewards(&mut *tx, ctx, &customer_id, &eval, &entry_id).await?;
+                let issued_coupons = Self::issue_rule_coupons(&mut *tx, ctx, &customer_id, &eval).await?;
                 // A line's amount is its share of what the sale came to: a discount given at
                 // the till (or a charge not itemised) is spread over the lines, so returning
                 // every line returns exactly the total.
@@ -781,7 +785,6 @@ macro_rules! ledger_ops {
                 let debt_paid = if expired_at_birth { 0 } else { points.min(account.debt.max(0)) };
                 // The lot goes in complete — its entry and what the debt leaves in it — so
                 // posting does not come back to update it (two statements fewer a purchase).
-                let entry_id = new_id("ent");
                 if points > 0 {
                     let lot = new_id("lot");
                     Self::insert_lot(&mut *tx, ctx, &lot, &account.id, &entry_id, Some(&purchase_id), points, points - debt_paid, available_at, expires_at).await?;
@@ -901,6 +904,8 @@ macro_rules! ledger_ops {
                     lines,
                     occurred_at: p.occurred_at,
                     rules: eval.fired.iter().map(FiredRuleRecord::from).collect(),
+                    issued_rewards,
+                    issued_coupons,
                     balance,
                 };
                 Self::idem_store(&mut *tx, ctx, idem, &outcome).await?;

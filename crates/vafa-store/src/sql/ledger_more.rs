@@ -305,6 +305,13 @@ macro_rules! ledger_more_ops {
                         .execute(&mut *conn)
                         .await?;
                 }
+                // The coupon codes campaigns handed it are the survivor's.
+                db::query("UPDATE coupon_codes SET issued_to = $1 WHERE program_id = $2 AND issued_to = $3")
+                    .bind(to)
+                    .bind(&ctx.program_id)
+                    .bind(from)
+                    .execute(&mut *conn)
+                    .await?;
                 // What it used of capped campaigns counts toward the survivor's caps, period by
                 // period: one person does not get a campaign's limit twice.
                 db::query(

@@ -138,7 +138,6 @@ macro_rules! reward_ops {
                 customer_id: &str,
                 idem: Option<&Idempotency>,
             ) -> Result<Replayed<RewardClaim>> {
-                use rand::SeedableRng;
                 let mut tx = self.begin_write().await?;
                 if let Some(value) = Self::idem_lookup(&mut tx, &ctx.program_id, idem).await? {
                     tx.commit().await?;
@@ -189,6 +188,26 @@ macro_rules! reward_ops {
                         .execute(&mut *tx)
                         .await?;
                 }
+                Self::insert_claim(&mut *tx, ctx, &claim_id, reward_id, customer_id, &def, points, &entry_id).await?;
+                let claim = Self::claim_by(&mut tx, &ctx.program_id, "id", &claim_id).await?.ok_or(StoreError::NotFound("claim"))?;
+                Self::idem_store(&mut tx, ctx, idem, &claim).await?;
+                tx.commit().await?;
+                Ok(Replayed { value: claim, replayed: false })
+            }
+
+            /// An issued claim with its single-use code; the code.
+            #[allow(clippy::too_many_arguments)]
+            async fn insert_claim<C: Db>(
+                conn: &mut C,
+                ctx: &Ctx,
+                claim_id: &str,
+                reward_id: &str,
+                customer_id: &str,
+                def: &vafa_core::rewards::RewardDef,
+                points: i64,
+                entry_id: &str,
+            ) -> Result<String> {
+                use rand::SeedableRng;
                 let expires_at = ctx
                     .now
                     .checked_add(jiff::SignedDuration::from_hours(24 * i64::from(def.code_valid_days)))
@@ -198,36 +217,161 @@ macro_rules! reward_ops {
                 // 32¹⁰ codes: a clash is all but impossible, and is drawn again if it happens.
                 let mut code = vafa_core::coupons::generate(crate::sql::rewards::CLAIM_PATTERN, &mut rng);
                 for _ in 0..5 {
-                    let taken: Option<(String,)> = sqlx::query_as("SELECT id FROM reward_claims WHERE program_id = $1 AND code = $2")
+                    let taken: Option<(String,)> = db::query("SELECT id FROM reward_claims WHERE program_id = $1 AND code = $2")
                         .bind(&ctx.program_id)
                         .bind(&code)
-                        .fetch_optional(&mut *tx)
+                        .fetch_optional(&mut *conn)
                         .await?;
                     if taken.is_none() {
                         break;
                     }
                     code = vafa_core::coupons::generate(crate::sql::rewards::CLAIM_PATTERN, &mut rng);
                 }
-                sqlx::query(
+                db::query(
                     "INSERT INTO reward_claims (id, program_id, reward_id, customer_id, code, points, entry_id, status, fulfilment, expires_at, created_at) \
                      VALUES ($1, $2, $3, $4, $5, $6, $7, 'issued', $8, $9, $10)",
                 )
-                .bind(&claim_id)
+                .bind(claim_id)
                 .bind(&ctx.program_id)
                 .bind(reward_id)
                 .bind(customer_id)
                 .bind(&code)
                 .bind(points)
-                .bind(&entry_id)
+                .bind(entry_id)
                 .bind(fulfilment)
                 .bind(micros(expires_at))
                 .bind(micros(ctx.now))
-                .execute(&mut *tx)
+                .execute(&mut *conn)
                 .await?;
-                let claim = Self::claim_by(&mut tx, &ctx.program_id, "id", &claim_id).await?.ok_or(StoreError::NotFound("claim"))?;
-                Self::idem_store(&mut tx, ctx, idem, &claim).await?;
-                tx.commit().await?;
-                Ok(Replayed { value: claim, replayed: false })
+                Ok(code)
+            }
+
+            /// The rewards the rules gave (`issue_reward`): claims free of points — the
+            /// campaign pays — as many as asked while the stock lasts, whatever the
+            /// reward's tier restriction and per-customer limit (the campaign's audience
+            /// and caps decide who gets it). Called before any account is locked: a
+            /// reward's row is taken before accounts, as a claim takes them. `entry_id`
+            /// is the journal entry the claims came with ("" for an event without one).
+            pub(crate) async fn issue_rule_rewards<C: Db>(
+                conn: &mut C,
+                ctx: &Ctx,
+                customer_id: &str,
+                eval: &vafa_core::rules::Evaluation,
+                entry_id: &str,
+            ) -> Result<Vec<crate::rewards_model::IssuedReward>> {
+                let mut out = Vec::new();
+                for award in eval.fired.iter().flat_map(|f| &f.awards) {
+                    let vafa_core::rules::Award::Reward { reward, quantity } = award else { continue };
+                    let sql = format!("SELECT definition, stock_left, status FROM rewards WHERE program_id = $1 AND id = $2{}", $lock);
+                    let row: Option<(String, Option<i64>, String)> =
+                        db::query(sql).bind(&ctx.program_id).bind(reward).fetch_optional(&mut *conn).await?;
+                    let mut issued = crate::rewards_model::IssuedReward {
+                        reward_id: reward.clone(),
+                        requested: *quantity,
+                        claims: Vec::new(),
+                        short: None,
+                    };
+                    let (def, stock, status) = match row {
+                        Some(r) => r,
+                        None => {
+                            issued.short = Some("no such reward".into());
+                            out.push(issued);
+                            continue;
+                        }
+                    };
+                    let def: vafa_core::rewards::RewardDef = decode_def(&def)?;
+                    let why = if status != "active" { Some("the reward is retired".to_owned()) } else { def.unavailable(ctx.now) };
+                    if let Some(why) = why {
+                        issued.short = Some(why);
+                        out.push(issued);
+                        continue;
+                    }
+                    let n = match stock {
+                        Some(left) => (*quantity).min(left.max(0)),
+                        None => *quantity,
+                    };
+                    if n < *quantity {
+                        issued.short = Some("the reward is out of stock".into());
+                    }
+                    if stock.is_some() && n > 0 {
+                        db::query("UPDATE rewards SET stock_left = stock_left - $1, updated_at = $2 WHERE id = $3")
+                            .bind(n)
+                            .bind(micros(ctx.now))
+                            .bind(reward)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    for _ in 0..n {
+                        let claim_id = new_id("rcl");
+                        let code = Self::insert_claim(&mut *conn, ctx, &claim_id, reward, customer_id, &def, 0, entry_id).await?;
+                        issued.claims.push(crate::rewards_model::IssuedClaim { claim_id, code });
+                    }
+                    out.push(issued);
+                }
+                Ok(out)
+            }
+
+            /// The coupons the rules gave (`issue_coupon`): the next code of a unique batch
+            /// not yet handed out or used, now the customer's; a shared batch's code.
+            pub(crate) async fn issue_rule_coupons<C: Db>(
+                conn: &mut C,
+                ctx: &Ctx,
+                customer_id: &str,
+                eval: &vafa_core::rules::Evaluation,
+            ) -> Result<Vec<crate::coupons_model::IssuedCoupon>> {
+                let mut out = Vec::new();
+                for award in eval.fired.iter().flat_map(|f| &f.awards) {
+                    let vafa_core::rules::Award::Coupon { batch } = award else { continue };
+                    let mut issued = crate::coupons_model::IssuedCoupon { batch_id: batch.clone(), code: None, short: None };
+                    let kind: Option<(String,)> = db::query("SELECT kind FROM coupon_batches WHERE program_id = $1 AND id = $2")
+                        .bind(&ctx.program_id)
+                        .bind(batch)
+                        .fetch_optional(&mut *conn)
+                        .await?;
+                    match kind.as_ref().map(|k| k.0.as_str()) {
+                        None => issued.short = Some("no such coupon batch".into()),
+                        Some("shared") => {
+                            let code: Option<(String,)> = db::query("SELECT code FROM coupon_codes WHERE program_id = $1 AND batch_id = $2")
+                                .bind(&ctx.program_id)
+                                .bind(batch)
+                                .fetch_optional(&mut *conn)
+                                .await?;
+                            issued.code = code.map(|c| c.0);
+                        }
+                        Some(_) => {
+                            // Another purchase may take the same code meanwhile: the guarded
+                            // update says which won, and the loser looks again.
+                            for _ in 0..5 {
+                                let next: Option<(String,)> = db::query(
+                                    "SELECT code FROM coupon_codes WHERE batch_id = $1 AND issued_to IS NULL AND uses = 0 ORDER BY code LIMIT 1",
+                                )
+                                .bind(batch)
+                                .fetch_optional(&mut *conn)
+                                .await?;
+                                let Some((code,)) = next else { break };
+                                let took = db::query(
+                                    "UPDATE coupon_codes SET issued_to = $1, issued_at = $2 \
+                                     WHERE program_id = $3 AND code = $4 AND issued_to IS NULL AND uses = 0",
+                                )
+                                .bind(customer_id)
+                                .bind(micros(ctx.now))
+                                .bind(&ctx.program_id)
+                                .bind(&code)
+                                .execute(&mut *conn)
+                                .await?;
+                                if took == 1 {
+                                    issued.code = Some(code);
+                                    break;
+                                }
+                            }
+                        }
+                    }
+                    if issued.code.is_none() && issued.short.is_none() {
+                        issued.short = Some("the batch has no codes left to give".into());
+                    }
+                    out.push(issued);
+                }
+                Ok(out)
             }
 
             pub(crate) async fn use_reward_code_op(&self, ctx: &Ctx, code: &str) -> Result<RewardClaim> {
@@ -305,6 +449,13 @@ macro_rules! reward_ops {
                     .bind(&claim.reward_id)
                     .execute(&mut *tx)
                     .await?;
+                if claim.points == 0 {
+                    // A reward the rules gave cost nothing: there are no points to return.
+                    Self::audit(&mut tx, ctx, "reward.cancelled", "reward_claim", claim_id, serde_json::json!({"reason": reason, "points": 0})).await?;
+                    let claim = Self::claim_by(&mut tx, &ctx.program_id, "id", claim_id).await?.ok_or(StoreError::NotFound("claim"))?;
+                    tx.commit().await?;
+                    return Ok(claim);
+                }
                 // The points come back as a new lot, expiring by today's policy.
                 let acct = AccountSpec::customer_points(&claim.customer_id);
                 let row = Self::lock_account(&mut tx, &ctx.program_id, &acct, ctx.now).await?;

@@ -574,6 +574,9 @@ macro_rules! rules_ops {
                 }
                 let mut entry_id = None;
                 let mut expires_at = None;
+                let entry = if points > 0 { new_id("ent") } else { String::new() };
+                let issued_rewards = Self::issue_rule_rewards(&mut tx, ctx, &customer_id, &eval, &entry).await?;
+                let issued_coupons = Self::issue_rule_coupons(&mut tx, ctx, &customer_id, &eval).await?;
                 if points > 0 {
                     let acct = AccountSpec::customer_points(&customer_id);
                     let account = Self::lock_account(&mut tx, &ctx.program_id, &acct, ctx.now).await?;
@@ -596,7 +599,7 @@ macro_rules! rules_ops {
                             "campaign_id": f.campaign_id, "rule_id": f.rule_id, "rule_version": f.rule_version, "points": f.points,
                         })).collect::<Vec<_>>(),
                     });
-                    let entry = Self::post_entry(&mut tx, ctx, "event", Some(&customer_id), None, explanation, &legs).await?;
+                    Self::post_entry_as(&mut tx, ctx, &entry, None, "event", Some(&customer_id), None, explanation, &legs).await?;
                     sqlx::query("UPDATE lots SET entry_id = $1 WHERE id = $2").bind(&entry).bind(&lot).execute(&mut *tx).await?;
                     entry_id = Some(entry);
                     expires_at = exp;
@@ -639,6 +642,8 @@ macro_rules! rules_ops {
                     entry_id,
                     expires_at,
                     rules: eval.fired.iter().map(FiredRuleRecord::from).collect(),
+                    issued_rewards,
+                    issued_coupons,
                     occurred_at: ev.occurred_at,
                     balance,
                 };
