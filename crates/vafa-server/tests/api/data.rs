@@ -414,3 +414,79 @@ async fn csv_exports_do_not_carry_formulas() {
     })
     .await;
 }
+
+/// A merged duplicate's external id and mobile keep finding the survivor: importing the
+/// file it came from again registers no one, and its receipts go to the survivor.
+#[tokio::test]
+async fn an_import_after_a_merge_finds_the_survivor() {
+    each_app(|app| async move {
+        let upload = |kind: &str, body: String| {
+            let app = &app;
+            let path = format!("/api/v1/imports/{kind}");
+            async move {
+                app.raw(
+                    Method::POST,
+                    &path,
+                    Some(&app.admin_key),
+                    Some(("text/csv", body.into_bytes())),
+                )
+                .await
+                .ok(200)
+                .clone()
+            }
+        };
+        let file = "external_id,mobile,first_name\nSX-1,09181110011,Keep\nMX-1,09181110012,Dup\n"
+            .to_owned();
+        let r = upload("customers", file.clone()).await;
+        assert_eq!(r["imported"], 2, "{r}");
+        let find = |q: &str| {
+            let app = &app;
+            let q = q.to_owned();
+            async move {
+                app.get(&format!("/api/v1/customers?q={q}")).await.ok(200)["items"][0]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            }
+        };
+        let (keep, dup) = (find("09181110011").await, find("09181110012").await);
+        app.post(
+            &format!("/api/v1/customers/{keep}/merge"),
+            serde_json::json!({"duplicate_id": dup}),
+        )
+        .await
+        .ok(200);
+        // The survivor kept its own mobile and external id; the duplicate's are aliases now.
+        let again = upload("customers", file).await;
+        assert_eq!(
+            (again["imported"].as_u64(), again["unchanged"].as_u64()),
+            (Some(0), Some(2)),
+            "{}: {again}",
+            app.backend
+        );
+        let p = upload(
+            "purchases",
+            "external_id,customer_external_id,occurred_at,total\nR-77,MX-1,2026-06-01,100000\n"
+                .to_owned(),
+        )
+        .await;
+        assert_eq!(p["imported"], 1, "{p}");
+        let list = app
+            .get(&format!("/api/v1/customers/{keep}/purchases"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(list["items"][0]["external_id"], "R-77", "{list}");
+        // Erasing the survivor forgets them: they are personal data.
+        app.delete(&format!("/api/v1/customers/{keep}"))
+            .await
+            .ok(200);
+        let fresh = upload(
+            "customers",
+            "external_id,mobile\nMX-1,09181110012\n".to_owned(),
+        )
+        .await;
+        assert_eq!(fresh["imported"], 1, "{fresh}");
+    })
+    .await;
+}

@@ -190,6 +190,8 @@ macro_rules! customer_ops {
                 }
                 c.erase(ctx.now);
                 Self::save_customer(&mut tx, &c, false).await?;
+                // Former mobiles and ids of merged records are personal data too.
+                sqlx::query("DELETE FROM customer_aliases WHERE customer_id = $1").bind(&c.id).execute(&mut *tx).await?;
                 Self::audit(&mut tx, ctx, "customer.erased", "customer", &c.id, serde_json::json!({})).await?;
                 tx.commit().await?;
                 Ok(c)
@@ -209,10 +211,42 @@ macro_rules! customer_ops {
                 let a = Self::open_customer(&mut tx, &ctx.program_id, first).await?;
                 let b = Self::open_customer(&mut tx, &ctx.program_id, second).await?;
                 let (mut survivor, mut dup) = if a.id == survivor_id { (a, b) } else { (b, a) };
+                let known_as = [
+                    ("mobile", dup.mobile.as_ref().map(|m| m.as_e164().to_owned())),
+                    ("external_id", dup.external_id.clone()),
+                    ("national_id", dup.national_id.as_ref().map(|n| n.as_str().to_owned())),
+                ];
                 let filled = survivor.absorb(&mut dup, ctx.now);
                 // The duplicate gives up its unique identifiers before the survivor takes them.
                 Self::save_customer(&mut tx, &dup, false).await?;
                 Self::save_customer(&mut tx, &survivor, false).await?;
+                // What the duplicate was known by and the survivor did not take stays a way
+                // to find the survivor (an import naming the duplicate must not register
+                // the person again); the duplicate's own aliases follow it.
+                let taken = [
+                    survivor.mobile.as_ref().map(|m| m.as_e164().to_owned()),
+                    survivor.external_id.clone(),
+                    survivor.national_id.as_ref().map(|n| n.as_str().to_owned()),
+                ];
+                for ((kind, value), kept) in known_as.iter().zip(&taken) {
+                    let Some(value) = value.as_ref().filter(|v| Some(*v) != kept.as_ref()) else { continue };
+                    sqlx::query(
+                        "INSERT INTO customer_aliases (program_id, kind, value, customer_id, created_at) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (program_id, kind, value) DO UPDATE SET customer_id = excluded.customer_id",
+                    )
+                    .bind(&ctx.program_id)
+                    .bind(*kind)
+                    .bind(value)
+                    .bind(&survivor.id)
+                    .bind(micros(ctx.now))
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                sqlx::query("UPDATE customer_aliases SET customer_id = $1 WHERE customer_id = $2")
+                    .bind(&survivor.id)
+                    .bind(&dup.id)
+                    .execute(&mut *tx)
+                    .await?;
                 let moved_cards = Self::move_cards(&mut tx, ctx, &dup.id, &survivor.id).await?;
                 let moved = Self::merge_value(&mut *tx, ctx, &dup.id, &survivor.id).await?;
                 let summary = serde_json::json!({

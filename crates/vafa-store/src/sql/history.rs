@@ -394,6 +394,33 @@ macro_rules! history_ops {
                     let rows: Vec<(Option<String>, String)> = b.build_query_as().fetch_all(&mut *conn).await?;
                     out.extend(rows.into_iter().filter_map(|(k, v)| k.map(|k| (k, v))));
                 }
+                // What no live record has may be what a merged duplicate was known by:
+                // it names the survivor (a record's own value always wins).
+                let alias = match column {
+                    RefColumn::CustomerExternalId => Some("external_id"),
+                    RefColumn::CustomerNationalId => Some("national_id"),
+                    RefColumn::CustomerMobile => Some("mobile"),
+                    RefColumn::CustomerId | RefColumn::PurchaseExternalId => None,
+                };
+                let missing: Vec<&String> = values.iter().filter(|v| !out.contains_key(*v)).collect();
+                if let Some(kind) = alias.filter(|_| !missing.is_empty()) {
+                    for chunk in missing.chunks(crate::sql::history::MAX_BINDS_READ) {
+                        let mut b = sqlx::QueryBuilder::<$db>::new(
+                            "SELECT a.value, COALESCE(c.merged_into, c.id) FROM customer_aliases a JOIN customers c ON c.id = a.customer_id \
+                             WHERE c.status <> 'erased' AND a.program_id = ",
+                        );
+                        b.push_bind(program_id.to_owned());
+                        b.push(" AND a.kind = ").push_bind(kind);
+                        b.push(" AND a.value IN (");
+                        let mut sep = b.separated(", ");
+                        for v in chunk {
+                            sep.push_bind((*v).clone());
+                        }
+                        b.push(")");
+                        let rows: Vec<(String, String)> = b.build_query_as().fetch_all(&mut *conn).await?;
+                        out.extend(rows);
+                    }
+                }
                 Ok(out)
             }
         }
