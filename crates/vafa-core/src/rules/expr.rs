@@ -247,7 +247,8 @@ impl Condition {
                 .map(|p| {
                     (
                         u32::try_from(p.pos.0).unwrap_or(1).max(1),
-                        u32::try_from(p.pos.1 + 1).unwrap_or(1).max(1),
+                        // The parser's columns count from 1 already.
+                        u32::try_from(p.pos.1).unwrap_or(1).max(1),
                     )
                 })
                 .unwrap_or((1, 1));

@@ -699,6 +699,9 @@ fn compile_err(cond: &str) -> String {
 fn cel_errors_name_line_column_and_problem() {
     let m = compile_err("purchase.total >");
     assert!(m.starts_with("line 1, column "), "{m}");
+    // A syntax error points at the character at fault.
+    let m = compile_err("purchase.total > )");
+    assert!(m.starts_with("line 1, column 18:"), "{m}");
     let m = compile_err("purchase.totl > 5");
     assert!(
         m.starts_with("line 1, column 9:") && m.contains("no field `totl`"),
