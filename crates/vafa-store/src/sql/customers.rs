@@ -329,8 +329,14 @@ pub(crate) fn push_free_text<'a, DB>(
         .chars()
         .filter(|c| !matches!(c, ' ' | '-'))
         .collect();
+    // The words in order, with anything between: «محمد رضا» finds «محمد‌رضا» (the
+    // stored key drops the ZWNJ) as well as «محمد رضایی».
+    let words: Vec<String> = search_key(text)
+        .split(' ')
+        .map(super::like_escape)
+        .collect();
     b.push(" AND (search_name LIKE ")
-        .push_bind(format!("%{}%", super::like_escape(&search_key(text))));
+        .push_bind(format!("%{}%", words.join("%")));
     b.push(" ESCAPE '\\'");
     b.push(" OR external_id = ").push_bind(text.to_owned());
     b.push(" OR national_id = ").push_bind(digits.clone());

@@ -59,6 +59,9 @@ async fn create_find_update() {
             "۰۹۱۲۱۲۳۴۵۶۷",
             "4567",
             "POS-1",
+            // Words in order, with anything between: a space typed for a ZWNJ finds it.
+            "علی رضا",
+            "رضا یی",
         ] {
             let page = store
                 .list_customers(&ctx.program_id, &by_q(q))
