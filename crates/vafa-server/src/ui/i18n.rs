@@ -350,6 +350,12 @@ pub fn parse_decimal(typed: &str) -> Option<Decimal> {
         None => (s.as_str(), None),
     };
     let int = vafa_core::money::ungroup(int)?;
+    // Digits only: "1e3" is not how anyone types a thousand at a counter.
+    let digits = |x: &str| x.bytes().all(|b| b.is_ascii_digit());
+    let frac_digits = frac.unwrap_or("");
+    if !digits(&int) || !digits(frac_digits) || (int.is_empty() && frac_digits.is_empty()) {
+        return None;
+    }
     let plain = match frac {
         Some(f) => format!("{sign}{int}.{f}"),
         None => format!("{sign}{int}"),
@@ -426,6 +432,9 @@ mod tests {
         assert_eq!(parse_count("- ,5"), None);
         assert_eq!(parse_count(",5"), None);
         assert_eq!(parse_count("\u{2212}۲"), Some(-2));
+        assert_eq!(parse_count("1e3"), None);
+        assert_eq!(parse_decimal("2.5e1"), None);
+        assert_eq!(parse_decimal("12.5"), Some(Decimal::new(125, 1)));
         assert_eq!(fa.in_unit(&Decimal::from(10_005)), "1000.5");
     }
 
