@@ -69,13 +69,77 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         if inner.is_syntax() || inner.is_eof() {
             ApiError::new(ErrorCode::MalformedJson, inner.to_string())
         } else {
-            field_error(&path, &inner.to_string())
+            let message = inner.to_string();
+            let path = offending_member(bytes, &path, &message).unwrap_or(path);
+            field_error(&path, &message)
         }
     })?;
     // Trailing bytes after the value are malformed JSON too.
     de.end()
         .map_err(|e| ApiError::new(ErrorCode::MalformedJson, e.to_string()))?;
     Ok(value)
+}
+
+/// An object read as a tagged variant (`{"type": "multiplier", "factor": 2}`) is buffered
+/// whole before its variant is known, so serde reports a bad value inside it at the
+/// object's path. The message quotes the value: when exactly one member of that object
+/// holds it, that member is the field at fault.
+fn offending_member(body: &[u8], path: &str, message: &str) -> Option<String> {
+    let rest = message
+        .strip_prefix("invalid type: ")
+        .or_else(|| message.strip_prefix("invalid value: "))?;
+    let rest = rest.split(" at line ").next().unwrap_or(rest);
+    let matches: Box<dyn Fn(&serde_json::Value) -> bool> = if let Some(s) =
+        rest.strip_prefix("string \"")
+    {
+        let quoted = s.rsplit_once("\", expected").map(|(q, _)| q)?.to_owned();
+        Box::new(move |v| v.as_str() == Some(quoted.as_str()))
+    } else {
+        let (kind, after) = rest.split_once(" `")?;
+        let literal = after.split('`').next()?.to_owned();
+        match kind {
+            "integer" => {
+                let n: i128 = literal.parse().ok()?;
+                Box::new(move |v| {
+                    v.as_i64().map(i128::from) == Some(n) || v.as_u64().map(i128::from) == Some(n)
+                })
+            }
+            "floating point" => Box::new(move |v| {
+                v.is_f64() && v.as_f64().map(|f| f.to_string()) == Some(literal.clone())
+            }),
+            "boolean" => {
+                Box::new(move |v| v.as_bool().map(|b| b.to_string()) == Some(literal.clone()))
+            }
+            _ => return None,
+        }
+    };
+    let mut at: serde_json::Value = serde_json::from_slice(body).ok()?;
+    if path != "." && !path.is_empty() {
+        for segment in path.split('.') {
+            let (name, indices) = match segment.find('[') {
+                Some(i) => (&segment[..i], &segment[i..]),
+                None => (segment, ""),
+            };
+            if !name.is_empty() {
+                at = at.get_mut(name)?.take();
+            }
+            for index in indices.split('[').filter(|x| !x.is_empty()) {
+                let i: usize = index.trim_end_matches(']').parse().ok()?;
+                at = at.get_mut(i)?.take();
+            }
+        }
+    }
+    let object = at.as_object()?;
+    let mut found = object.iter().filter(|(_, v)| matches(v)).map(|(k, _)| k);
+    let key = found.next()?;
+    if found.next().is_some() {
+        return None;
+    }
+    Some(if path == "." || path.is_empty() {
+        key.clone()
+    } else {
+        format!("{path}.{key}")
+    })
 }
 
 /// serde reports an unknown field at its parent's path; name the field itself.

@@ -314,3 +314,33 @@ async fn ledger_inputs_out_of_range_are_named_fields() {
     })
     .await;
 }
+
+/// A wrong value inside a tagged object (`{"type": …}`) is named at its own field, not
+/// at the object, when the value it quotes is in exactly one member.
+#[tokio::test]
+async fn type_errors_inside_tagged_objects_name_their_field() {
+    each_app(|app| async move {
+        let cases = [
+            (
+                "/api/v1/rewards",
+                json!({"name": "x", "kind": {"type": "percent_discount", "percent": 10}, "cost_points": 10}),
+                "kind.percent",
+            ),
+            (
+                "/api/v1/coupon-batches",
+                json!({"name": "x", "code": "TYPED1", "rules": {"discount": {"type": "amount", "amount_minor": "1000"}}}),
+                "rules.discount.amount_minor",
+            ),
+            (
+                "/api/v1/campaigns",
+                json!({"campaign": {"name": "x"}, "rules": [{"name": "r", "effects": [{"type": "multiplier", "factor": 2}]}]}),
+                "rules[0].effects[0].factor",
+            ),
+        ];
+        for (path, body, field) in cases {
+            let r = app.post(path, body).await;
+            assert_eq!(r.problem(422, "validation_failed")["field"], field, "{}: {path}: {}", app.backend, r.body);
+        }
+    })
+    .await;
+}
