@@ -102,6 +102,12 @@ pub struct CrmSettings {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub stage_labels: std::collections::BTreeMap<String, vafa_core::crm::StageLabel>,
+    /// The program's words for its ticket categories, in Persian and English:
+    /// `{"long_wait": {"fa": "انتظار طولانی", "en": "long wait"}}`; a category without
+    /// one reads as its code with spaces.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub category_labels: std::collections::BTreeMap<String, vafa_core::crm::StageLabel>,
 }
 
 fn default_goodwill_max() -> i64 {
@@ -124,6 +130,7 @@ impl Default for CrmSettings {
             feedback_valid_days: default_feedback_days(),
             public_url: None,
             stage_labels: Default::default(),
+            category_labels: Default::default(),
         }
     }
 }
@@ -167,7 +174,28 @@ impl CrmSettings {
                 errs.push(field, message);
             }
         }
+        if self.category_labels.len() > vafa_core::crm::MAX_STAGE_LABELS {
+            errs.push("category_labels", "at most 50 categories");
+        }
+        for (code, label) in &self.category_labels {
+            let fits = |s: &str, max: usize| !s.trim().is_empty() && s.chars().count() <= max;
+            if !fits(code, 50) || !fits(&label.fa, 40) || !fits(&label.en, 40) {
+                errs.push(
+                    format!("category_labels.{code}"),
+                    "a category of 1 to 50 characters; fa and en each 1 to 40 characters",
+                );
+            }
+        }
         errs.finish(|| ())
+    }
+
+    /// How a ticket category reads in the UI's language.
+    pub fn category_label(&self, code: &str, persian: bool) -> String {
+        match self.category_labels.get(code) {
+            Some(l) if persian => l.fa.clone(),
+            Some(l) => l.en.clone(),
+            None => code.replace('_', " "),
+        }
     }
 }
 

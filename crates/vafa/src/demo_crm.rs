@@ -122,6 +122,18 @@ pub async fn seed(
                 en: "ready for pickup".into(),
             },
         )]),
+        category_labels: CATEGORY_LABELS
+            .iter()
+            .map(|(code, fa, en)| {
+                (
+                    (*code).to_owned(),
+                    vafa_core::crm::StageLabel {
+                        fa: (*fa).into(),
+                        en: (*en).into(),
+                    },
+                )
+            })
+            .collect(),
         ..CrmSettings::default()
     };
     let admin = Ctx {
@@ -1696,6 +1708,20 @@ struct Category {
     /// What staff promise on resolving, if anything.
     promise: Option<&'static str>,
 }
+
+/// The café's ticket categories in its words (code, Persian, English).
+const CATEGORY_LABELS: [(&str, &str, &str); 10] = [
+    ("cold_coffee", "قهوه‌ی سرد", "cold coffee"),
+    ("wrong_order", "سفارش اشتباه", "wrong order"),
+    ("long_wait", "انتظار طولانی", "long wait"),
+    ("points_missing", "امتیاز ثبت‌نشده", "missing points"),
+    ("card_lost", "کارت گم‌شده", "lost card"),
+    ("billing", "صورت‌حساب", "billing"),
+    ("staff_behaviour", "برخورد کارکنان", "staff behaviour"),
+    ("sms_code", "کد پیامکی", "SMS code"),
+    ("suggestion", "پیشنهاد", "suggestion"),
+    ("hygiene", "بهداشت", "hygiene"),
+];
 
 static CATEGORIES: [Category; 10] = [
     Category {

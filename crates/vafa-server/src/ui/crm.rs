@@ -292,6 +292,11 @@ async fn ticket(State(state): State<AppState>, ui: Ui, Path(id): Path<String>) -
             .await?
             .0;
         let t = &d.ticket;
+        let category = state
+            .store
+            .crm_settings(&ui.principal.program_id)
+            .await?
+            .category_label(&t.category, v.lang == super::Lang::Fa);
         let staff = staff_names(&state, &ui).await;
         let now = state.clock.now();
         let name = |s: &Option<String>| {
@@ -323,7 +328,7 @@ async fn ticket(State(state): State<AppState>, ui: Ui, Path(id): Path<String>) -
                 v.t("priority"),
                 v.t(&format!("priority_{}", t.priority.as_str())),
             ),
-            (v.t("category"), t.category.clone()),
+            (v.t("category"), category),
             (
                 v.t("channel"),
                 v.t(&format!("channel_{}", t.channel.as_str())),

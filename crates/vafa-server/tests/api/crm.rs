@@ -616,8 +616,14 @@ async fn interactions_link_orders_and_campaigns_closing_cancels_reminders_custom
         let refused = app.call(Method::PUT, "/api/v1/crm/settings", &app.admin_key, Some(settings.clone())).await;
         assert_eq!(refused.problem(422, "validation_failed")["field"], "stage_labels.shipped");
         settings["stage_labels"] = json!({"baking": {"fa": "در حال پخت", "en": "in the oven"}});
+        // Ticket categories in the shop's words too.
+        settings["category_labels"] = json!({"long_wait": {"fa": "", "en": "long wait"}});
+        let refused = app.call(Method::PUT, "/api/v1/crm/settings", &app.admin_key, Some(settings.clone())).await;
+        assert_eq!(refused.problem(422, "validation_failed")["field"], "category_labels.long_wait");
+        settings["category_labels"] = json!({"long_wait": {"fa": "انتظار طولانی", "en": "long wait"}});
         let saved = app.call(Method::PUT, "/api/v1/crm/settings", &app.admin_key, Some(settings)).await.ok(200).clone();
         assert_eq!(saved["stage_labels"]["baking"]["fa"], "در حال پخت");
+        assert_eq!(saved["category_labels"]["long_wait"]["fa"], "انتظار طولانی");
         app.clock.set(app.clock.now() + jiff::SignedDuration::from_mins(1));
         let baking = app.post(&format!("/api/v1/orders/{oid}/stage"), json!({"stage": "baking", "note": "در فر"})).await.ok(200).clone();
         assert_eq!(baking["stage"], "baking");
