@@ -162,9 +162,10 @@ fn err(line: u32, column: u32, message: impl Into<String>) -> CompileError {
 }
 
 /// 1-based line and column of a character offset.
+/// Line and column (in characters) of the byte `offset` the parser reports.
 fn line_col(source: &str, offset: u32) -> (u32, u32) {
     let (mut line, mut col) = (1u32, 1u32);
-    for (i, c) in source.chars().enumerate() {
+    for (i, c) in source.char_indices() {
         if i as u32 >= offset {
             break;
         }

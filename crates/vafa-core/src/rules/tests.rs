@@ -699,6 +699,9 @@ fn compile_err(cond: &str) -> String {
 fn cel_errors_name_line_column_and_problem() {
     let m = compile_err("purchase.total >");
     assert!(m.starts_with("line 1, column "), "{m}");
+    // After Persian text the column still counts characters (the parser counts bytes).
+    let m = compile_err("'تهران' == customer.cty");
+    assert!(m.starts_with("line 1, column 20:"), "{m}");
     // A syntax error points at the character at fault.
     let m = compile_err("purchase.total > )");
     assert!(m.starts_with("line 1, column 18:"), "{m}");
