@@ -245,9 +245,10 @@ const PURCHASE_FIELDS: &[(&str, &[&str])] = &[
     ("channel", &["channel", "کانال"]),
     ("sku", &["sku", "product_code", "کد_کالا"]),
     (
+        // Not a bare "name": in a sales file it is as often the customer's name, which
+        // would become a product (`--map name=name` reads it as the line's).
         "name",
         &[
-            "name",
             "item",
             "product",
             "item_name",
@@ -370,7 +371,7 @@ impl Row<'_> {
             .map(str::trim)
             // The `'` an export puts before text a spreadsheet would run as a formula.
             .map(|s| match s.strip_prefix('\'') {
-                Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest,
+                Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
                 _ => s,
             })
             .filter(|s| !s.is_empty())
@@ -1126,10 +1127,10 @@ mod tests {
         )
         .is_err());
         assert!(column_map(ImportKind::Customers, &h, &[("Hat".into(), "city".into())]).is_err());
-        // A purchase line's columns as the docs name them.
-        let h = csv::StringRecord::from(vec!["sku", "name", "category", "quantity", "unit_price"]);
+        // A purchase line's columns; a bare "name" is not taken for the product's.
+        let h = csv::StringRecord::from(vec!["sku", "name", "item_name", "quantity", "unit_price"]);
         let (map, ignored) = column_map(ImportKind::Purchases, &h, &[]).unwrap();
-        assert_eq!((map["name"], ignored.len()), (1, 0));
+        assert_eq!((map["name"], ignored), (2, vec!["name".to_owned()]));
     }
 
     #[test]

@@ -416,15 +416,15 @@ fn check_names(
                     format!("loops (all, exists, exists_one, map, filter) nest at most {MAX_LOOP_NESTING} deep"),
                 ));
             }
-            if let Expr::List(l) = &c.iter_range.expr {
-                if l.elements.len() > MAX_LOOP_LITERAL {
-                    let (l, c) = at(e.id);
-                    return Err(err(
-                        l,
-                        c,
-                        format!("a loop runs over a written list of at most {MAX_LOOP_LITERAL} values; test membership with `in`"),
-                    ));
-                }
+            // Written values anywhere in the range count: `[…] + […]` or `[[…]][0]` is a
+            // written list too.
+            if written_values(&c.iter_range) > MAX_LOOP_LITERAL {
+                let (l, c) = at(e.id);
+                return Err(err(
+                    l,
+                    c,
+                    format!("a loop runs over a written list of at most {MAX_LOOP_LITERAL} values; test membership with `in`"),
+                ));
             }
             check_names(&c.iter_range, scope, bound, d, at)?;
             check_names(&c.accu_init, scope, bound, d, at)?;
@@ -461,6 +461,30 @@ fn check_names(
             Err(err(l, c, "message construction is not supported"))
         }
         Expr::Literal(_) | Expr::Unspecified => Ok(()),
+    }
+}
+
+/// The values written in list and map literals anywhere inside `e`.
+fn written_values(e: &IdedExpr) -> usize {
+    match &e.expr {
+        Expr::List(l) => l.elements.len() + l.elements.iter().map(written_values).sum::<usize>(),
+        Expr::Map(m) => m
+            .entries
+            .iter()
+            .map(|entry| match &entry.expr {
+                EntryExpr::MapEntry(me) => 1 + written_values(&me.key) + written_values(&me.value),
+                _ => 1,
+            })
+            .sum(),
+        Expr::Call(call) => {
+            call.target.as_deref().map_or(0, written_values)
+                + call.args.iter().map(written_values).sum::<usize>()
+        }
+        Expr::Select(sel) => written_values(&sel.operand),
+        Expr::Comprehension(c) => {
+            written_values(&c.iter_range) + written_values(&c.loop_step) + written_values(&c.result)
+        }
+        _ => 0,
     }
 }
 

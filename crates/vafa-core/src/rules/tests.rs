@@ -736,6 +736,11 @@ fn cel_errors_name_line_column_and_problem() {
     assert!(m.contains("nest at most 2"), "{m}");
     let m = compile_err(&format!("{list}.exists(a, a == 3)"));
     assert!(m.contains("at most 20 values"), "{m}");
+    // Nor by adding written lists, or wrapping one.
+    let m = compile_err(&format!("({short} + {short} + {short}).exists(a, a == 3)"));
+    assert!(m.contains("at most 20 values"), "{m}");
+    let m = compile_err(&format!("[{list}][0].exists(a, a == 3)"));
+    assert!(m.contains("at most 20 values"), "{m}");
     let ok: RuleDef = serde_json::from_value(json!({"name": "r",
         "condition": "purchase.items.exists(i, purchase.items.exists(j, i.sku == j.sku && i.category != j.category)) || purchase.store in ['a', 'b']",
         "effects": [{"type": "fixed_bonus", "points": 1}]}))

@@ -477,8 +477,8 @@ async fn an_import_after_a_merge_finds_the_survivor() {
             .ok(200)
             .clone();
         assert_eq!(list["items"][0]["external_id"], "R-77", "{list}");
-        // Erasing the survivor forgets them: they are personal data.
-        app.delete(&format!("/api/v1/customers/{keep}"))
+        // Erasing the duplicate (or the survivor) forgets them: they are personal data.
+        app.delete(&format!("/api/v1/customers/{dup}"))
             .await
             .ok(200);
         let fresh = upload(

@@ -191,7 +191,7 @@ macro_rules! customer_ops {
                 c.erase(ctx.now);
                 Self::save_customer(&mut tx, &c, false).await?;
                 // Former mobiles and ids of merged records are personal data too.
-                sqlx::query("DELETE FROM customer_aliases WHERE customer_id = $1").bind(&c.id).execute(&mut *tx).await?;
+                sqlx::query("DELETE FROM customer_aliases WHERE customer_id = $1 OR duplicate_id = $1").bind(&c.id).execute(&mut *tx).await?;
                 Self::audit(&mut tx, ctx, "customer.erased", "customer", &c.id, serde_json::json!({})).await?;
                 tx.commit().await?;
                 Ok(c)
@@ -231,13 +231,14 @@ macro_rules! customer_ops {
                 for ((kind, value), kept) in known_as.iter().zip(&taken) {
                     let Some(value) = value.as_ref().filter(|v| Some(*v) != kept.as_ref()) else { continue };
                     sqlx::query(
-                        "INSERT INTO customer_aliases (program_id, kind, value, customer_id, created_at) VALUES ($1, $2, $3, $4, $5) \
-                         ON CONFLICT (program_id, kind, value) DO UPDATE SET customer_id = excluded.customer_id",
+                        "INSERT INTO customer_aliases (program_id, kind, value, customer_id, duplicate_id, created_at) VALUES ($1, $2, $3, $4, $5, $6) \
+                         ON CONFLICT (program_id, kind, value) DO UPDATE SET customer_id = excluded.customer_id, duplicate_id = excluded.duplicate_id",
                     )
                     .bind(&ctx.program_id)
                     .bind(*kind)
                     .bind(value)
                     .bind(&survivor.id)
+                    .bind(&dup.id)
                     .bind(micros(ctx.now))
                     .execute(&mut *tx)
                     .await?;

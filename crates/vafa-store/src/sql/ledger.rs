@@ -763,7 +763,8 @@ macro_rules! ledger_ops {
                 let cashback = eval.cashback_minor;
                 crate::sql::ledger_support::within_earn_limit(points, cashback)?;
                 let entry_id = new_id("ent");
-                // Rewards the rules gave, before the points account is locked (as a claim).
+                // Rewards the rules gave: a reward's row after the customer's lock, as a claim
+                // takes it (a checkout's spending may hold the points account already).
                 let issued_rewards = Self::issue_rule_rewards(&mut *tx, ctx, &customer_id, &eval, &entry_id).await?;
                 let issued_coupons = Self::issue_rule_coupons(&mut *tx, ctx, &customer_id, &eval).await?;
                 // A line's amount is its share of what the sale came to: a discount given at

@@ -249,8 +249,8 @@ macro_rules! reward_ops {
             /// The rewards the rules gave (`issue_reward`): claims free of points — the
             /// campaign pays — as many as asked while the stock lasts, whatever the
             /// reward's tier restriction and per-customer limit (the campaign's audience
-            /// and caps decide who gets it). Called before any account is locked: a
-            /// reward's row is taken before accounts, as a claim takes them. `entry_id`
+            /// and caps decide who gets it). Called under the customer's lock, as a claim
+            /// is, with rewards locked in id order. `entry_id`
             /// is the journal entry the claims came with ("" for an event without one).
             pub(crate) async fn issue_rule_rewards<C: Db>(
                 conn: &mut C,
@@ -259,9 +259,17 @@ macro_rules! reward_ops {
                 eval: &vafa_core::rules::Evaluation,
                 entry_id: &str,
             ) -> Result<Vec<crate::rewards_model::IssuedReward>> {
-                let mut out = Vec::new();
+                // One row per reward, taken in id order: two purchases whose rules give the
+                // same rewards lock them in the same order.
+                let mut wanted: std::collections::BTreeMap<&String, i64> = std::collections::BTreeMap::new();
                 for award in eval.fired.iter().flat_map(|f| &f.awards) {
-                    let vafa_core::rules::Award::Reward { reward, quantity } = award else { continue };
+                    if let vafa_core::rules::Award::Reward { reward, quantity } = award {
+                        *wanted.entry(reward).or_default() += quantity;
+                    }
+                }
+                let mut out = Vec::new();
+                for (reward, quantity) in wanted {
+                    let quantity = &quantity;
                     let sql = format!("SELECT definition, stock_left, status FROM rewards WHERE program_id = $1 AND id = $2{}", $lock);
                     let row: Option<(String, Option<i64>, String)> =
                         db::query(sql).bind(&ctx.program_id).bind(reward).fetch_optional(&mut *conn).await?;
@@ -342,9 +350,12 @@ macro_rules! reward_ops {
                             // Another purchase may take the same code meanwhile: the guarded
                             // update says which won, and the loser looks again.
                             for _ in 0..5 {
-                                let next: Option<(String,)> = db::query(
-                                    "SELECT code FROM coupon_codes WHERE batch_id = $1 AND issued_to IS NULL AND uses = 0 ORDER BY code LIMIT 1",
-                                )
+                                // PostgreSQL: each purchase takes a code no other is handing
+                                // out (SQLite has one writer, nobody to skip).
+                                let skip = if $lock.is_empty() { "" } else { " FOR UPDATE SKIP LOCKED" };
+                                let next: Option<(String,)> = db::query(format!(
+                                    "SELECT code FROM coupon_codes WHERE batch_id = $1 AND issued_to IS NULL AND uses = 0 ORDER BY code LIMIT 1{skip}"
+                                ))
                                 .bind(batch)
                                 .fetch_optional(&mut *conn)
                                 .await?;

@@ -143,7 +143,9 @@ macro_rules! tier_ops {
                     // A purchase's gift is pending with its points: a return in the
                     // window can take it back before it is spent.
                     let available = by_purchase.map_or(ctx.now, |p| p.available_at);
-                    let expires = settings.expiry.expires_at(available, &tz);
+                    // Its life starts when it can be spent, and never before it is given (a
+                    // sale entered late does not give a gift that is already expired).
+                    let expires = settings.expiry.expires_at(available.max(ctx.now), &tz);
                     let purchase_id = by_purchase.map(|p| p.purchase_id);
                     let lot = Self::new_lot(&mut *conn, ctx, &row.id, purchase_id, gift, available, expires).await?;
                     let paid = gift.min(row.debt.max(0));
