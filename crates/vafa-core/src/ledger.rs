@@ -492,52 +492,58 @@ pub fn plan_reversal(
     r
 }
 
-/// A return's two reversals: the purchase's own points, then — when the return leaves
-/// the customer below the tier it crossed into — that tier's entry gift, each from its
-/// own lot first and under the same policy. The second is planned on what the first
-/// leaves (lots and debt), and `takes` holds one take per lot.
+/// A return's reversals: the purchase's own points, then each tier entry gift the return
+/// leaves the customer without a claim to (below the tier it was given for), each from
+/// its own lot first and under the same policy, each planned on what the ones before it
+/// left (lots and debt). `takes` holds one take per lot.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ReturnReversal {
     pub takes: Vec<(usize, i64)>,
     pub new_debt: i64,
     /// Of the purchase's own points.
     pub reversed: i64,
-    /// Of the tier gift.
-    pub gift_reversed: i64,
+    /// Of each gift, in the order given.
+    pub gifts_reversed: Vec<i64>,
 }
 
-/// Plan [`ReturnReversal`]: `points` of the purchase whose lot is `own`, then `gift`
-/// points of the gift whose lot is `gift_lot`.
-#[allow(clippy::too_many_arguments)]
+impl ReturnReversal {
+    /// Of all the gifts.
+    pub fn gift_reversed(&self) -> i64 {
+        self.gifts_reversed.iter().sum()
+    }
+}
+
+/// Plan [`ReturnReversal`]: `points` of the purchase whose lot is `own`, then each of
+/// `gifts` — (its lot, the points to take back) — in order.
 pub fn plan_return(
     lots: &[Lot],
     own: Option<usize>,
     points: i64,
-    gift_lot: Option<usize>,
-    gift: i64,
+    gifts: &[(Option<usize>, i64)],
     policy: ReturnPolicy,
     debt: i64,
     t: Timestamp,
 ) -> ReturnReversal {
-    let first = plan_reversal(lots, own, points, policy, debt, t);
     let mut left: Vec<Lot> = lots.to_vec();
-    for (i, take) in &first.takes {
-        left[*i].remaining -= take;
-    }
-    let second = plan_reversal(&left, gift_lot, gift, policy, debt + first.new_debt, t);
-    let mut takes: Vec<(usize, i64)> = Vec::new();
-    for (i, take) in first.takes.iter().chain(&second.takes) {
-        match takes.iter_mut().find(|(j, _)| j == i) {
-            Some((_, t)) => *t += take,
-            None => takes.push((*i, *take)),
+    let mut out = ReturnReversal::default();
+    let parts = std::iter::once((own, points)).chain(gifts.iter().copied());
+    for (n, (lot, amount)) in parts.enumerate() {
+        let r = plan_reversal(&left, lot, amount, policy, debt + out.new_debt, t);
+        for (i, take) in &r.takes {
+            left[*i].remaining -= take;
+            match out.takes.iter_mut().find(|(j, _)| j == i) {
+                Some((_, t)) => *t += take,
+                None => out.takes.push((*i, *take)),
+            }
+        }
+        out.new_debt += r.new_debt;
+        if n == 0 {
+            out.reversed = r.reversed;
+        } else {
+            out.gifts_reversed.push(r.reversed);
         }
     }
-    ReturnReversal {
-        takes,
-        new_debt: first.new_debt + second.new_debt,
-        reversed: first.reversed,
-        gift_reversed: second.reversed,
-    }
+    out
 }
 
 /// When points earned at `earned_at` become spendable.

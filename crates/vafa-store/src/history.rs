@@ -216,8 +216,8 @@ pub struct Book {
     customers: HashMap<String, CustomerBook>,
     /// Purchase id → (customer, index into `rows.purchases`).
     purchases: HashMap<String, (String, usize)>,
-    /// Purchase id → the tier gift it brought.
-    gifts: HashMap<String, BookGift>,
+    /// Customer id → the tier gifts purchases brought them, oldest first.
+    gifts: HashMap<String, Vec<BookGift>>,
     rows: HistoryRows,
     /// When the history is written (purchases' `created_at`).
     written_at: Timestamp,
@@ -666,16 +666,16 @@ impl Book {
                 legs,
             )?;
             self.set_lot_entry(customer_id, &lot, &id);
-            self.gifts.insert(
-                purchase_id.to_owned(),
-                BookGift {
+            self.gifts
+                .entry(customer_id.to_owned())
+                .or_default()
+                .push(BookGift {
                     level: to,
                     lot: lot.clone(),
                     points: gift,
                     at,
                     taken: 0,
-                },
-            );
+                });
             entry_id = Some(id);
             gift_lot = Some(lot);
         }
@@ -772,26 +772,22 @@ impl Book {
             at,
         )
         .reversed;
-        let (gift_lot, gift_due) = match self.gift_to_take_back(
-            &customer_id,
-            purchase_id,
-            dues.amount,
-            own_reversed,
-            at,
-        ) {
-            Some((lot, due)) => (lots.iter().position(|l| l.id == lot), due),
-            None => (None, 0),
-        };
+        let sold_at = self.rows.purchases[index].occurred_at;
+        let gifts = self.gifts_to_take_back(&customer_id, sold_at, dues.amount, own_reversed, at);
+        let gift_plan: Vec<(Option<usize>, i64)> = gifts
+            .iter()
+            .map(|(_, lot, due)| (lots.iter().position(|l| &l.id == lot), *due))
+            .collect();
         let reversal = vafa_core::ledger::plan_return(
             &lots,
             own,
             dues.points.min(reversible),
-            gift_lot,
-            gift_due,
+            &gift_plan,
             policy,
             debt,
             at,
         );
+        let gift_reversed = reversal.gift_reversed();
         let mut legs: Vec<BookLeg> = reversal
             .takes
             .iter()
@@ -806,11 +802,11 @@ impl Book {
                 lot: None,
             });
         }
-        if reversal.reversed + reversal.gift_reversed > 0 {
+        if reversal.reversed + gift_reversed > 0 {
             legs.push(BookLeg::program(
                 "issued",
                 POINTS,
-                reversal.reversed + reversal.gift_reversed,
+                reversal.reversed + gift_reversed,
             ));
         }
         // The book never spends cashback, so all that was earned is still there.
@@ -825,7 +821,7 @@ impl Book {
         let explanation = serde_json::json!({
             "policy": policy, "amount_minor": dues.amount, "points_due": dues.points,
             "points_reversed": reversal.reversed, "debt_added": reversal.new_debt,
-            "tier_gift_points_reversed": reversal.gift_reversed,
+            "tier_gift_points_reversed": gift_reversed,
             "cashback_due_minor": dues.cashback, "cashback_reversed_minor": cash,
         });
         let entry_id = self.post(
@@ -857,8 +853,10 @@ impl Book {
         {
             sale.1 = net;
         }
-        if let Some(g) = self.gifts.get_mut(purchase_id) {
-            g.taken += reversal.gift_reversed;
+        if let Some(list) = self.gifts.get_mut(&customer_id) {
+            for ((i, _, _), took) in gifts.iter().zip(&reversal.gifts_reversed) {
+                list[*i].taken += took;
+            }
         }
         self.rows.returns.push(HistoryReturn {
             id: id_at("ret", at),
@@ -868,42 +866,56 @@ impl Book {
             cashback_reversed: cash,
             points_due: dues.points,
             cashback_due: dues.cashback,
-            gift_points_reversed: reversal.gift_reversed,
+            gift_points_reversed: gift_reversed,
             entry_id,
             at,
         });
         Ok(dues.amount)
     }
 
-    /// As the live return's: the gift `purchase_id` brought, when what its customer
-    /// qualifies with — since the start of the window the upgrade was judged in, net of
-    /// this return (`amount`, or its own `points` reversed) — is below the gift's tier;
-    /// less what was taken before and what of it expired.
-    fn gift_to_take_back(
+    /// As the live return's: every gift a purchase gave the customer that is not taken
+    /// back whole and whose tier they no longer reach — what they qualify with since the
+    /// start of the window that upgrade was judged in, net of this return (`amount`, or
+    /// its own `points` reversed, when the sale at `sold_at` is in that window) — newest
+    /// first, as (index into the customer's gifts, lot, points), less what expired.
+    fn gifts_to_take_back(
         &self,
         customer_id: &str,
-        purchase_id: &str,
+        sold_at: Timestamp,
         amount: i64,
         points: i64,
         at: Timestamp,
-    ) -> Option<(String, i64)> {
-        let g = self.gifts.get(purchase_id)?;
-        let c = self.customers.get(customer_id)?;
-        let expired = c.expired.get(&g.lot).copied().unwrap_or(0);
-        let due = g.points - g.taken - expired;
-        let (ladder, calendar) = self.ladder.as_ref()?;
-        let start = ladder.window_start(g.at, &self.tz, *calendar);
-        let value: i64 = c
-            .sales
-            .iter()
-            .filter(|(t, _, _)| *t >= start && *t <= at.max(g.at))
-            .map(|(_, v, _)| v)
-            .sum::<i64>()
-            - match ladder.metric {
+    ) -> Vec<(usize, String, i64)> {
+        let (Some(list), Some(c), Some((ladder, calendar))) = (
+            self.gifts.get(customer_id),
+            self.customers.get(customer_id),
+            self.ladder.as_ref(),
+        ) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for (i, g) in list.iter().enumerate().rev() {
+            let start = ladder.window_start(g.at, &self.tz, *calendar);
+            let end = at.max(g.at);
+            let this_return = match ladder.metric {
                 vafa_core::tiers::TierMetric::Spend => amount,
                 vafa_core::tiers::TierMetric::EarnedPoints => points,
             };
-        (due > 0 && value < ladder.tiers[g.level].threshold).then(|| (g.lot.clone(), due))
+            let in_window = sold_at >= start && sold_at <= end;
+            let value: i64 = c
+                .sales
+                .iter()
+                .filter(|(t, _, _)| *t >= start && *t <= end)
+                .map(|(_, v, _)| v)
+                .sum::<i64>()
+                - if in_window { this_return } else { 0 };
+            let expired = c.expired.get(&g.lot).copied().unwrap_or(0);
+            let due = g.points - g.taken - expired;
+            if due > 0 && value < ladder.tiers[g.level].threshold {
+                out.push((i, g.lot.clone(), due));
+            }
+        }
+        out
     }
 
     /// Credit `points` by hand (an opening balance carried over from another system): a

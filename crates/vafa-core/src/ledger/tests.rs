@@ -321,22 +321,22 @@ fn a_return_takes_its_gift_after_its_points() {
         &lots,
         Some(1),
         10,
-        Some(2),
-        40,
+        &[(Some(2), 40)],
         ReturnPolicy::OnlyPending,
         0,
         t,
     );
     assert_eq!(
-        (r.takes, r.new_debt, r.reversed, r.gift_reversed),
-        (vec![(1, 10), (2, 40)], 0, 10, 40)
+        (r.takes, r.new_debt, r.reversed, r.gifts_reversed),
+        (vec![(1, 10), (2, 40)], 0, 10, vec![40])
     );
     // The gift spent already (its lot gone): within_balance takes what the balance
     // holds, allow_negative the rest as a debt, only_pending nothing.
     let spent = vec![lots[0].clone(), lots[1].clone()];
     let under = |policy| {
-        let r = plan_return(&spent, Some(1), 10, None, 40, policy, 0, t);
-        (r.takes, r.new_debt, r.gift_reversed)
+        let r = plan_return(&spent, Some(1), 10, &[(None, 40)], policy, 0, t);
+        let gift = r.gift_reversed();
+        (r.takes, r.new_debt, gift)
     };
     assert_eq!(
         under(ReturnPolicy::WithinBalance),
@@ -372,18 +372,18 @@ proptest! {
         let own = own.filter(|i| *i < lots.len());
         let gift_lot = gift_lot.filter(|i| *i < lots.len() && Some(*i) != own);
         let alone = plan_reversal(&lots, own, points, policy, debt, t);
-        let none = plan_return(&lots, own, points, gift_lot, 0, policy, debt, t);
+        let none = plan_return(&lots, own, points, &[], policy, debt, t);
         prop_assert_eq!((&none.takes, none.new_debt, none.reversed), (&alone.takes, alone.new_debt, alone.reversed));
-        let r = plan_return(&lots, own, points, gift_lot, gift, policy, debt, t);
+        let r = plan_return(&lots, own, points, &[(gift_lot, gift), (None, gift)], policy, debt, t);
         prop_assert_eq!(r.reversed, alone.reversed);
-        prop_assert!(r.gift_reversed <= gift);
+        prop_assert!(r.gifts_reversed.iter().all(|g| *g <= gift));
         let mut seen = std::collections::HashSet::new();
         for (i, take) in &r.takes {
             prop_assert!(seen.insert(*i));
             prop_assert!(*take > 0 && *take <= lots[*i].remaining);
         }
         let taken: i64 = r.takes.iter().map(|(_, t)| t).sum();
-        prop_assert_eq!(taken + r.new_debt, r.reversed + r.gift_reversed);
+        prop_assert_eq!(taken + r.new_debt, r.reversed + r.gift_reversed());
     }
 }
 

@@ -239,14 +239,17 @@ macro_rules! ledger_ops {
                 Ok(posted.0 + unposted)
             }
 
-            /// The entry gift a return of `purchase_id` takes back, and the gift's lot:
-            /// when the purchase upgraded the customer and what they qualify with, since
-            /// the start of the window that upgrade was judged in and net of this return
-            /// (`amount` of money, `points` of its own points), is below the tier's
-            /// threshold. Less what earlier returns took and what of the gift expired.
-            /// A tier since taken off the ladder keeps its gifts.
+            /// The tier entry gifts a return of `purchase_id` takes back, newest first, as
+            /// (tier change, the gift's lot, points): every gift a purchase gave the
+            /// customer (or a record merged into them) that returns have not taken back
+            /// whole, whose tier the customer no longer reaches — what they qualify with
+            /// since the start of the window that upgrade was judged in, net of this return
+            /// (`amount` of money, `points` of its own points, when the purchase is in that
+            /// window). So any return counts, not only the purchase that crossed the
+            /// threshold. Less what expired of a gift; a tier since taken off the ladder
+            /// keeps its gifts.
             #[allow(clippy::too_many_arguments)]
-            async fn gift_to_take_back<C: Db>(
+            async fn gifts_to_take_back<C: Db>(
                 conn: &mut C,
                 program: &Program,
                 purchase_id: &str,
@@ -254,36 +257,52 @@ macro_rules! ledger_ops {
                 amount: i64,
                 points: i64,
                 now: jiff::Timestamp,
-            ) -> Result<Option<(Option<String>, i64)>> {
-                let row: Option<(String, i64, Option<String>, i64, i64)> = db::query(
-                    "SELECT t.to_tier, t.gift_points, t.gift_lot_id, t.at, \
-                     (SELECT CAST(COALESCE(SUM(r.gift_points_reversed), 0) AS BIGINT) FROM purchase_returns r \
-                      WHERE r.purchase_id = t.purchase_id) \
-                     FROM tier_changes t WHERE t.purchase_id = $1 AND t.gift_points > 0",
+            ) -> Result<Vec<(String, Option<String>, i64)>> {
+                let rows: Vec<(String, String, i64, i64, Option<String>, i64)> = db::query(
+                    "SELECT id, to_tier, gift_points, gift_reversed, gift_lot_id, at FROM tier_changes \
+                     WHERE program_id = $1 AND purchase_id IS NOT NULL AND gift_points > gift_reversed \
+                     AND (customer_id = $2 OR customer_id IN (SELECT id FROM customers WHERE program_id = $1 AND merged_into = $2)) \
+                     ORDER BY at DESC, id DESC",
                 )
-                .bind(purchase_id)
-                .fetch_optional(&mut *conn)
+                .bind(&program.id)
+                .bind(customer_id)
+                .fetch_all(&mut *conn)
                 .await?;
-                let Some((tier, gift, lot, at, taken)) = row else { return Ok(None) };
-                let expired = match &lot {
-                    Some(id) => Self::lot_expired_points(&mut *conn, id, now).await?,
-                    None => 0,
-                };
-                let due = gift - taken - expired;
-                if due <= 0 {
-                    return Ok(None);
+                if rows.is_empty() {
+                    return Ok(Vec::new());
                 }
-                let Some(ladder) = Self::ladder_of(&mut *conn, &program.id).await? else { return Ok(None) };
-                let Some(level) = ladder.index_of(&tier) else { return Ok(None) };
-                let at = from_micros(at)?;
+                let Some(ladder) = Self::ladder_of(&mut *conn, &program.id).await? else { return Ok(Vec::new()) };
+                let (sold_at,): (i64,) = db::query("SELECT occurred_at FROM purchases WHERE id = $1")
+                    .bind(purchase_id)
+                    .fetch_one(&mut *conn)
+                    .await?;
                 let tz = jiff::tz::TimeZone::get(&program.timezone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let start = ladder.window_start(at, &tz, calendar_of(program.locale));
-                let value = Self::qualifying_value(&mut *conn, &program.id, customer_id, ladder.metric, start, now.max(at)).await?
-                    - match ladder.metric {
+                let mut out = Vec::new();
+                for (id, tier, gift, taken, lot, at) in rows {
+                    let Some(level) = ladder.index_of(&tier) else { continue };
+                    let at = from_micros(at)?;
+                    let start = ladder.window_start(at, &tz, calendar_of(program.locale));
+                    let end = now.max(at);
+                    let this_return = match ladder.metric {
                         vafa_core::tiers::TierMetric::Spend => amount,
                         vafa_core::tiers::TierMetric::EarnedPoints => points,
                     };
-                Ok((value < ladder.tiers[level].threshold).then_some((lot, due)))
+                    let in_window = sold_at >= micros(start) && sold_at <= micros(end);
+                    let value = Self::qualifying_value(&mut *conn, &program.id, customer_id, ladder.metric, start, end).await?
+                        - if in_window { this_return } else { 0 };
+                    if value >= ladder.tiers[level].threshold {
+                        continue;
+                    }
+                    let expired = match &lot {
+                        Some(l) => Self::lot_expired_points(&mut *conn, l, now).await?,
+                        None => 0,
+                    };
+                    let due = gift - taken - expired;
+                    if due > 0 {
+                        out.push((id, lot, due));
+                    }
+                }
+                Ok(out)
             }
 
             /// A new lot (remaining 0 until its earning posting lands).
@@ -1012,13 +1031,23 @@ macro_rules! ledger_ops {
                 let reversible = (purchase.points_earned - expired_own - purchase.points_reversed).max(0);
                 let own_reversed = vafa_core::ledger::plan_reversal(
                     &lots, own, points_due.min(reversible), settings.return_policy, account.debt, ctx.now).reversed;
-                let (gift_lot, gift_due) =
-                    match Self::gift_to_take_back(&mut tx, &program, purchase_id, &customer_id, amount, own_reversed, ctx.now).await? {
-                        Some((lot, due)) => (lot.and_then(|id| lots.iter().position(|l| l.id == id)), due),
-                        None => (None, 0),
-                    };
+                let gifts = Self::gifts_to_take_back(&mut tx, &program, purchase_id, &customer_id, amount, own_reversed, ctx.now).await?;
+                let gift_plan: Vec<(Option<usize>, i64)> = gifts
+                    .iter()
+                    .map(|(_, lot, due)| (lot.as_ref().and_then(|id| lots.iter().position(|l| &l.id == id)), *due))
+                    .collect();
                 let reversal = vafa_core::ledger::plan_return(
-                    &lots, own, points_due.min(reversible), gift_lot, gift_due, settings.return_policy, account.debt, ctx.now);
+                    &lots, own, points_due.min(reversible), &gift_plan, settings.return_policy, account.debt, ctx.now);
+                for ((change, _, _), took) in gifts.iter().zip(&reversal.gifts_reversed) {
+                    if *took > 0 {
+                        sqlx::query("UPDATE tier_changes SET gift_reversed = gift_reversed + $1 WHERE id = $2")
+                            .bind(took)
+                            .bind(change)
+                            .execute(&mut *tx)
+                            .await?;
+                    }
+                }
+                let gift_reversed = reversal.gift_reversed();
                 let currency = program.currency.code();
                 let cash_acct = AccountSpec::customer_cashback(&customer_id, currency);
                 let cash_balance = Self::lock_account(&mut tx, &ctx.program_id, &cash_acct, ctx.now).await?.balance;
@@ -1049,8 +1078,8 @@ macro_rules! ledger_ops {
                 if reversal.new_debt > 0 {
                     legs.push(Leg::new(points_acct.clone(), -reversal.new_debt));
                 }
-                if reversal.reversed + reversal.gift_reversed > 0 {
-                    legs.push(Leg::new(AccountSpec::program("issued", POINTS, &customer_id), reversal.reversed + reversal.gift_reversed));
+                if reversal.reversed + gift_reversed > 0 {
+                    legs.push(Leg::new(AccountSpec::program("issued", POINTS, &customer_id), reversal.reversed + gift_reversed));
                 }
                 if refund.cashback_minor > 0 {
                     legs.push(Leg::new(cash_acct.clone(), refund.cashback_minor));
@@ -1064,7 +1093,7 @@ macro_rules! ledger_ops {
                 let explanation = serde_json::json!({
                     "policy": settings.return_policy, "amount_minor": amount, "points_due": points_due,
                     "points_reversed": reversal.reversed, "debt_added": reversal.new_debt,
-                    "tier_gift_points_reversed": reversal.gift_reversed, "cashback_due_minor": cash_due, "cashback_reversed_minor": cash_reversed,
+                    "tier_gift_points_reversed": gift_reversed, "cashback_due_minor": cash_due, "cashback_reversed_minor": cash_reversed,
                     "points_refunded": refund.points, "points_refunded_value_minor": refund.points_value_minor,
                     "refund_debt_paid": refund_debt_paid, "cashback_refunded_minor": refund.cashback_minor,
                     "money_refund_minor": money_refund,
@@ -1107,7 +1136,7 @@ macro_rules! ledger_ops {
                 .bind(money_refund)
                 .bind(points_due)
                 .bind(cash_due)
-                .bind(reversal.gift_reversed)
+                .bind(gift_reversed)
                 .execute(&mut *tx)
                 .await?;
                 let balance = Self::snapshot(&mut tx, &ctx.program_id, &customer_id, ctx.now, false).await?;
@@ -1120,7 +1149,7 @@ macro_rules! ledger_ops {
                     points_due,
                     points_reversed: reversal.reversed,
                     points_debt_added: reversal.new_debt,
-                    tier_gift_points_reversed: reversal.gift_reversed,
+                    tier_gift_points_reversed: gift_reversed,
                     cashback_reversed_minor: cash_reversed,
                     points_refunded: refund.points,
                     cashback_refunded_minor: refund.cashback_minor,

@@ -1,8 +1,8 @@
 //! Model-based property test: random sequences of purchase (some paid partly with points
 //! through the checkout), return, redeem, adjust, transfer, expire, tier evaluation and
 //! clock advance, against a simple reference model. The program has a tier whose entry
-//! gift is pending with the purchase that crossed its threshold and taken back by the
-//! return that falls below it. After every
+//! gift is pending with the purchase that crossed its threshold and taken back by any
+//! return that leaves the customer below it. After every
 //! step each customer's balance equals the model's; after each case the ledger
 //! verifies (zero sums, balances, lots, running balances).
 
@@ -358,18 +358,30 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
                 let left = due.min((mp.earned - m.expired_of(own, t) - mp.reversed).max(0));
                 mp.reversed += left;
                 m.reverse(left, own, t);
-                // Below silver now: the gift goes back too, less what of it expired.
-                let (gift, gift_taken) = (mp.gift, mp.gift_taken);
+                // Below silver now: every gift a purchase gave this customer and returns
+                // have not taken back goes back, newest first, less what of it expired —
+                // whichever purchase comes back.
                 let below = qualifying(&purchases, c) < SILVER;
+                let mut gift_back = 0;
+                let givers: Vec<usize> = (0..purchases.len())
+                    .rev()
+                    .filter(|&i| {
+                        below
+                            && purchases[i].c == c
+                            && purchases[i].gift
+                            && purchases[i].gift_taken < GIFT
+                    })
+                    .collect();
+                for i in givers {
+                    let gseq = purchases[i].seq;
+                    let m = &mut model[c];
+                    let its_gift = |l: &MLot| l.seq == gseq && l.gift;
+                    let back = (GIFT - purchases[i].gift_taken - m.expired_of(its_gift, t)).max(0);
+                    m.reverse(back, its_gift, t);
+                    purchases[i].gift_taken += back;
+                    gift_back += back;
+                }
                 let m = &mut model[c];
-                let its_gift = |l: &MLot| l.seq == pseq && l.gift;
-                let gift_back = if gift && below {
-                    (GIFT - gift_taken - m.expired_of(its_gift, t)).max(0)
-                } else {
-                    0
-                };
-                m.reverse(gift_back, its_gift, t);
-                purchases[p].gift_taken += gift_back;
                 if let Some(back) = m
                     .lots
                     .iter_mut()
@@ -562,6 +574,21 @@ fn sequences_found_before_still_match_the_model() {
             },
             Op::ReturnRest { p: 1 },
             Op::Evaluate,
+        ],
+        // The gift came with the second purchase; returning the first leaves the customer
+        // below silver, and takes it back all the same.
+        vec![
+            Op::Purchase {
+                c: 0,
+                total: 20_000,
+                pay: false,
+            },
+            Op::Purchase {
+                c: 0,
+                total: 6_000,
+                pay: false,
+            },
+            Op::ReturnRest { p: 0 },
         ],
     ];
     for db in rt.block_on(backends()) {
