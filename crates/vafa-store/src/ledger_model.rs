@@ -180,6 +180,12 @@ pub struct ReturnOutcome {
     /// because the return leaves them below that tier's threshold.
     #[serde(default)]
     pub tier_gift_points_reversed: i64,
+    /// The purchase back whole: the unused reward claims its rules gave, cancelled, and
+    /// the unused coupon codes they handed out, voided.
+    #[serde(default)]
+    pub withdrawn_claims: Vec<String>,
+    #[serde(default)]
+    pub withdrawn_coupons: Vec<String>,
     pub cashback_reversed_minor: i64,
     /// Of the points that paid for the purchase (checkout), those given back for the
     /// returned share.

@@ -538,6 +538,10 @@ pub struct ReturnView {
     /// because the return leaves them below that tier's threshold (under the same
     /// return policy as the purchase's own points).
     pub tier_gift_points_reversed: i64,
+    /// The purchase back whole: the unused reward claims its rules gave, cancelled (their
+    /// stock returns), and the unused coupon codes they handed out, voided.
+    pub withdrawn_claims: Vec<String>,
+    pub withdrawn_coupons: Vec<String>,
     pub cashback_reversed: MoneyDto,
     /// Of the points that paid for a checkout purchase, those given back for the returned
     /// share (in a lot available at once, expiring when the latest lot they came from
@@ -562,6 +566,8 @@ impl ReturnView {
             points_reversed: o.points_reversed,
             points_debt_added: o.points_debt_added,
             tier_gift_points_reversed: o.tier_gift_points_reversed,
+            withdrawn_claims: o.withdrawn_claims,
+            withdrawn_coupons: o.withdrawn_coupons,
             cashback_reversed: MoneyDto::of(o.cashback_reversed_minor, c),
             points_refunded: o.points_refunded,
             cashback_refunded: MoneyDto::of(o.cashback_refunded_minor, c),

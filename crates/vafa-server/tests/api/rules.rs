@@ -420,6 +420,7 @@ async fn rules_give_rewards_and_coupons() {
         let id = c["id"].as_str().unwrap().to_owned();
         let mut codes = Vec::new();
         let mut claims = Vec::new();
+        let mut sales = Vec::new();
         for _ in 0..2 {
             let p = app
                 .post(
@@ -429,6 +430,7 @@ async fn rules_give_rewards_and_coupons() {
                 .await
                 .ok(201)
                 .clone();
+            sales.push(p["id"].as_str().unwrap().to_owned());
             let r = &p["issued_rewards"][0];
             assert_eq!(
                 (
@@ -496,6 +498,29 @@ async fn rules_give_rewards_and_coupons() {
             .ok(200)["points"]["available"]
             .clone();
         assert_eq!(before, after);
+        // The second purchase back whole: its unused claim is cancelled and its code voided.
+        let back = app
+            .post(
+                &format!("/api/v1/purchases/{}/returns", sales[1]),
+                json!({"amount": irr("100000")}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!(
+            back["withdrawn_claims"],
+            json!([claims[1]]),
+            "{}: {back}",
+            app.backend
+        );
+        assert_eq!(back["withdrawn_coupons"], json!([codes[1]]));
+        let void = app
+            .post(
+                "/api/v1/coupons/check",
+                json!({"code": codes[1], "customer_id": id, "total": irr("100000")}),
+            )
+            .await;
+        void.problem(409, "coupon_used_up");
         assert!(app
             .store
             .verify_ledger(Some(&app.program_id))

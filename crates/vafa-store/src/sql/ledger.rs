@@ -785,7 +785,7 @@ macro_rules! ledger_ops {
                 // Rewards the rules gave: a reward's row after the customer's lock, as a claim
                 // takes it (a checkout's spending may hold the points account already).
                 let issued_rewards = Self::issue_rule_rewards(&mut *tx, ctx, &customer_id, &eval, &entry_id).await?;
-                let issued_coupons = Self::issue_rule_coupons(&mut *tx, ctx, &customer_id, &eval).await?;
+                let issued_coupons = Self::issue_rule_coupons(&mut *tx, ctx, &customer_id, &eval, &entry_id).await?;
                 // A line's amount is its share of what the sale came to: a discount given at
                 // the till (or a charge not itemised) is spread over the lines, so returning
                 // every line returns exactly the total.
@@ -992,6 +992,17 @@ macro_rules! ledger_ops {
                 .await?;
                 let Dues { amount, points: points_due, cashback: cash_due, lines: line_updates, refund } =
                     return_dues(&purchase, &lines, req)?;
+                // All of it back: what the rules gave with it, unused, goes too (before any
+                // account is locked, as a claim takes a reward's row).
+                let (withdrawn_claims, withdrawn_coupons) = if purchase.returned_minor + amount >= purchase.total_minor {
+                    let (entry,): (String,) = sqlx::query_as("SELECT entry_id FROM purchases WHERE id = $1")
+                        .bind(purchase_id)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    Self::withdraw_rule_awards(&mut tx, ctx, &customer_id, &entry).await?
+                } else {
+                    (Vec::new(), Vec::new())
+                };
 
                 let points_acct = AccountSpec::customer_points(&customer_id);
                 let account = Self::lock_account(&mut tx, &ctx.program_id, &points_acct, ctx.now).await?;
@@ -1150,6 +1161,8 @@ macro_rules! ledger_ops {
                     points_reversed: reversal.reversed,
                     points_debt_added: reversal.new_debt,
                     tier_gift_points_reversed: gift_reversed,
+                    withdrawn_claims,
+                    withdrawn_coupons,
                     cashback_reversed_minor: cash_reversed,
                     points_refunded: refund.points,
                     cashback_refunded_minor: refund.cashback_minor,

@@ -163,8 +163,9 @@ macro_rules! reward_ops {
                     return Err(StoreError::RewardUnavailable("the reward is out of stock".into()));
                 }
                 if let Some(limit) = def.per_customer_limit {
+                    // A claim the rules gave (0 points) is the campaign's, not one bought.
                     let (n,): (i64,) = sqlx::query_as(
-                        "SELECT COUNT(*) FROM reward_claims WHERE program_id = $1 AND reward_id = $2 AND customer_id = $3 AND status <> 'cancelled'",
+                        "SELECT COUNT(*) FROM reward_claims WHERE program_id = $1 AND reward_id = $2 AND customer_id = $3 AND status <> 'cancelled' AND points > 0",
                     )
                     .bind(&ctx.program_id)
                     .bind(reward_id)
@@ -326,24 +327,47 @@ macro_rules! reward_ops {
                 ctx: &Ctx,
                 customer_id: &str,
                 eval: &vafa_core::rules::Evaluation,
+                entry_id: &str,
             ) -> Result<Vec<crate::coupons_model::IssuedCoupon>> {
                 let mut out = Vec::new();
                 for award in eval.fired.iter().flat_map(|f| &f.awards) {
                     let vafa_core::rules::Award::Coupon { batch } = award else { continue };
                     let mut issued = crate::coupons_model::IssuedCoupon { batch_id: batch.clone(), code: None, short: None };
-                    let kind: Option<(String,)> = db::query("SELECT kind FROM coupon_batches WHERE program_id = $1 AND id = $2")
-                        .bind(&ctx.program_id)
-                        .bind(batch)
-                        .fetch_optional(&mut *conn)
-                        .await?;
-                    match kind.as_ref().map(|k| k.0.as_str()) {
+                    let row: Option<(String, String, String)> =
+                        db::query("SELECT kind, status, rules FROM coupon_batches WHERE program_id = $1 AND id = $2")
+                            .bind(&ctx.program_id)
+                            .bind(batch)
+                            .fetch_optional(&mut *conn)
+                            .await?;
+                    // A code that could not be used now is not handed out.
+                    let usable = match &row {
+                        None => Err("no such coupon batch"),
+                        Some((_, status, _)) if status != "ready" => Err("the batch is still being generated"),
+                        Some((_, _, rules)) => {
+                            let rules: vafa_core::coupons::CouponRules = decode_def(rules)?;
+                            if rules.valid_until.is_some_and(|u| ctx.now >= u) {
+                                Err("the batch's codes have expired")
+                            } else {
+                                Ok(())
+                            }
+                        }
+                    };
+                    if let Err(why) = usable {
+                        issued.short = Some(why.into());
+                        out.push(issued);
+                        continue;
+                    }
+                    match row.as_ref().map(|k| k.0.as_str()) {
                         None => issued.short = Some("no such coupon batch".into()),
                         Some("shared") => {
-                            let code: Option<(String,)> = db::query("SELECT code FROM coupon_codes WHERE program_id = $1 AND batch_id = $2")
-                                .bind(&ctx.program_id)
-                                .bind(batch)
-                                .fetch_optional(&mut *conn)
-                                .await?;
+                            let code: Option<(String,)> = db::query(
+                                "SELECT code FROM coupon_codes WHERE program_id = $1 AND batch_id = $2 \
+                                 AND (max_uses IS NULL OR uses < max_uses)",
+                            )
+                            .bind(&ctx.program_id)
+                            .bind(batch)
+                            .fetch_optional(&mut *conn)
+                            .await?;
                             issued.code = code.map(|c| c.0);
                         }
                         Some(_) => {
@@ -361,13 +385,14 @@ macro_rules! reward_ops {
                                 .await?;
                                 let Some((code,)) = next else { break };
                                 let took = db::query(
-                                    "UPDATE coupon_codes SET issued_to = $1, issued_at = $2 \
+                                    "UPDATE coupon_codes SET issued_to = $1, issued_at = $2, issued_entry = $5 \
                                      WHERE program_id = $3 AND code = $4 AND issued_to IS NULL AND uses = 0",
                                 )
                                 .bind(customer_id)
                                 .bind(micros(ctx.now))
                                 .bind(&ctx.program_id)
                                 .bind(&code)
+                                .bind(entry_id)
                                 .execute(&mut *conn)
                                 .await?;
                                 if took == 1 {
@@ -383,6 +408,56 @@ macro_rules! reward_ops {
                     out.push(issued);
                 }
                 Ok(out)
+            }
+
+            /// What the rules gave with a purchase that has now come back whole: its
+            /// unused claims are cancelled (their stock returns; a gift already shipped
+            /// stays) and its unused coupon codes can no longer be used. The claim ids and
+            /// the codes. Before any account is locked, as a claim takes a reward's row.
+            pub(crate) async fn withdraw_rule_awards<C: Db>(
+                conn: &mut C,
+                ctx: &Ctx,
+                customer_id: &str,
+                entry_id: &str,
+            ) -> Result<(Vec<String>, Vec<String>)> {
+                let sql = format!(
+                    "SELECT id, reward_id FROM reward_claims WHERE program_id = $1 AND customer_id = $2 AND entry_id = $3 \
+                     AND points = 0 AND status = 'issued' AND (fulfilment IS NULL OR fulfilment IN ('pending', 'packed')) \
+                     ORDER BY reward_id, id{}",
+                    $lock
+                );
+                let claims: Vec<(String, String)> =
+                    db::query(sql).bind(&ctx.program_id).bind(customer_id).bind(entry_id).fetch_all(&mut *conn).await?;
+                for (id, reward) in &claims {
+                    db::query(
+                        "UPDATE reward_claims SET status = 'cancelled', cancelled_at = $1, cancel_reason = 'the purchase was returned' \
+                         WHERE id = $2 AND status = 'issued'",
+                    )
+                    .bind(micros(ctx.now))
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                    db::query("UPDATE rewards SET stock_left = stock_left + 1 WHERE id = $1 AND stock_left IS NOT NULL")
+                        .bind(reward)
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                let codes: Vec<(String,)> = db::query(
+                    "SELECT code FROM coupon_codes WHERE program_id = $1 AND issued_to = $2 AND issued_entry = $3 AND uses = 0",
+                )
+                .bind(&ctx.program_id)
+                .bind(customer_id)
+                .bind(entry_id)
+                .fetch_all(&mut *conn)
+                .await?;
+                // Voided, not put back: the customer has seen the code.
+                db::query("UPDATE coupon_codes SET max_uses = 0 WHERE program_id = $1 AND issued_to = $2 AND issued_entry = $3 AND uses = 0")
+                    .bind(&ctx.program_id)
+                    .bind(customer_id)
+                    .bind(entry_id)
+                    .execute(&mut *conn)
+                    .await?;
+                Ok((claims.into_iter().map(|c| c.0).collect(), codes.into_iter().map(|c| c.0).collect()))
             }
 
             pub(crate) async fn use_reward_code_op(&self, ctx: &Ctx, code: &str) -> Result<RewardClaim> {

@@ -576,7 +576,7 @@ macro_rules! rules_ops {
                 let mut expires_at = None;
                 let entry = if points > 0 { new_id("ent") } else { String::new() };
                 let issued_rewards = Self::issue_rule_rewards(&mut tx, ctx, &customer_id, &eval, &entry).await?;
-                let issued_coupons = Self::issue_rule_coupons(&mut tx, ctx, &customer_id, &eval).await?;
+                let issued_coupons = Self::issue_rule_coupons(&mut tx, ctx, &customer_id, &eval, &entry).await?;
                 if points > 0 {
                     let acct = AccountSpec::customer_points(&customer_id);
                     let account = Self::lock_account(&mut tx, &ctx.program_id, &acct, ctx.now).await?;
