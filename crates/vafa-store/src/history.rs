@@ -713,6 +713,8 @@ impl Book {
             return Err(BookError::Return("nothing left to return".into()));
         }
         let row = crate::sql::ledger_support::PurchaseRow {
+            entry_id: p.entry_id.clone(),
+            occurred_at: crate::sql::micros(p.occurred_at),
             total_minor: p.total_minor,
             returned_minor: p.returned_minor,
             points_earned: p.points_earned,

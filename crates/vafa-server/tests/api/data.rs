@@ -25,6 +25,16 @@ R-1,C-2,,2026-10-04,5000,,,,
 R-5,C-1,,2026-10-05,-3,,,,
 ";
 
+/// An import summary's rejects as (line, field).
+fn line_and_field(summary: &serde_json::Value) -> Vec<(u64, &str)> {
+    summary["rejects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x["line"].as_u64().unwrap(), x["field"].as_str().unwrap()))
+        .collect()
+}
+
 #[tokio::test]
 async fn import_and_export_over_http() {
     each_app(|app| async move {
@@ -64,12 +74,7 @@ async fn import_and_export_over_http() {
             app.backend
         );
         assert_eq!(r["ignored_columns"], serde_json::json!(["Shoe size"]));
-        let rejects: Vec<(u64, &str)> = r["rejects"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| (x["line"].as_u64().unwrap(), x["field"].as_str().unwrap()))
-            .collect();
+        let rejects = line_and_field(&r);
         assert!(rejects.contains(&(4, "mobile")), "{rejects:?}");
         assert!(
             rejects.contains(&(5, "mobile")),
@@ -150,12 +155,7 @@ async fn import_and_export_over_http() {
             "{}: {p}",
             app.backend
         );
-        let rejects: Vec<(u64, &str)> = p["rejects"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| (x["line"].as_u64().unwrap(), x["field"].as_str().unwrap()))
-            .collect();
+        let rejects = line_and_field(&p);
         assert_eq!(
             rejects,
             [
@@ -336,12 +336,7 @@ async fn imported_purchases_go_where_the_api_would_put_them() {
             .await
             .ok(200)
             .clone();
-        let rejects: Vec<(u64, &str)> = r["rejects"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|x| (x["line"].as_u64().unwrap(), x["field"].as_str().unwrap()))
-            .collect();
+        let rejects = line_and_field(&r);
         assert_eq!(
             rejects,
             [(3, "customer_id"), (4, "customer")],

@@ -239,7 +239,7 @@ macro_rules! ledger_ops {
                 Ok(posted.0 + unposted)
             }
 
-            /// The tier entry gifts a return of `purchase_id` takes back, newest first, as
+            /// The tier entry gifts a return of a purchase sold at `sold_at` takes back, newest first, as
             /// (tier change, the gift's lot, points): every gift a purchase gave the
             /// customer (or a record merged into them) that returns have not taken back
             /// whole, whose tier the customer no longer reaches — what they qualify with
@@ -252,7 +252,7 @@ macro_rules! ledger_ops {
             async fn gifts_to_take_back<C: Db>(
                 conn: &mut C,
                 program: &Program,
-                purchase_id: &str,
+                sold_at: i64,
                 customer_id: &str,
                 amount: i64,
                 points: i64,
@@ -272,10 +272,6 @@ macro_rules! ledger_ops {
                     return Ok(Vec::new());
                 }
                 let Some(ladder) = Self::ladder_of(&mut *conn, &program.id).await? else { return Ok(Vec::new()) };
-                let (sold_at,): (i64,) = db::query("SELECT occurred_at FROM purchases WHERE id = $1")
-                    .bind(purchase_id)
-                    .fetch_one(&mut *conn)
-                    .await?;
                 let tz = jiff::tz::TimeZone::get(&program.timezone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 let mut out = Vec::new();
                 for (id, tier, gift, taken, lot, at) in rows {
@@ -971,7 +967,7 @@ macro_rules! ledger_ops {
                 // The earlier returns' money is summed under the customer's lock (above), which
                 // every return takes first: no other return of this purchase can be in flight.
                 let sql = format!(
-                    "SELECT id, customer_id, total_minor, returned_minor, points_earned, points_reversed, cashback_earned, \
+                    "SELECT id, customer_id, entry_id, occurred_at, total_minor, returned_minor, points_earned, points_reversed, cashback_earned, \
                      cashback_reversed, lot_id, points_redeemed, redeemed_value_minor, cashback_used_minor, \
                      (SELECT CAST(COALESCE(SUM(r.money_refund_minor), 0) AS BIGINT) FROM purchase_returns r \
                       WHERE r.purchase_id = purchases.id) AS money_refunded_minor, \
@@ -995,11 +991,7 @@ macro_rules! ledger_ops {
                 // All of it back: what the rules gave with it, unused, goes too (before any
                 // account is locked, as a claim takes a reward's row).
                 let (withdrawn_claims, withdrawn_coupons) = if purchase.returned_minor + amount >= purchase.total_minor {
-                    let (entry,): (String,) = sqlx::query_as("SELECT entry_id FROM purchases WHERE id = $1")
-                        .bind(purchase_id)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    Self::withdraw_rule_awards(&mut tx, ctx, &customer_id, &entry).await?
+                    Self::withdraw_rule_awards(&mut tx, ctx, &customer_id, &purchase.entry_id).await?
                 } else {
                     (Vec::new(), Vec::new())
                 };
@@ -1042,7 +1034,7 @@ macro_rules! ledger_ops {
                 let reversible = (purchase.points_earned - expired_own - purchase.points_reversed).max(0);
                 let own_reversed = vafa_core::ledger::plan_reversal(
                     &lots, own, points_due.min(reversible), settings.return_policy, account.debt, ctx.now).reversed;
-                let gifts = Self::gifts_to_take_back(&mut tx, &program, purchase_id, &customer_id, amount, own_reversed, ctx.now).await?;
+                let gifts = Self::gifts_to_take_back(&mut tx, &program, purchase.occurred_at, &customer_id, amount, own_reversed, ctx.now).await?;
                 let gift_plan: Vec<(Option<usize>, i64)> = gifts
                     .iter()
                     .map(|(_, lot, due)| (lot.as_ref().and_then(|id| lots.iter().position(|l| &l.id == id)), *due))
@@ -1348,6 +1340,8 @@ mod refund_tests {
             let (mut returned, mut sums) = (0i64, [0i64; 4]);
             for end in at {
                 let row = PurchaseRow {
+                    entry_id: String::new(),
+                    occurred_at: 0,
                     total_minor: total,
                     returned_minor: returned,
                     points_earned: 0,

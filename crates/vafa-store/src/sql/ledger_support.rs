@@ -142,6 +142,9 @@ impl LotRow {
 
 #[derive(sqlx::FromRow, Debug, Clone)]
 pub(crate) struct PurchaseRow {
+    /// Its journal entry (what its rules gave came with it) and when it was sold.
+    pub entry_id: String,
+    pub occurred_at: i64,
     pub total_minor: i64,
     pub returned_minor: i64,
     pub points_earned: i64,
