@@ -173,6 +173,15 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(_) => ErrorCode::InvalidState,
             StoreError::DuplicateUsername => ErrorCode::DuplicateUsername,
             StoreError::FeedbackAnswered => ErrorCode::FeedbackAnswered,
+            _ if e.is_transient_conflict() => {
+                tracing::warn!(error = %e, "transaction gave way to a concurrent one");
+                let mut err = Self::new(
+                    ErrorCode::ServiceUnavailable,
+                    "a concurrent request held what this one needed; nothing was written, retry it",
+                );
+                err.retry_after = Some(1);
+                return err;
+            }
             _ if e.is_unavailable() => {
                 tracing::warn!(error = %e, "store unavailable");
                 return Self::new(

@@ -103,6 +103,18 @@ impl StoreError {
                     | sqlx::Error::Io(_)
                     | sqlx::Error::Tls(_)
             )
-        )
+        ) || self.is_transient_conflict()
+    }
+
+    /// True when PostgreSQL gave up the transaction to let a concurrent one through
+    /// (deadlock detected, serialization failure): nothing was written and the same
+    /// request, retried, can succeed.
+    pub fn is_transient_conflict(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => {
+                matches!(e.code().as_deref(), Some("40P01" | "40001"))
+            }
+            _ => false,
+        }
     }
 }

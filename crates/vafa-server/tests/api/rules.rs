@@ -521,6 +521,56 @@ async fn rules_give_rewards_and_coupons() {
             )
             .await;
         void.problem(409, "coupon_used_up");
+        // A handed-out code is its customer's: another cannot check it, pay with it at a
+        // checkout or redeem it, and nothing is written; its owner still can.
+        let other = app
+            .create_customer(customer("Stranger", "09120000078"))
+            .await;
+        let oid = other["id"].as_str().unwrap().to_owned();
+        let theirs = app
+            .post(
+                "/api/v1/coupons/check",
+                json!({"code": codes[0], "customer_id": oid, "total": irr("100000")}),
+            )
+            .await;
+        let p = theirs.problem(422, "coupon_not_applicable");
+        assert!(
+            p["detail"].as_str().unwrap().contains("another customer"),
+            "{}: {p}",
+            app.backend
+        );
+        app.post(
+            "/api/v1/purchases",
+            json!({"customer_id": oid, "external_id": "stranger-1", "total": irr("100000"),
+                "coupons": [codes[0]], "checkout": {}}),
+        )
+        .await
+        .problem(422, "coupon_not_applicable");
+        app.post(
+            "/api/v1/coupons/redeem",
+            json!({"code": codes[0], "customer_id": oid, "total": irr("100000")}),
+        )
+        .await
+        .problem(422, "coupon_not_applicable");
+        let none = app
+            .get(&format!("/api/v1/customers/{oid}/ledger"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(none["items"], json!([]), "{none}");
+        let mine = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": id, "external_id": "owner-1", "total": irr("100000"),
+                    "coupons": [codes[0]], "checkout": {}}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!(
+            mine["checkout"]["coupons"][0]["discount"]["amount"], "10000",
+            "{mine}"
+        );
         assert!(app
             .store
             .verify_ledger(Some(&app.program_id))

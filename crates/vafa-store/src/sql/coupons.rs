@@ -170,15 +170,24 @@ macro_rules! coupon_ops {
                 lock: bool,
             ) -> Result<CouponUse> {
                 let sql = format!(
-                    "SELECT c.batch_id, c.uses, c.max_uses, b.rules FROM coupon_codes c JOIN coupon_batches b ON b.id = c.batch_id \
+                    "SELECT c.batch_id, c.uses, c.max_uses, b.rules, c.issued_to FROM coupon_codes c JOIN coupon_batches b ON b.id = c.batch_id \
                      WHERE c.program_id = $1 AND c.code = $2{}",
                     // Only the code's row: locking the batch too would queue every use of it.
                     if lock { $lock.replace("FOR UPDATE", "FOR UPDATE OF c") } else { String::new() }
                 );
-                let row: Option<(String, i64, Option<i64>, String)> =
+                let row: Option<(String, i64, Option<i64>, String, Option<String>)> =
                     db::query(&sql).bind(program_id).bind(code).fetch_optional(&mut *conn).await?;
-                let (batch_id, uses, max_uses, rules) = row.ok_or(StoreError::NotFound("coupon"))?;
+                let (batch_id, uses, max_uses, rules, issued_to) = row.ok_or(StoreError::NotFound("coupon"))?;
                 let rules: vafa_core::coupons::CouponRules = decode_def(&rules)?;
+                // A code a campaign handed to one customer is theirs: a cashier typing it
+                // for someone else is refused. (A merge moves it to the survivor.)
+                if let (Some(owner), Some(customer)) = (issued_to.as_deref(), customer_id) {
+                    if owner != customer {
+                        return Err(StoreError::CouponNotApplicable(
+                            "this code was given to another customer".to_owned(),
+                        ));
+                    }
+                }
                 if max_uses.is_some_and(|m| uses >= m) {
                     return Err(StoreError::CouponUsedUp);
                 }

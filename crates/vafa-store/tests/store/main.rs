@@ -14,6 +14,7 @@ mod model;
 mod programs;
 mod rewards;
 mod tiers;
+mod transient;
 mod writer;
 
 use std::sync::Arc;
