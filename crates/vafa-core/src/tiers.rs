@@ -148,11 +148,19 @@ impl TierLadder {
             if t.discount_percent < Decimal::ZERO || t.discount_percent > Decimal::from(100) {
                 e.push(f("discount_percent"), "must be between 0 and 100");
             }
-            if t.entry_gift_points < 0 {
-                e.push(f("entry_gift_points"), "must not be negative");
+            // A gift no account could hold would refuse every purchase that reaches the tier.
+            if !(0..=crate::ledger::MAX_EARN_POINTS).contains(&t.entry_gift_points) {
+                e.push(
+                    f("entry_gift_points"),
+                    format!("must be between 0 and {}", crate::ledger::MAX_EARN_POINTS),
+                );
             }
+            let distinct: std::collections::HashSet<&str> =
+                t.free_items.iter().map(|s| s.trim()).collect();
             if t.free_items.len() > 50 || t.free_items.iter().any(|s| s.trim().is_empty()) {
                 e.push(f("free_items"), "at most 50 non-empty SKUs");
+            } else if distinct.len() != t.free_items.len() {
+                e.push(f("free_items"), "names an SKU twice");
             }
         }
         e.finish(|| ())
@@ -318,6 +326,8 @@ mod tests {
         l.tiers[2].threshold = 1000;
         l.tiers[3].code = "VIP!".into();
         l.tiers[1].discount_percent = Decimal::from(101);
+        l.tiers[1].entry_gift_points = i64::MAX;
+        l.tiers[2].free_items = vec!["LATTE".into(), " LATTE".into()];
         let fields: Vec<String> = l
             .validate()
             .unwrap_err()
@@ -331,7 +341,9 @@ mod tests {
                 "window.months",
                 "tiers[0].threshold",
                 "tiers[1].discount_percent",
+                "tiers[1].entry_gift_points",
                 "tiers[2].threshold",
+                "tiers[2].free_items",
                 "tiers[3].code"
             ]
         );

@@ -488,7 +488,10 @@ impl CampaignDef {
             .budget_points
             .is_some_and(|b| !(1..=MAX_POINTS * 1000).contains(&b))
         {
-            e.push("budget_points", "must be positive");
+            e.push(
+                "budget_points",
+                format!("must be between 1 and {}", MAX_POINTS * 1000),
+            );
         }
         let audience = match &self.audience {
             None => None,

@@ -198,6 +198,18 @@ pub struct ClvQuery {
     pub limit: Option<u32>,
 }
 
+/// The model's own parameters: the fit, without the customers' list options.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ClvModelQuery {
+    /// Last local date of the calibration period (default today).
+    #[param(value_type = Option<String>, format = Date)]
+    pub calibration_end: Option<jiff::civil::Date>,
+    /// The period repeat purchases are counted in (default `day`).
+    pub time_unit: Option<TimeUnit>,
+}
+
 struct Fitted {
     calibration_end: jiff::civil::Date,
     unit: TimeUnit,
@@ -292,13 +304,20 @@ pub struct ClvModelView {
 /// The fitted models: BG/NBD (`r`, `alpha`, `a`, `b`) for purchases and survival,
 /// Gamma-Gamma (`p`, `q`, `gamma`) for spend, each with its log-likelihood.
 #[utoipa::path(get, path = "/api/v1/analytics/clv/model", tag = "analytics",
-    params(ClvQuery), responses((status = 200, body = ClvModelView), (status = 422, description = "too little data to fit")),
+    params(ClvModelQuery), responses((status = 200, body = ClvModelView), (status = 422, description = "too little data to fit, or a parameter it does not take")),
     security(("api_key" = ["analytics.read"])))]
 pub async fn clv_model(
     State(state): State<AppState>,
     auth: Auth,
-    Query(q): Query<ClvQuery>,
+    Query(q): Query<ClvModelQuery>,
 ) -> ApiResult<axum::Json<ClvModelView>> {
+    let q = ClvQuery {
+        calibration_end: q.calibration_end,
+        time_unit: q.time_unit,
+        horizon_days: None,
+        order: None,
+        limit: None,
+    };
     Ok(axum::Json(
         clv_model_report(&report_ctx(&state, &auth), &q).await?,
     ))

@@ -1,6 +1,6 @@
 //! `/api/v1/audit`: who changed what, newest first.
 
-use crate::api::customers::page_request;
+use crate::api::customers::id_page_request;
 use crate::auth::Auth;
 use crate::error::ApiResult;
 use crate::extract::Query;
@@ -71,7 +71,10 @@ pub async fn list(
 ) -> ApiResult<axum::Json<AuditPage>> {
     let page = state
         .store
-        .list_audit(auth.program_id(), &page_request(q.cursor, q.limit)?)
+        .list_audit(
+            auth.program_id(),
+            &id_page_request(q.cursor, q.limit, vafa_store::ids::AUDIT)?,
+        )
         .await?;
     Ok(axum::Json(AuditPage {
         items: page.items.into_iter().map(Into::into).collect(),

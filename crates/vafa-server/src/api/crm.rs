@@ -220,7 +220,8 @@ pub async fn list_interactions(
     Path(customer_id): Path<String>,
     Query(q): Query<PageQuery>,
 ) -> ApiResult<axum::Json<CrmPage<Interaction>>> {
-    let page = page_request(q.cursor, q.limit)?;
+    let page =
+        crate::api::customers::id_page_request(q.cursor, q.limit, vafa_store::ids::INTERACTION)?;
     let p = state
         .store
         .customer_interactions(auth.program_id(), &customer_id, &page)
@@ -526,7 +527,7 @@ pub async fn list_tickets(
         assignee_id: q.assignee_id,
         customer_id: q.customer_id,
         breached: q.breached.unwrap_or(false),
-        page: page_request(q.cursor, q.limit)?,
+        page: crate::api::customers::id_page_request(q.cursor, q.limit, vafa_store::ids::TICKET)?,
     };
     let p = state
         .store
@@ -882,7 +883,7 @@ pub async fn list_feedback(
             .as_deref()
             .map(|s| parse_when("to", s, &tz))
             .transpose()?,
-        page: page_request(q.cursor, q.limit)?,
+        page: crate::api::customers::id_page_request(q.cursor, q.limit, vafa_store::ids::FEEDBACK)?,
     };
     let p = state.store.list_feedback(auth.program_id(), &query).await?;
     Ok(axum::Json(p.into()))
@@ -1282,7 +1283,7 @@ pub async fn list_outbox(
             ));
         }
     }
-    let page = page_request(q.cursor, q.limit)?;
+    let page = crate::api::customers::id_page_request(q.cursor, q.limit, vafa_store::ids::OUTBOX)?;
     let p = state
         .store
         .list_outbox(auth.program_id(), q.status.as_deref(), &page)

@@ -108,7 +108,9 @@ struct Conv<'a> {
 impl Conv<'_> {
     fn text(&mut self, field: &str, p: Patch<String>, max: usize) -> Patch<String> {
         self.parse(field, p, |s| {
-            validate::short_text(s, max).and_then(|v| v.ok_or_else(String::new))
+            // Only invisible marks (ZWNJ, bidi controls) left after cleaning: nothing a reader sees.
+            validate::short_text(s, max)
+                .and_then(|v| v.ok_or_else(|| "has no visible characters".to_owned()))
         })
     }
 

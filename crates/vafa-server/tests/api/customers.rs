@@ -245,6 +245,20 @@ async fn search_update_erase_merge() {
             ]
         );
         assert!(audit.body["next_cursor"].is_string());
+        // Nor do customer-care records start for an erased or merged record.
+        for who in [id, dup_id] {
+            app.post(
+                "/api/v1/tickets",
+                json!({"customer_id": who, "subject": "late"}),
+            )
+            .await
+            .problem(409, "customer_closed");
+            app.post("/api/v1/orders", json!({"customer_id": who}))
+                .await
+                .problem(409, "customer_closed");
+        }
+        let tickets = app.get("/api/v1/tickets").await.ok(200).clone();
+        assert_eq!(tickets["items"], json!([]), "{}: {tickets}", app.backend);
     })
     .await;
 }

@@ -256,9 +256,26 @@ async fn ledger_inputs_out_of_range_are_named_fields() {
             format!("/api/v1/customers/{id}/ledger?cursor=%F0%9F%98%80"),
             format!("/api/v1/customers/{id}/purchases?cursor=pur_zzzz"),
             format!("/api/v1/customers/{id}/purchases?cursor=ent_0190a7b2c3d4e5f60718293a4b5c6d7e"),
+            format!("/api/v1/customers/{id}/interactions?cursor=abc"),
+            "/api/v1/tickets?cursor=zzzz".to_owned(),
+            "/api/v1/audit?cursor=2026-02-30".to_owned(),
+            "/api/v1/outbox?cursor=-1".to_owned(),
+            "/api/v1/feedback?cursor=0".to_owned(),
         ] {
             assert_eq!(field(&app.get(&path).await), "cursor", "{path}");
         }
+        let invisible = app
+            .post(
+                "/api/v1/customers",
+                json!({"first_name": "\u{200b}\u{200c}", "mobile": "09129990011"}),
+            )
+            .await;
+        let p = invisible.problem(422, "validation_failed");
+        assert_eq!(p["errors"][0]["field"], "first_name");
+        assert_eq!(p["errors"][0]["message"], "has no visible characters");
+        // The model's route takes only the fit's parameters; the list's are refused by name.
+        let model = app.get("/api/v1/analytics/clv/model?order=abc").await;
+        assert_eq!(field(&model), "order", "{}", app.backend);
         // An empty cursor is the first page, on every list alike.
         for list in ["ledger", "purchases"] {
             let first = app

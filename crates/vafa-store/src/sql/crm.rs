@@ -401,6 +401,28 @@ macro_rules! crm_ops {
                 }
             }
 
+            /// [`check_customer`] for a new record about the customer (ticket, order, task,
+            /// interaction, feedback): an erased or merged record takes none — the survivor
+            /// of a merge is the one to name.
+            async fn check_open_customer(
+                conn: &mut <$db as sqlx::Database>::Connection,
+                program_id: &str,
+                id: &str,
+            ) -> Result<String> {
+                let name = Self::check_customer(&mut *conn, program_id, id).await?;
+                let (status,): (String,) = sqlx::query_as("SELECT status FROM customers WHERE program_id = $1 AND id = $2")
+                    .bind(program_id)
+                    .bind(id)
+                    .fetch_one(&mut *conn)
+                    .await?;
+                match status.parse::<vafa_core::customer::CustomerStatus>().map_err(StoreError::Corrupt)? {
+                    closed @ (vafa_core::customer::CustomerStatus::Erased | vafa_core::customer::CustomerStatus::Merged) => {
+                        Err(StoreError::CustomerClosed(closed.as_str()))
+                    }
+                    _ => Ok(name),
+                }
+            }
+
             // ---- settings ----
 
             async fn crm_settings_in(conn: &mut <$db as sqlx::Database>::Connection, program_id: &str) -> Result<CrmSettings> {
@@ -566,7 +588,7 @@ macro_rules! crm_ops {
 
             pub(crate) async fn record_interaction_op(&self, ctx: &Ctx, i: &NewInteraction) -> Result<Interaction> {
                 let mut tx = self.begin_write().await?;
-                Self::check_customer(&mut tx, &ctx.program_id, &i.customer_id).await?;
+                Self::check_open_customer(&mut tx, &ctx.program_id, &i.customer_id).await?;
                 let staff_id = i.staff_id.clone().or_else(|| ctx.actor.staff_id().map(str::to_owned));
                 Self::check_staff(&mut tx, &ctx.program_id, "staff_id", staff_id.as_deref()).await?;
                 Self::check_link(&mut tx, &ctx.program_id, "tickets", "ticket_id", i.ticket_id.as_deref()).await?;
@@ -618,7 +640,7 @@ macro_rules! crm_ops {
                 let mut tx = self.begin_write().await?;
                 let mut customer_name = String::new();
                 if let Some(c) = &t.customer_id {
-                    customer_name = Self::check_customer(&mut tx, &ctx.program_id, c).await?;
+                    customer_name = Self::check_open_customer(&mut tx, &ctx.program_id, c).await?;
                 }
                 let assignee = t.assignee_id.clone().or_else(|| ctx.actor.staff_id().map(str::to_owned));
                 Self::check_staff(&mut tx, &ctx.program_id, "assignee_id", assignee.as_deref()).await?;

@@ -75,7 +75,7 @@ macro_rules! outbox_ops {
 
             pub(crate) async fn create_order_op(&self, ctx: &Ctx, o: &NewOrder) -> Result<Order> {
                 let mut tx = self.begin_write().await?;
-                let customer_name = Self::check_customer(&mut tx, &ctx.program_id, &o.customer_id).await?;
+                let customer_name = Self::check_open_customer(&mut tx, &ctx.program_id, &o.customer_id).await?;
                 let id = new_id(ids::ORDER);
                 let inserted = sqlx::query(
                     "INSERT INTO orders (id, program_id, customer_id, external_id, stage, summary, total_minor, created_at, updated_at) \

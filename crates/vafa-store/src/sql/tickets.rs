@@ -161,7 +161,7 @@ macro_rules! ticket_ops {
                 // SHARE locks every other write referencing the program takes.
                 let lock = format!("SELECT id FROM programs WHERE id = $1{}", $lock.replace("FOR UPDATE", "FOR NO KEY UPDATE"));
                 sqlx::query(&lock).bind(&ctx.program_id).execute(&mut *tx).await?;
-                let customer_name = Self::check_customer(&mut tx, &ctx.program_id, &t.customer_id).await?;
+                let customer_name = Self::check_open_customer(&mut tx, &ctx.program_id, &t.customer_id).await?;
                 Self::check_staff(&mut tx, &ctx.program_id, "assignee_id", t.assignee_id.as_deref()).await?;
                 if let Some(p) = &t.purchase_id {
                     let found: Option<(String,)> = sqlx::query_as("SELECT id FROM purchases WHERE program_id = $1 AND id = $2 AND customer_id = $3")
@@ -513,7 +513,7 @@ macro_rules! ticket_ops {
             pub(crate) async fn record_feedback_op(&self, ctx: &Ctx, f: &NewFeedback) -> Result<Feedback> {
                 let mut tx = self.begin_write().await?;
                 if let Some(c) = &f.customer_id {
-                    Self::check_customer(&mut tx, &ctx.program_id, c).await?;
+                    Self::check_open_customer(&mut tx, &ctx.program_id, c).await?;
                 }
                 Self::check_staff(&mut tx, &ctx.program_id, "staff_id", f.staff_id.as_deref()).await?;
                 // What the feedback is about must be the same customer's.
