@@ -100,9 +100,15 @@ pub fn free_items(lines: &[crate::coupons::CartLine], skus: &[String]) -> Vec<(S
 }
 
 /// What each line weighs when a sale is spread over its lines: quantity times price, less
-/// what a free unit (`free`, as the quote took it) took off that line — a unit paid nothing
-/// is worth nothing back.
-pub fn paid_weights(lines: &[crate::coupons::CartLine], free: &[(String, i64)]) -> Vec<i64> {
+/// what a free unit (`free`, as the quote took it) took off that line, less each coupon's
+/// discount (`coupons`: what it took, and the lines it applies to, as
+/// [`crate::coupons::discounted_lines`] says) spread over its own lines — a unit paid
+/// nothing is worth nothing back, and a coupon for the shoes does not cheapen the shirt.
+pub fn paid_weights(
+    lines: &[crate::coupons::CartLine],
+    free: &[(String, i64)],
+    coupons: &[(i64, Vec<bool>)],
+) -> Vec<i64> {
     let mut weights: Vec<i64> = lines
         .iter()
         .map(|l| l.quantity.saturating_mul(l.unit_price_minor))
@@ -110,6 +116,21 @@ pub fn paid_weights(lines: &[crate::coupons::CartLine], free: &[(String, i64)]) 
     for (sku, took) in free {
         if let Some(i) = free_line(lines, sku) {
             weights[i] = (weights[i] - took).max(0);
+        }
+    }
+    for (took, on) in coupons {
+        let own: Vec<i64> = weights
+            .iter()
+            .zip(on.iter().chain(std::iter::repeat(&false)))
+            .map(|(w, on)| if *on { (*w).max(0) } else { 0 })
+            .collect();
+        // Lines already worth nothing (or no line named) leave the weights as they are.
+        if own.iter().all(|w| *w == 0) {
+            continue;
+        }
+        let shares = crate::ledger::allocate((*took).max(0), &own);
+        for (w, share) in weights.iter_mut().zip(shares) {
+            *w = (*w - share).max(0);
         }
     }
     weights
@@ -219,6 +240,48 @@ mod tests {
     }
 
     #[test]
+    fn a_coupon_comes_off_the_lines_it_names() {
+        use crate::coupons::{discounted_lines, CartLine, CouponRules};
+        let line = |sku: &str, price: i64| CartLine {
+            sku: Some(sku.into()),
+            category: None,
+            quantity: 1,
+            unit_price_minor: price,
+        };
+        let lines = [line("SHOE", 500_000), line("SHIRT", 500_000)];
+        let rules = |discount: serde_json::Value, skus: &[&str]| -> CouponRules {
+            serde_json::from_value(serde_json::json!({"discount": discount, "skus": skus})).unwrap()
+        };
+        // 500,000 off the shoes: the shoe line is worth nothing, the shirt all it cost.
+        let shoes = rules(
+            serde_json::json!({"type": "amount", "amount_minor": 500_000}),
+            &["SHOE"],
+        );
+        let on = discounted_lines(&shoes, &lines);
+        assert_eq!(on, [true, false]);
+        assert_eq!(paid_weights(&lines, &[], &[(500_000, on)]), [0, 500_000]);
+        // Half off the shoes.
+        assert_eq!(
+            paid_weights(&lines, &[], &[(250_000, vec![true, false])]),
+            [250_000, 500_000]
+        );
+        // A free shirt: its own line.
+        let free = rules(
+            serde_json::json!({"type": "free_item", "sku": "SHIRT"}),
+            &[],
+        );
+        assert_eq!(discounted_lines(&free, &lines), [false, true]);
+        // Unrestricted: spread over every line; more than the lines hold leaves them at 0.
+        let all = rules(serde_json::json!({"type": "percent", "percent": "10"}), &[]);
+        let on = discounted_lines(&all, &lines);
+        assert_eq!(
+            paid_weights(&lines, &[], &[(100_000, on.clone())]),
+            [450_000, 450_000]
+        );
+        assert_eq!(paid_weights(&lines, &[], &[(2_000_000, on)]), [0, 0]);
+    }
+
+    #[test]
     fn free_items_come_first_then_the_percent() {
         use crate::coupons::CartLine;
         let lines = [
@@ -243,8 +306,8 @@ mod tests {
         );
         assert_eq!(after_tier(300_000, &free, Decimal::from(10)), 189_000);
         // The free unit is off the latte line when the sale is spread over the lines.
-        assert_eq!(paid_weights(&lines, &free), [90_000, 120_000]);
-        assert_eq!(paid_weights(&lines, &[]), [180_000, 120_000]);
+        assert_eq!(paid_weights(&lines, &free, &[]), [90_000, 120_000]);
+        assert_eq!(paid_weights(&lines, &[], &[]), [180_000, 120_000]);
         let mut i = input(300_000);
         i.free_items = free;
         i.coupons.clear();

@@ -183,6 +183,35 @@ pub enum CouponRefusal {
     NothingEligible,
 }
 
+/// Which lines a coupon's discount comes off, one flag per line: the lines its SKUs and
+/// categories name (every line when it names none), and for a free item only the line
+/// its unit is taken from. A discount is spread over these lines, so that a line the
+/// coupon made free is worth nothing back on a return and earns nothing.
+pub fn discounted_lines(rules: &CouponRules, lines: &[CartLine]) -> Vec<bool> {
+    let restricted = !rules.skus.is_empty() || !rules.categories.is_empty();
+    let eligible = |l: &CartLine| {
+        !restricted
+            || l.sku.as_ref().is_some_and(|s| rules.skus.contains(s))
+            || l.category
+                .as_ref()
+                .is_some_and(|c| rules.categories.contains(c))
+    };
+    match &rules.discount {
+        CouponDiscount::FreeItem { sku } => {
+            let free = lines
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| {
+                    l.sku.as_deref() == Some(sku.as_str()) && l.quantity > 0 && eligible(l)
+                })
+                .min_by_key(|(_, l)| l.unit_price_minor)
+                .map(|(i, _)| i);
+            (0..lines.len()).map(|i| Some(i) == free).collect()
+        }
+        _ => lines.iter().map(eligible).collect(),
+    }
+}
+
 /// The discount (minor units) `rules` give a cart of `lines` totalling `total` at `at`.
 /// Lines may be empty (a total-only cart): then only unrestricted percent and amount
 /// coupons apply, to the total.

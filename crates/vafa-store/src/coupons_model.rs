@@ -58,6 +58,10 @@ pub struct CouponUse {
     pub uses: i64,
     pub max_uses: Option<i64>,
     pub at: Timestamp,
+    /// The cart's lines the discount comes off (`coupons::discounted_lines`): the
+    /// checkout spreads it over these. Not part of any answer.
+    #[serde(skip)]
+    pub lines: Vec<bool>,
 }
 
 /// What an `issue_coupon` effect of a rule gave: a code of the batch — the next code of a

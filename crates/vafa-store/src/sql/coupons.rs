@@ -218,6 +218,7 @@ macro_rules! coupon_ops {
                     uses,
                     max_uses,
                     at,
+                    lines: vafa_core::coupons::discounted_lines(&rules, &cart.lines),
                 })
             }
 

@@ -646,8 +646,9 @@ macro_rules! ledger_ops {
                 let mut legs = Vec::new();
                 let mut quote = None;
                 // What each line weighs when the sale and the money paid are spread over
-                // the lines: quantity times price, less a unit the tier gave free (it was
-                // paid nothing, so returning it refunds nothing and it earns nothing).
+                // the lines: quantity times price, less a unit the tier gave free and each
+                // coupon's discount off its own lines (what was paid nothing refunds
+                // nothing and earns nothing).
                 let mut weights: Vec<i64> = p.lines.iter().map(|l| l.quantity.saturating_mul(l.unit_price_minor)).collect();
                 let mut sale_total = p.total_minor;
                 let mut earning = std::borrow::Cow::Borrowed(p);
@@ -672,9 +673,11 @@ macro_rules! ledger_ops {
                         }
                     }
                     let mut raws = Vec::new();
+                    let mut coupon_lines = Vec::new();
                     for code in &p.coupons {
                         let u = Self::coupon_terms(&mut *tx, &ctx.program_id, code, Some(&customer_id), &cart, ctx.now, true).await?;
                         raws.push((code.clone(), u.discount_minor));
+                        coupon_lines.push(u.lines);
                     }
                     let before = Self::snapshot(&mut *tx, &ctx.program_id, &customer_id, ctx.now, false).await?;
                     let q = vafa_core::checkout::quote(&vafa_core::checkout::QuoteInput {
@@ -755,7 +758,8 @@ macro_rules! ledger_ops {
                         legs.push(Leg::new(AccountSpec::program("redeemed", currency, &customer_id), q.cashback_used_minor));
                     }
                     sale_total = q.discounted_minor;
-                    weights = vafa_core::checkout::paid_weights(&cart.lines, &q.free_items);
+                    let taken: Vec<(i64, Vec<bool>)> = q.coupons.iter().map(|c| c.1).zip(coupon_lines).collect();
+                    weights = vafa_core::checkout::paid_weights(&cart.lines, &q.free_items, &taken);
                     let mut paid = p.clone();
                     paid.total_minor = q.payable_minor;
                     earning = std::borrow::Cow::Owned(paid);
