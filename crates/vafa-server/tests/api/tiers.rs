@@ -215,6 +215,49 @@ async fn tiers_over_http() {
         );
         assert_eq!(ret["balance"]["points"]["available"], 0);
 
+        // A gift the evaluation gave (the threshold lowered under a customer's spend) goes
+        // back too when a return leaves the customer below the tier.
+        let azar = app.create_customer(customer("Azar", "09121112255")).await;
+        let sale = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": azar["id"], "external_id": "g2",
+                       "total": {"amount": "900000", "currency": "IRR"}}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        assert!(sale["tier_change"].is_null(), "{sale}");
+        let mut lower = ladder();
+        lower["tiers"][1]["threshold"] = json!(800000);
+        app.call(Method::PUT, "/api/v1/tiers", &admin, Some(lower))
+            .await
+            .ok(200);
+        let run = app
+            .post("/api/v1/tiers/evaluate", json!(null))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(run["upgraded"], 1, "{}: {run}", app.backend);
+        let ret = app
+            .post(
+                &format!("/api/v1/purchases/{}/returns", sale["id"].as_str().unwrap()),
+                json!({"amount": {"amount": "900000", "currency": "IRR"}}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!(
+            (
+                ret["points_reversed"].as_i64(),
+                ret["tier_gift_points_reversed"].as_i64()
+            ),
+            (Some(90), Some(20)),
+            "{}: {ret}",
+            app.backend
+        );
+        assert_eq!(ret["balance"]["points"]["available"], 0);
+
         assert!(app
             .store
             .verify_ledger(Some(&app.program_id))

@@ -240,8 +240,9 @@ macro_rules! ledger_ops {
             }
 
             /// The tier entry gifts a return of a purchase sold at `sold_at` takes back, newest first, as
-            /// (tier change, the gift's lot, points): every gift a purchase gave the
-            /// customer (or a record merged into them) that returns have not taken back
+            /// (tier change, the gift's lot, points): every gift an upgrade gave the
+            /// customer (or a record merged into them) — by a purchase, by the periodic
+            /// evaluation or by a merge, each reached by what was bought — that returns have not taken back
             /// whole, whose tier the customer no longer reaches — what they qualify with
             /// since the start of the window that upgrade was judged in, net of this return
             /// (`amount` of money, `points` of its own points, when the purchase is in that
@@ -260,7 +261,7 @@ macro_rules! ledger_ops {
             ) -> Result<Vec<(String, Option<String>, i64)>> {
                 let rows: Vec<(String, String, i64, i64, Option<String>, i64)> = db::query(
                     "SELECT id, to_tier, gift_points, gift_reversed, gift_lot_id, at FROM tier_changes \
-                     WHERE program_id = $1 AND purchase_id IS NOT NULL AND gift_points > gift_reversed \
+                     WHERE program_id = $1 AND gift_points > gift_reversed \
                      AND (customer_id = $2 OR customer_id IN (SELECT id FROM customers WHERE program_id = $1 AND merged_into = $2)) \
                      ORDER BY at DESC, id DESC",
                 )
