@@ -32,8 +32,14 @@ pub enum ExpiryPolicy {
     Months {
         months: u32,
     },
-    /// At the end of the month of earning (program time zone).
-    EndOfMonth,
+    /// At the end of the month of earning (program time zone), in the Gregorian or Jalali
+    /// calendar (a Jalali month ends at the start of the next one's 1st). Saved without a
+    /// calendar, the program's own is filled in; settings stored before there was a
+    /// choice have none and keep Gregorian months.
+    EndOfMonth {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        calendar: Option<CalendarKind>,
+    },
     /// At the end of the year of earning (`years_after: 0`) or of a later year, in the
     /// Gregorian or Jalali calendar (a Jalali year ends at the start of 1 Farvardin).
     EndOfYear {
@@ -55,7 +61,10 @@ enum ExpiryWire {
     Months {
         months: u32,
     },
-    EndOfMonth {},
+    EndOfMonth {
+        #[serde(default)]
+        calendar: Option<CalendarKind>,
+    },
     EndOfYear {
         calendar: CalendarKind,
         years_after: u8,
@@ -68,7 +77,7 @@ impl From<ExpiryWire> for ExpiryPolicy {
             ExpiryWire::Never {} => ExpiryPolicy::Never,
             ExpiryWire::Days { days } => ExpiryPolicy::Days { days },
             ExpiryWire::Months { months } => ExpiryPolicy::Months { months },
-            ExpiryWire::EndOfMonth {} => ExpiryPolicy::EndOfMonth,
+            ExpiryWire::EndOfMonth { calendar } => ExpiryPolicy::EndOfMonth { calendar },
             ExpiryWire::EndOfYear {
                 calendar,
                 years_after,
@@ -260,10 +269,25 @@ impl ExpiryPolicy {
             ExpiryPolicy::Months { months } => local
                 .checked_add(Span::new().months(i64::from(months)))
                 .ok()?,
-            ExpiryPolicy::EndOfMonth => start_of_day(
+            ExpiryPolicy::EndOfMonth {
+                calendar: None | Some(CalendarKind::Gregorian),
+            } => start_of_day(
                 &local,
                 local.date().first_of_month().checked_add(1.month()).ok()?,
             )?,
+            ExpiryPolicy::EndOfMonth {
+                calendar: Some(CalendarKind::Jalali),
+            } => {
+                let j = crate::date::to_jalali(local.date());
+                let (year, month) = if j.month == 12 {
+                    (j.year + 1, 1)
+                } else {
+                    (j.year, j.month + 1)
+                };
+                let first =
+                    crate::date::parse_calendar_date(&format!("{year:04}/{month:02}/01")).ok()?;
+                start_of_day(&local, first)?
+            }
             ExpiryPolicy::EndOfYear {
                 calendar: CalendarKind::Gregorian,
                 years_after,

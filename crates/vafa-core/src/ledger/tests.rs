@@ -94,8 +94,29 @@ fn expiry_policies_in_the_program_calendar() {
         Some(ts("2024-12-31T20:30:00Z"))
     );
     assert_eq!(
-        ExpiryPolicy::EndOfMonth.expires_at(earned, &tz),
-        Some(ts("2024-03-31T20:30:00Z"))
+        ExpiryPolicy::EndOfMonth { calendar: None }.expires_at(earned, &tz),
+        Some(ts("2024-03-31T20:30:00Z")),
+        "stored without a calendar: Gregorian, as before there was a choice"
+    );
+    let jalali_month = ExpiryPolicy::EndOfMonth {
+        calendar: Some(CalendarKind::Jalali),
+    };
+    // 29 Esfand 1402 (a leap year's Esfand has 30 days): the month ends at 1 Farvardin.
+    assert_eq!(
+        jalali_month.expires_at(earned, &tz),
+        Some(ts("2024-03-19T20:30:00Z"))
+    );
+    // 10 Azar 1405 ends at 1 Dey 1405 (2026-12-22) in Tehran.
+    assert_eq!(
+        jalali_month.expires_at(ts("2026-12-01T08:00:00Z"), &tz),
+        Some(ts("2026-12-21T20:30:00Z"))
+    );
+    assert_eq!(
+        ExpiryPolicy::EndOfMonth {
+            calendar: Some(CalendarKind::Gregorian)
+        }
+        .expires_at(ts("2026-12-01T08:00:00Z"), &tz),
+        Some(ts("2026-12-31T20:30:00Z"))
     );
     assert_eq!(
         ExpiryPolicy::Days { days: 10 }.expires_at(earned, &tz),
@@ -280,7 +301,13 @@ fn an_expiry_policy_takes_only_its_own_fields() {
     );
     assert_eq!(
         read(serde_json::json!({"kind": "end_of_month"})).unwrap(),
-        ExpiryPolicy::EndOfMonth
+        ExpiryPolicy::EndOfMonth { calendar: None }
+    );
+    assert_eq!(
+        read(serde_json::json!({"kind": "end_of_month", "calendar": "jalali"})).unwrap(),
+        ExpiryPolicy::EndOfMonth {
+            calendar: Some(CalendarKind::Jalali)
+        }
     );
     assert_eq!(
         read(serde_json::json!({"kind": "days", "days": 3})).unwrap(),
@@ -297,7 +324,10 @@ fn an_expiry_policy_takes_only_its_own_fields() {
     // What is written reads back the same.
     for p in [
         ExpiryPolicy::Never,
-        ExpiryPolicy::EndOfMonth,
+        ExpiryPolicy::EndOfMonth { calendar: None },
+        ExpiryPolicy::EndOfMonth {
+            calendar: Some(CalendarKind::Jalali),
+        },
         ExpiryPolicy::Months { months: 6 },
         ExpiryPolicy::EndOfYear {
             calendar: CalendarKind::Jalali,

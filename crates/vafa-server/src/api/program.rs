@@ -171,7 +171,7 @@ pub struct LedgerSettingsDto {
     #[schema(maximum = 365)]
     pub pending_days: u32,
     /// `{"kind":"never"}`, `{"kind":"days","days":N}`, `{"kind":"months","months":N}`,
-    /// `{"kind":"end_of_month"}`, `{"kind":"end_of_year","calendar":"jalali"|"gregorian","years_after":N}`.
+    /// `{"kind":"end_of_month","calendar":"jalali"|"gregorian"}` (calendar left out: the program's own, by its locale), `{"kind":"end_of_year","calendar":"jalali"|"gregorian","years_after":N}`.
     #[schema(value_type = Object)]
     pub expiry: serde_json::Value,
     /// `only_pending`, `within_balance` or `allow_negative`.

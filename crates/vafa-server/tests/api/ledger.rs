@@ -175,6 +175,70 @@ async fn redemptions_returns_and_balance_over_time() {
     .await;
 }
 
+/// "End of month" in a Persian program is the end of the Jalali month: points earned on
+/// 2 Azar 1405 expire when 1 Dey begins in Tehran, not on 1 December.
+#[tokio::test]
+async fn month_ends_are_the_programs_months() {
+    each_app(|app| async move {
+        app.edit_ledger_settings(|s| {
+            s["pending_days"] = json!(0);
+            s["expiry"] = json!({"kind": "end_of_month"});
+        })
+        .await;
+        let saved = app
+            .get("/api/v1/program/ledger-settings")
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(
+            saved["expiry"],
+            json!({"kind": "end_of_month", "calendar": "jalali"}),
+            "{}",
+            app.backend
+        );
+        let c = app.create_customer(customer("Dena", "09121113344")).await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        app.post(
+            "/api/v1/purchases",
+            json!({"customer_id": id, "total": irr("200000")}),
+        )
+        .await
+        .ok(201);
+        let bal = app
+            .get(&format!("/api/v1/customers/{id}/balance"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(
+            bal["points"]["expiring_soon"][0]["at"], "2026-12-21T20:30:00Z",
+            "{}: {bal}",
+            app.backend
+        );
+        // A program may still choose Gregorian months.
+        app.edit_ledger_settings(|s| {
+            s["expiry"] = json!({"kind": "end_of_month", "calendar": "gregorian"});
+        })
+        .await;
+        app.post(
+            "/api/v1/purchases",
+            json!({"customer_id": id, "total": irr("100000")}),
+        )
+        .await
+        .ok(201);
+        let bal = app
+            .get(&format!("/api/v1/customers/{id}/balance"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(
+            bal["points"]["expiring_soon"][0]["at"], "2026-11-30T20:30:00Z",
+            "{bal}"
+        );
+        assert_verified(&app).await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_return_window_never_outlives_a_point() {
     each_app(|app| async move {

@@ -31,7 +31,14 @@ macro_rules! ledger_ops {
 
             pub(crate) async fn set_ledger_settings_op(&self, ctx: &Ctx, s: &LedgerSettings) -> Result<LedgerSettings> {
                 let mut tx = self.begin_write().await?;
-                Self::program_and_settings(&mut tx, &ctx.program_id).await?;
+                let (program, _) = Self::program_and_settings(&mut tx, &ctx.program_id).await?;
+                let mut s = s.clone();
+                // Month ends without a calendar are the program's months (a Persian
+                // program's Azar ends at 1 Dey, not on 31 December).
+                if let vafa_core::ledger::ExpiryPolicy::EndOfMonth { calendar: calendar @ None } = &mut s.expiry {
+                    *calendar = Some(crate::rules_model::calendar_of(program.locale));
+                }
+                let s = &s;
                 sqlx::query(
                     "INSERT INTO program_settings (program_id, ledger, updated_at) VALUES ($1, $2, $3) \
                      ON CONFLICT (program_id) DO UPDATE SET ledger = excluded.ledger, updated_at = excluded.updated_at",
