@@ -198,6 +198,10 @@ pub struct ReturnOutcome {
     /// points and the cashback given back.
     #[serde(default)]
     pub money_refund_minor: i64,
+    /// Cashback the return should have taken back but the customer had spent, under a
+    /// policy that allows no debt: kept from the money refund instead.
+    #[serde(default)]
+    pub cashback_withheld_minor: i64,
     pub balance: BalanceSnapshot,
 }
 
@@ -310,6 +314,8 @@ pub struct ReturnSummary {
     pub cashback_refunded_minor: i64,
     /// What the store paid back in money.
     pub money_refund_minor: i64,
+    /// Spent cashback kept from the money refund (see [`ReturnOutcome`]).
+    pub cashback_withheld_minor: i64,
     pub at: Timestamp,
 }
 

@@ -550,8 +550,12 @@ pub struct ReturnView {
     /// Of the cashback that paid, what is given back.
     pub cashback_refunded: MoneyDto,
     /// What the store pays back in money: `amount` less the value of the points and the
-    /// cashback given back.
+    /// cashback given back, and less `cashback_withheld`.
     pub money_refund: MoneyDto,
+    /// Cashback this return should have taken back but the customer had already spent,
+    /// under a return policy that allows no debt (`within_balance`, `only_pending`): kept
+    /// from the money refund instead.
+    pub cashback_withheld: MoneyDto,
     pub balance: BalanceView,
 }
 
@@ -572,6 +576,7 @@ impl ReturnView {
             points_refunded: o.points_refunded,
             cashback_refunded: MoneyDto::of(o.cashback_refunded_minor, c),
             money_refund: MoneyDto::of(o.money_refund_minor, c),
+            cashback_withheld: MoneyDto::of(o.cashback_withheld_minor, c),
             balance: BalanceView::new(o.balance, c),
         }
     }
@@ -663,6 +668,8 @@ pub struct ReturnSummaryView {
     pub cashback_refunded: MoneyDto,
     /// What was paid back in money.
     pub money_refund: MoneyDto,
+    /// Spent cashback kept from the money refund.
+    pub cashback_withheld: MoneyDto,
     #[schema(value_type = String, format = DateTime)]
     pub at: jiff::Timestamp,
 }
@@ -749,6 +756,7 @@ pub async fn get(
                 cashback_reversed: MoneyDto::of(r.cashback_reversed_minor, c),
                 cashback_refunded: MoneyDto::of(r.cashback_refunded_minor, c),
                 money_refund: MoneyDto::of(r.money_refund_minor, c),
+                cashback_withheld: MoneyDto::of(r.cashback_withheld_minor, c),
                 id: r.id,
                 points_reversed: r.points_reversed,
                 tier_gift_points_reversed: r.tier_gift_points_reversed,

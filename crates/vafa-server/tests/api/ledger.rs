@@ -239,6 +239,76 @@ async fn month_ends_are_the_programs_months() {
     .await;
 }
 
+/// Under a return policy that allows no debt, cashback already spent cannot be taken back
+/// from the wallet: the store keeps it from the money refund, once, across returns by
+/// line (found by the business review: buy, spend the cashback, return, repeat paid out
+/// 50,000 rials a round).
+#[tokio::test]
+async fn spent_cashback_is_kept_from_the_refund_when_no_debt_is_allowed() {
+    each_app(|app| async move {
+        app.edit_ledger_settings(|s| {
+            s["pending_days"] = json!(14);
+            s["cashback_percent"] = json!("5");
+            s["return_policy"] = json!("within_balance");
+        })
+        .await;
+        let c = app.create_customer(customer("Shirin", "09121113355")).await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        let p = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": id, "total": irr("1000000"),
+                    "items": [{"sku": "A", "quantity": 1, "unit_price": irr("500000")},
+                              {"sku": "B", "quantity": 1, "unit_price": irr("500000")}]}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!(p["cashback"], irr("50000"), "{}: {p}", app.backend);
+        app.post(
+            &format!("/api/v1/customers/{id}/redemptions"),
+            json!({"cashback": irr("50000")}),
+        )
+        .await
+        .ok(201);
+        let path = format!("/api/v1/purchases/{}/returns", p["id"].as_str().unwrap());
+        let mut refunds = Vec::new();
+        for line in [1, 2] {
+            let r = app
+                .post(&path, json!({"items": [{"line": line, "quantity": 1}]}))
+                .await
+                .ok(201)
+                .clone();
+            assert_eq!(
+                (&r["cashback_reversed"], &r["cashback_withheld"]),
+                (&irr("0"), &irr("25000")),
+                "{}: {r}",
+                app.backend
+            );
+            refunds.push(r["money_refund"].clone());
+        }
+        assert_eq!(refunds, [irr("475000"), irr("475000")]);
+        let detail = app
+            .get(&format!("/api/v1/purchases/{}", p["id"].as_str().unwrap()))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(
+            detail["returns"][1]["cashback_withheld"],
+            irr("25000"),
+            "{detail}"
+        );
+        let b = app
+            .get(&format!("/api/v1/customers/{id}/balance"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(b["cashback"], irr("0"), "{b}");
+        assert_verified(&app).await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_return_window_never_outlives_a_point() {
     each_app(|app| async move {

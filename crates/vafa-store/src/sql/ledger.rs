@@ -981,7 +981,7 @@ macro_rules! ledger_ops {
                 let sql = format!(
                     "SELECT id, customer_id, entry_id, occurred_at, total_minor, returned_minor, points_earned, points_reversed, cashback_earned, \
                      cashback_reversed, lot_id, points_redeemed, redeemed_value_minor, cashback_used_minor, \
-                     (SELECT CAST(COALESCE(SUM(r.money_refund_minor), 0) AS BIGINT) FROM purchase_returns r \
+                     (SELECT CAST(COALESCE(SUM(r.money_refund_minor + r.cashback_withheld_minor), 0) AS BIGINT) FROM purchase_returns r \
                       WHERE r.purchase_id = purchases.id) AS money_refunded_minor, \
                      (SELECT CAST(COALESCE(SUM(r.points_due), 0) AS BIGINT) FROM purchase_returns r \
                       WHERE r.purchase_id = purchases.id) AS points_due_before, \
@@ -1104,14 +1104,21 @@ macro_rules! ledger_ops {
                     legs.push(Leg::new(cash_acct.clone(), -cash_reversed));
                     legs.push(Leg::new(AccountSpec::program("issued", currency, &customer_id), cash_reversed));
                 }
-                let money_refund = refund.money_minor;
+                // Cashback this return should take back but the wallet no longer holds (spent,
+                // under a policy that allows no debt) is kept from the money refund: else
+                // buy, spend the cashback, return, repeat would pay out cashback each round.
+                let cashback_withheld = match settings.return_policy {
+                    vafa_core::ledger::ReturnPolicy::AllowNegative => 0,
+                    _ => (cash_due - cash_reversed).max(0).min(refund.money_minor),
+                };
+                let money_refund = refund.money_minor - cashback_withheld;
                 let explanation = serde_json::json!({
                     "policy": settings.return_policy, "amount_minor": amount, "points_due": points_due,
                     "points_reversed": reversal.reversed, "debt_added": reversal.new_debt,
                     "tier_gift_points_reversed": gift_reversed, "cashback_due_minor": cash_due, "cashback_reversed_minor": cash_reversed,
                     "points_refunded": refund.points, "points_refunded_value_minor": refund.points_value_minor,
                     "refund_debt_paid": refund_debt_paid, "cashback_refunded_minor": refund.cashback_minor,
-                    "money_refund_minor": money_refund,
+                    "money_refund_minor": money_refund, "cashback_withheld_minor": cashback_withheld,
                 });
                 Self::post_entry_as(&mut tx, ctx, &entry_id, refund_lot.map(|i| lots[i].id.as_str()), "return", Some(&customer_id), Some(purchase_id), explanation, &legs).await?;
                 for (line_no, qty) in &line_updates {
@@ -1135,8 +1142,8 @@ macro_rules! ledger_ops {
                 let return_id = new_id("ret");
                 sqlx::query(
                     "INSERT INTO purchase_returns (id, program_id, purchase_id, amount_minor, points_reversed, cashback_reversed, entry_id, at, \
-                     points_refunded, cashback_refunded, money_refund_minor, points_due, cashback_due, gift_points_reversed) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+                     points_refunded, cashback_refunded, money_refund_minor, points_due, cashback_due, gift_points_reversed, cashback_withheld_minor) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
                 )
                 .bind(&return_id)
                 .bind(&ctx.program_id)
@@ -1152,6 +1159,7 @@ macro_rules! ledger_ops {
                 .bind(points_due)
                 .bind(cash_due)
                 .bind(gift_reversed)
+                .bind(cashback_withheld)
                 .execute(&mut *tx)
                 .await?;
                 let balance = Self::snapshot(&mut tx, &ctx.program_id, &customer_id, ctx.now, false).await?;
@@ -1171,6 +1179,7 @@ macro_rules! ledger_ops {
                     points_refunded: refund.points,
                     cashback_refunded_minor: refund.cashback_minor,
                     money_refund_minor: money_refund,
+                    cashback_withheld_minor: cashback_withheld,
                     balance,
                 };
                 Self::idem_store(&mut tx, ctx, idem, &outcome).await?;

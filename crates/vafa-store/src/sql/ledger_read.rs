@@ -79,9 +79,9 @@ macro_rules! ledger_read_ops {
                 .bind(id)
                 .fetch_all(&mut *conn)
                 .await?;
-                let rets: Vec<(String, i64, i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
+                let rets: Vec<(String, i64, i64, i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
                     "SELECT id, amount_minor, points_reversed, cashback_reversed, at, points_refunded, cashback_refunded, money_refund_minor, \
-                     gift_points_reversed \
+                     gift_points_reversed, cashback_withheld_minor \
                      FROM purchase_returns \
                      WHERE program_id = $1 AND purchase_id = $2 ORDER BY id",
                 )
@@ -104,7 +104,7 @@ macro_rules! ledger_read_ops {
                     redeemed_value_minor,
                 };
                 let mut returns = Vec::with_capacity(rets.len());
-                for (id, amount_minor, points_reversed, cashback_reversed_minor, at, points_refunded, cashback_refunded_minor, money_refund_minor, tier_gift_points_reversed) in rets {
+                for (id, amount_minor, points_reversed, cashback_reversed_minor, at, points_refunded, cashback_refunded_minor, money_refund_minor, tier_gift_points_reversed, cashback_withheld_minor) in rets {
                     returns.push(ReturnSummary {
                         id,
                         amount_minor,
@@ -114,6 +114,7 @@ macro_rules! ledger_read_ops {
                         points_refunded,
                         cashback_refunded_minor,
                         money_refund_minor,
+                        cashback_withheld_minor,
                         at: from_micros(at)?,
                     });
                 }
