@@ -268,6 +268,7 @@ pub const ENTRY_KINDS: &[&str] = &[
     "reward_cancel",
     "event",
     "merge",
+    "forfeit",
 ];
 
 /// What `vafa ledger verify` found.

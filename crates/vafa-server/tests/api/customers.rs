@@ -227,6 +227,22 @@ async fn search_update_erase_merge() {
         let erased = app.delete(&format!("/api/v1/customers/{id}")).await;
         assert_eq!(erased.ok(200)["status"], "erased");
         assert_eq!(erased.body["first_name"], json!(null));
+        // Its 10 points are nobody's now: forfeited in one entry, out of the liability.
+        let after = app
+            .get(&format!("/api/v1/customers/{id}/balance"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(
+            (&after["points"]["available"], &after["lifetime"]["expired"]),
+            (&json!(0), &json!(10)),
+            "{}: {after}",
+            app.backend
+        );
+        let ledger = app.get(&format!("/api/v1/customers/{id}/ledger")).await;
+        assert_eq!(ledger.ok(200)["items"][0]["type"], "forfeit");
+        let report = app.store.verify_ledger(Some(&app.program_id)).await.unwrap();
+        assert!(report.problems.is_empty(), "{:?}", report.problems);
         let gone = app.get("/api/v1/customers?mobile=09121112233").await;
         assert!(gone.ok(200)["items"].as_array().unwrap().is_empty());
         let audit = app.get("/api/v1/audit?limit=3").await;

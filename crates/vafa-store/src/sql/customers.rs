@@ -190,9 +190,14 @@ macro_rules! customer_ops {
                 }
                 c.erase(ctx.now);
                 Self::save_customer(&mut tx, &c, false).await?;
+                let forfeited = Self::forfeit_value(&mut *tx, ctx, &c.id).await?;
                 // Former mobiles and ids of merged records are personal data too.
                 sqlx::query("DELETE FROM customer_aliases WHERE customer_id = $1 OR duplicate_id = $1").bind(&c.id).execute(&mut *tx).await?;
-                Self::audit(&mut tx, ctx, "customer.erased", "customer", &c.id, serde_json::json!({})).await?;
+                let summary = match forfeited {
+                    Some((points, cashback_minor)) => serde_json::json!({"forfeited_points": points, "forfeited_cashback_minor": cashback_minor}),
+                    None => serde_json::json!({}),
+                };
+                Self::audit(&mut tx, ctx, "customer.erased", "customer", &c.id, summary).await?;
                 tx.commit().await?;
                 Ok(c)
             }

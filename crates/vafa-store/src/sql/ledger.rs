@@ -468,7 +468,8 @@ macro_rules! ledger_ops {
                                 lifetime.redeemed += lot_credits - sum;
                             }
                             ("customer_points", "redemption") => lifetime.redeemed -= sum,
-                            ("customer_points", "expiry") => lifetime.expired -= sum,
+                            // Forfeited on erasure: gone like expired points.
+                            ("customer_points", "expiry" | "forfeit") => lifetime.expired -= sum,
                             // Given back into a lot: what paid, no longer redeemed.
                             ("customer_points", "return") => {
                                 lifetime.redeemed -= lot_credits;

@@ -203,6 +203,47 @@ macro_rules! ledger_more_ops {
                 Ok(Replayed { value: outcome, replayed: false })
             }
 
+            /// On erasure, what the record holds is nobody's any more: its open lots
+            /// (available or pending; expired ones are the expiry job's) and its cashback go
+            /// to the program's `forfeited` accounts, and a debt is written off against
+            /// them, in one `forfeit` entry — so the liability stops counting them. Points
+            /// and cashback forfeited, or `None` when it held nothing.
+            pub(crate) async fn forfeit_value<C: Db>(conn: &mut C, ctx: &Ctx, customer: &str) -> Result<Option<(i64, i64)>> {
+                let (program, _) = Self::program_and_settings(&mut *conn, &ctx.program_id).await?;
+                let currency = program.currency.code();
+                let (pts, cash_acct) = (AccountSpec::customer_points(customer), AccountSpec::customer_cashback(customer, currency));
+                let mut specs = [&pts, &cash_acct];
+                specs.sort_by(|a, b| a.key.cmp(&b.key));
+                for spec in specs {
+                    Self::lock_account(&mut *conn, &ctx.program_id, spec, ctx.now).await?;
+                }
+                let row = Self::lock_account(&mut *conn, &ctx.program_id, &pts, ctx.now).await?;
+                let cash = Self::lock_account(&mut *conn, &ctx.program_id, &cash_acct, ctx.now).await?.balance;
+                let mut legs = Vec::new();
+                let mut points = 0;
+                for lot in Self::lots_of(&mut *conn, &row.id).await?.iter().filter(|l| !l.expired(ctx.now)) {
+                    legs.push(Leg::lot(pts.clone(), -lot.remaining, &lot.id));
+                    points += lot.remaining;
+                }
+                let debt = row.debt.max(0);
+                if debt > 0 {
+                    legs.push(Leg::new(pts.clone(), debt));
+                }
+                if points - debt != 0 {
+                    legs.push(Leg::new(AccountSpec::program("forfeited", POINTS, customer), points - debt));
+                }
+                if cash != 0 {
+                    legs.push(Leg::new(cash_acct.clone(), -cash));
+                    legs.push(Leg::new(AccountSpec::program("forfeited", currency, customer), cash));
+                }
+                if legs.is_empty() {
+                    return Ok(None);
+                }
+                let explanation = serde_json::json!({"erased": customer, "points": points, "debt_written_off": debt, "cashback_minor": cash});
+                Self::post_entry(&mut *conn, ctx, "forfeit", Some(customer), None, explanation, &legs).await?;
+                Ok(Some((points - debt, cash)))
+            }
+
             /// Move what a merged duplicate holds to the survivor, inside the merge's
             /// transaction: its open lots (each to a lot of the survivor's that becomes
             /// available and expires when it would have), its debt and its cashback, in one
