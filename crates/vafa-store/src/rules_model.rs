@@ -250,6 +250,10 @@ pub struct PointsFlows {
     pub issued: i64,
     pub redeemed: i64,
     pub expired: i64,
+    /// Granted (or, negative, taken) by staff adjustments and imported opening balances.
+    pub adjusted: i64,
+    /// Forfeited when customers were erased.
+    pub forfeited: i64,
 }
 
 /// Unspent, unexpired points by when they expire.

@@ -693,11 +693,17 @@ async fn is_jalali(rc: &ReportCtx<'_>) -> Result<bool, ApiError> {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct PointsKpisView {
-    /// In the period: issued (net of return reversals), redeemed, expired.
+    /// In the period: issued by purchases, events, tiers and care (net of return
+    /// reversals), redeemed, expired; granted (net) by staff adjustments and imported
+    /// opening balances; forfeited by erasures. Issued + adjusted − redeemed − expired −
+    /// forfeited is what the period added to the customers' points.
     pub issued: i64,
     pub redeemed: i64,
     pub expired: i64,
-    /// Since the start: expired ÷ issued and redeemed ÷ issued, in percent.
+    pub adjusted: i64,
+    pub forfeited: i64,
+    /// Since the start: expired ÷ granted and redeemed ÷ granted, in percent, where
+    /// granted is issued plus adjusted.
     pub breakage_rate: f64,
     pub redemption_rate: f64,
 }
@@ -821,6 +827,8 @@ pub async fn kpis_of_sales(
         ("never", liability.never),
     ];
     let total_points: i64 = buckets.iter().map(|b| b.1).sum();
+    // Opening balances come in as adjustments: a rate over issued alone could pass 100%.
+    let granted = lifetime.issued.saturating_add(lifetime.adjusted.max(0));
     let money = |m: i64| MoneyDto::of(m, currency);
     Ok(KpisView {
         from,
@@ -843,8 +851,10 @@ pub async fn kpis_of_sales(
             issued: flows.issued,
             redeemed: flows.redeemed,
             expired: flows.expired,
-            breakage_rate: pct(lifetime.expired, lifetime.issued),
-            redemption_rate: pct(lifetime.redeemed, lifetime.issued),
+            adjusted: flows.adjusted,
+            forfeited: flows.forfeited,
+            breakage_rate: pct(lifetime.expired, granted),
+            redemption_rate: pct(lifetime.redeemed, granted),
         },
         liability: buckets
             .iter()

@@ -274,6 +274,13 @@ async fn kpis_and_cohorts_on_a_hand_computed_fixture() {
         )
         .await
         .ok(201);
+        // An opening balance granted by hand is adjusted, not issued, and the rates count it.
+        app.post(
+            &format!("/api/v1/customers/{}/adjustments", ids["b"]),
+            json!({"points": 500, "reason": "opening balance"}),
+        )
+        .await
+        .ok(201);
         let nov = app
             .get("/api/v1/analytics/kpis?from=2026-11-01&to=2026-11-30")
             .await
@@ -283,12 +290,14 @@ async fn kpis_and_cohorts_on_a_hand_computed_fixture() {
             (
                 nov["points"]["issued"].as_i64(),
                 nov["points"]["redeemed"].as_i64(),
-                nov["points"]["expired"].as_i64()
+                nov["points"]["expired"].as_i64(),
+                nov["points"]["adjusted"].as_i64(),
+                nov["points"]["forfeited"].as_i64()
             ),
-            (Some(1010), Some(100), Some(0)),
+            (Some(1010), Some(100), Some(0), Some(500), Some(0)),
             "{nov}"
         );
-        assert!((n(&nov["points"]["redemption_rate"]) - 100.0 * 100.0 / 1010.0).abs() < 1e-9);
+        assert!((n(&nov["points"]["redemption_rate"]) - 100.0 * 100.0 / 1510.0).abs() < 1e-9);
         assert_eq!(n(&nov["points"]["breakage_rate"]), 0.0);
         let buckets: i64 = nov["liability"]
             .as_array()
@@ -296,10 +305,10 @@ async fn kpis_and_cohorts_on_a_hand_computed_fixture() {
             .iter()
             .map(|b| b["points"].as_i64().unwrap())
             .sum();
-        assert_eq!(buckets, 910);
+        assert_eq!(buckets, 1410, "1010 + 500 − 100");
         assert_eq!(
-            nov["liability_total"]["amount"], "91000",
-            "910 points at 100 rials"
+            nov["liability_total"]["amount"], "141000",
+            "1410 points at 100 rials"
         );
         assert_eq!(n(&nov["active_member_percent"]), 20.0, "c of five members");
 
