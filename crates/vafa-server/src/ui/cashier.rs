@@ -11,7 +11,7 @@ use crate::extract::{Idempotent, Json, Query};
 use crate::AppState;
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::Method;
+use axum::http::{HeaderValue, Method};
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
@@ -444,8 +444,82 @@ struct QuoteFragment {
     lines: Vec<Line>,
     earns: String,
     refused: Vec<String>,
-    /// The form's fields, sent again with the purchase.
-    hidden: Vec<(String, String)>,
+    /// What the quote was made of ([`sale_fields`]): the purchase is refused when the
+    /// form it is sent with now says something else.
+    quoted: String,
+}
+
+/// The sale form's fields as typed, in one string. The confirm button sends the form
+/// as it is on screen with this string of what was quoted; a purchase whose form no
+/// longer matches its quote is refused rather than recorded at the old values.
+fn sale_fields(p: &Posted) -> String {
+    let mut fields: Vec<(&str, Vec<&str>)> = [
+        "customer_id",
+        "amount",
+        "coupon",
+        "points",
+        "receipt",
+        "sale_key",
+    ]
+    .iter()
+    .map(|k| (*k, p.get(k).into_iter().collect()))
+    .collect();
+    let all = if p.checked("use_all_points") {
+        "on"
+    } else {
+        ""
+    };
+    fields.push(("use_all_points", vec![all]));
+    for k in ["item_sku", "item_qty", "item_price"] {
+        fields.push((k, p.all(k)));
+    }
+    serde_json::to_string(&fields).unwrap_or_default()
+}
+
+/// A refusal shown inside the panel (`target`, a box under the form that was sent), so
+/// the customer, the balance and what was typed stay on screen. Without htmx, the page.
+fn problem_at(ui: &Ui, target: &str, e: UiError, extra: Vec<String>) -> Response {
+    let UiError::Api(api_err) = &e else {
+        return e.respond(ui);
+    };
+    if !ui.htmx {
+        return e.respond(ui);
+    }
+    let mut lines = super::problem_lines(&ui.v, api_err);
+    lines.extend(extra);
+    let mut r = render(&super::ProblemBox { lines });
+    let h = r.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(api_err.code.status().as_str()) {
+        h.insert("vafa-status", v);
+    }
+    if let Ok(t) = HeaderValue::from_str(target) {
+        h.insert("hx-retarget", t);
+    }
+    h.insert("hx-reswap", HeaderValue::from_static("innerHTML"));
+    r
+}
+
+/// The customer's points available, said when a spend was short of them.
+async fn available_line(state: &AppState, ui: &Ui, id: &str, e: &UiError) -> Vec<String> {
+    let short =
+        matches!(e, UiError::Api(a) if a.code == crate::error::ErrorCode::InsufficientPoints);
+    if !short {
+        return Vec::new();
+    }
+    match api::points::balance(
+        State(state.clone()),
+        ui.auth(),
+        Path(id.to_owned()),
+        Query(api::points::BalanceQuery { at: None }),
+    )
+    .await
+    {
+        Ok(b) => vec![ui.v.tf(
+            "points_available_n",
+            &[("n", ui.v.n(&b.0.points.available))],
+        )],
+        Err(_) => Vec::new(),
+    }
 }
 
 async fn quote(State(state): State<AppState>, p: Posted) -> Response {
@@ -465,7 +539,7 @@ async fn quote(State(state): State<AppState>, p: Posted) -> Response {
         }];
         for f in &q.free_items {
             lines.push(Line {
-                label: v.tf("free_item", &[("sku", f.sku.clone())]),
+                label: v.tf("free_item", &[("sku", super::ltr(&f.sku))]),
                 value: format!("− {}", m(&f.discount)),
                 strong: false,
             });
@@ -492,10 +566,10 @@ async fn quote(State(state): State<AppState>, p: Posted) -> Response {
             match &c.refused {
                 Some(why) => refused.push(v.tf(
                     "coupon_refused",
-                    &[("code", c.code.clone()), ("why", why.clone())],
+                    &[("code", super::ltr(&c.code)), ("why", why.clone())],
                 )),
                 None => lines.push(Line {
-                    label: v.tf("coupon_line", &[("code", c.code.clone())]),
+                    label: v.tf("coupon_line", &[("code", super::ltr(&c.code))]),
                     value: format!("− {}", m(&c.discount)),
                     strong: false,
                 }),
@@ -520,32 +594,13 @@ async fn quote(State(state): State<AppState>, p: Posted) -> Response {
                 ("cashback", m(&q.cashback_earned)),
             ],
         );
-        let mut hidden: Vec<(String, String)> = [
-            "customer_id",
-            "amount",
-            "coupon",
-            "points",
-            "receipt",
-            "sale_key",
-        ]
-        .iter()
-        .filter_map(|k| p.get(k).map(|val| ((*k).to_owned(), val.to_owned())))
-        .collect();
-        if p.checked("use_all_points") {
-            hidden.push(("use_all_points".into(), "on".into()));
-        }
-        for k in ["item_sku", "item_qty", "item_price"] {
-            for val in p.all(k) {
-                hidden.push((k.to_owned(), val.to_owned()));
-            }
-        }
         Ok(render(&QuoteFragment {
             v: v.clone(),
             csrf: ui.csrf.clone(),
             lines,
             earns,
             refused,
-            hidden,
+            quoted: sale_fields(&p),
         }))
     }
     .await;
@@ -567,6 +622,12 @@ async fn purchase(State(state): State<AppState>, p: Posted) -> Response {
     let r = async {
         ui.require_route(&state, Method::POST, "/api/v1/purchases")?;
         let v = &ui.v;
+        if p.get("quoted").is_some_and(|q| q != sale_fields(&p)) {
+            return Err(UiError::Api(crate::error::ApiError::new(
+                crate::error::ErrorCode::ValidationFailed,
+                v.t("quote_stale"),
+            )));
+        }
         let cart = cart(v, &p)?;
         let mut body = json!({
             "customer_id": cart["customer_id"],
@@ -600,7 +661,7 @@ async fn purchase(State(state): State<AppState>, p: Posted) -> Response {
             }
             for cp in &c.coupons {
                 lines.push(Line {
-                    label: v.tf("coupon_line", &[("code", cp.code.clone())]),
+                    label: v.tf("coupon_line", &[("code", super::ltr(&cp.code))]),
                     value: format!("− {}", m(&cp.discount)),
                     strong: false,
                 });
@@ -652,7 +713,10 @@ async fn purchase(State(state): State<AppState>, p: Posted) -> Response {
         }))
     }
     .await;
-    answer(ui, r)
+    match r {
+        Ok(res) => res,
+        Err(e) => problem_at(ui, "#quote", e, Vec::new()),
+    }
 }
 
 async fn redeem(State(state): State<AppState>, p: Posted) -> Response {
@@ -688,7 +752,14 @@ async fn redeem(State(state): State<AppState>, p: Posted) -> Response {
         }))
     }
     .await;
-    answer(ui, r)
+    match r {
+        Ok(res) => res,
+        Err(e) => {
+            let id = p.get("customer_id").unwrap_or_default();
+            let extra = available_line(&state, ui, id, &e).await;
+            problem_at(ui, "#redeem-problem", e, extra)
+        }
+    }
 }
 
 async fn use_code(State(state): State<AppState>, p: Posted) -> Response {
@@ -710,7 +781,7 @@ async fn use_code(State(state): State<AppState>, p: Posted) -> Response {
             },
             Line {
                 label: v.t("reward_code"),
-                value: claim.code.clone(),
+                value: super::ltr(&claim.code),
                 strong: false,
             },
         ];
@@ -724,5 +795,18 @@ async fn use_code(State(state): State<AppState>, p: Posted) -> Response {
         }))
     }
     .await;
-    answer(ui, r)
+    match r {
+        Ok(res) => res,
+        // A code that names nothing is a mistyped code, said of the field.
+        Err(UiError::Api(e)) if e.code == crate::error::ErrorCode::NotFound => problem_at(
+            ui,
+            "#code-problem",
+            UiError::Api(crate::error::ApiError::field(
+                "code",
+                ui.v.t("code_unknown"),
+            )),
+            Vec::new(),
+        ),
+        Err(e) => problem_at(ui, "#code-problem", e, Vec::new()),
+    }
 }

@@ -282,10 +282,53 @@ struct TicketPage {
     goodwill_label: String,
     /// The idempotency key of the status form (a resolve with goodwill, retried).
     key: String,
+    /// What was typed into a refused form, with why.
+    f: TicketForms,
+}
+
+/// The reply and status forms as typed, and the problems of the one refused: the page is
+/// drawn again with them, so nothing typed is lost.
+#[derive(Default)]
+pub struct TicketForms {
+    pub template: String,
+    pub body: String,
+    pub note: bool,
+    pub reply_problems: Vec<String>,
+    pub status: String,
+    pub goodwill: String,
+    pub status_note: String,
+    pub status_problems: Vec<String>,
 }
 
 async fn ticket(State(state): State<AppState>, ui: Ui, Path(id): Path<String>) -> Response {
-    let r = async {
+    let r = ticket_page(&state, &ui, &id, TicketForms::default()).await;
+    answer(&ui, r)
+}
+
+/// The ticket page again with a refused form's problems and what was typed; the API's
+/// status (422, 409) kept on the answer.
+async fn refused_page(
+    state: &AppState,
+    ui: &Ui,
+    id: &str,
+    e: UiError,
+    reply: bool,
+    mut f: TicketForms,
+) -> super::UiResult {
+    let UiError::Api(err) = e else { return Err(e) };
+    let lines = super::problem_lines(&ui.v, &err);
+    if reply {
+        f.reply_problems = lines;
+    } else {
+        f.status_problems = lines;
+    }
+    let page = ticket_page(state, ui, id, f).await?;
+    Ok((err.code.status(), page).into_response())
+}
+
+async fn ticket_page(state: &AppState, ui: &Ui, id: &str, f: TicketForms) -> super::UiResult {
+    let (state, ui, id) = (state.clone(), ui.clone(), id.to_owned());
+    {
         ui.require(Permission::CrmRead)?;
         let v = &ui.v;
         let d = api::crm::get_ticket(State(state.clone()), ui.auth(), Path(id.clone()))
@@ -423,10 +466,9 @@ async fn ticket(State(state): State<AppState>, ui: Ui, Path(id): Path<String>) -
                 &[("max", v.n(&settings.goodwill_max_points))],
             ),
             key: vafa_store::keys::random_token(),
+            f,
         }))
     }
-    .await;
-    answer(&ui, r)
 }
 
 async fn reply(State(state): State<AppState>, Path(id): Path<String>, p: Posted) -> Response {
@@ -437,8 +479,22 @@ async fn reply(State(state): State<AppState>, Path(id): Path<String>, p: Posted)
             (Some(t), _) => json!({"template": t, "note": p.checked("note"), "points": p.get("points").and_then(|x| vafa_core::digits::normalize_digits(x).parse::<i64>().ok())}),
             (None, body) => json!({"body": body, "note": p.checked("note")}),
         };
-        let _ = api::crm::reply(State(state.clone()), ui.auth(), Path(id.clone()), Json(super::input(body)?)).await?;
-        Ok(Redirect::to(&format!("/crm/tickets/{id}")).into_response())
+        let sent = match super::input(body) {
+            Ok(b) => api::crm::reply(State(state.clone()), ui.auth(), Path(id.clone()), Json(b)).await.map(|_| ()).map_err(UiError::from),
+            Err(e) => Err(e),
+        };
+        match sent {
+            Ok(()) => Ok(Redirect::to(&format!("/crm/tickets/{id}")).into_response()),
+            Err(e) => {
+                let f = TicketForms {
+                    template: p.get("template").unwrap_or_default().to_owned(),
+                    body: p.get("body").unwrap_or_default().to_owned(),
+                    note: p.checked("note"),
+                    ..TicketForms::default()
+                };
+                refused_page(&state, ui, &id, e, true, f).await
+            }
+        }
     }
     .await;
     answer(ui, r)
@@ -448,16 +504,30 @@ async fn status(State(state): State<AppState>, Path(id): Path<String>, p: Posted
     let ui = &p.ui;
     let r = async {
         ui.require_route(&state, Method::POST, "/api/v1/tickets/{id}/status")?;
-        let goodwill = match p.get("goodwill_points").map(vafa_core::digits::normalize_digits) {
-            Some(g) => Some(g.parse::<i64>().map_err(|_| UiError::Api(crate::error::ApiError::field("goodwill_points", ui.v.t("points_whole"))))?),
-            None => None,
+        let set = async {
+            let goodwill = match p.get("goodwill_points") {
+                Some(g) => Some(super::i18n::parse_count(g).ok_or_else(|| UiError::Api(crate::error::ApiError::field("goodwill_points", ui.v.t("points_whole"))))?),
+                None => None,
+            };
+            let body = json!({"status": p.get("status").unwrap_or(""), "note": p.get("note"), "goodwill_points": goodwill.filter(|g| *g != 0)});
+            let path = format!("/api/v1/tickets/{id}/status");
+            let key = p.get("key").map(|k| format!("ui-status:{k}"));
+            let req = Idempotent::of("POST", &path, body, key)?;
+            let _ = api::crm::set_status(State(state.clone()), ui.auth(), Path(id.clone()), req).await?;
+            Ok::<(), UiError>(())
         };
-        let body = json!({"status": p.get("status").unwrap_or(""), "note": p.get("note"), "goodwill_points": goodwill.filter(|g| *g != 0)});
-        let path = format!("/api/v1/tickets/{id}/status");
-        let key = p.get("key").map(|k| format!("ui-status:{k}"));
-        let req = Idempotent::of("POST", &path, body, key)?;
-        let _ = api::crm::set_status(State(state.clone()), ui.auth(), Path(id.clone()), req).await?;
-        Ok(Redirect::to(&format!("/crm/tickets/{id}")).into_response())
+        match set.await {
+            Ok(()) => Ok(Redirect::to(&format!("/crm/tickets/{id}")).into_response()),
+            Err(e) => {
+                let f = TicketForms {
+                    status: p.get("status").unwrap_or_default().to_owned(),
+                    goodwill: p.get("goodwill_points").unwrap_or_default().to_owned(),
+                    status_note: p.get("note").unwrap_or_default().to_owned(),
+                    ..TicketForms::default()
+                };
+                refused_page(&state, ui, &id, e, false, f).await
+            }
+        }
     }
     .await;
     answer(ui, r)

@@ -152,6 +152,19 @@ struct CustomerPage {
     /// Whether the role may merge a duplicate into this (open) customer.
     can_merge: bool,
     kinds: Vec<(String, String)>,
+    /// The promise form as typed when it was refused, with why.
+    task: TaskForm,
+}
+
+/// The promise (task) form as typed, and why it was refused: the page is drawn again
+/// with it open, so nothing typed is lost.
+#[derive(Default)]
+pub struct TaskForm {
+    pub title: String,
+    pub kind: String,
+    pub due_at: String,
+    pub notes: String,
+    pub problems: Vec<String>,
 }
 
 pub struct TierBox {
@@ -171,7 +184,7 @@ struct TimelineMore {
 }
 
 async fn page(State(state): State<AppState>, ui: Ui, Path(id): Path<String>) -> Response {
-    let r = build(&state, &ui, &id).await;
+    let r = build(&state, &ui, &id, TaskForm::default()).await;
     answer(&ui, r)
 }
 
@@ -182,7 +195,7 @@ fn tier_name(v: &View, t: &vafa_core::tiers::Tier) -> String {
     }
 }
 
-async fn build(state: &AppState, ui: &Ui, id: &str) -> super::UiResult {
+async fn build(state: &AppState, ui: &Ui, id: &str, task: TaskForm) -> super::UiResult {
     ui.require(Permission::CustomersRead)?;
     let v = &ui.v;
     let st = || State(state.clone());
@@ -469,6 +482,7 @@ async fn build(state: &AppState, ui: &Ui, id: &str) -> super::UiResult {
             .then(vafa_store::keys::random_token),
         can_merge: ui.can(Permission::CustomersMerge) && open,
         kinds,
+        task,
     }))
 }
 
@@ -764,9 +778,28 @@ async fn make_task(State(state): State<AppState>, Path(id): Path<String>, p: Pos
             "due_at": p.get("due_at").unwrap_or(""),
             "notes": p.get("notes"),
         });
-        let _ = api::crm::create_task(State(state.clone()), ui.auth(), Json(super::input(body)?))
-            .await?;
-        Ok(Redirect::to(&format!("/customers/{id}#timeline")).into_response())
+        let made = match super::input(body) {
+            Ok(b) => api::crm::create_task(State(state.clone()), ui.auth(), Json(b))
+                .await
+                .map(|_| ())
+                .map_err(UiError::from),
+            Err(e) => Err(e),
+        };
+        match made {
+            Ok(()) => Ok(Redirect::to(&format!("/customers/{id}#timeline")).into_response()),
+            Err(UiError::Api(e)) => {
+                let task = TaskForm {
+                    title: p.get("title").unwrap_or_default().to_owned(),
+                    kind: p.get("kind").unwrap_or_default().to_owned(),
+                    due_at: p.get("due_at").unwrap_or_default().to_owned(),
+                    notes: p.get("notes").unwrap_or_default().to_owned(),
+                    problems: super::problem_lines(&ui.v, &e),
+                };
+                let page = build(&state, ui, &id, task).await?;
+                Ok((e.code.status(), page).into_response())
+            }
+            Err(e) => Err(e),
+        }
     }
     .await;
     answer(ui, r)

@@ -111,3 +111,36 @@ impl Posted {
         self.get(name).is_some_and(|v| v != "off" && v != "false")
     }
 }
+
+/// What was typed into a refused form, to draw it again as it was (the CSRF token left
+/// out); empty when the form is drawn fresh, so each field shows its default.
+#[derive(Default)]
+pub struct Typed(Vec<(String, String)>);
+
+impl Typed {
+    pub fn of(p: &Posted) -> Typed {
+        Typed(
+            p.fields
+                .iter()
+                .filter(|(k, _)| k != "csrf")
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        )
+    }
+
+    /// The field as typed, or `default` when the form is drawn fresh.
+    pub fn val(&self, name: &str, default: &str) -> String {
+        if self.0.is_empty() {
+            return default.to_owned();
+        }
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or_else(String::new, |(_, v)| v.clone())
+    }
+
+    /// A select's choice as typed, or `default`.
+    pub fn is(&self, name: &str, value: &str, default: &str) -> bool {
+        self.val(name, default) == value
+    }
+}

@@ -36,7 +36,7 @@ use axum::http::{header, request::Parts, HeaderMap, HeaderValue, Method, StatusC
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::Router;
-pub use form::Posted;
+pub use form::{Posted, Typed};
 pub use i18n::{Lang, View};
 use std::collections::HashMap;
 use vafa_core::auth::{Permission, Role};
@@ -424,6 +424,12 @@ pub fn input<T: serde::de::DeserializeOwned>(body: serde_json::Value) -> Result<
     Ok(crate::extract::parse_json(&bytes)?)
 }
 
+/// A Latin identifier (a code, a pattern, an SKU) isolated left to right, so it reads
+/// the same inside Persian text (`TAJRISH-####-####`, not `####-####-TAJRISH`).
+pub fn ltr(s: &str) -> String {
+    format!("\u{2066}{s}\u{2069}")
+}
+
 /// Money as the API takes it, from minor units.
 pub fn money_json(v: &View, minor: i64) -> serde_json::Value {
     serde_json::to_value(crate::api::money::MoneyDto::of(minor, v.currency)).unwrap_or_default()
@@ -615,6 +621,10 @@ mod tests {
                 "apimsg_too_long",
                 "apimsg_between",
                 "apimsg_at_most",
+                "apimsg_return_max",
+                "apimsg_cel_at",
+                "apimsg_goodwill_max",
+                "apimsg_whole_not_negative",
                 "field_row",
             ]
             .map(String::from),

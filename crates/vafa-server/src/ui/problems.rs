@@ -135,6 +135,53 @@ fn api_message(v: &View, message: &str) -> String {
     if let Some(n) = message.strip_prefix("must be at most ").and_then(number) {
         return v.tf("apimsg_at_most", &[("n", v.n(&n))]);
     }
+    // A return larger than what is left of the purchase: the most, as money in the unit
+    // shown (the API says it in minor units).
+    if let Some(left) = message
+        .strip_prefix("amount must be between 1 and the ")
+        .and_then(|m| m.strip_suffix(" not yet returned"))
+        .and_then(number)
+    {
+        return v.tf("apimsg_return_max", &[("max", v.money(&left))]);
+    }
+    if let Some(max) = message
+        .strip_prefix("must be positive and bring the ticket's goodwill to at most ")
+        .and_then(|m| m.split_whitespace().next())
+        .and_then(number)
+    {
+        return v.tf("apimsg_goodwill_max", &[("max", v.n(&max))]);
+    }
+    // A CEL parse error, "line 1, column 17: Syntax error: …": where, in the reader's
+    // words, with the parser's own text kept for whoever fixes it.
+    if let Some((line, col, rest)) = message
+        .strip_prefix("line ")
+        .and_then(|m| m.split_once(", column "))
+        .and_then(|(l, m)| m.split_once(": ").map(|(c, r)| (l, c, r)))
+        .and_then(|(l, c, r)| Some((number(l)?, number(c)?, r)))
+    {
+        let at = v.tf("apimsg_cel_at", &[("line", v.n(&line)), ("col", v.n(&col))]);
+        return format!("{at} ({rest})");
+    }
+    // What the JSON parser says of a number that is not one, or is out of its range.
+    if let Some(rest) = message.strip_prefix("invalid value: integer ") {
+        return if rest.contains("expected u") {
+            v.t("apimsg_whole_not_negative")
+        } else {
+            v.t("apimsg_out_of_range")
+        };
+    }
+    if message.starts_with("invalid type: ")
+        && [
+            "expected i",
+            "expected u",
+            "expected f",
+            "expected a number",
+        ]
+        .iter()
+        .any(|e| message.contains(e))
+    {
+        return v.t("must_be_number");
+    }
     match API_MESSAGES
         .iter()
         .find(|(start, _)| message.starts_with(start))

@@ -132,10 +132,17 @@ async fn build(state: &AppState, ui: &Ui, id: &str, returned: Option<&str>) -> s
         facts.push((v.t("purchase_returned"), m(&p.returned)));
         facts.push((v.t("points_reversed"), v.n(&p.points_reversed)));
     }
-    for (key, val) in [("store", &p.store), ("channel", &p.channel)] {
-        if let Some(x) = val {
-            facts.push((v.t(key), x.clone()));
-        }
+    if let Some(x) = &p.store {
+        facts.push((v.t("store"), x.clone()));
+    }
+    // The channels the counter and POS send, in words; any other as sent, left to right.
+    if let Some(x) = &p.channel {
+        let key = format!("purchase_channel_{x}");
+        let said = v.t(&key);
+        facts.push((
+            v.t("channel"),
+            if said == key { super::ltr(x) } else { said },
+        ));
     }
     let lines = p
         .lines

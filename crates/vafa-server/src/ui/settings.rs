@@ -119,7 +119,7 @@ async fn general(
     ui: Ui,
     axum::extract::Query(q): axum::extract::Query<SavedQuery>,
 ) -> Response {
-    let r = general_page(&state, &ui, q.saved.is_some(), None).await;
+    let r = general_page(&state, &ui, q.saved.is_some(), None, None).await;
     answer(&ui, r)
 }
 
@@ -128,6 +128,7 @@ async fn general_page(
     ui: &Ui,
     saved: bool,
     err: Option<UiError>,
+    typed: Option<LedgerForm>,
 ) -> super::UiResult {
     ui.require(Permission::ProgramManage)?;
     let v = &ui.v;
@@ -180,6 +181,7 @@ async fn general_page(
         transfers_enabled: s.transfers_enabled,
         transfer_max_points: s.transfer_max_points.to_string(),
     };
+    let f = typed.unwrap_or(f);
     let display = state
         .store
         .display_settings(&ui.principal.program_id)
@@ -200,6 +202,39 @@ async fn general_page(
         },
         irr: ui.program.currency == vafa_core::program::Currency::Irr,
     }))
+}
+
+/// The status a refused form's page answers with: the API's (422, 409).
+fn status_of(e: &UiError) -> axum::http::StatusCode {
+    match e {
+        UiError::Api(a) => a.code.status(),
+        _ => axum::http::StatusCode::OK,
+    }
+}
+
+/// A refused form's page, with the refusal's status.
+fn with_status(status: axum::http::StatusCode, page: super::UiResult) -> super::UiResult {
+    page.map(|r| (status, r).into_response())
+}
+
+impl LedgerForm {
+    /// The ledger form as typed, to draw it again when it is refused.
+    fn posted(p: &Posted) -> LedgerForm {
+        let s = |k: &str| p.get(k).unwrap_or_default().to_owned();
+        LedgerForm {
+            earn_points: s("earn_points"),
+            earn_per: s("earn_per"),
+            cashback_percent: s("cashback_percent"),
+            point_value: s("point_value"),
+            pending_days: s("pending_days"),
+            expiry_kind: s("expiry_kind"),
+            expiry_n: s("expiry_n"),
+            expiry_calendar: p.get("expiry_calendar").unwrap_or("jalali").to_owned(),
+            return_policy: s("return_policy"),
+            transfers_enabled: p.checked("transfers_enabled"),
+            transfer_max_points: s("transfer_max_points"),
+        }
+    }
 }
 
 /// A required whole number, or a field error naming it.
@@ -291,7 +326,10 @@ async fn save_ledger(State(state): State<AppState>, p: Posted) -> Response {
         };
         match saved {
             Ok(()) => Ok(Redirect::to("/settings?saved=1").into_response()),
-            Err(e) => general_page(&state, ui, false, Some(e)).await,
+            Err(e) => with_status(
+                status_of(&e),
+                general_page(&state, ui, false, Some(e), Some(LedgerForm::posted(&p))).await,
+            ),
         }
     }
     .await;
@@ -309,7 +347,7 @@ async fn save_display(State(state): State<AppState>, p: Posted) -> Response {
         };
         match saved {
             Ok(()) => Ok(Redirect::to("/settings?saved=1").into_response()),
-            Err(e) => general_page(&state, ui, false, Some(e)).await,
+            Err(e) => general_page(&state, ui, false, Some(e), None).await,
         }
     }
     .await;
@@ -324,6 +362,8 @@ struct RewardsPage {
     notice: Notice,
     /// (id, cells, still claimable)
     rows: Vec<(String, Vec<String>, bool)>,
+    /// The new reward as typed when it was refused.
+    typed: super::Typed,
 }
 
 async fn rewards(
@@ -331,7 +371,14 @@ async fn rewards(
     ui: Ui,
     axum::extract::Query(q): axum::extract::Query<SavedQuery>,
 ) -> Response {
-    let r = rewards_page(&state, &ui, q.saved.is_some(), None).await;
+    let r = rewards_page(
+        &state,
+        &ui,
+        q.saved.is_some(),
+        None,
+        super::Typed::default(),
+    )
+    .await;
     answer(&ui, r)
 }
 
@@ -340,6 +387,7 @@ async fn rewards_page(
     ui: &Ui,
     saved: bool,
     err: Option<UiError>,
+    typed: super::Typed,
 ) -> super::UiResult {
     ui.require(Permission::RewardsManage)?;
     let v = &ui.v;
@@ -358,7 +406,7 @@ async fn rewards_page(
                     &[("p", v.digits(&percent.normalize().to_string()))],
                 ),
                 vafa_core::rewards::RewardKind::FreeProduct { sku } => {
-                    v.tf("reward_product", &[("sku", sku.clone())])
+                    v.tf("reward_product", &[("sku", super::ltr(sku))])
                 }
                 _ => v.t("reward_gift"),
             };
@@ -382,6 +430,7 @@ async fn rewards_page(
         tabs: tabs(ui, "tab_rewards"),
         notice,
         rows,
+        typed,
     }))
 }
 
@@ -416,7 +465,10 @@ async fn add_reward(State(state): State<AppState>, p: Posted) -> Response {
         };
         match saved {
             Ok(()) => Ok(Redirect::to("/settings/rewards?saved=1").into_response()),
-            Err(e) => rewards_page(&state, ui, false, Some(e)).await,
+            Err(e) => with_status(
+                status_of(&e),
+                rewards_page(&state, ui, false, Some(e), super::Typed::of(&p)).await,
+            ),
         }
     }
     .await;
@@ -430,6 +482,8 @@ struct CouponsPage {
     tabs: Vec<(String, String, bool)>,
     notice: Notice,
     rows: Vec<(String, Vec<String>, bool)>,
+    /// The new batch as typed when it was refused.
+    typed: super::Typed,
 }
 
 async fn coupons(
@@ -437,7 +491,14 @@ async fn coupons(
     ui: Ui,
     axum::extract::Query(q): axum::extract::Query<SavedQuery>,
 ) -> Response {
-    let r = coupons_page(&state, &ui, q.saved.is_some(), None).await;
+    let r = coupons_page(
+        &state,
+        &ui,
+        q.saved.is_some(),
+        None,
+        super::Typed::default(),
+    )
+    .await;
     answer(&ui, r)
 }
 
@@ -446,6 +507,7 @@ async fn coupons_page(
     ui: &Ui,
     saved: bool,
     err: Option<UiError>,
+    typed: super::Typed,
 ) -> super::UiResult {
     ui.require(Permission::CouponsManage)?;
     let v = &ui.v;
@@ -465,13 +527,13 @@ async fn coupons_page(
                     v.tf("reward_fixed", &[("amount", v.money(amount_minor))])
                 }
                 vafa_core::coupons::CouponDiscount::FreeItem { sku } => {
-                    v.tf("reward_product", &[("sku", sku.clone())])
+                    v.tf("reward_product", &[("sku", super::ltr(sku))])
                 }
             };
             let cells = vec![
                 b.name.clone(),
                 v.t(&format!("batch_{}", b.kind)),
-                b.pattern.clone().unwrap_or_default(),
+                b.pattern.as_deref().map(super::ltr).unwrap_or_default(),
                 gives,
                 format!("{} / {}", v.n(&b.used), v.n(&b.generated)),
                 v.day(&b.created_at.to_zoned(v.tz.clone()).date()),
@@ -485,6 +547,7 @@ async fn coupons_page(
         tabs: tabs(ui, "tab_coupons"),
         notice,
         rows,
+        typed,
     }))
 }
 
@@ -522,7 +585,10 @@ async fn add_batch(State(state): State<AppState>, p: Posted) -> Response {
         };
         match saved {
             Ok(()) => Ok(Redirect::to("/settings/coupons?saved=1").into_response()),
-            Err(e) => coupons_page(&state, ui, false, Some(e)).await,
+            Err(e) => with_status(
+                status_of(&e),
+                coupons_page(&state, ui, false, Some(e), super::Typed::of(&p)).await,
+            ),
         }
     }
     .await;

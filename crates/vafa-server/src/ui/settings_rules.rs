@@ -78,6 +78,8 @@ struct RulesPage {
     tabs: Vec<(String, String, bool)>,
     notice: super::settings::Notice,
     campaigns: Vec<CampaignBox>,
+    /// The campaign form as typed when it was refused.
+    typed: super::Typed,
 }
 
 #[derive(serde::Deserialize)]
@@ -90,7 +92,14 @@ async fn page(
     ui: Ui,
     axum::extract::Query(q): axum::extract::Query<SavedQuery>,
 ) -> Response {
-    let r = rules_page(&state, &ui, q.saved.is_some(), Vec::new()).await;
+    let r = rules_page(
+        &state,
+        &ui,
+        q.saved.is_some(),
+        Vec::new(),
+        super::Typed::default(),
+    )
+    .await;
     answer(&ui, r)
 }
 
@@ -99,6 +108,7 @@ async fn rules_page(
     ui: &Ui,
     saved: bool,
     problems: Vec<String>,
+    typed: super::Typed,
 ) -> super::UiResult {
     ui.require(Permission::RulesManage)?;
     let v = &ui.v;
@@ -146,6 +156,7 @@ async fn rules_page(
         tabs: tabs(ui, "tab_rules"),
         notice,
         campaigns,
+        typed,
     }))
 }
 
@@ -190,7 +201,10 @@ async fn add_campaign(State(state): State<AppState>, p: Posted) -> Response {
         match made {
             Ok(()) => Ok(Redirect::to("/settings/rules?saved=1").into_response()),
             Err(UiError::Api(e)) => {
-                rules_page(&state, ui, false, super::problem_lines(v, &e)).await
+                let typed = super::Typed::of(&p);
+                let page =
+                    rules_page(&state, ui, false, super::problem_lines(v, &e), typed).await?;
+                Ok((e.code.status(), page).into_response())
             }
             Err(e) => Err(e),
         }

@@ -228,7 +228,12 @@ async fn cashier_finds_by_card_takes_a_coupon_and_spends_points() {
             ("sale_key", sale_key.as_str()),
         ];
         let quote = b.post("/cashier/quote", &sale).await;
-        assert!(quote.html.contains("کد تخفیف YALDA"), "{}", quote.html);
+        // The code isolated left to right inside the Persian line.
+        assert!(
+            quote.html.contains("کد تخفیف \u{2066}YALDA\u{2069}"),
+            "{}",
+            quote.html
+        );
         assert!(
             quote.html.contains("۷۰٬۰۰۰ تومان"),
             "to pay: 100,000 − 10,000 − 20,000: {}",
@@ -323,6 +328,173 @@ async fn cashier_finds_by_card_takes_a_coupon_and_spends_points() {
             .filter(|e| e["type"] == "redemption")
             .count();
         assert_eq!(n, 1, "recorded once");
+    })
+    .await;
+}
+
+/// What askama escaped in an attribute, as the browser reads it back.
+fn unescape(s: &str) -> String {
+    s.replace("&#34;", "\"")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// A quote is for the sale as typed: the record button sends the form as it is on screen
+/// with what was quoted, and a form changed since is refused (nothing recorded). A
+/// refused spend or reward code is shown under its field, the panel kept.
+#[tokio::test]
+async fn cashier_refuses_a_stale_quote_and_keeps_the_panel_on_a_refusal() {
+    each_app(|app| async move {
+        let c = counter_setup(&app).await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        staff(&app, "till", "cashier").await;
+        let b = Browser::new(&app);
+        b.login("till", PASSWORD).await;
+        let panel = b.hx_get(&format!("/cashier/customer/{id}")).await;
+        assert!(panel.html.contains("id=\"sale-form\""), "{}", panel.html);
+        assert!(
+            panel.html.contains("id=\"redeem-problem\"")
+                && panel.html.contains("id=\"code-problem\"")
+        );
+        let sale_key = value_after(&panel.html, "name=\"sale_key\" value=\"");
+
+        // Spending alone: too many, a word, zero, negative; a reward code that is none.
+        for (typed, says) in [
+            ("99999", "امتیاز کافی نیست"),
+            ("abc", "امتیاز"),
+            ("0", "امتیاز"),
+            ("-5", "امتیاز"),
+        ] {
+            let r = b
+                .post(
+                    "/cashier/redeem",
+                    &[
+                        ("customer_id", id.as_str()),
+                        ("points", typed),
+                        ("redeem_key", "spend-1"),
+                    ],
+                )
+                .await;
+            assert_eq!(
+                r.headers["hx-retarget"], "#redeem-problem",
+                "{typed}: {}",
+                r.html
+            );
+            assert_eq!(r.headers["vafa-status"], "422", "{typed}: {}", r.html);
+            assert!(
+                r.html.contains(says) && !r.html.contains("customer-panel"),
+                "{typed}: {}",
+                r.html
+            );
+        }
+        let short = b
+            .post(
+                "/cashier/redeem",
+                &[
+                    ("customer_id", id.as_str()),
+                    ("points", "99999"),
+                    ("redeem_key", "spend-2"),
+                ],
+            )
+            .await;
+        assert!(
+            short.html.contains("امتیاز قابل استفاده‌ی این مشتری: ۵۰۰"),
+            "the balance is said: {}",
+            short.html
+        );
+        let code = b.post("/cashier/code", &[("code", "NOPE-123")]).await;
+        assert_eq!(
+            code.headers["hx-retarget"], "#code-problem",
+            "{}",
+            code.html
+        );
+        assert!(
+            !code.html.contains("customer-panel")
+                && code.html.contains("کد جایزه‌ای با این شماره نیست"),
+            "{}",
+            code.html
+        );
+
+        // Quoted at 1,250,000 toman with 500 points; the amount then changed to 200,000.
+        let quoted_sale = [
+            ("customer_id", id.as_str()),
+            ("amount", "۱٬۲۵۰٬۰۰۰"),
+            ("points", "500"),
+            ("sale_key", sale_key.as_str()),
+        ];
+        let quote = b.post("/cashier/quote", &quoted_sale).await;
+        assert!(
+            quote.html.contains("hx-include=\"#sale-form\""),
+            "{}",
+            quote.html
+        );
+        assert!(
+            !quote.html.contains("name=\"amount\""),
+            "no copy of the old amount: {}",
+            quote.html
+        );
+        let quoted = unescape(&value_after(&quote.html, "name=\"quoted\" value=\""));
+        let stale = b
+            .post(
+                "/cashier/purchase",
+                &[
+                    ("quoted", quoted.as_str()),
+                    ("customer_id", id.as_str()),
+                    ("amount", "۲۰۰٬۰۰۰"),
+                    ("points", "500"),
+                    ("sale_key", sale_key.as_str()),
+                ],
+            )
+            .await;
+        assert_eq!(stale.headers["hx-retarget"], "#quote", "{}", stale.html);
+        assert!(
+            stale.html.contains("دوباره «محاسبه» را بزنید"),
+            "{}",
+            stale.html
+        );
+        let ledger = app
+            .get(&format!("/api/v1/customers/{id}/ledger"))
+            .await
+            .ok(200)
+            .clone();
+        assert!(
+            !ledger["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["type"] == "purchase"),
+            "nothing recorded: {ledger}"
+        );
+
+        // The form as quoted is recorded, at what the form says.
+        let mut sent = vec![("quoted", quoted.as_str())];
+        sent.extend_from_slice(&quoted_sale);
+        let receipt = b.post("/cashier/purchase", &sent).await;
+        assert!(receipt.html.contains("خرید ثبت شد"), "{}", receipt.html);
+        let ledger = app
+            .get(&format!("/api/v1/customers/{id}/ledger"))
+            .await
+            .ok(200)
+            .clone();
+        let sold = ledger["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["type"] == "purchase")
+            .unwrap()
+            .clone();
+        let purchase = app
+            .get(&format!(
+                "/api/v1/purchases/{}",
+                sold["reference"].as_str().unwrap()
+            ))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(purchase["cart_total"]["amount"], "12500000", "{purchase}");
     })
     .await;
 }
@@ -460,7 +632,7 @@ async fn every_page_renders_in_both_languages_and_the_forms_write_through_the_ap
         assert_eq!((s["pending_days"].as_i64(), s["earn_per_minor"].as_i64(), s["point_value_minor"].as_str()), (Some(3), Some(10000), Some("100")), "{s}");
         assert_eq!(s["expiry"], json!({"kind": "months", "months": 6}));
         let refused = b.post("/settings/ledger", &[("earn_points", "1"), ("earn_per", "0"), ("cashback_percent", "300"), ("point_value", "10"), ("pending_days", "3"), ("expiry_kind", "never"), ("return_policy", "within_balance"), ("transfer_max_points", "1000")]).await;
-        assert_eq!(refused.status, 200);
+        assert_eq!(refused.status, 422, "a refused form answers with the refusal's status");
         assert!(refused.html.contains("class=\"problem\""), "{}", refused.html);
         // A cashback or an expiry the form cannot read is refused, not saved as 0% or "never".
         for (field, junk) in [("cashback_percent", "abc"), ("expiry_kind", "zzz"), ("return_policy", "maybe")] {
@@ -468,7 +640,7 @@ async fn every_page_renders_in_both_languages_and_the_forms_write_through_the_ap
             form.retain(|(k, _)| *k != field);
             form.push((field, junk));
             let junked = b.post("/settings/ledger", &form).await;
-            assert_eq!(junked.status, 200, "{field}: {}", junked.html);
+            assert_eq!(junked.status, 422, "{field}: {}", junked.html);
             assert!(junked.html.contains("class=\"problem\""), "{field}: {}", junked.html);
         }
         let s = app.get("/api/v1/program/ledger-settings").await.ok(200).clone();

@@ -483,3 +483,71 @@ async fn a_duplicate_merged_from_the_customer_page() {
     })
     .await;
 }
+
+/// A refused form is drawn again with what was typed and why, the field named by its
+/// label in the page's language: the ticket's status and reply, the 360's promise, and
+/// the settings forms (ledger, campaign, coupons, rewards).
+#[tokio::test]
+async fn refused_forms_keep_what_was_typed() {
+    each_app(|app| async move {
+        staff_in(&app, &app.admin_key, "boss", "admin").await;
+        let b = Browser::new(&app);
+        b.login("boss", PASSWORD).await;
+        let cid = app.create_customer(customer("مریم", "09121112233")).await["id"].as_str().unwrap().to_owned();
+        let t = app.post("/api/v1/tickets", json!({"customer_id": cid, "subject": "دیر رسید"})).await.ok(201).clone();
+        let tid = t["id"].as_str().unwrap().to_owned();
+        let page = b.get(&format!("/crm/tickets/{tid}")).await;
+        let token = page.csrf();
+        for (goodwill, says) in [("۹۹۹۹۹", "۹۹۹۹۹"), ("abc", "abc")] {
+            let r = b.post_raw(&format!("/crm/tickets/{tid}/status"), &[("csrf", &token), ("status", "resolved"), ("goodwill_points", goodwill), ("note", "پوزش")], false).await;
+            assert_eq!(r.status, 422, "{goodwill}: {}", r.html);
+            assert!(r.html.contains("id=\"status-problem\"") && r.html.contains("data-test=\"status-form\""), "{}", r.html);
+            assert!(r.html.contains(&format!("value=\"{says}\"")) && r.html.contains("value=\"پوزش\""), "typed kept: {}", r.html);
+            assert!(r.html.contains("امتیاز"), "{}", r.html);
+            assert!(!r.html.contains("goodwill_points:"), "no internal key: {}", r.html);
+        }
+        let empty = b.post_raw(&format!("/crm/tickets/{tid}/reply"), &[("csrf", &token), ("body", "  "), ("note", "on")], false).await;
+        assert_eq!(empty.status, 422, "{}", empty.html);
+        assert!(empty.html.contains("id=\"reply-problem\"") && empty.html.contains("data-test=\"reply-form\""), "{}", empty.html);
+        assert!(empty.html.contains("name=\"note\" checked"), "{}", empty.html);
+
+        let bad_due = b.post_raw(&format!("/customers/{cid}/tasks"), &[("csrf", &token), ("title", "تماس دوباره"), ("kind", "task"), ("due_at", "فردا")], false).await;
+        assert_eq!(bad_due.status, 422);
+        assert!(bad_due.html.contains("id=\"task-problem\"") && bad_due.html.contains("value=\"تماس دوباره\"") && bad_due.html.contains("value=\"فردا\""), "{}", bad_due.html);
+        assert!(bad_due.html.contains("<details id=\"task\" open>"), "{}", bad_due.html);
+
+        let ledger = b.get("/settings").await;
+        let ledger = b.post_raw("/settings/ledger", &[("csrf", &ledger.csrf()), ("earn_points", "7"), ("earn_per", "۱۰٬۰۰۰"), ("point_value", "10"), ("pending_days", "-3"), ("expiry_kind", "never"), ("transfer_max_points", "0")], false).await;
+        assert_eq!(ledger.status, 422, "{}", ledger.html);
+        assert!(ledger.html.contains("value=\"-3\"") && ledger.html.contains("name=\"earn_points\" value=\"7\""), "{}", ledger.html);
+        assert!(!ledger.html.contains("pending_days:") && !ledger.html.contains("expected u32"), "{}", ledger.html);
+        assert!(ledger.html.contains("روزهای انتظار") || ledger.html.contains("انتظار"), "{}", ledger.html);
+
+        let rules = b.get("/settings/rules").await;
+        let cel = b.post_raw("/settings/rules", &[("csrf", &rules.csrf()), ("name", "یلدا"), ("rule_name", "دوبرابر"), ("condition", "purchase.total >"), ("effect", "fixed_bonus"), ("effect_value", "50")], false).await;
+        assert_eq!(cel.status, 422, "{}", cel.html);
+        assert!(cel.html.contains("value=\"یلدا\"") && cel.html.contains("data-test=\"cel\">purchase.total &#62;</textarea>") && cel.html.contains("خط ۱، ستون ۱۷"), "{}", cel.html);
+        assert!(cel.html.contains("value=\"fixed_bonus\" selected"), "{}", cel.html);
+
+        let coupons = b.get("/settings/coupons").await;
+        let nope = b.post_raw("/settings/coupons", &[("csrf", &coupons.csrf()), ("name", "یلدا"), ("pattern", "TAJRISH-####-####"), ("count", "5"), ("discount", "10"), ("min_cart", "lots")], false).await;
+        assert_eq!(nope.status, 422, "{}", nope.html);
+        assert!(nope.html.contains("value=\"TAJRISH-####-####\"") && nope.html.contains("value=\"lots\""), "{}", nope.html);
+
+        // A pattern reads left to right on the Persian page; placeholders in Persian digits.
+        app.post("/api/v1/coupon-batches", json!({"name": "تجریش", "pattern": "TAJRISH-####-####", "count": 2, "rules": {"discount": {"type": "percent", "percent": "10"}}})).await.ok(201);
+        let listed = b.get("/settings/coupons").await;
+        assert!(listed.html.contains("\u{2066}TAJRISH-####-####\u{2069}"), "{}", listed.html);
+        let c360 = b.get(&format!("/customers/{cid}")).await;
+        for typed in ["placeholder=\"مثلاً شکایت\"", "placeholder=\"۱۴۰۵/۰۹/۲۰ ۱۶:۰۰\""] {
+            assert!(c360.html.contains(typed), "{typed}: {}", c360.html);
+        }
+        assert!(!c360.html.contains("placeholder=\"complaint\""));
+
+        let rewards = b.get("/settings/rewards").await;
+        let bad = b.post_raw("/settings/rewards", &[("csrf", &rewards.csrf()), ("name", "قهوه"), ("kind", "fixed_discount"), ("value", "5000"), ("cost_points", "ten")], false).await;
+        assert_eq!(bad.status, 422, "{}", bad.html);
+        assert!(bad.html.contains("value=\"قهوه\"") && bad.html.contains("value=\"fixed_discount\" selected") && bad.html.contains("value=\"ten\""), "{}", bad.html);
+    })
+    .await;
+}
