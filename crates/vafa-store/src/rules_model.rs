@@ -111,6 +111,10 @@ impl From<&FiredRule> for FiredRuleRecord {
 pub struct SimulateRequest {
     pub customer: Option<CustomerRef>,
     pub purchase: NewPurchase,
+    /// What each line weighs when the total is spread over the lines
+    /// (`checkout::paid_weights`: a free unit or a coupon's lines paid less); none: their
+    /// prices.
+    pub weights: Option<Vec<i64>>,
 }
 
 /// What a purchase would earn, rule by rule; nothing is written.

@@ -140,7 +140,113 @@ pub async fn quote_view(
         occurred_at: None,
         checkout: None,
     };
-    let (who, mut purchase) = purchase_input.parse(currency, now, false)?;
+    let (who, purchase) = purchase_input.parse(currency, now, false)?;
+    let priced = price(
+        &state,
+        program_id,
+        who,
+        purchase,
+        &input.coupons,
+        wanted,
+        cash_wanted,
+        now,
+    )
+    .await?;
+    let Priced {
+        customer_id,
+        tier,
+        q,
+        refused,
+        balance,
+        settings,
+        earn,
+    } = priced;
+    let tier_pct = tier
+        .as_ref()
+        .map_or(Default::default(), |t| t.discount_percent);
+    let gross = q.total_minor;
+    let m = |v| MoneyDto::of(v, currency);
+    let explanation = vec![
+        format!(
+            "tier discount {tier_pct}% of {gross}: {}",
+            q.tier_discount_minor
+        ),
+        format!(
+            "coupons, in order, on what is left: {}",
+            q.coupons
+                .iter()
+                .map(|c| format!("{} {}", c.0, c.1))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        format!(
+            "{} points at {} each pay {}",
+            q.points_redeemed, settings.point_value_minor, q.points_value_minor
+        ),
+        format!("cashback pays {}", q.cashback_used_minor),
+        format!("{} is paid in money and earns", q.payable_minor),
+    ];
+    Ok(axum::Json(QuoteView {
+        customer_id,
+        tier: tier.map(|t| t.code),
+        total: m(gross),
+        free_items: q
+            .free_items
+            .iter()
+            .map(|(sku, off)| FreeItemView {
+                sku: sku.clone(),
+                discount: m(*off),
+            })
+            .collect(),
+        tier_discount_percent: tier_pct.to_string(),
+        tier_discount: m(q.tier_discount_minor),
+        coupons: q
+            .coupons
+            .iter()
+            .zip(refused)
+            .map(|((code, off), refused)| CouponLineView {
+                code: code.clone(),
+                discount: m(*off),
+                refused,
+            })
+            .collect(),
+        discounted: m(q.discounted_minor),
+        points_available: balance.as_ref().map_or(0, |b| b.points_available),
+        max_points_redeemable: q.max_points,
+        points_redeemed: q.points_redeemed,
+        points_value: m(q.points_value_minor),
+        cashback_used: m(q.cashback_used_minor),
+        payable: m(q.payable_minor),
+        points_earned: earn.evaluation.points,
+        cashback_earned: m(earn.evaluation.cashback_minor),
+        explanation,
+    }))
+}
+
+/// A cart priced as the checkout prices it: the customer and tier, the quote, why each
+/// coupon gave nothing, and what the money paid earns — evaluated with each line weighing
+/// what was paid for it, exactly as the purchase does. Nothing is written.
+pub(crate) struct Priced {
+    pub customer_id: Option<String>,
+    pub tier: Option<vafa_core::tiers::Tier>,
+    pub q: vafa_core::checkout::Quote,
+    pub refused: Vec<Option<String>>,
+    pub balance: Option<vafa_store::BalanceSnapshot>,
+    pub settings: vafa_core::ledger::LedgerSettings,
+    pub earn: vafa_store::Simulation,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn price(
+    state: &AppState,
+    program_id: &str,
+    who: Option<vafa_store::CustomerRef>,
+    mut purchase: vafa_store::NewPurchase,
+    codes: &[String],
+    wanted: PointsWanted,
+    cash_wanted: i64,
+    now: jiff::Timestamp,
+) -> ApiResult<Priced> {
     // Resolve the customer (and its tier) through the same lookup simulate uses.
     let first = state
         .store
@@ -149,6 +255,7 @@ pub async fn quote_view(
             &vafa_store::SimulateRequest {
                 customer: who.clone(),
                 purchase: purchase.clone(),
+                weights: None,
             },
         )
         .await?;
@@ -191,13 +298,15 @@ pub async fn quote_view(
         lines,
     };
     let mut coupons = Vec::new();
+    let mut coupon_lines = Vec::new();
     let mut refused = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for raw in &input.coupons {
+    for raw in codes {
         let code = normalize(raw);
         // A code is used once: its repeat takes nothing (the purchase refuses it).
         if !seen.insert(code.clone()) {
             coupons.push((code, 0));
+            coupon_lines.push(Vec::new());
             refused.push(Some("the same code twice".to_owned()));
             continue;
         }
@@ -208,6 +317,7 @@ pub async fn quote_view(
         {
             Ok(u) => {
                 coupons.push((code, u.discount_minor));
+                coupon_lines.push(u.lines);
                 refused.push(None);
             }
             Err(
@@ -220,6 +330,7 @@ pub async fn quote_view(
                     other => other.to_string(),
                 };
                 coupons.push((code, 0));
+                coupon_lines.push(Vec::new());
                 refused.push(Some(why));
             }
             Err(e) => return Err(e.into()),
@@ -245,7 +356,9 @@ pub async fn quote_view(
         QuoteError::TooManyPoints { .. } => ApiError::field("redeem_points", e),
         QuoteError::TooMuchCashback { .. } => ApiError::field("redeem_cashback", e),
     })?;
-    // What the money paid would earn.
+    // What the money paid would earn, each line weighing what was paid for it.
+    let taken: Vec<(i64, Vec<bool>)> = q.coupons.iter().map(|c| c.1).zip(coupon_lines).collect();
+    let weights = vafa_core::checkout::paid_weights(&cart.lines, &q.free_items, &taken);
     purchase.total_minor = q.payable_minor;
     let earn = state
         .store
@@ -254,63 +367,17 @@ pub async fn quote_view(
             &vafa_store::SimulateRequest {
                 customer: who,
                 purchase,
+                weights: Some(weights),
             },
         )
         .await?;
-    let m = |v| MoneyDto::of(v, currency);
-    let explanation = vec![
-        format!(
-            "tier discount {tier_pct}% of {gross}: {}",
-            q.tier_discount_minor
-        ),
-        format!(
-            "coupons, in order, on what is left: {}",
-            q.coupons
-                .iter()
-                .map(|c| format!("{} {}", c.0, c.1))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-        format!(
-            "{} points at {} each pay {}",
-            q.points_redeemed, settings.point_value_minor, q.points_value_minor
-        ),
-        format!("cashback pays {}", q.cashback_used_minor),
-        format!("{} is paid in money and earns", q.payable_minor),
-    ];
-    Ok(axum::Json(QuoteView {
+    Ok(Priced {
         customer_id,
-        tier: standing.map(|s| s.tier.code),
-        total: m(gross),
-        free_items: q
-            .free_items
-            .iter()
-            .map(|(sku, off)| FreeItemView {
-                sku: sku.clone(),
-                discount: m(*off),
-            })
-            .collect(),
-        tier_discount_percent: tier_pct.to_string(),
-        tier_discount: m(q.tier_discount_minor),
-        coupons: q
-            .coupons
-            .iter()
-            .zip(refused)
-            .map(|((code, off), refused)| CouponLineView {
-                code: code.clone(),
-                discount: m(*off),
-                refused,
-            })
-            .collect(),
-        discounted: m(q.discounted_minor),
-        points_available: balance.as_ref().map_or(0, |b| b.points_available),
-        max_points_redeemable: q.max_points,
-        points_redeemed: q.points_redeemed,
-        points_value: m(q.points_value_minor),
-        cashback_used: m(q.cashback_used_minor),
-        payable: m(q.payable_minor),
-        points_earned: earn.evaluation.points,
-        cashback_earned: m(earn.evaluation.cashback_minor),
-        explanation,
-    }))
+        tier: standing.map(|s| s.tier),
+        q,
+        refused,
+        balance,
+        settings,
+        earn,
+    })
 }

@@ -374,14 +374,40 @@ pub async fn simulate(
     Json(input): Json<PurchaseInput>,
 ) -> ApiResult<axum::Json<SimulationView>> {
     let currency = program_currency(&state, &auth).await?;
-    let (customer, purchase) = input.parse(currency, state.clock.now(), false)?;
-    let sim = state
-        .store
-        .simulate(
-            auth.program_id(),
-            &vafa_store::SimulateRequest { customer, purchase },
-        )
-        .await?;
+    let now = state.clock.now();
+    let (customer, purchase) = input.parse(currency, now, false)?;
+    // With `checkout`, what the money paid earns — after the tier's benefits, coupons,
+    // points and cashback as payment — exactly as the purchase would.
+    let sim = match purchase.checkout {
+        Some(co) => {
+            let codes = purchase.coupons.clone();
+            crate::api::checkout::price(
+                &state,
+                auth.program_id(),
+                customer,
+                purchase,
+                &codes,
+                co.points,
+                co.cashback_minor,
+                now,
+            )
+            .await?
+            .earn
+        }
+        None => {
+            state
+                .store
+                .simulate(
+                    auth.program_id(),
+                    &vafa_store::SimulateRequest {
+                        customer,
+                        purchase,
+                        weights: None,
+                    },
+                )
+                .await?
+        }
+    };
     Ok(axum::Json(simulation_view(sim, currency)))
 }
 

@@ -556,3 +556,43 @@ async fn a_coupon_for_one_product_comes_off_its_own_line() {
     })
     .await;
 }
+
+/// A simulation of a body with `checkout` earns what the purchase then earns: on the
+/// money paid, each line weighing what was paid for it (found by the review: simulate
+/// ignored the checkout and earned on the whole cart, 124 points against the purchase's 80).
+#[tokio::test]
+async fn a_simulated_checkout_earns_what_the_purchase_earns() {
+    each_app(|app| async move {
+        let irr = |a: &str| json!({"amount": a, "currency": "IRR"});
+        app.post(
+            "/api/v1/coupon-batches",
+            json!({"name": "Free shoe", "code": "SHOEFREE2",
+                "rules": {"discount": {"type": "amount", "amount_minor": 500000}, "skus": ["SHOE"]}}),
+        )
+        .await
+        .ok(201);
+        app.post(
+            "/api/v1/campaigns",
+            json!({"campaign": {"name": "Shirts"}, "rules": [{"name": "10 a shirt", "effects": [
+                {"type": "points_per_amount", "points": 10, "per_minor": 10000, "skus": ["SHIRT"]}]}]}),
+        )
+        .await
+        .ok(201);
+        let c = app.create_customer(customer("Bijan", "09121237788")).await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        let body = json!({"customer_id": id, "total": irr("1000000"),
+            "items": [{"sku": "SHOE", "quantity": 1, "unit_price": irr("500000")},
+                      {"sku": "SHIRT", "quantity": 1, "unit_price": irr("500000")}],
+            "coupons": ["SHOEFREE2"], "checkout": {}});
+        let sim = app
+            .post("/api/v1/rules/simulate", body.clone())
+            .await
+            .ok(200)
+            .clone();
+        let p = app.post("/api/v1/purchases", body).await.ok(201).clone();
+        // 500,000 paid: 50 base, and the shirt's whole 500,000 at 10 a 10,000.
+        assert_eq!(p["points"]["earned"], 550, "{}: {p}", app.backend);
+        assert_eq!(sim["points"], p["points"]["earned"], "{sim}");
+    })
+    .await;
+}

@@ -519,7 +519,12 @@ macro_rules! rules_ops {
                     Some(who) => Self::find_customer(&mut conn, program_id, who).await?,
                     None => None,
                 };
-                let facts = purchase_facts(&req.purchase);
+                let mut facts = purchase_facts(&req.purchase);
+                if let Some(w) = &req.weights {
+                    for (item, paid) in facts.items.iter_mut().zip(vafa_core::ledger::allocate(req.purchase.total_minor, w)) {
+                        item.amount_minor = paid;
+                    }
+                }
                 let mut evaluation = Self::evaluate_rules(&mut conn, &program, &settings, customer_id.as_deref(), Some(&facts), None, req.purchase.occurred_at, false).await?;
                 // The tier's multiplier, exactly as the purchase applies it.
                 let mut tier = None;
