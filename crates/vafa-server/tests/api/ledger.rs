@@ -309,6 +309,50 @@ async fn spent_cashback_is_kept_from_the_refund_when_no_debt_is_allowed() {
     .await;
 }
 
+/// A sale backdated a week earns points that wait out the whole return window from when
+/// it is recorded: a return the next minute takes them back, even under `only_pending`
+/// (found by the second business review: they were available at once and kept).
+#[tokio::test]
+async fn a_backdated_sale_waits_out_the_window_from_its_entry() {
+    each_app(|app| async move {
+        app.edit_ledger_settings(|s| {
+            s["pending_days"] = json!(7);
+            s["return_policy"] = json!("only_pending");
+        })
+        .await;
+        let c = app.create_customer(customer("Yasna", "09121113366")).await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        let p = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": id, "external_id": "BK-2", "total": irr("1000000"),
+                    "occurred_at": "2026-11-17T08:00:00Z"}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!(
+            (&p["points"]["available"], &p["points"]["pending"]),
+            (&json!(0), &json!(100)),
+            "{}: {p}",
+            app.backend
+        );
+        assert_eq!(p["points"]["available_at"], "2026-11-30T08:00:00Z");
+        let r = app
+            .post(
+                &format!("/api/v1/purchases/{}/returns", p["id"].as_str().unwrap()),
+                json!({"amount": irr("1000000")}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!(r["points_reversed"], 100, "{r}");
+        assert_eq!(r["balance"]["points"]["pending"], 0);
+        assert_verified(&app).await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_return_window_never_outlives_a_point() {
     each_app(|app| async move {

@@ -800,10 +800,15 @@ macro_rules! ledger_ops {
                 // every line returns exactly the total.
                 let amounts = vafa_core::ledger::allocate(sale_total, &weights);
                 let line_cash = &eval.line_cashback;
-                let available_at = vafa_core::ledger::available_at(p.occurred_at, settings.pending_days);
-                // The expiry period starts when the points can be spent: a return window
-                // never eats into (or past) a point's life.
-                let expires_at = settings.expiry.expires_at(available_at, &tz);
+                // The return window runs from when the sale is recorded, not from the date
+                // it states: a sale entered (or backdated) a week late would otherwise earn
+                // points spendable at once, kept by a return within the window.
+                let window_closes = vafa_core::ledger::available_at(p.occurred_at, settings.pending_days);
+                let available_at = vafa_core::ledger::available_at(p.occurred_at.max(ctx.now), settings.pending_days);
+                // The expiry period starts when the sale's window closes: a return window
+                // never eats into (or past) a point's life, and a sale entered late does not
+                // renew its points' life.
+                let expires_at = settings.expiry.expires_at(window_closes, &tz);
 
                 let points_acct = AccountSpec::customer_points(&customer_id);
                 let account = Self::lock_account(&mut *tx, &ctx.program_id, &points_acct, ctx.now).await?;

@@ -790,7 +790,12 @@ async fn a_merge_moves_the_duplicates_points_debt_cashback_and_purchases() {
             occurred_at: days_ago(10),
             ..purchase(&dup, 100_000, &[])
         };
-        let old = store.post_purchase(&ctx, &old, None).await.unwrap().value;
+        // Recorded when it happened: a sale entered late waits out its window from then.
+        let then = vafa_store::Ctx {
+            now: old.occurred_at,
+            ..ctx.clone()
+        };
+        let old = store.post_purchase(&then, &old, None).await.unwrap().value;
         let fresh = store
             .post_purchase(&ctx, &purchase(&dup, 30_000, &[]), None)
             .await
@@ -1119,7 +1124,12 @@ async fn a_debt_takes_points_still_pending_before_they_can_expire_beside_it() {
             occurred_at: now().checked_sub(days(5)).unwrap(),
             ..purchase(&c, 100_000, &[])
         };
-        let old = store.post_purchase(&ctx, &old, None).await.unwrap().value;
+        // Recorded when it happened: a sale entered late waits out its window from then.
+        let then = vafa_store::Ctx {
+            now: old.occurred_at,
+            ..ctx.clone()
+        };
+        let old = store.post_purchase(&then, &old, None).await.unwrap().value;
         store
             .redeem(&ctx, &c, Spend::Points(10), None)
             .await
