@@ -55,7 +55,7 @@ codes! {
     ClaimNotUsable => "reward_claim_not_usable", 409, "The reward code or claim cannot be used, cancelled or moved";
     InvalidState => "invalid_state", 409, "The record is not in a state that allows this change";
     DuplicateUsername => "duplicate_username", 409, "This username is taken";
-    FeedbackAnswered => "feedback_answered", 409, "This feedback link was already answered";
+    FeedbackAnswered => "feedback_answered", 409, "This feedback was already given";
     PayloadTooLarge => "payload_too_large", 413, "The request body is too large";
     UnsupportedMediaType => "unsupported_media_type", 415, "Send JSON with Content-Type: application/json";
     ValidationFailed => "validation_failed", 422, "Some fields are invalid";

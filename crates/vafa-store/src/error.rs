@@ -74,7 +74,7 @@ pub enum StoreError {
     Conflict(String),
     #[error("this username is taken")]
     DuplicateUsername,
-    #[error("this feedback link was already answered")]
+    #[error("this feedback was already given: the link answered, or the ticket already rated")]
     FeedbackAnswered,
     #[error("stored data is not readable: {0}")]
     Corrupt(String),

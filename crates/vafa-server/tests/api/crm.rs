@@ -366,6 +366,17 @@ async fn a_complaint_is_answered_politely_resolved_with_goodwill_and_rated() {
         let other = app.create_customer(customer("Omid", "09131234568")).await;
         let theirs = app.post("/api/v1/feedback", json!({"kind": "csat", "score": 2, "customer_id": other["id"], "ticket_id": id})).await;
         assert_eq!(theirs.problem(422, "validation_failed")["field"], "ticket_id");
+        // Nobody rates themselves, and a ticket the customer rated takes no second CSAT.
+        let sara_token = sign_in(&app, "sara").await;
+        let own = app.call(Method::POST, "/api/v1/feedback", &sara_token,
+            Some(json!({"kind": "csat", "score": 5, "customer_id": cid, "staff_id": sara}))).await;
+        assert_eq!(own.problem(422, "validation_failed")["field"], "staff_id");
+        app.post("/api/v1/feedback", json!({"kind": "csat", "score": 5, "customer_id": cid, "ticket_id": id, "staff_id": sara}))
+            .await
+            .problem(409, "feedback_answered");
+        let perf = app.get("/api/v1/staff/performance?from=2026-11-01").await.ok(200).clone();
+        let me = perf["items"].as_array().unwrap().iter().find(|p| p["staff_id"] == sara.as_str()).unwrap();
+        assert_eq!((me["csat_answers"].as_i64(), me["csat_average"].as_f64()), (Some(1), Some(5.0)), "{me}");
 
         // Reopened ten days later: a fresh resolution clock, not breached at once.
         app.clock.set(app.clock.now() + jiff::SignedDuration::from_hours(240));

@@ -516,6 +516,11 @@ macro_rules! ticket_ops {
                     Self::check_open_customer(&mut tx, &ctx.program_id, c).await?;
                 }
                 Self::check_staff(&mut tx, &ctx.program_id, "staff_id", f.staff_id.as_deref()).await?;
+                // A rating is the customer's word about someone else: a member of staff
+                // does not record one about themselves.
+                if f.staff_id.is_some() && f.staff_id.as_deref() == ctx.actor.staff_id() {
+                    return Err(StoreError::InvalidField { field: "staff_id".into(), message: "names the member of staff recording it; a rating of oneself is not recorded".into() });
+                }
                 // What the feedback is about must be the same customer's.
                 for (field, table, id) in [("ticket_id", "tickets", &f.ticket_id), ("purchase_id", "purchases", &f.purchase_id)] {
                     let Some(id) = id else { continue };
@@ -527,6 +532,21 @@ macro_rules! ticket_ops {
                             return Err(StoreError::InvalidField { field: field.into(), message: "belongs to another customer".into() });
                         }
                         Some(_) => {}
+                    }
+                }
+                // One rating of each kind per ticket, whether the customer's link or staff
+                // recorded it: more would weigh one ticket many times in the averages.
+                if let Some(t) = &f.ticket_id {
+                    let (n,): (i64,) = sqlx::query_as(
+                        "SELECT COUNT(*) FROM feedback WHERE program_id = $1 AND ticket_id = $2 AND kind = $3 AND status = 'answered'",
+                    )
+                    .bind(&ctx.program_id)
+                    .bind(t)
+                    .bind(f.kind.as_str())
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if n > 0 {
+                        return Err(StoreError::FeedbackAnswered);
                     }
                 }
                 let settings = Self::crm_settings_in(&mut tx, &ctx.program_id).await?;
