@@ -480,6 +480,11 @@ async fn tasks_promises_orders_and_the_timeline() {
         let queued = app.get("/api/v1/outbox").await.ok(200).clone();
         let order_msgs = queued["items"].as_array().unwrap().iter().filter(|m| m["event"] == "order.stage_changed").count();
         assert_eq!(order_msgs, 3, "one per stage, to the log (no webhooks yet)");
+        // An order code with letters reads in the SMS as printed on the receipt.
+        let text = queued["items"].as_array().unwrap().iter()
+            .find(|m| m["event"] == "order.stage_changed")
+            .and_then(|m| m["payload"]["data"]["message"]["text"].as_str()).unwrap_or_default().to_owned();
+        assert!(text.contains("W-77") && !text.contains("W-۷۷"), "{text}");
         // Nor back by way of a custom stage; back to the stage it left is fine.
         let detour = app.post("/api/v1/orders", json!({"customer_id": cid, "external_id": "W-79"})).await.ok(201).clone();
         let stage = format!("/api/v1/orders/{}/stage", detour["id"].as_str().unwrap());

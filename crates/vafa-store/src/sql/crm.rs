@@ -791,7 +791,9 @@ macro_rules! crm_ops {
                 vars.insert("program_name", program.name.clone());
                 if persian {
                     for key in ["order_number", "ticket_number", "points"] {
-                        if let Some(v) = vars.get_mut(key) {
+                        // A number reads in Persian digits; a code with letters in it
+                        // (`WEB-2024-A7`) stays as the receipt and the website print it.
+                        if let Some(v) = vars.get_mut(key).filter(|v| v.bytes().all(|b| b.is_ascii_digit() || b == b',')) {
                             *v = vafa_core::digits::to_persian_digits(v);
                         }
                     }
