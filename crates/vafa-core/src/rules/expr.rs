@@ -712,16 +712,24 @@ impl EvalContext {
         let (bday_today, bday_month) = match c.birth_date {
             Some(b) => {
                 e.push(("age", Value::Int(age_on(b, today))));
+                // A birthday on a leap day (30 Esfand, 29 February) falls on the last day
+                // of that month in the years without one.
+                let last_of_month = today.tomorrow().is_ok_and(|t| match calendar {
+                    CalendarKind::Jalali => to_jalali(t).month != jtoday.month,
+                    CalendarKind::Gregorian => t.month() != today.month(),
+                });
                 match calendar {
                     CalendarKind::Jalali => {
                         let jb = to_jalali(b);
                         (
-                            jb.month == jtoday.month && jb.day == jtoday.day,
+                            jb.month == jtoday.month
+                                && (jb.day == jtoday.day || (last_of_month && jb.day > jtoday.day)),
                             jb.month == jtoday.month,
                         )
                     }
                     CalendarKind::Gregorian => (
-                        b.month() == today.month() && b.day() == today.day(),
+                        b.month() == today.month()
+                            && (b.day() == today.day() || (last_of_month && b.day() > today.day())),
                         b.month() == today.month(),
                     ),
                 }

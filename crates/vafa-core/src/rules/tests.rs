@@ -388,6 +388,36 @@ fn conditions_see_purchase_customer_and_time() {
 }
 
 #[test]
+fn a_leap_day_birthday_falls_on_the_months_last_day_in_other_years() {
+    let c = campaign(
+        "c",
+        json!({"name": "c"}),
+        vec![json!({"name": "r", "condition": "customer.birthday_today",
+            "effects": [{"type": "fixed_bonus", "points": 1}]})],
+    );
+    let mut who = customer();
+    // Born 30 Esfand 1375 (1997-03-20), a leap year's last day.
+    who.birth_date = Some(jiff::civil::date(1997, 3, 20));
+    let on = |at: &str| {
+        run_at(
+            std::slice::from_ref(&c),
+            &purchase(),
+            &who,
+            at.parse().unwrap(),
+            &HashMap::new(),
+        )
+        .points
+            == 1
+    };
+    // 1404 has no 30 Esfand: its 29th (2026-03-20) is the day; the 28th is not.
+    assert!(on("2026-03-20T08:00:00Z"));
+    assert!(!on("2026-03-19T08:00:00Z"));
+    // 1403 has one (2025-03-20): that day, not the 29th before it.
+    assert!(on("2025-03-20T08:00:00Z"));
+    assert!(!on("2025-03-19T08:00:00Z"));
+}
+
+#[test]
 fn a_condition_that_fails_on_the_data_does_not_fire() {
     let c = campaign(
         "c",
