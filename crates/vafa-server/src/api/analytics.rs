@@ -44,6 +44,23 @@ fn report_ctx<'a>(state: &'a AppState, auth: &'a Auth) -> ReportCtx<'a> {
     }
 }
 
+/// A report's day, as an analyst types it: ISO (`2026-11-22`) or Jalali (`1405/09/01`),
+/// in any digits, between the years 1900 and 2200.
+fn calendar_day<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<jiff::civil::Date>, D::Error> {
+    use serde::de::Error;
+    let Some(s) = Option::<String>::deserialize(d)? else {
+        return Ok(None);
+    };
+    let day = vafa_core::date::parse_calendar_date(&s)
+        .map_err(|e| D::Error::custom(format!("{e}: a day like 2026-11-22 or 1405/09/01")))?;
+    if !(1900..=2200).contains(&day.year()) {
+        return Err(D::Error::custom("must be between the years 1900 and 2200"));
+    }
+    Ok(Some(day))
+}
+
 fn day_index(d: jiff::civil::Date) -> i64 {
     d.since(jiff::civil::date(1970, 1, 1))
         .map(|s| i64::from(s.get_days()))
@@ -68,9 +85,11 @@ fn end_of(
 pub struct PeriodQuery {
     /// First local date (inclusive); default one year before `to`.
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "calendar_day")]
     pub from: Option<jiff::civil::Date>,
     /// Last local date (inclusive); default today.
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "calendar_day")]
     pub to: Option<jiff::civil::Date>,
 }
 
@@ -186,6 +205,7 @@ pub enum TimeUnit {
 pub struct ClvQuery {
     /// Last local date of the calibration period (default today).
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "calendar_day")]
     pub calibration_end: Option<jiff::civil::Date>,
     /// The period repeat purchases are counted in (default `day`).
     pub time_unit: Option<TimeUnit>,
@@ -205,6 +225,7 @@ pub struct ClvQuery {
 pub struct ClvModelQuery {
     /// Last local date of the calibration period (default today).
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "calendar_day")]
     pub calibration_end: Option<jiff::civil::Date>,
     /// The period repeat purchases are counted in (default `day`).
     pub time_unit: Option<TimeUnit>,
@@ -478,6 +499,7 @@ pub async fn clv_customers_report(
 pub struct RfmQuery {
     /// The local date recency is measured at, the window's last day (default today).
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "calendar_day")]
     pub as_of: Option<jiff::civil::Date>,
     /// The window in days, ending on `as_of` (default 365).
     pub window_days: Option<u32>,
@@ -874,6 +896,7 @@ pub async fn kpis_of_sales(
 pub struct CohortQuery {
     /// The last day counted (default today); its month is the last shown.
     #[param(value_type = Option<String>, format = Date)]
+    #[serde(default, deserialize_with = "calendar_day")]
     pub to: Option<jiff::civil::Date>,
     /// How many monthly cohorts (default 12, at most 60).
     pub months: Option<u32>,

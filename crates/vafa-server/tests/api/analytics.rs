@@ -298,6 +298,16 @@ async fn kpis_and_cohorts_on_a_hand_computed_fixture() {
             "{nov}"
         );
         assert!((n(&nov["points"]["redemption_rate"]) - 100.0 * 100.0 / 1510.0).abs() < 1e-9);
+        // The same month asked in Jalali days, in Persian digits: 10 Aban to 9 Azar 1405.
+        let jalali = app
+            .get("/api/v1/analytics/kpis?from=1405/08/10&to=%DB%B1%DB%B4%DB%B0%DB%B5/%DB%B0%DB%B9/%DB%B0%DB%B9")
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!((&jalali["from"], &jalali["to"]), (&json!("2026-11-01"), &json!("2026-11-30")), "{jalali}");
+        assert_eq!(jalali["points"], nov["points"]);
+        let bad = app.get("/api/v1/analytics/kpis?from=1405/12/30").await;
+        assert_eq!(bad.problem(422, "validation_failed")["errors"][0]["field"], "from", "{}", bad.body);
         assert_eq!(n(&nov["points"]["breakage_rate"]), 0.0);
         let buckets: i64 = nov["liability"]
             .as_array()
