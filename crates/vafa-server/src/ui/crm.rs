@@ -642,21 +642,30 @@ struct FeedbackPage {
     comments: Vec<Item>,
     staff: Vec<Vec<String>>,
     can_performance: bool,
+    period: super::period::Period,
 }
 
 /// Answers read for the figures: the most recent ones, in pages.
 const FEEDBACK_PAGES: usize = 10;
 
-async fn feedback(State(state): State<AppState>, ui: Ui) -> Response {
+/// The feedback page's period unless one is chosen.
+const FEEDBACK_DAYS: i16 = 90;
+
+async fn feedback(
+    State(state): State<AppState>,
+    ui: Ui,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
+) -> Response {
     let r = async {
         ui.require(Permission::CrmRead)?;
         let v = &ui.v;
         let staff_map = staff_names(&state, &ui).await;
-        let from = state
-            .clock
-            .now()
-            .saturating_sub(jiff::SignedDuration::from_hours(24 * 90))
-            .unwrap_or(state.clock.now());
+        let today = state.clock.now().to_zoned(v.tz.clone()).date();
+        let period =
+            super::period::Period::read(v, &ui.path, query.as_deref(), today, FEEDBACK_DAYS);
+        // Local days: from the first's start to the start of the day after the last.
+        let (from, _) = period.iso();
+        let until = period.end_exclusive();
         let mut answers = Vec::new();
         let mut cursor = None;
         for _ in 0..FEEDBACK_PAGES {
@@ -664,8 +673,8 @@ async fn feedback(State(state): State<AppState>, ui: Ui) -> Response {
                 kind: None,
                 staff_id: None,
                 customer_id: None,
-                from: Some(from.to_string()),
-                to: None,
+                from: Some(from.clone()),
+                to: Some(until.clone()),
                 cursor,
                 limit: Some(200),
             };
@@ -725,8 +734,8 @@ async fn feedback(State(state): State<AppState>, ui: Ui) -> Response {
         let can_performance = ui.can(Permission::StaffPerformanceRead);
         if can_performance {
             let q = api::staff::PeriodQuery {
-                from: None,
-                to: None,
+                from: Some(from.clone()),
+                to: Some(until.clone()),
             };
             let report = api::staff::performance(State(state.clone()), ui.auth(), Query(q))
                 .await?
@@ -747,7 +756,8 @@ async fn feedback(State(state): State<AppState>, ui: Ui) -> Response {
                 ]);
             }
         }
-        Ok(render(&FeedbackPage {
+        let refused = period.refused();
+        let page = render(&FeedbackPage {
             c: ui.chrome("nav_crm"),
             tabs: crm_tabs(v, "tab_feedback"),
             cards,
@@ -756,7 +766,14 @@ async fn feedback(State(state): State<AppState>, ui: Ui) -> Response {
             comments,
             staff,
             can_performance,
-        }))
+            period,
+        });
+        // A date that is not one: the page with what was typed and why (422).
+        Ok(if refused {
+            (axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+        } else {
+            page
+        })
     }
     .await;
     answer(&ui, r)

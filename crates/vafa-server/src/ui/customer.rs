@@ -154,6 +154,35 @@ struct CustomerPage {
     kinds: Vec<(String, String)>,
     /// The promise form as typed when it was refused, with why.
     task: TaskForm,
+    /// The log-a-contact form as typed when it was refused, with why.
+    contact: Refused,
+    /// The open-a-ticket form as typed when it was refused, with why.
+    ticket: Refused,
+}
+
+/// A form of the 360 as typed when it was refused, and why: the page is drawn again
+/// with it open, so nothing typed is lost.
+#[derive(Default)]
+pub struct Refused {
+    pub typed: super::Typed,
+    pub problems: Vec<String>,
+}
+
+impl Refused {
+    fn of(p: &Posted, e: &crate::error::ApiError) -> Refused {
+        Refused {
+            typed: super::Typed::of(p),
+            problems: super::problem_lines(&p.ui.v, e),
+        }
+    }
+}
+
+/// The 360's forms, one of them perhaps refused.
+#[derive(Default)]
+struct Forms {
+    task: TaskForm,
+    contact: Refused,
+    ticket: Refused,
 }
 
 /// The promise (task) form as typed, and why it was refused: the page is drawn again
@@ -184,7 +213,7 @@ struct TimelineMore {
 }
 
 async fn page(State(state): State<AppState>, ui: Ui, Path(id): Path<String>) -> Response {
-    let r = build(&state, &ui, &id, TaskForm::default()).await;
+    let r = build(&state, &ui, &id, Forms::default()).await;
     answer(&ui, r)
 }
 
@@ -195,7 +224,7 @@ fn tier_name(v: &View, t: &vafa_core::tiers::Tier) -> String {
     }
 }
 
-async fn build(state: &AppState, ui: &Ui, id: &str, task: TaskForm) -> super::UiResult {
+async fn build(state: &AppState, ui: &Ui, id: &str, forms: Forms) -> super::UiResult {
     ui.require(Permission::CustomersRead)?;
     let v = &ui.v;
     let st = || State(state.clone());
@@ -482,7 +511,9 @@ async fn build(state: &AppState, ui: &Ui, id: &str, task: TaskForm) -> super::Ui
             .then(vafa_store::keys::random_token),
         can_merge: ui.can(Permission::CustomersMerge) && open,
         kinds,
-        task,
+        task: forms.task,
+        contact: forms.contact,
+        ticket: forms.ticket,
     }))
 }
 
@@ -729,21 +760,37 @@ async fn log_interaction(
             "outcome": p.get("outcome"),
             "summary": p.get("summary"),
         });
-        let _ = api::crm::record_interaction(
-            State(state.clone()),
-            ui.auth(),
-            Path(id.clone()),
-            Json(super::input(body)?),
-        )
-        .await?;
-        Ok(Redirect::to(&format!("/customers/{id}#timeline")).into_response())
+        let made = match super::input(body) {
+            Ok(b) => api::crm::record_interaction(
+                State(state.clone()),
+                ui.auth(),
+                Path(id.clone()),
+                Json(b),
+            )
+            .await
+            .map(|_| ())
+            .map_err(UiError::from),
+            Err(e) => Err(e),
+        };
+        match made {
+            Ok(()) => Ok(Redirect::to(&format!("/customers/{id}#timeline")).into_response()),
+            Err(UiError::Api(e)) => {
+                let forms = Forms {
+                    contact: Refused::of(&p, &e),
+                    ..Forms::default()
+                };
+                let page = build(&state, ui, &id, forms).await?;
+                Ok((e.code.status(), page).into_response())
+            }
+            Err(e) => Err(e),
+        }
     }
     .await;
     answer(ui, r)
 }
 
 /// Open a ticket for the customer (a complaint taken at the counter or on the phone) and
-/// go to it.
+/// go to it; refused, the 360 again with the form as typed and why.
 async fn open_ticket(State(state): State<AppState>, Path(id): Path<String>, p: Posted) -> Response {
     let ui = &p.ui;
     let r = async {
@@ -756,10 +803,25 @@ async fn open_ticket(State(state): State<AppState>, Path(id): Path<String>, p: P
             "channel": p.get("channel"),
             "description": p.get("description"),
         });
-        let (_, made) =
-            api::crm::open_ticket(State(state.clone()), ui.auth(), Json(super::input(body)?))
-                .await?;
-        Ok(Redirect::to(&format!("/crm/tickets/{}", made.0.ticket.id)).into_response())
+        let made = match super::input(body) {
+            Ok(b) => api::crm::open_ticket(State(state.clone()), ui.auth(), Json(b))
+                .await
+                .map(|(_, made)| made.0.ticket.id)
+                .map_err(UiError::from),
+            Err(e) => Err(e),
+        };
+        match made {
+            Ok(ticket) => Ok(Redirect::to(&format!("/crm/tickets/{ticket}")).into_response()),
+            Err(UiError::Api(e)) => {
+                let forms = Forms {
+                    ticket: Refused::of(&p, &e),
+                    ..Forms::default()
+                };
+                let page = build(&state, ui, &id, forms).await?;
+                Ok((e.code.status(), page).into_response())
+            }
+            Err(e) => Err(e),
+        }
     }
     .await;
     answer(ui, r)
@@ -795,7 +857,11 @@ async fn make_task(State(state): State<AppState>, Path(id): Path<String>, p: Pos
                     notes: p.get("notes").unwrap_or_default().to_owned(),
                     problems: super::problem_lines(&ui.v, &e),
                 };
-                let page = build(&state, ui, &id, task).await?;
+                let forms = Forms {
+                    task,
+                    ..Forms::default()
+                };
+                let page = build(&state, ui, &id, forms).await?;
                 Ok((e.code.status(), page).into_response())
             }
             Err(e) => Err(e),

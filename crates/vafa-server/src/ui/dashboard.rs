@@ -1,7 +1,10 @@
-//! The dashboard: the program's KPIs over the last 30 days and its charts — revenue and
-//! repeat rate by month, tiers, the Pareto curve, retention cohorts, points and the
-//! liability — from the same reports as `/api/v1/analytics/…`.
+//! The dashboard: the program's KPIs over a chosen period (the last 30 days unless
+//! `?from=…&to=…` says otherwise) and its charts — revenue and repeat rate by month up to
+//! the period's end, tiers, the Pareto curve and the points of the period, retention
+//! cohorts up to its end, the liability now — from the same reports as
+//! `/api/v1/analytics/…`.
 
+use super::period::Period;
 use super::{answer, charts, render, Chrome, Lang, Ui, UiResult, View};
 use crate::api::analytics::{
     cohorts_report, kpis_of_sales, month_of, pareto_report, program_sales, CohortQuery,
@@ -9,8 +12,9 @@ use crate::api::analytics::{
 };
 use crate::AppState;
 use askama::Template;
-use axum::extract::State;
-use axum::response::Response;
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use std::collections::HashMap;
@@ -38,10 +42,17 @@ struct DashboardPage {
     c: Chrome,
     cards: Vec<Card>,
     charts: Vec<Chart>,
+    period: Period,
 }
 
-async fn page(State(state): State<AppState>, ui: Ui) -> Response {
-    let r = build(&state, &ui).await;
+/// The KPIs' period unless one is chosen.
+const DEFAULT_DAYS: i16 = 30;
+/// Months the monthly charts show at least (ending with the period's), and at most.
+const MONTHS_MIN: i64 = 12;
+const MONTHS_MAX: i64 = 36;
+
+async fn page(State(state): State<AppState>, ui: Ui, RawQuery(q): RawQuery) -> Response {
+    let r = build(&state, &ui, q.as_deref()).await;
     answer(&ui, r)
 }
 
@@ -58,35 +69,40 @@ fn month_name(v: &View, jalali: bool, m: i64) -> String {
     v.month_label(m.div_euclid(12) as i32, (m.rem_euclid(12) + 1) as u8)
 }
 
-async fn build(state: &AppState, ui: &Ui) -> UiResult {
+async fn build(state: &AppState, ui: &Ui, query: Option<&str>) -> UiResult {
     ui.require(Permission::AnalyticsRead)?;
     let v = &ui.v;
     let store = state.store.as_ref();
     let now = state.clock.now();
+    let today = now.to_zoned(v.tz.clone()).date();
+    let period = Period::read(v, &ui.path, query, today, DEFAULT_DAYS);
     let rc = ReportCtx {
         store,
         program_id: &ui.principal.program_id,
         now,
     };
-    let none = PeriodQuery {
-        from: None,
-        to: None,
+    let range = PeriodQuery {
+        from: Some(period.from),
+        to: Some(period.to),
     };
-    // One read of the sales serves the KPIs, revenue and repeat rate by month.
-    let sales = program_sales(&rc, None).await?;
-    let k = kpis_of_sales(&rc, &none, &sales).await?;
-    let pareto = pareto_report(&rc, &none).await?;
+    // One read of the sales (through the period's end) serves the KPIs, revenue and
+    // repeat rate by month.
+    let sales = program_sales(&rc, Some(period.to)).await?;
+    let k = kpis_of_sales(&rc, &range, &sales).await?;
+    let pareto = pareto_report(&rc, &range).await?;
     let cohorts = cohorts_report(
         &rc,
         &CohortQuery {
-            to: None,
+            to: Some(period.to),
             months: Some(12),
         },
     )
     .await?;
     let jalali = ui.program.locale == vafa_core::program::Locale::Fa;
-    let this_month = month_of(now.to_zoned(v.tz.clone()).date(), jalali);
-    let first = this_month - 11;
+    // The months of the period, or the twelve ending with its last.
+    let this_month = month_of(period.to, jalali);
+    let months = (this_month - month_of(period.from, jalali) + 1).clamp(MONTHS_MIN, MONTHS_MAX);
+    let first = this_month - months + 1;
 
     // Revenue, buyers and returning buyers per month of the last twelve.
     let mut first_month: HashMap<&str, i64> = HashMap::new();
@@ -94,8 +110,8 @@ async fn build(state: &AppState, ui: &Ui) -> UiResult {
         let e = first_month.entry(s.customer_id.as_str()).or_insert(s.month);
         *e = (*e).min(s.month);
     }
-    let mut revenue = [0i64; 12];
-    let mut buyers: Vec<HashMap<&str, bool>> = vec![HashMap::new(); 12];
+    let mut revenue = vec![0i64; months as usize];
+    let mut buyers: Vec<HashMap<&str, bool>> = vec![HashMap::new(); months as usize];
     for s in sales
         .iter()
         .filter(|s| s.month >= first && s.month <= this_month)
@@ -212,7 +228,7 @@ async fn build(state: &AppState, ui: &Ui) -> UiResult {
         (v.t("expired"), k.points.expired),
     ];
     list.push(Chart {
-        title: v.t("points_30"),
+        title: v.t("points_in_period"),
         svg: charts::bars(v.lang, &points, |x| v.n(&x), |x| v.n(&x)),
         note: v.tf(
             "points_rates",
@@ -232,11 +248,19 @@ async fn build(state: &AppState, ui: &Ui) -> UiResult {
         svg: charts::hbars(v.lang, &liability, |x| v.money(&x)),
         note: String::new(),
     });
-    Ok(render(&DashboardPage {
+    let refused = period.refused();
+    let page = render(&DashboardPage {
         c: ui.chrome("nav_dashboard"),
         cards,
         charts: list,
-    }))
+        period,
+    });
+    // A date that is not one: the page with what was typed and why, as a refused form.
+    Ok(if refused {
+        (StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+    } else {
+        page
+    })
 }
 
 fn card(v: &View, key: &str, value: String, note: &str) -> Card {

@@ -18,6 +18,7 @@ mod dashboard;
 mod form;
 pub mod i18n;
 mod login;
+mod period;
 mod problems;
 mod purchase;
 mod segments;

@@ -35,6 +35,8 @@ pub struct LineRow {
     pub returned: String,
     /// How many may still come back (0: none).
     pub left: i64,
+    /// The quantity typed into a refused return form.
+    pub typed: String,
 }
 
 pub struct ReturnRow {
@@ -70,6 +72,18 @@ struct PurchasePage {
     left: String,
     can_return: bool,
     return_key: String,
+    /// The return form as typed when it was refused, with why.
+    refused: ReturnForm,
+}
+
+/// The return form as typed, and why it was refused: the page is drawn again with it,
+/// so nothing typed is lost.
+#[derive(Default)]
+pub struct ReturnForm {
+    /// The quantity typed for each line, by the line's number.
+    pub quantities: Vec<(i64, String)>,
+    pub amount: String,
+    pub problems: Vec<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -83,11 +97,24 @@ async fn page(
     Path(id): Path<String>,
     axum::extract::Query(q): axum::extract::Query<PageQuery>,
 ) -> Response {
-    let r = build(&state, &ui, &id, q.returned.as_deref()).await;
+    let r = build(
+        &state,
+        &ui,
+        &id,
+        q.returned.as_deref(),
+        ReturnForm::default(),
+    )
+    .await;
     answer(&ui, r)
 }
 
-async fn build(state: &AppState, ui: &Ui, id: &str, returned: Option<&str>) -> super::UiResult {
+async fn build(
+    state: &AppState,
+    ui: &Ui,
+    id: &str,
+    returned: Option<&str>,
+    refused: ReturnForm,
+) -> super::UiResult {
     ui.require(Permission::PurchasesRead)?;
     let v = &ui.v;
     let st = || State(state.clone());
@@ -160,6 +187,12 @@ async fn build(state: &AppState, ui: &Ui, id: &str, returned: Option<&str>) -> s
             points: v.n(&l.points),
             returned: v.n(&l.returned_quantity),
             left: l.quantity - l.returned_quantity,
+            typed: refused
+                .quantities
+                .iter()
+                .find(|(n, _)| *n == l.line)
+                .map(|(_, q)| q.clone())
+                .unwrap_or_default(),
         })
         .collect();
     let mut hand_back = None;
@@ -233,6 +266,7 @@ async fn build(state: &AppState, ui: &Ui, id: &str, returned: Option<&str>) -> s
         left: v.money(&left_minor),
         can_return: ui.can(Permission::PurchasesReturn) && left_minor > 0,
         return_key: vafa_store::keys::random_token(),
+        refused,
     }))
 }
 
@@ -286,14 +320,42 @@ async fn take_return(State(state): State<AppState>, Path(id): Path<String>, p: P
     let ui = &p.ui;
     let r = async {
         ui.require_route(&state, Method::POST, "/api/v1/purchases/{id}/returns")?;
-        let body = return_body(&p)?;
-        let key = p.get("return_key").map(|k| format!("ui-return:{k}"));
-        let path = format!("/api/v1/purchases/{id}/returns");
-        let req = Idempotent::of("POST", &path, body, key)?;
-        let (_, _, out) =
-            api::purchases::create_return(State(state.clone()), ui.auth(), Path(id.clone()), req)
-                .await?;
-        let to = format!("/purchases/{id}?returned={}", out.0.id);
+        let taken = async {
+            let body = return_body(&p)?;
+            let key = p.get("return_key").map(|k| format!("ui-return:{k}"));
+            let path = format!("/api/v1/purchases/{id}/returns");
+            let req = Idempotent::of("POST", &path, body, key)?;
+            let (_, _, out) = api::purchases::create_return(
+                State(state.clone()),
+                ui.auth(),
+                Path(id.clone()),
+                req,
+            )
+            .await?;
+            Ok::<String, UiError>(out.0.id)
+        };
+        let return_id = match taken.await {
+            Ok(r) => r,
+            // On the page (no htmx), refused: the page again with what was typed and why,
+            // under a new key (nothing was recorded). htmx keeps the form on screen and
+            // shows the problem beside it.
+            Err(UiError::Api(e)) if !ui.htmx => {
+                let refused = ReturnForm {
+                    quantities: p
+                        .all("line")
+                        .into_iter()
+                        .zip(p.all("qty"))
+                        .filter_map(|(n, q)| Some((n.parse().ok()?, q.to_owned())))
+                        .collect(),
+                    amount: p.get("amount").unwrap_or_default().to_owned(),
+                    problems: super::problem_lines(&ui.v, &e),
+                };
+                let page = build(&state, ui, &id, None, refused).await?;
+                return Ok((e.code.status(), page).into_response());
+            }
+            Err(e) => return Err(e),
+        };
+        let to = format!("/purchases/{id}?returned={return_id}");
         if ui.htmx {
             // The whole page changes (lines, returns, what to hand back): htmx loads it.
             let mut r = StatusCode::OK.into_response();

@@ -80,7 +80,11 @@ struct SegmentsPage {
     tiers: Vec<(String, String)>,
     can_save: bool,
     notice: super::settings::Notice,
+    period: super::period::Period,
 }
+
+/// The RFM window unless a period is chosen: a year through today.
+const RFM_DAYS: i16 = 365;
 
 #[derive(serde::Deserialize)]
 struct SavedQuery {
@@ -91,8 +95,9 @@ async fn page(
     State(state): State<AppState>,
     ui: Ui,
     axum::extract::Query(q): axum::extract::Query<SavedQuery>,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
 ) -> Response {
-    let r = build(&state, &ui, q.saved.is_some(), Vec::new()).await;
+    let r = build(&state, &ui, q.saved.is_some(), Vec::new(), raw.as_deref()).await;
     answer(&ui, r)
 }
 
@@ -101,6 +106,7 @@ async fn build(
     ui: &Ui,
     saved_now: bool,
     problems: Vec<String>,
+    query: Option<&str>,
 ) -> super::UiResult {
     ui.require(Permission::AnalyticsRead)?;
     let v = &ui.v;
@@ -109,11 +115,14 @@ async fn build(
         program_id: &ui.principal.program_id,
         now: state.clock.now(),
     };
+    let today = rc.now.to_zoned(v.tz.clone()).date();
+    // The RFM window is the period: recency measured at its last day.
+    let period = super::period::Period::read(v, "/segments", query, today, RFM_DAYS);
     let rfm = rfm_report(
         &rc,
         &RfmQuery {
-            as_of: None,
-            window_days: None,
+            as_of: Some(period.to),
+            window_days: Some(period.days()),
             segment: None,
             limit: None,
         },
@@ -197,7 +206,8 @@ async fn build(
                 .collect()
         })
         .unwrap_or_default();
-    Ok(render(&SegmentsPage {
+    let refused = period.refused();
+    let page = render(&SegmentsPage {
         c: ui.chrome("nav_segments"),
         rfm_grid,
         rfm_rows,
@@ -215,7 +225,14 @@ async fn build(
             ok: saved_now.then(|| v.t("saved")),
             problems,
         },
-    }))
+        period,
+    });
+    // A date that is not one: the page with what was typed and why (422).
+    Ok(if refused {
+        (axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response()
+    } else {
+        page
+    })
 }
 
 #[derive(Template)]
@@ -295,7 +312,9 @@ async fn save(State(state): State<AppState>, p: Posted) -> Response {
         };
         match made {
             Ok(()) => Ok(Redirect::to("/segments?saved=1").into_response()),
-            Err(UiError::Api(e)) => build(&state, ui, false, super::problem_lines(v, &e)).await,
+            Err(UiError::Api(e)) => {
+                build(&state, ui, false, super::problem_lines(v, &e), None).await
+            }
             Err(e) => Err(e),
         }
     }

@@ -526,7 +526,7 @@ async fn the_dashboard_draws_the_programs_numbers() {
             "نرخ خرید تکراری در هر ماه (٪)",
             "منحنی پارتو",
             "ماندگاری گروه‌های ماهانه",
-            "امتیازها در ۳۰ روز گذشته",
+            "امتیازهای این بازه",
             "بدهی امتیاز بر اساس زمان انقضا",
             "مشتریان در هر سطح",
         ] {
@@ -549,6 +549,202 @@ async fn the_dashboard_draws_the_programs_numbers() {
         b.post("/lang", &[("lang", "en")]).await;
         let en = b.get("/dashboard").await.html;
         assert!(en.contains("<title>Azar: 30,000 toman</title>"), "{en}");
+    })
+    .await;
+}
+
+/// The analyst chooses the period in the address (`?from=…&to=…`, Jalali or ISO, any
+/// digits) or by a quick choice; the figures follow it, the range reads in the page's
+/// calendar, and a date that is not one (or a start after the end) draws the page again
+/// with what was typed and why beside the field, 422. The feedback and RFM pages too.
+#[tokio::test]
+async fn reports_take_a_chosen_period() {
+    each_app(|app| async move {
+        let a = app.create_customer(customer("Ava", "09121110001")).await;
+        let b_ = app.create_customer(customer("Bita", "09121110002")).await;
+        let sale = |id: &Value, receipt: &str, rials: &str, at: &str| {
+            json!({"customer_id": id["id"], "external_id": receipt, "occurred_at": at,
+                   "total": {"amount": rials, "currency": "IRR"}})
+        };
+        for body in [
+            sale(&a, "R-1", "300000", "2026-10-01T09:00:00Z"),
+            sale(&a, "R-2", "200000", "2026-11-22T09:00:00Z"),
+            sale(&b_, "R-3", "100000", "2026-11-22T10:00:00Z"),
+        ] {
+            app.post("/api/v1/purchases", body).await.ok(201);
+        }
+        app.post(
+            "/api/v1/feedback",
+            json!({"kind": "nps", "score": 9, "customer_id": a["id"]}),
+        )
+        .await
+        .ok(201);
+        staff(&app, "boss", "admin").await;
+        let b = Browser::new(&app);
+        b.login("boss", PASSWORD).await;
+        let kpis = |html: &str| html[html.find("data-test=\"kpis\"").unwrap()..].to_owned();
+
+        // Default: the last 30 days, with the form and quick choices.
+        let dash = b.get("/dashboard").await;
+        assert_eq!(dash.status, 200, "{}", dash.html);
+        assert!(
+            dash.html.contains("data-test=\"period-form\"")
+                && dash.html.contains("۳ آبان ۱۴۰۵ تا ۲ آذر ۱۴۰۵"),
+            "{}",
+            dash.html
+        );
+        assert!(
+            dash.html.contains("value=\"۱۴۰۵/۰۸/۰۳\"")
+                && dash.html.contains("value=\"۱۴۰۵/۰۹/۰۲\""),
+            "{}",
+            dash.html
+        );
+        for quick in [
+            "۷ روز گذشته",
+            "۹۰ روز گذشته",
+            "این ماه (آذر)",
+            "امسال (۱۴۰۵)",
+        ] {
+            assert!(dash.html.contains(quick), "{quick}: {}", dash.html);
+        }
+        assert!(
+            dash.html
+                .contains("href=\"/dashboard?from=2026-10-25&#38;to=2026-11-23\" class=\"active\""),
+            "30 days is the choice shown: {}",
+            dash.html
+        );
+        assert!(
+            kpis(&dash.html).contains("<span>درآمد</span><b>۳۰٬۰۰۰ تومان</b>"),
+            "{}",
+            dash.html
+        );
+
+        // Mehr 1405, typed in Jalali with Persian digits: R-1 alone, one customer.
+        let mehr = b
+            .get(&format!(
+                "/dashboard?from={}&to={}",
+                urlencode("۱۴۰۵/۰۷/۰۱"),
+                urlencode("1405/7/30")
+            ))
+            .await;
+        assert_eq!(mehr.status, 200, "{}", mehr.html);
+        assert!(
+            mehr.html.contains("۱ مهر ۱۴۰۵ تا ۳۰ مهر ۱۴۰۵"),
+            "{}",
+            mehr.html
+        );
+        let k = kpis(&mehr.html);
+        assert!(
+            k.contains("<span>درآمد</span><b>۳۰٬۰۰۰ تومان</b>")
+                && k.contains("<span>مشتریان فعال</span><b>۱</b>"),
+            "{k}"
+        );
+        // ISO: September through today, all three sales.
+        let iso = b.get("/dashboard?from=2026-09-01&to=2026-11-23").await;
+        assert!(
+            kpis(&iso.html).contains("<span>درآمد</span><b>۶۰٬۰۰۰ تومان</b>"),
+            "{}",
+            iso.html
+        );
+        assert!(
+            iso.html.contains("value=\"۱۴۰۵/۰۶/۱۰\""),
+            "shown in Jalali: {}",
+            iso.html
+        );
+
+        // Not a date, no such day, a start after the end: 422, typed kept, why by the field.
+        let bad = b
+            .get(&format!(
+                "/dashboard?from={}&to=1405/09/01",
+                urlencode("فردا")
+            ))
+            .await;
+        assert_eq!(bad.status, 422, "{}", bad.html);
+        assert!(
+            bad.html
+                .contains("id=\"period-from-problem\">از: تاریخ نیست؛ مثلاً ۱۴۰۵/۰۹/۰۲<")
+                && bad.html.contains("value=\"فردا\"")
+                && bad.html.contains("value=\"1405/09/01\""),
+            "{}",
+            bad.html
+        );
+        assert!(
+            bad.html.contains("data-test=\"kpis\"") && bad.html.contains("<svg"),
+            "no dead end: {}",
+            bad.html
+        );
+        let no_day = b.get("/dashboard?from=1405/01/01&to=1405/12/31").await;
+        assert_eq!(no_day.status, 422, "Esfand has no 31st: {}", no_day.html);
+        assert!(
+            no_day
+                .html
+                .contains("id=\"period-to-problem\">تا: چنین روزی در تقویم نیست<"),
+            "{}",
+            no_day.html
+        );
+        let backwards = b.get("/dashboard?from=1405/09/01&to=1405/08/01").await;
+        assert_eq!(backwards.status, 422, "{}", backwards.html);
+        assert!(
+            backwards
+                .html
+                .contains("id=\"period-from-problem\">از: بعد از پایان بازه است<"),
+            "{}",
+            backwards.html
+        );
+
+        // Feedback: the answer is on 2 Azar; Mehr has none, 2 Azar alone has it.
+        let none = b.get("/crm/feedback?from=1405/07/01&to=1405/07/30").await;
+        assert_eq!(none.status, 200, "{}", none.html);
+        assert!(
+            none.html.contains("<span>پاسخ‌های NPS</span><b>۰</b>")
+                && none.html.contains("data-test=\"period-form\""),
+            "{}",
+            none.html
+        );
+        let day = b.get("/crm/feedback?from=1405/09/02&to=2026-11-23").await;
+        assert!(
+            day.html.contains("<span>پاسخ‌های NPS</span><b>۱</b>")
+                && day.html.contains("۲ آذر ۱۴۰۵ تا ۲ آذر ۱۴۰۵"),
+            "{}",
+            day.html
+        );
+        let bad = b.get("/crm/feedback?to=31/02/2026").await;
+        assert_eq!(bad.status, 422, "{}", bad.html);
+        assert!(
+            bad.html.contains("id=\"period-to-problem\"")
+                && bad.html.contains("value=\"31/02/2026\""),
+            "{}",
+            bad.html
+        );
+        // RFM: the window is the period (Mehr: one customer).
+        let rfm = b.get("/segments?from=1405/07/01&to=1405/07/30").await;
+        assert_eq!(rfm.status, 200, "{}", rfm.html);
+        assert!(
+            rfm.html.contains("۱ مهر ۱۴۰۵ تا ۳۰ مهر ۱۴۰۵") && rfm.html.contains("۳۰ روز"),
+            "{}",
+            rfm.html
+        );
+
+        // English: ISO in the fields, the range in the program's (Jalali) calendar.
+        b.post("/lang", &[("lang", "en")]).await;
+        let en = b.get("/dashboard?from=1405/07/01&to=1405/07/30").await;
+        assert!(
+            en.html.contains("value=\"2026-09-23\"") && en.html.contains("value=\"2026-10-22\""),
+            "{}",
+            en.html
+        );
+        assert!(
+            en.html.contains("1 Mehr 1405 – 30 Mehr 1405") && en.html.contains("Last 7 days"),
+            "{}",
+            en.html
+        );
+        let bad = b.get("/dashboard?from=2026-02-30").await;
+        assert_eq!(bad.status, 422, "{}", bad.html);
+        assert!(
+            bad.html.contains(">From: is not a day in the calendar<"),
+            "{}",
+            bad.html
+        );
     })
     .await;
 }

@@ -485,8 +485,9 @@ async fn a_duplicate_merged_from_the_customer_page() {
 }
 
 /// A refused form is drawn again with what was typed and why, the field named by its
-/// label in the page's language: the ticket's status and reply, the 360's promise, and
-/// the settings forms (ledger, campaign, coupons, rewards).
+/// label in the page's language: the ticket's status and reply, the 360's promise,
+/// contact and new ticket, a purchase's return, and the settings forms (ledger,
+/// campaign, coupons, rewards).
 #[tokio::test]
 async fn refused_forms_keep_what_was_typed() {
     each_app(|app| async move {
@@ -515,6 +516,43 @@ async fn refused_forms_keep_what_was_typed() {
         assert_eq!(bad_due.status, 422);
         assert!(bad_due.html.contains("id=\"task-problem\"") && bad_due.html.contains("value=\"تماس دوباره\"") && bad_due.html.contains("value=\"فردا\""), "{}", bad_due.html);
         assert!(bad_due.html.contains("<details id=\"task\" open>"), "{}", bad_due.html);
+
+        // The 360's log-a-contact and open-a-ticket forms, refused: the 360 again with them
+        // open, as typed, the field named in Persian; nothing written.
+        let long = "خ".repeat(101);
+        let contact = b.post_raw(&format!("/customers/{cid}/interactions"), &[("csrf", &token), ("kind", "visit"), ("direction", "inbound"), ("outcome", &long), ("summary", "آمد و رفت")], false).await;
+        assert_eq!(contact.status, 422, "{}", contact.html);
+        assert!(contact.html.contains("<details id=\"contact\" open>") && contact.html.contains("id=\"contact-problem\"><p>نتیجه: "), "{}", contact.html);
+        assert!(contact.html.contains(&format!("value=\"{long}\"")) && contact.html.contains(">آمد و رفت</textarea>"), "{}", contact.html);
+        assert!(contact.html.contains("value=\"visit\" selected") && contact.html.contains("value=\"inbound\" selected"), "{}", contact.html);
+        let ticket = b.post_raw(&format!("/customers/{cid}/tickets"), &[("csrf", &token), ("subject", "  "), ("category", "شکایت"), ("priority", "urgent"), ("channel", "phone"), ("description", "کیف پاره بود")], false).await;
+        assert_eq!(ticket.status, 422, "{}", ticket.html);
+        assert!(ticket.html.contains("<details id=\"open-ticket\" open>") && ticket.html.contains("id=\"ticket-problem\"><p>موضوع: "), "{}", ticket.html);
+        assert!(ticket.html.contains("value=\"شکایت\"") && ticket.html.contains(">کیف پاره بود</textarea>"), "{}", ticket.html);
+        assert!(ticket.html.contains("value=\"urgent\" selected") && ticket.html.contains("value=\"phone\" selected"), "{}", ticket.html);
+        assert!(!contact.html.contains("<details id=\"open-ticket\" open>") && !ticket.html.contains("<details id=\"contact\" open>"), "only the refused form opens");
+        let tickets = app.get(&format!("/api/v1/tickets?customer_id={cid}")).await.ok(200).clone();
+        assert_eq!(tickets["items"].as_array().map(Vec::len), Some(1), "no ticket opened: {tickets}");
+        let fine = b.post_raw(&format!("/customers/{cid}/tickets"), &[("csrf", &token), ("subject", "کیف"), ("priority", "urgent"), ("channel", "phone")], false).await;
+        assert_eq!(fine.status, 303, "{}", fine.html);
+        assert!(fine.location().starts_with("/crm/tickets/"), "{}", fine.location());
+
+        // A purchase's return form, posted without htmx and refused: the purchase page
+        // again with the quantities and amount as typed, why, and 422; nothing returned.
+        let irr = |a: &str| json!({"amount": a, "currency": "IRR"});
+        let bought = app.post("/api/v1/purchases", json!({"customer_id": cid, "total": irr("300000"),
+            "items": [{"sku": "TEA", "name": "Tea", "quantity": 2, "unit_price": irr("50000")},
+                      {"sku": "POT", "name": "Pot", "quantity": 1, "unit_price": irr("200000")}]})).await.ok(201).clone();
+        let pid = bought["id"].as_str().unwrap().to_owned();
+        let both = b.post_raw(&format!("/purchases/{pid}/returns"), &[("csrf", &token), ("return_key", "k1"), ("line", "1"), ("qty", "۲"), ("line", "2"), ("qty", ""), ("amount", "۵٬۰۰۰")], false).await;
+        assert_eq!(both.status, 422, "{}", both.html);
+        assert!(both.html.contains("id=\"return-problem\"><p>مبلغ: ") && both.html.contains("data-test=\"return-form\""), "{}", both.html);
+        assert!(both.html.contains("value=\"۲\" data-test=\"return-qty\"") && both.html.contains("value=\"\" data-test=\"return-qty\"") && both.html.contains("value=\"۵٬۰۰۰\" data-test=\"return-amount\""), "{}", both.html);
+        let too_many = b.post_raw(&format!("/purchases/{pid}/returns"), &[("csrf", &token), ("return_key", "k2"), ("line", "2"), ("qty", "3")], false).await;
+        assert_eq!(too_many.status, 422, "{}", too_many.html);
+        assert!(too_many.html.contains("id=\"return-problem\"") && too_many.html.contains("value=\"3\" data-test=\"return-qty\""), "{}", too_many.html);
+        let stored = app.get(&format!("/api/v1/purchases/{pid}")).await.ok(200).clone();
+        assert_eq!(stored["returns"], json!([]), "nothing written");
 
         let ledger = b.get("/settings").await;
         let ledger = b.post_raw("/settings/ledger", &[("csrf", &ledger.csrf()), ("earn_points", "7"), ("earn_per", "۱۰٬۰۰۰"), ("point_value", "10"), ("pending_days", "-3"), ("expiry_kind", "never"), ("transfer_max_points", "0")], false).await;
