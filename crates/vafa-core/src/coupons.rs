@@ -183,19 +183,21 @@ pub enum CouponRefusal {
     NothingEligible,
 }
 
+/// Whether a coupon's SKUs and categories take in `l` (every line when it names none).
+fn eligible_line(rules: &CouponRules, l: &CartLine) -> bool {
+    (rules.skus.is_empty() && rules.categories.is_empty())
+        || l.sku.as_ref().is_some_and(|s| rules.skus.contains(s))
+        || l.category
+            .as_ref()
+            .is_some_and(|c| rules.categories.contains(c))
+}
+
 /// Which lines a coupon's discount comes off, one flag per line: the lines its SKUs and
 /// categories name (every line when it names none), and for a free item only the line
 /// its unit is taken from. A discount is spread over these lines, so that a line the
 /// coupon made free is worth nothing back on a return and earns nothing.
 pub fn discounted_lines(rules: &CouponRules, lines: &[CartLine]) -> Vec<bool> {
-    let restricted = !rules.skus.is_empty() || !rules.categories.is_empty();
-    let eligible = |l: &CartLine| {
-        !restricted
-            || l.sku.as_ref().is_some_and(|s| rules.skus.contains(s))
-            || l.category
-                .as_ref()
-                .is_some_and(|c| rules.categories.contains(c))
-    };
+    let eligible = |l: &CartLine| eligible_line(rules, l);
     match &rules.discount {
         CouponDiscount::FreeItem { sku } => {
             let free = lines
@@ -231,13 +233,7 @@ pub fn discount_for(
         return Err(CouponRefusal::BelowMinimum(rules.min_cart_minor));
     }
     let restricted = !rules.skus.is_empty() || !rules.categories.is_empty();
-    let eligible_line = |l: &CartLine| {
-        !restricted
-            || l.sku.as_ref().is_some_and(|s| rules.skus.contains(s))
-            || l.category
-                .as_ref()
-                .is_some_and(|c| rules.categories.contains(c))
-    };
+    let eligible_line = |l: &CartLine| eligible_line(rules, l);
     let eligible: i64 = if restricted {
         lines
             .iter()
