@@ -371,6 +371,9 @@ async fn a_complaint_is_answered_politely_resolved_with_goodwill_and_rated() {
         let own = app.call(Method::POST, "/api/v1/feedback", &sara_token,
             Some(json!({"kind": "csat", "score": 5, "customer_id": cid, "staff_id": sara}))).await;
         assert_eq!(own.problem(422, "validation_failed")["field"], "staff_id");
+        // An NPS is about the business: whoever took it on the spot is named on it.
+        app.call(Method::POST, "/api/v1/feedback", &sara_token,
+            Some(json!({"kind": "nps", "score": 8, "customer_id": cid, "staff_id": sara}))).await.ok(201);
         app.post("/api/v1/feedback", json!({"kind": "csat", "score": 5, "customer_id": cid, "ticket_id": id, "staff_id": sara}))
             .await
             .problem(409, "feedback_answered");

@@ -516,9 +516,10 @@ macro_rules! ticket_ops {
                     Self::check_open_customer(&mut tx, &ctx.program_id, c).await?;
                 }
                 Self::check_staff(&mut tx, &ctx.program_id, "staff_id", f.staff_id.as_deref()).await?;
-                // A rating is the customer's word about someone else: a member of staff
-                // does not record one about themselves.
-                if f.staff_id.is_some() && f.staff_id.as_deref() == ctx.actor.staff_id() {
+                // A CSAT is the customer's word about the staff member who served them: a
+                // member of staff does not record one about themselves. (An NPS is about
+                // the business; its staff_id is who took it, often the recorder.)
+                if f.kind == vafa_core::crm::FeedbackKind::Csat && f.staff_id.is_some() && f.staff_id.as_deref() == ctx.actor.staff_id() {
                     return Err(StoreError::InvalidField { field: "staff_id".into(), message: "names the member of staff recording it; a rating of oneself is not recorded".into() });
                 }
                 // What the feedback is about must be the same customer's.
