@@ -484,6 +484,7 @@ pub async fn create(
     let idem = req.idempotency(implicit);
     let by_receipt = req.key.is_none() && idem.is_some();
     let purchase = req.body.into_purchase(currency, ctx.now)?;
+    late_entry_allowed(&auth, purchase.occurred_at, ctx.now)?;
     let out = match state
         .store
         .post_purchase(&ctx, &purchase, idem.as_ref())
@@ -503,6 +504,38 @@ pub async fn create(
         headers,
         axum::Json(PurchaseView::new(out.value, currency)),
     ))
+}
+
+/// How far back a role without `points.adjust` (a cashier) may date a sale or an event.
+pub const LATE_ENTRY_HOURS: i64 = 24;
+
+/// A sale or event dated further back than [`LATE_ENTRY_HOURS`] is judged by the
+/// campaigns and caps of its date — a campaign since ended, last year's birthday cap — so
+/// it is a correction, for a role that may adjust points by hand (manager, admin); older
+/// history comes in by import.
+pub fn late_entry_allowed(
+    auth: &Auth,
+    occurred_at: jiff::Timestamp,
+    now: jiff::Timestamp,
+) -> Result<(), ApiError> {
+    let window = jiff::SignedDuration::from_hours(LATE_ENTRY_HOURS);
+    let late = now
+        .saturating_sub(window)
+        .is_ok_and(|limit| occurred_at < limit);
+    if late
+        && !auth
+            .0
+            .role
+            .allows(vafa_core::auth::Permission::PointsAdjust)
+    {
+        return Err(ApiError::field(
+            "occurred_at",
+            format!(
+                "is more than {LATE_ENTRY_HOURS} hours ago; a sale or event that old is recorded by a manager (points.adjust), or imported"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -684,6 +684,7 @@ pub async fn create_event(
         errs.push("occurred_at", "must not be in the future");
     }
     errs.finish(|| ())?;
+    crate::api::purchases::late_entry_allowed(&auth, occurred_at, ctx.now)?;
     let customer = customer.ok_or_else(|| ApiError::field("customer_id", "missing"))?;
     let event = vafa_store::NewEvent {
         customer,

@@ -353,6 +353,65 @@ async fn a_backdated_sale_waits_out_the_window_from_its_entry() {
     .await;
 }
 
+/// A cashier records today's and yesterday's sales and events; one dated further back
+/// would be judged by the campaigns and caps of its date (a campaign since ended), so it
+/// is a manager's correction (found by the second business review).
+#[tokio::test]
+async fn a_cashier_dates_a_sale_at_most_a_day_back() {
+    each_app(|app| async move {
+        let cashier = app
+            .key(&app.program_id, vafa_core::auth::Role::Cashier)
+            .await;
+        let c = app.create_customer(customer("Aram", "09121113377")).await;
+        let id = c["id"].as_str().unwrap().to_owned();
+        // The test clock stands at 2026-11-23T08:00Z.
+        let sale = |ext: &str, at: &str| {
+            json!({"customer_id": id, "external_id": ext, "total": irr("100000"), "occurred_at": at})
+        };
+        let old = app
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/purchases",
+                &cashier,
+                Some(sale("L-1", "2026-11-20T08:00:00Z")),
+            )
+            .await;
+        assert_eq!(
+            old.problem(422, "validation_failed")["errors"][0]["field"],
+            "occurred_at",
+            "{}",
+            app.backend
+        );
+        let event = app
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/events",
+                &cashier,
+                Some(json!({"customer_id": id, "name": "birthday", "occurred_at": "2026-03-19T08:00:00Z"})),
+            )
+            .await;
+        assert_eq!(
+            event.problem(422, "validation_failed")["errors"][0]["field"],
+            "occurred_at"
+        );
+        assert_eq!(entries(&app, &id).await, 0, "nothing written");
+        app.call(
+            reqwest::Method::POST,
+            "/api/v1/purchases",
+            &cashier,
+            Some(sale("L-2", "2026-11-22T12:00:00Z")),
+        )
+        .await
+        .ok(201);
+        // The manager's correction (here the admin's key).
+        app.post("/api/v1/purchases", sale("L-1", "2026-11-20T08:00:00Z"))
+            .await
+            .ok(201);
+        assert_verified(&app).await;
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_return_window_never_outlives_a_point() {
     each_app(|app| async move {
