@@ -3,7 +3,8 @@
 //   VAFA_BASE=http://127.0.0.1:8080 VAFA_ADMIN_KEY=vk_… [VAFA_PASSWORD=…] node e2e/admin.mjs
 //
 // A cashier signs in (a wrong password first), finds a demo customer by mobile typed in
-// Persian digits, quotes a sale with the tier discount and points as payment, records
+// Persian digits, sees a quote go when the sale form is edited after it, quotes a sale
+// with the tier discount and points as payment, records
 // it, and the purchase is read back through the API (the discount and the points it
 // took, the balance after). Then the customer 360 shows it on the timeline, the
 // language switches to English and back, and a page the role may not see is refused.
@@ -98,6 +99,13 @@ async function main() {
     await page.press('[data-test=find]', 'Enter');
     await page.waitForSelector('[data-test=customer-panel]');
     check(await page.isVisible('[data-test=discount]'), 'the panel shows the tier discount');
+    // A quote is for the sale as typed: editing the form takes it (and its record button)
+    // away, so a sale is never recorded at figures no longer on screen.
+    await page.fill('[data-test=amount]', '200000');
+    await page.click('[data-test=quote]');
+    await page.waitForSelector('[data-test=confirm]');
+    await page.fill('[data-test=amount]', '350000');
+    check(!(await page.isVisible('[data-test=confirm]')), 'an edited sale form takes the stale quote away');
     await page.fill('[data-test=amount]', '350000');
     await page.fill('[data-test=points-to-use]', String(spend));
     await page.click('[data-test=quote]');
