@@ -772,21 +772,34 @@ async fn log_interaction(
             .map_err(UiError::from),
             Err(e) => Err(e),
         };
-        match made {
-            Ok(()) => Ok(Redirect::to(&format!("/customers/{id}#timeline")).into_response()),
-            Err(UiError::Api(e)) => {
-                let forms = Forms {
-                    contact: Refused::of(&p, &e),
-                    ..Forms::default()
-                };
-                let page = build(&state, ui, &id, forms).await?;
-                Ok((e.code.status(), page).into_response())
-            }
-            Err(e) => Err(e),
-        }
+        let to = format!("/customers/{id}#timeline");
+        go_on_or_redraw(&state, ui, &id, made.map(|()| to), |e| Forms {
+            contact: Refused::of(&p, e),
+            ..Forms::default()
+        })
+        .await
     }
     .await;
     answer(ui, r)
+}
+
+/// A 360 form's answer: written, on to `to`; refused by the API, the 360 again with the
+/// forms `refused` draws from the refusal (what was typed, and why), under its status.
+async fn go_on_or_redraw(
+    state: &AppState,
+    ui: &Ui,
+    id: &str,
+    made: Result<String, UiError>,
+    refused: impl FnOnce(&crate::error::ApiError) -> Forms,
+) -> super::UiResult {
+    match made {
+        Ok(to) => Ok(Redirect::to(&to).into_response()),
+        Err(UiError::Api(e)) => {
+            let page = build(state, ui, id, refused(&e)).await?;
+            Ok((e.code.status(), page).into_response())
+        }
+        Err(e) => Err(e),
+    }
 }
 
 /// Open a ticket for the customer (a complaint taken at the counter or on the phone) and
@@ -810,18 +823,12 @@ async fn open_ticket(State(state): State<AppState>, Path(id): Path<String>, p: P
                 .map_err(UiError::from),
             Err(e) => Err(e),
         };
-        match made {
-            Ok(ticket) => Ok(Redirect::to(&format!("/crm/tickets/{ticket}")).into_response()),
-            Err(UiError::Api(e)) => {
-                let forms = Forms {
-                    ticket: Refused::of(&p, &e),
-                    ..Forms::default()
-                };
-                let page = build(&state, ui, &id, forms).await?;
-                Ok((e.code.status(), page).into_response())
-            }
-            Err(e) => Err(e),
-        }
+        let to = made.map(|ticket| format!("/crm/tickets/{ticket}"));
+        go_on_or_redraw(&state, ui, &id, to, |e| Forms {
+            ticket: Refused::of(&p, e),
+            ..Forms::default()
+        })
+        .await
     }
     .await;
     answer(ui, r)
@@ -847,25 +854,18 @@ async fn make_task(State(state): State<AppState>, Path(id): Path<String>, p: Pos
                 .map_err(UiError::from),
             Err(e) => Err(e),
         };
-        match made {
-            Ok(()) => Ok(Redirect::to(&format!("/customers/{id}#timeline")).into_response()),
-            Err(UiError::Api(e)) => {
-                let task = TaskForm {
-                    title: p.get("title").unwrap_or_default().to_owned(),
-                    kind: p.get("kind").unwrap_or_default().to_owned(),
-                    due_at: p.get("due_at").unwrap_or_default().to_owned(),
-                    notes: p.get("notes").unwrap_or_default().to_owned(),
-                    problems: super::problem_lines(&ui.v, &e),
-                };
-                let forms = Forms {
-                    task,
-                    ..Forms::default()
-                };
-                let page = build(&state, ui, &id, forms).await?;
-                Ok((e.code.status(), page).into_response())
-            }
-            Err(e) => Err(e),
-        }
+        let to = format!("/customers/{id}#timeline");
+        go_on_or_redraw(&state, ui, &id, made.map(|()| to), |e| Forms {
+            task: TaskForm {
+                title: p.get("title").unwrap_or_default().to_owned(),
+                kind: p.get("kind").unwrap_or_default().to_owned(),
+                due_at: p.get("due_at").unwrap_or_default().to_owned(),
+                notes: p.get("notes").unwrap_or_default().to_owned(),
+                problems: super::problem_lines(&ui.v, e),
+            },
+            ..Forms::default()
+        })
+        .await
     }
     .await;
     answer(ui, r)

@@ -401,7 +401,7 @@ macro_rules! crm_ops {
                 }
             }
 
-            /// [`check_customer`] for a new record about the customer (ticket, order, task,
+            /// `check_customer` for a new record about the customer (ticket, order, task,
             /// interaction, feedback): an erased or merged record takes none — the survivor
             /// of a merge is the one to name.
             async fn check_open_customer(
@@ -409,17 +409,19 @@ macro_rules! crm_ops {
                 program_id: &str,
                 id: &str,
             ) -> Result<String> {
-                let name = Self::check_customer(&mut *conn, program_id, id).await?;
-                let (status,): (String,) = sqlx::query_as("SELECT status FROM customers WHERE program_id = $1 AND id = $2")
-                    .bind(program_id)
-                    .bind(id)
-                    .fetch_one(&mut *conn)
-                    .await?;
+                let found: Option<(String, Option<String>)> = sqlx::query_as(
+                    "SELECT status, TRIM(COALESCE(first_name, '') || ' ' || COALESCE(last_name, '')) FROM customers WHERE program_id = $1 AND id = $2",
+                )
+                .bind(program_id)
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await?;
+                let (status, name) = found.ok_or(StoreError::NotFound("customer"))?;
                 match status.parse::<vafa_core::customer::CustomerStatus>().map_err(StoreError::Corrupt)? {
                     closed @ (vafa_core::customer::CustomerStatus::Erased | vafa_core::customer::CustomerStatus::Merged) => {
                         Err(StoreError::CustomerClosed(closed.as_str()))
                     }
-                    _ => Ok(name),
+                    _ => Ok(name.unwrap_or_default()),
                 }
             }
 
