@@ -40,7 +40,8 @@ pub struct TierChange {
     pub customer_id: String,
     pub from_tier: Option<String>,
     pub to_tier: String,
-    /// `upgrade`, `downgrade` or `override`.
+    /// `upgrade`, `downgrade`, `override`, `merge`, or `regift` (the entry gift of the
+    /// tier held, given again after a return took it back; the tier is unchanged).
     pub kind: String,
     pub reason: Option<String>,
     pub qualifying: i64,

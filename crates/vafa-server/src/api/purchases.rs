@@ -312,7 +312,8 @@ pub struct PurchaseView {
     pub balance: BalanceView,
     /// The tier the points were earned under (its multiplier applied), with a ladder.
     pub tier: Option<String>,
-    /// The upgrade this purchase caused, with its entry gift.
+    /// The upgrade this purchase caused, with its entry gift (`kind: upgrade`), or the
+    /// entry gift of the tier held given again after a return took it back (`regift`).
     #[schema(value_type = Option<Object>)]
     pub tier_change: Option<vafa_store::TierChange>,
     /// Through the checkout: the breakdown, as the quote computed it.

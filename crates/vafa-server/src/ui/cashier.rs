@@ -697,9 +697,17 @@ async fn purchase(State(state): State<AppState>, p: Posted) -> Response {
         });
         if let Some(change) = &out.tier_change {
             let tier = super::tier_name_of(&super::tier_names(&state, ui).await?, &change.to_tier);
+            // A gift given again (`regift`) is no move up: it says the gift.
+            let (label, value) = match change.kind.as_str() {
+                "regift" => (
+                    v.t("tier_gift_again"),
+                    v.tf("n_points", &[("n", v.n(&change.gift_points))]),
+                ),
+                _ => (v.t("tier_up"), tier),
+            };
             lines.push(Line {
-                label: v.t("tier_up"),
-                value: tier,
+                label,
+                value,
                 strong: true,
             });
         }

@@ -910,11 +910,15 @@ macro_rules! ledger_ops {
                     let start = l.window_start(ctx.now, &tz, calendar_of(program.locale));
                     let end = ctx.now.max(p.occurred_at);
                     let value = Self::qualifying_value(&mut *tx, &ctx.program_id, &customer_id, l.metric, start, end).await?;
+                    let by = Some(crate::sql::tiers::ByPurchase { purchase_id: &purchase_id, available_at });
+                    let from = l.tiers[current].code.clone();
                     if let Some(to) = l.on_purchase(current, value) {
-                        let from = l.tiers[current].code.clone();
                         tier_change = Some(
-                            Self::change_tier(&mut *tx, ctx, &program, &settings, l, &customer_id, Some(&from), to, "upgrade", None, value, None,
-                                Some(crate::sql::tiers::ByPurchase { purchase_id: &purchase_id, available_at })).await?,
+                            Self::change_tier(&mut *tx, ctx, &program, &settings, l, &customer_id, Some(&from), to, "upgrade", None, value, None, by).await?,
+                        );
+                    } else if value >= l.tiers[current].threshold && Self::gift_owed(&mut *tx, &ctx.program_id, &customer_id, l, current).await? {
+                        tier_change = Some(
+                            Self::change_tier(&mut *tx, ctx, &program, &settings, l, &customer_id, Some(&from), current, "regift", None, value, None, by).await?,
                         );
                     }
                 }

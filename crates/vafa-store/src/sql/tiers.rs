@@ -113,9 +113,48 @@ macro_rules! tier_ops {
                 Ok(v)
             }
 
+            /// Whether a purchase that leaves the customer qualifying for their tier
+            /// `level` owes them its entry gift again: a return took back whole the gift
+            /// of an upgrade into this tier or above, and no gift for this tier or above
+            /// is still theirs (a customer who bought past the threshold, returned, and
+            /// buys past it again before an evaluation moves them down).
+            pub(crate) async fn gift_owed<C: Db>(
+                conn: &mut C,
+                program_id: &str,
+                customer_id: &str,
+                ladder: &vafa_core::tiers::TierLadder,
+                level: usize,
+            ) -> Result<bool> {
+                if level == 0 || ladder.tiers[level].entry_gift_points <= 0 {
+                    return Ok(false);
+                }
+                let rows: Vec<(String, i64, i64)> = db::query(
+                    "SELECT to_tier, gift_points, gift_reversed FROM tier_changes WHERE program_id = $1 AND gift_points > 0 \
+                     AND (customer_id = $2 OR customer_id IN (SELECT id FROM customers WHERE program_id = $1 AND merged_into = $2))",
+                )
+                .bind(program_id)
+                .bind(customer_id)
+                .fetch_all(&mut *conn)
+                .await?;
+                let mut taken_back = false;
+                for (tier, gift, reversed) in rows {
+                    match ladder.index_of(&tier) {
+                        Some(l) if l >= level => {
+                            if reversed < gift {
+                                return Ok(false);
+                            }
+                            taken_back = true;
+                        }
+                        _ => {}
+                    }
+                }
+                Ok(taken_back)
+            }
+
             /// Move a customer to `to` (upgrade, downgrade or override): the state, the
             /// history row, the audit row and — on an upgrade — the entry gift, all in
-            /// the caller's transaction.
+            /// the caller's transaction. `regift` gives the gift of the tier they hold
+            /// again ([`Self::gift_owed`]) and leaves their tier as it is.
             #[allow(clippy::too_many_arguments)]
             pub(crate) async fn change_tier<C: Db>(
                 conn: &mut C,
@@ -133,7 +172,7 @@ macro_rules! tier_ops {
                 by_purchase: Option<crate::sql::tiers::ByPurchase<'_>>,
             ) -> Result<crate::tiers_model::TierChange> {
                 let tier = &ladder.tiers[to];
-                let gift = if kind == "upgrade" { tier.entry_gift_points } else { 0 };
+                let gift = if matches!(kind, "upgrade" | "regift") { tier.entry_gift_points } else { 0 };
                 let mut entry_id = None;
                 let mut gift_lot = None;
                 if gift > 0 {
@@ -160,18 +199,20 @@ macro_rules! tier_ops {
                     entry_id = Some(id);
                     gift_lot = Some(lot);
                 }
-                db::query(
-                    "INSERT INTO customer_tiers (program_id, customer_id, tier, since, below_since, pinned_until) VALUES ($1, $2, $3, $4, NULL, $5) \
-                     ON CONFLICT (program_id, customer_id) DO UPDATE SET tier = excluded.tier, since = excluded.since, \
-                     below_since = NULL, pinned_until = excluded.pinned_until",
-                )
-                .bind(&ctx.program_id)
-                .bind(customer_id)
-                .bind(&tier.code)
-                .bind(micros(ctx.now))
-                .bind(pinned_until.map(micros))
-                .execute(&mut *conn)
-                .await?;
+                if kind != "regift" {
+                    db::query(
+                        "INSERT INTO customer_tiers (program_id, customer_id, tier, since, below_since, pinned_until) VALUES ($1, $2, $3, $4, NULL, $5) \
+                         ON CONFLICT (program_id, customer_id) DO UPDATE SET tier = excluded.tier, since = excluded.since, \
+                         below_since = NULL, pinned_until = excluded.pinned_until",
+                    )
+                    .bind(&ctx.program_id)
+                    .bind(customer_id)
+                    .bind(&tier.code)
+                    .bind(micros(ctx.now))
+                    .bind(pinned_until.map(micros))
+                    .execute(&mut *conn)
+                    .await?;
+                }
                 let change = crate::tiers_model::TierChange {
                     id: new_id("tch"),
                     customer_id: customer_id.to_owned(),

@@ -319,9 +319,22 @@ async fn run_case(store: &Arc<dyn Store>, ops: Vec<Op>) {
                     gift_taken: 0,
                 });
                 // Past silver: upgraded by this purchase, its gift pending with its points.
+                // Still silver, past it again, after returns took every gift back whole:
+                // the gift again, the same way.
                 let up = model[c].level == 0 && qualifying(&purchases, c) >= SILVER;
-                assert_eq!(out.tier_change.is_some(), up, "step {step}");
-                if up {
+                let gifts = || purchases.iter().filter(|p| p.c == c && p.gift);
+                let regift = model[c].level == 1
+                    && qualifying(&purchases, c) >= SILVER
+                    && gifts().any(|p| p.gift_taken == GIFT)
+                    && gifts().all(|p| p.gift_taken == GIFT);
+                let kind = out.tier_change.as_ref().map(|t| t.kind.as_str());
+                let want = match (up, regift) {
+                    (true, _) => Some("upgrade"),
+                    (false, true) => Some("regift"),
+                    (false, false) => None,
+                };
+                assert_eq!(kind, want, "step {step}");
+                if up || regift {
                     model[c].level = 1;
                     model[c].earn_lot(GIFT, seq, true, t + PENDING_H, t + PENDING_H + EXPIRY_H);
                     if let Some(last) = purchases.last_mut() {
@@ -554,6 +567,29 @@ fn sequences_found_before_still_match_the_model() {
             Op::Advance { hours: 53 },
             Op::Expire,
             Op::Return { p: 1, amount: 1141 },
+        ],
+        // Past silver, returned whole, past silver again before any evaluation: the gift
+        // again (it had been taken back); returned again, taken back again.
+        vec![
+            Op::Purchase {
+                c: 0,
+                total: 30_000,
+                pay: false,
+            },
+            Op::ReturnRest { p: 0 },
+            Op::Purchase {
+                c: 0,
+                total: 26_000,
+                pay: false,
+            },
+            Op::Advance { hours: 30 },
+            Op::Purchase {
+                c: 0,
+                total: 1_000,
+                pay: false,
+            },
+            Op::ReturnRest { p: 1 },
+            Op::Evaluate,
         ],
         // Past silver, the points and the gift spent, all returned: both owed back; the
         // downgrade, and past silver again: a second gift, taken back again.
