@@ -87,6 +87,11 @@ pub struct CrmSettings {
     /// The most goodwill points one ticket may grant.
     #[serde(default = "default_goodwill_max")]
     pub goodwill_max_points: i64,
+    /// The most goodwill points one customer may be granted in any 30 days, across all
+    /// their tickets (so opening more tickets does not get past the per-ticket limit).
+    /// Unset: twice `goodwill_max_points`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub goodwill_customer_max_points: Option<i64>,
     /// How long before a task falls due its reminder is sent.
     #[serde(default = "default_reminder_minutes")]
     pub reminder_minutes: u32,
@@ -126,6 +131,7 @@ impl Default for CrmSettings {
             week: BusinessWeek::default(),
             sla: SlaPolicy::default(),
             goodwill_max_points: default_goodwill_max(),
+            goodwill_customer_max_points: None,
             reminder_minutes: default_reminder_minutes(),
             feedback_valid_days: default_feedback_days(),
             public_url: None,
@@ -136,6 +142,12 @@ impl Default for CrmSettings {
 }
 
 impl CrmSettings {
+    /// How many goodwill points one customer may be granted in any 30 days.
+    pub fn goodwill_customer_limit(&self) -> i64 {
+        self.goodwill_customer_max_points
+            .unwrap_or(self.goodwill_max_points.saturating_mul(2))
+    }
+
     pub fn validate(&self) -> Result<(), vafa_core::FieldErrors> {
         let mut errs = vafa_core::FieldErrors::default();
         if let Err(e) = self.week.validate() {
@@ -146,6 +158,15 @@ impl CrmSettings {
         }
         if !(0..=1_000_000).contains(&self.goodwill_max_points) {
             errs.push("goodwill_max_points", "must be between 0 and 1000000");
+        }
+        if self
+            .goodwill_customer_max_points
+            .is_some_and(|m| !(0..=2_000_000).contains(&m))
+        {
+            errs.push(
+                "goodwill_customer_max_points",
+                "must be between 0 and 2000000",
+            );
         }
         if self.reminder_minutes > 10_080 {
             errs.push("reminder_minutes", "must be at most 10080 (a week)");
@@ -573,21 +594,28 @@ pub struct OutboxMessage {
 pub struct TimelineItem {
     #[schema(value_type = String, format = DateTime)]
     pub at: Timestamp,
-    /// `interaction`, `purchase`, `ledger`, `ticket`, `task`, `task_closed`, `feedback`, `order`.
+    /// `interaction`, `purchase`, `ledger`, `ticket`, `task`, `task_closed`, `feedback`,
+    /// `order`, `gift` (a reward a campaign gave free) or `coupon` (a code a campaign
+    /// handed to the customer).
     pub kind: String,
     /// The id of the row it comes from (interaction, purchase, journal entry, ticket
-    /// event, task, feedback, order event).
+    /// event, task, feedback, order event, reward claim, coupon code).
     pub id: String,
     /// A short label: the interaction kind, receipt number, entry kind, ticket event,
-    /// task title, feedback kind, order stage.
+    /// task title, feedback kind, order stage, reward name, coupon batch name.
     pub title: Option<String>,
-    /// Longer text: summary, explanation, reply, comment, note.
+    /// Longer text: summary, explanation, reply, comment, note, the gift's or coupon's code.
     pub text: Option<String>,
-    /// What it belongs to: a ticket, order or task id.
+    /// What it belongs to: a ticket, order, task, purchase, reward or coupon batch id.
     pub ref_id: Option<String>,
     pub staff_id: Option<String>,
     /// Money (purchases), points (ledger entries), or a score (feedback).
     pub value: Option<i64>,
+    /// The state it names: the status a ticket moved to, the staff member a ticket was
+    /// assigned to, an interaction's outcome, a task's kind, a gift's claim status
+    /// (`issued`, `used`, `cancelled`) or a coupon code's (`issued`, `used`, `void`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]

@@ -244,6 +244,10 @@ pub trait Store: CrmStore + Send + Sync + 'static {
     ) -> Result<Option<(RuleRecord, Vec<RuleVersion>)>>;
     /// What a purchase would earn; writes nothing.
     async fn simulate(&self, program_id: &str, req: &SimulateRequest) -> Result<Simulation>;
+    /// The customer a request names, found as a purchase finds them (`None`: a bearer
+    /// card not bound to anyone); `NotFound` when it names nobody.
+    async fn resolve_customer(&self, program_id: &str, who: &CustomerRef)
+        -> Result<Option<String>>;
     /// A non-purchase event, earning by the event rules.
     async fn post_event(
         &self,

@@ -247,19 +247,11 @@ pub(crate) async fn price(
     cash_wanted: i64,
     now: jiff::Timestamp,
 ) -> ApiResult<Priced> {
-    // Resolve the customer (and its tier) through the same lookup simulate uses.
-    let first = state
-        .store
-        .simulate(
-            program_id,
-            &vafa_store::SimulateRequest {
-                customer: who.clone(),
-                purchase: purchase.clone(),
-                weights: None,
-            },
-        )
-        .await?;
-    let customer_id = first.customer_id.clone();
+    // The customer, found as the purchase and simulate find them.
+    let customer_id = match &who {
+        Some(w) => state.store.resolve_customer(program_id, w).await?,
+        None => None,
+    };
     // A merged or erased record is answered as the purchase would be: its points are
     // the survivor's now, and a quote of zero would mislead the cashier.
     if let Some(id) = &customer_id {

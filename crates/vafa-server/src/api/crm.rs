@@ -724,7 +724,8 @@ pub struct StatusInput {
     pub status: String,
     pub note: Option<String>,
     /// When resolving: points credited to the customer through the ledger (audited), up
-    /// to the program's `goodwill_max_points`. Needs `tickets.goodwill`.
+    /// to the program's `goodwill_max_points`, and within what one customer may be
+    /// granted in 30 days (`goodwill_customer_max_points`). Needs `tickets.goodwill`.
     pub goodwill_points: Option<i64>,
 }
 

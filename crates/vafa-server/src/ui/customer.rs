@@ -653,6 +653,18 @@ async fn timeline_page(
                 _ => String::new(),
             };
             let title = match t.kind.as_str() {
+                // A status change says which status; an assignment, to whom.
+                "ticket" if t.detail.is_some() => {
+                    let to = t.detail.clone().unwrap_or_default();
+                    let to = match t.title.as_deref() {
+                        Some("status") => v.t(&format!("ticket_status_{to}")),
+                        _ => staff.get(&to).cloned().unwrap_or(to),
+                    };
+                    format!(
+                        "{} → {to}",
+                        v.t(&format!("ticket_{}", t.title.clone().unwrap_or_default()))
+                    )
+                }
                 "interaction" | "ledger" | "ticket" => {
                     let key = format!(
                         "{}_{}",
@@ -692,6 +704,13 @@ async fn timeline_page(
                     .and_then(|x| serde_json::from_str::<serde_json::Value>(x).ok())
                     .and_then(|j| j.get("reason").and_then(|r| r.as_str()).map(str::to_owned))
                     .unwrap_or_default()
+            } else if let ("gift" | "coupon", Some(d)) = (t.kind.as_str(), &t.detail) {
+                // The code, and whether it is still good.
+                format!(
+                    "{} · {}",
+                    t.text.clone().unwrap_or_default(),
+                    v.t(&format!("{}_{d}", t.kind))
+                )
             } else {
                 t.text.clone().unwrap_or_default()
             };

@@ -585,8 +585,16 @@ mod tests {
             "task_closed",
             "feedback",
             "order",
+            "gift",
+            "coupon",
         ] {
             keys.push(format!("tl_{kind}"));
+        }
+        for s in ["issued", "used", "cancelled"] {
+            keys.push(format!("gift_{s}"));
+        }
+        for s in ["issued", "used", "void"] {
+            keys.push(format!("coupon_{s}"));
         }
         for kind in vafa_store::ENTRY_KINDS {
             keys.push(format!("entry_{kind}"));
@@ -625,6 +633,7 @@ mod tests {
                 "apimsg_return_max",
                 "apimsg_cel_at",
                 "apimsg_goodwill_max",
+                "apimsg_goodwill_customer",
                 "apimsg_whole_not_negative",
                 "field_row",
             ]

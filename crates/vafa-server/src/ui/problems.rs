@@ -151,6 +151,22 @@ fn api_message(v: &View, message: &str) -> String {
     {
         return v.tf("apimsg_goodwill_max", &[("max", v.n(&max))]);
     }
+    // "the customer was granted G goodwill points in the last 30 days; at most L are
+    // allowed (…), so at most R more": what is left for this customer.
+    if let Some((granted, rest)) = message
+        .strip_prefix("the customer was granted ")
+        .and_then(|m| m.split_once(" goodwill points in the last 30 days; at most "))
+    {
+        let left = rest
+            .rsplit_once("so at most ")
+            .and_then(|(_, r)| r.strip_suffix(" more").and_then(number));
+        if let (Some(granted), Some(left)) = (number(granted), left) {
+            return v.tf(
+                "apimsg_goodwill_customer",
+                &[("granted", v.n(&granted)), ("left", v.n(&left))],
+            );
+        }
+    }
     // A CEL parse error, "line 1, column 17: Syntax error: …": where, in the reader's
     // words, with the parser's own text kept for whoever fixes it.
     if let Some((line, col, rest)) = message

@@ -285,6 +285,44 @@ async fn a_complaint_is_answered_politely_resolved_with_goodwill_and_rated() {
         let bal = app.get(&format!("/api/v1/customers/{cid}/balance")).await.ok(200).clone();
         assert_eq!(bal["points"]["available"], 500);
         assert_eq!(app.store.verify_ledger(Some(&app.program_id)).await.unwrap().problems, Vec::<String>::new());
+        // The timeline says which status the ticket moved to.
+        let tl = app.get(&format!("/api/v1/customers/{cid}/timeline?limit=100")).await.ok(200).clone();
+        let moved: Vec<&str> = tl["items"].as_array().unwrap().iter()
+            .filter(|i| i["kind"] == "ticket" && i["title"] == "status")
+            .map(|i| i["detail"].as_str().unwrap_or_default())
+            .collect();
+        assert_eq!(moved.first(), Some(&"resolved"), "{tl}");
+
+        // Goodwill is limited per customer too: another ticket cannot add the ticket's limit
+        // again. 500 granted in the last 30 days, 800 allowed: 300 more, not 400.
+        let mut settings = app.get("/api/v1/crm/settings").await.ok(200).clone();
+        settings["goodwill_customer_max_points"] = json!(-1);
+        let bad = app.call(Method::PUT, "/api/v1/crm/settings", &app.admin_key, Some(settings.clone())).await;
+        assert_eq!(bad.problem(422, "validation_failed")["field"], "goodwill_customer_max_points");
+        settings["goodwill_customer_max_points"] = json!(800);
+        app.call(Method::PUT, "/api/v1/crm/settings", &app.admin_key, Some(settings)).await.ok(200);
+        let again = app
+            .call(Method::POST, "/api/v1/tickets", &token, Some(json!({"customer_id": cid, "subject": "باز هم دیر"})))
+            .await
+            .ok(201)
+            .clone();
+        let again_status = format!("/api/v1/tickets/{}/status", again["id"].as_str().unwrap());
+        let too_much = app
+            .call(Method::POST, &again_status, &token, Some(json!({"status": "resolved", "goodwill_points": 400})))
+            .await;
+        let p = too_much.problem(422, "validation_failed");
+        assert_eq!(p["field"], "goodwill_points");
+        assert!(p["detail"].as_str().unwrap().contains("at most 300 more"), "{p}");
+        let still = app.get(&format!("/api/v1/tickets/{}", again["id"].as_str().unwrap())).await.ok(200).clone();
+        assert_eq!((still["status"].as_str(), still["goodwill_points"].as_i64()), (Some("new"), Some(0)), "nothing changed");
+        let ok = app
+            .call(Method::POST, &again_status, &token, Some(json!({"status": "resolved", "goodwill_points": 300})))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(ok["goodwill_points"], 300);
+        let bal = app.get(&format!("/api/v1/customers/{cid}/balance")).await.ok(200).clone();
+        assert_eq!(bal["points"]["available"], 800);
 
         // Closing asks for CSAT: a link that needs no login, a full URL where the program
         // says where customers reach it, and the polite message to send with it.
@@ -360,7 +398,8 @@ async fn a_complaint_is_answered_politely_resolved_with_goodwill_and_rated() {
         app.post("/api/v1/feedback", json!({"kind": "nps", "score": 9, "customer_id": cid, "staff_id": sara})).await.ok(201);
         let perf = app.get("/api/v1/staff/performance?from=2026-11-01").await.ok(200).clone();
         let me = perf["items"].as_array().unwrap().iter().find(|p| p["staff_id"] == sara.as_str()).unwrap();
-        assert_eq!((me["tickets_resolved"].as_i64(), me["replies"].as_i64()), (Some(1), Some(2)), "{me}");
+        // Two resolved: the complaint and the second ticket of the goodwill limit.
+        assert_eq!((me["tickets_resolved"].as_i64(), me["replies"].as_i64()), (Some(2), Some(2)), "{me}");
         assert_eq!((me["csat_answers"].as_i64(), me["csat_average"].as_f64()), (Some(1), Some(5.0)));
         // Feedback is about the same customer's ticket or purchase.
         let other = app.create_customer(customer("Omid", "09131234568")).await;

@@ -571,6 +571,76 @@ async fn rules_give_rewards_and_coupons() {
             mine["checkout"]["coupons"][0]["discount"]["amount"], "10000",
             "{mine}"
         );
+        // The customer's timeline shows what the campaign gave, and what became of it.
+        let timeline = app
+            .get(&format!("/api/v1/customers/{id}/timeline?limit=100"))
+            .await
+            .ok(200)
+            .clone();
+        let given: Vec<(String, String, String, String)> = timeline["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["kind"] == "gift" || i["kind"] == "coupon")
+            .map(|i| {
+                let s = |k: &str| i[k].as_str().unwrap_or_default().to_owned();
+                (s("kind"), s("title"), s("text"), s("detail"))
+            })
+            .collect();
+        // A claim's code is on its item (claims are listed by id, codes are drawn).
+        let code_of = |claim: &str| {
+            timeline["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|i| i["id"] == claim)
+                .and_then(|i| i["text"].as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        // The owner's sale found stock again (the cancelled and withdrawn claims put it
+        // back): a new gift, not used yet.
+        let again = mine["issued_rewards"][0]["claims"][0]["claim_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut expect = vec![
+            (
+                "gift".to_owned(),
+                "Free latte".to_owned(),
+                code_of(&again),
+                "issued".to_owned(),
+            ),
+            (
+                "coupon".to_owned(),
+                "Thanks".to_owned(),
+                codes[1].clone(),
+                "void".to_owned(),
+            ),
+            (
+                "gift".to_owned(),
+                "Free latte".to_owned(),
+                code_of(&claims[1]),
+                "cancelled".to_owned(),
+            ),
+            (
+                "coupon".to_owned(),
+                "Thanks".to_owned(),
+                codes[0].clone(),
+                "used".to_owned(),
+            ),
+            (
+                "gift".to_owned(),
+                "Free latte".to_owned(),
+                code_of(&claims[0]),
+                "cancelled".to_owned(),
+            ),
+        ];
+        let mut got = given.clone();
+        got.sort();
+        expect.sort();
+        assert_eq!(got, expect, "{}: {timeline}", app.backend);
+        assert!(given.iter().all(|g| !g.2.is_empty()), "{given:?}");
         assert!(app
             .store
             .verify_ledger(Some(&app.program_id))

@@ -669,6 +669,14 @@ macro_rules! store_impl {
             ) -> Result<Simulation> {
                 self.simulate_op(program_id, req).await
             }
+            async fn resolve_customer(
+                &self,
+                program_id: &str,
+                who: &CustomerRef,
+            ) -> Result<Option<String>> {
+                let mut conn = self.read.acquire().await?;
+                Self::find_customer(&mut conn, program_id, who).await
+            }
             async fn post_event(
                 &self,
                 ctx: &Ctx,

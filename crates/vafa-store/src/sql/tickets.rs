@@ -365,6 +365,29 @@ macro_rules! ticket_ops {
                                     message: format!("must be positive and bring the ticket's goodwill to at most {} (the program's limit)", settings.goodwill_max_points),
                                 });
                             }
+                            // Across the customer's tickets too: what the last 30 days granted.
+                            let since = ctx.now.checked_sub(jiff::SignedDuration::from_hours(24 * 30)).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                            let (granted,): (Option<i64>,) = sqlx::query_as(
+                                "SELECT CAST(SUM(p.amount) AS BIGINT) FROM journal_entries e JOIN postings p ON p.entry_id = e.id \
+                                 JOIN accounts a ON a.id = p.account_id AND a.kind = 'customer_points' AND a.customer_id = e.customer_id \
+                                 WHERE e.program_id = $1 AND e.customer_id = $2 AND e.kind = 'goodwill' AND e.at >= $3",
+                            )
+                            .bind(&ctx.program_id)
+                            .bind(&customer_id)
+                            .bind(micros(since))
+                            .fetch_one(&mut *tx)
+                            .await?;
+                            let granted = granted.unwrap_or(0);
+                            let limit = settings.goodwill_customer_limit();
+                            if granted.checked_add(*goodwill_points).is_none_or(|t| t > limit) {
+                                return Err(StoreError::InvalidField {
+                                    field: "goodwill_points".into(),
+                                    message: format!(
+                                        "the customer was granted {granted} goodwill points in the last 30 days; at most {limit} are allowed (the program's limit per customer), so at most {} more",
+                                        (limit - granted).max(0)
+                                    ),
+                                });
+                            }
                         }
                         // Leaving "waiting on the customer" moves the resolution deadline by the
                         // business time spent waiting.

@@ -1,26 +1,34 @@
 //! Reads across the CRM: the customer's merged timeline and staff performance.
 
 /// Every source of the timeline as one `UNION ALL` of
-/// (at, kind, id, title, text, ref_id, staff_id, value); `$1` program, `$2` customer.
-pub(crate) const TIMELINE_SQL: &str = "SELECT at, kind, id, title, text, ref_id, staff_id, value FROM ( \
-    SELECT occurred_at AS at, 'interaction' AS kind, id, kind AS title, summary AS text, COALESCE(ticket_id, order_id) AS ref_id, staff_id, CAST(NULL AS BIGINT) AS value \
+/// (at, kind, id, title, text, ref_id, staff_id, value, detail); `$1` program, `$2` customer.
+/// A campaign's gift (`gift`) carries its reward's definition as the title; the caller
+/// turns it into the reward's name.
+pub(crate) const TIMELINE_SQL: &str = "SELECT at, kind, id, title, text, ref_id, staff_id, value, detail FROM ( \
+    SELECT occurred_at AS at, 'interaction' AS kind, id, kind AS title, summary AS text, COALESCE(ticket_id, order_id) AS ref_id, staff_id, CAST(NULL AS BIGINT) AS value, outcome AS detail \
       FROM interactions WHERE program_id = $1 AND customer_id = $2 \
-    UNION ALL SELECT occurred_at, 'purchase', id, external_id, store, CAST(NULL AS TEXT), CAST(NULL AS TEXT), total_minor \
+    UNION ALL SELECT occurred_at, 'purchase', id, external_id, store, CAST(NULL AS TEXT), CAST(NULL AS TEXT), total_minor, CAST(NULL AS TEXT) \
       FROM purchases WHERE program_id = $1 AND customer_id = $2 \
     UNION ALL SELECT e.at, 'ledger', e.id, e.kind, e.explanation, e.purchase_id, CAST(NULL AS TEXT), \
       (SELECT CAST(SUM(p.amount) AS BIGINT) FROM postings p JOIN accounts a ON a.id = p.account_id \
-        WHERE p.entry_id = e.id AND a.kind = 'customer_points' AND a.customer_id = e.customer_id) \
+        WHERE p.entry_id = e.id AND a.kind = 'customer_points' AND a.customer_id = e.customer_id), CAST(NULL AS TEXT) \
       FROM journal_entries e WHERE e.program_id = $1 AND e.customer_id = $2 AND e.kind NOT IN ('purchase', 'imported') \
-    UNION ALL SELECT at, 'ticket', id, kind, body, ticket_id, staff_id, CAST(NULL AS BIGINT) \
+    UNION ALL SELECT at, 'ticket', id, kind, CASE WHEN kind = 'assigned' THEN CAST(NULL AS TEXT) ELSE body END, ticket_id, staff_id, CAST(NULL AS BIGINT), \
+      CASE WHEN kind = 'status' THEN to_status WHEN kind = 'assigned' THEN body ELSE CAST(NULL AS TEXT) END \
       FROM ticket_events WHERE program_id = $1 AND customer_id = $2 \
-    UNION ALL SELECT created_at, 'task', id, title, notes, ticket_id, created_by, CAST(NULL AS BIGINT) \
+    UNION ALL SELECT created_at, 'task', id, title, notes, ticket_id, created_by, CAST(NULL AS BIGINT), kind \
       FROM tasks WHERE program_id = $1 AND customer_id = $2 \
-    UNION ALL SELECT closed_at, 'task_closed', id, status, close_note, id, closed_by, CAST(NULL AS BIGINT) \
+    UNION ALL SELECT closed_at, 'task_closed', id, status, close_note, id, closed_by, CAST(NULL AS BIGINT), kind \
       FROM tasks WHERE program_id = $1 AND customer_id = $2 AND closed_at IS NOT NULL \
-    UNION ALL SELECT answered_at, 'feedback', id, kind, comment, COALESCE(ticket_id, purchase_id), staff_id, score \
+    UNION ALL SELECT answered_at, 'feedback', id, kind, comment, COALESCE(ticket_id, purchase_id), staff_id, score, CAST(NULL AS TEXT) \
       FROM feedback WHERE program_id = $1 AND customer_id = $2 AND status = 'answered' \
-    UNION ALL SELECT at, 'order', id, stage, note, order_id, staff_id, CAST(NULL AS BIGINT) \
+    UNION ALL SELECT at, 'order', id, stage, note, order_id, staff_id, CAST(NULL AS BIGINT), CAST(NULL AS TEXT) \
       FROM order_events WHERE program_id = $1 AND customer_id = $2 \
+    UNION ALL SELECT c.created_at, 'gift', c.id, r.definition, c.code, c.reward_id, CAST(NULL AS TEXT), CAST(NULL AS BIGINT), c.status \
+      FROM reward_claims c JOIN rewards r ON r.id = c.reward_id WHERE c.program_id = $1 AND c.customer_id = $2 AND c.points = 0 \
+    UNION ALL SELECT k.issued_at, 'coupon', k.code, b.name, k.code, k.batch_id, CAST(NULL AS TEXT), CAST(NULL AS BIGINT), \
+      CASE WHEN k.uses > 0 THEN 'used' WHEN k.max_uses = 0 THEN 'void' ELSE 'issued' END \
+      FROM coupon_codes k JOIN coupon_batches b ON b.id = k.batch_id WHERE k.program_id = $1 AND k.issued_to = $2 AND k.issued_at IS NOT NULL \
     ) t WHERE at < $3 OR (at = $3 AND (kind < $4 OR (kind = $4 AND id < $5))) \
     ORDER BY at DESC, kind DESC, id DESC LIMIT $6";
 
@@ -33,6 +41,7 @@ pub(crate) type TimelineRow = (
     Option<String>,
     Option<String>,
     Option<i64>,
+    Option<String>,
 );
 
 macro_rules! timeline_ops {
@@ -67,7 +76,11 @@ macro_rules! timeline_ops {
                 let items = rows
                     .into_iter()
                     .map(|r| {
-                        Ok(TimelineItem { at: from_micros(r.0)?, kind: r.1, id: r.2, title: r.3, text: r.4, ref_id: r.5, staff_id: r.6, value: r.7 })
+                        let title = match r.1.as_str() {
+                            "gift" => r.3.and_then(|d| serde_json::from_str::<vafa_core::rewards::RewardDef>(&d).ok()).map(|d| d.name),
+                            _ => r.3,
+                        };
+                        Ok(TimelineItem { at: from_micros(r.0)?, kind: r.1, id: r.2, title, text: r.4, ref_id: r.5, staff_id: r.6, value: r.7, detail: r.8 })
                     })
                     .collect::<Result<_>>()?;
                 Ok(Page { items, next_cursor })
