@@ -173,6 +173,13 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(_) => ErrorCode::InvalidState,
             StoreError::DuplicateUsername => ErrorCode::DuplicateUsername,
             StoreError::FeedbackAnswered => ErrorCode::FeedbackAnswered,
+            // Caught by name at the edge (`extract`); this is the net under it.
+            _ if e.is_unstorable_text() => {
+                return Self::new(
+                    ErrorCode::ValidationFailed,
+                    "a text value holds a character that cannot be stored (NUL)",
+                );
+            }
             _ if e.is_transient_conflict() => {
                 tracing::warn!(error = %e, "transaction gave way to a concurrent one");
                 let mut err = Self::new(

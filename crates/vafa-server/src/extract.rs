@@ -62,6 +62,14 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             ))
         }
     }
+    // PostgreSQL's text cannot hold NUL, and SQLite's LIKE stops at it: refused by name.
+    if bytes.windows(6).any(|w| w.eq_ignore_ascii_case(b"\\u0000")) {
+        if let Ok(v) = serde_json::from_slice::<serde_json::Value>(bytes) {
+            if let Some(field) = nul_at(&v, "") {
+                return Err(ApiError::field(&field, NUL_MESSAGE));
+            }
+        }
+    }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize::<_, T>(&mut de).map_err(|err| {
         let path = err.path().to_string();
@@ -78,6 +86,53 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     de.end()
         .map_err(|e| ApiError::new(ErrorCode::MalformedJson, e.to_string()))?;
     Ok(value)
+}
+
+pub const NUL_MESSAGE: &str = "must not contain the NUL character";
+
+/// The path of the first string (or member name) in `v` that holds a NUL character.
+fn nul_at(v: &serde_json::Value, path: &str) -> Option<String> {
+    let join = |name: &str| match path {
+        "" => name.to_owned(),
+        p => format!("{p}.{name}"),
+    };
+    match v {
+        serde_json::Value::String(s) if s.contains('\0') => Some(if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path.to_owned()
+        }),
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, x)| nul_at(x, &format!("{path}[{i}]"))),
+        serde_json::Value::Object(members) => members.iter().find_map(|(k, x)| {
+            if k.contains('\0') {
+                Some(join(&k.replace('\0', "")))
+            } else {
+                nul_at(x, &join(k))
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// The field of a request's address that holds a NUL (`%00`): `path`, or the query
+/// parameter's name.
+pub fn nul_in_uri(uri: &axum::http::Uri) -> Option<String> {
+    if uri.path().contains("%00") {
+        return Some("path".to_owned());
+    }
+    let query = uri.query()?;
+    if !query.contains("%00") {
+        return None;
+    }
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        .map(|(k, _)| match k.replace('\0', "") {
+            k if k.is_empty() => "query".to_owned(),
+            k => k,
+        })
 }
 
 /// An object read as a tagged variant (`{"type": "multiplier", "factor": 2}`) is buffered

@@ -232,6 +232,7 @@ pub fn app(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Router, Strin
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT_BYTES))
+        .layer(axum::middleware::from_fn(refuse_nul_in_uri))
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             ApiError::internal("handler panicked", "panic").into_response()
         }))
@@ -250,6 +251,18 @@ pub fn app(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Router, Strin
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(RequestIds));
     Ok(router)
+}
+
+/// A NUL (`%00`) in a path id or query parameter: PostgreSQL's text cannot hold it and
+/// SQLite's LIKE stops at it, so it is refused by name before any handler runs.
+async fn refuse_nul_in_uri(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    match extract::nul_in_uri(req.uri()) {
+        Some(field) => ApiError::field(&field, extract::NUL_MESSAGE).into_response(),
+        None => next.run(req).await,
+    }
 }
 
 /// Serve until `shutdown` resolves, then finish in-flight requests.

@@ -106,6 +106,17 @@ impl StoreError {
         ) || self.is_transient_conflict()
     }
 
+    /// True when PostgreSQL refused a text value it cannot hold (a NUL character,
+    /// bytes its encoding has no character for): the request's fault, nothing written.
+    pub fn is_unstorable_text(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(e)) => {
+                matches!(e.code().as_deref(), Some("22021" | "22P05"))
+            }
+            _ => false,
+        }
+    }
+
     /// True when PostgreSQL gave up the transaction to let a concurrent one through
     /// (deadlock detected, serialization failure): nothing was written and the same
     /// request, retried, can succeed.

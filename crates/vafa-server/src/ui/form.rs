@@ -49,9 +49,10 @@ impl FromRequest<AppState> for Posted {
     }
 }
 
+/// NUL characters are dropped: no browser sends them, and the database cannot keep them.
 fn parse(bytes: &Bytes) -> Vec<(String, String)> {
     form_urlencoded::parse(bytes)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .map(|(k, v)| (k.replace('\0', ""), v.replace('\0', "")))
         .collect()
 }
 

@@ -361,3 +361,54 @@ async fn type_errors_inside_tagged_objects_name_their_field() {
     })
     .await;
 }
+
+/// PostgreSQL's text cannot hold a NUL character and SQLite's LIKE stops at one: a NUL in
+/// a path id, a query parameter or any string of a body is refused by name on both
+/// backends (it was a 500 on PostgreSQL, and a search for `%00` listed everyone on
+/// SQLite), and nothing is written.
+#[tokio::test]
+async fn a_nul_character_is_refused_by_name() {
+    each_app(|app| async move {
+        let before = app.audit_count().await;
+        let field = |r: &crate::helpers::Resp| r.problem(422, "validation_failed")["field"].clone();
+        let backend = app.backend;
+        assert_eq!(field(&app.get("/api/v1/customers/%00").await), "path", "{backend}");
+        assert_eq!(field(&app.get("/api/v1/customers/cus_x%00/balance").await), "path");
+        assert_eq!(field(&app.get("/api/v1/customers?q=a%00b").await), "q", "{backend}");
+        assert_eq!(field(&app.get("/api/v1/tickets?customer_id=%00").await), "customer_id");
+        let sale = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": "cus_\u{0}", "total": {"amount": "1000", "currency": "IRR"}}),
+            )
+            .await;
+        assert_eq!(field(&sale), "customer_id", "{backend}");
+        let line = app
+            .post(
+                "/api/v1/rules/simulate",
+                json!({"mobile": "09120000000", "total": {"amount": "1000", "currency": "IRR"},
+                    "items": [{"sku": "A\u{0}", "quantity": 1, "unit_price": {"amount": "1000", "currency": "IRR"}}]}),
+            )
+            .await;
+        assert_eq!(field(&line), "items[0].sku", "{backend}");
+        // Before signing in, too.
+        let login = app
+            .raw(
+                Method::POST,
+                "/auth/login",
+                None,
+                Some(("application/json", br#"{"username": "\u0000", "password": "x"}"#.to_vec())),
+            )
+            .await;
+        assert_eq!(field(&login), "username", "{backend}");
+        // An escaped backslash before "u0000" is text, not a NUL: the name is kept as sent.
+        let c = app
+            .post("/api/v1/customers", json!({"first_name": "a\\u0000b"}))
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!(c["first_name"], "a\\u0000b");
+        assert_eq!(app.audit_count().await, before + 1, "only the customer was written");
+    })
+    .await;
+}
