@@ -336,6 +336,15 @@ impl Customer {
         };
     }
 
+    /// Drop the personal data of a record merged into one being erased: it is the same
+    /// person's, so it goes with theirs. It stays merged, pointing where it went.
+    pub fn erase_as_merged(&mut self, now: Timestamp) {
+        let into = self.merged_into.take();
+        self.erase(now);
+        self.status = CustomerStatus::Merged;
+        self.merged_into = into;
+    }
+
     /// Take over what a duplicate record knows that this one does not: empty fields,
     /// tags, attributes and consents. The duplicate gives up its unique identifiers
     /// (mobile, external and national id) and points here. Returns the fields filled.

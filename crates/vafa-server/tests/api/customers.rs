@@ -227,6 +227,19 @@ async fn search_update_erase_merge() {
         let erased = app.delete(&format!("/api/v1/customers/{id}")).await;
         assert_eq!(erased.ok(200)["status"], "erased");
         assert_eq!(erased.body["first_name"], json!(null));
+        // The record merged into it was the same person: its data goes too; it stays
+        // merged, pointing where it went.
+        let old = app
+            .get(&format!("/api/v1/customers/{dup_id}"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(
+            (&old["status"], &old["merged_into"], &old["first_name"], &old["city"]),
+            (&json!("merged"), &json!(id), &json!(null), &json!(null)),
+            "{}: {old}",
+            app.backend
+        );
         // Its 10 points are nobody's now: forfeited in one entry, out of the liability.
         let after = app
             .get(&format!("/api/v1/customers/{id}/balance"))

@@ -570,3 +570,138 @@ async fn a_refused_transfer_names_the_field_at_fault() {
     })
     .await;
 }
+
+async fn november_points(app: &TestApp) -> Value {
+    app.get("/api/v1/analytics/kpis?from=2026-11-01&to=2026-11-30")
+        .await
+        .ok(200)["points"]
+        .clone()
+}
+
+/// Erasure forfeits what a record holds, once: a later return of its purchase gives the
+/// money back but takes nothing more from the record (it had put the record 500 points in
+/// debt and 100,000 rials below zero, with the KPIs counting the points as forfeited and
+/// reversed both); and a debt written off on erasure is not counted as forfeited value.
+#[tokio::test]
+async fn an_erased_record_forfeits_once_and_its_returns_take_nothing_more() {
+    each_app(|app| async move {
+        app.edit_ledger_settings(|s| {
+            s["pending_days"] = json!(7);
+            s["cashback_percent"] = json!("2");
+        })
+        .await;
+        let a = app.create_customer(customer("Erased", "09351110001")).await;
+        let a = a["id"].as_str().unwrap().to_owned();
+        let sale = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": a, "total": irr("5000000")}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!(
+            (
+                sale["points"]["pending"].as_i64(),
+                sale["cashback"]["amount"].as_str()
+            ),
+            (Some(500), Some("100000")),
+            "{sale}"
+        );
+        app.delete(&format!("/api/v1/customers/{a}")).await.ok(200);
+        assert_eq!(november_points(&app).await["forfeited"], 500);
+        let back = app
+            .post(
+                &format!("/api/v1/purchases/{}/returns", sale["id"].as_str().unwrap()),
+                json!({"amount": irr("5000000")}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!(
+            (
+                back["points_reversed"].as_i64(),
+                back["points_debt_added"].as_i64(),
+                back["cashback_reversed"]["amount"].as_str(),
+                back["money_refund"]["amount"].as_str()
+            ),
+            (Some(0), Some(0), Some("0"), Some("5000000")),
+            "{}: {back}",
+            app.backend
+        );
+        let bal = app
+            .get(&format!("/api/v1/customers/{a}/balance"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(
+            (
+                bal["points"]["debt"].as_i64(),
+                bal["cashback"]["amount"].as_str()
+            ),
+            (Some(0), Some("0")),
+            "{bal}"
+        );
+        // Whole: the return is recorded all the same; a second one is too large.
+        app.post(
+            &format!("/api/v1/purchases/{}/returns", sale["id"].as_str().unwrap()),
+            json!({"amount": irr("1")}),
+        )
+        .await
+        .problem(422, "return_too_large");
+
+        // A customer in debt (spent, then returned) erased: the debt is written off, not
+        // counted as forfeited, and their lifetime figures stay whole numbers of the past.
+        let b = app.create_customer(customer("Owing", "09351110002")).await;
+        let b = b["id"].as_str().unwrap().to_owned();
+        app.edit_ledger_settings(|s| s["pending_days"] = json!(0))
+            .await;
+        let sale = app
+            .post(
+                "/api/v1/purchases",
+                json!({"customer_id": b, "total": irr("1000000")}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        app.post(
+            &format!("/api/v1/customers/{b}/redemptions"),
+            json!({"points": 100}),
+        )
+        .await
+        .ok(201);
+        let back = app
+            .post(
+                &format!("/api/v1/purchases/{}/returns", sale["id"].as_str().unwrap()),
+                json!({"amount": irr("1000000")}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        assert_eq!(back["points_debt_added"], 100, "{back}");
+        app.delete(&format!("/api/v1/customers/{b}")).await.ok(200);
+        assert_eq!(
+            november_points(&app).await["forfeited"],
+            500,
+            "only what was taken from the first"
+        );
+        let bal = app
+            .get(&format!("/api/v1/customers/{b}/balance"))
+            .await
+            .ok(200)
+            .clone();
+        let life = &bal["lifetime"];
+        assert_eq!(
+            (
+                bal["points"]["debt"].as_i64(),
+                life["expired"].as_i64(),
+                life["returned"].as_i64()
+            ),
+            (Some(0), Some(0), Some(0)),
+            "{}: {bal}",
+            app.backend
+        );
+        assert_verified(&app).await;
+    })
+    .await;
+}

@@ -193,10 +193,32 @@ macro_rules! customer_ops {
                 let forfeited = Self::forfeit_value(&mut *tx, ctx, &c.id).await?;
                 // Former mobiles and ids of merged records are personal data too.
                 sqlx::query("DELETE FROM customer_aliases WHERE customer_id = $1 OR duplicate_id = $1").bind(&c.id).execute(&mut *tx).await?;
-                let summary = match forfeited {
+                // So are the records merged into this one (and into those): the same
+                // person's names, e-mail and birthday, which would outlive the erasure.
+                let mut merged = Vec::new();
+                let mut into = vec![c.id.clone()];
+                while let Some(survivor) = into.pop() {
+                    let ids: Vec<(String,)> = sqlx::query_as("SELECT id FROM customers WHERE program_id = $1 AND merged_into = $2 AND erased_at IS NULL ORDER BY id")
+                        .bind(&ctx.program_id)
+                        .bind(&survivor)
+                        .fetch_all(&mut *tx)
+                        .await?;
+                    for (id,) in ids {
+                        if let Some(mut d) = Self::load_customer(&mut tx, &ctx.program_id, &id, true).await? {
+                            d.erase_as_merged(ctx.now);
+                            Self::save_customer(&mut tx, &d, false).await?;
+                            merged.push(id.clone());
+                        }
+                        into.push(id);
+                    }
+                }
+                let mut summary = match forfeited {
                     Some((points, cashback_minor)) => serde_json::json!({"forfeited_points": points, "forfeited_cashback_minor": cashback_minor}),
                     None => serde_json::json!({}),
                 };
+                if !merged.is_empty() {
+                    summary["merged_records_erased"] = serde_json::json!(merged);
+                }
                 Self::audit(&mut tx, ctx, "customer.erased", "customer", &c.id, summary).await?;
                 tx.commit().await?;
                 Ok(c)

@@ -468,8 +468,13 @@ macro_rules! ledger_ops {
                                 lifetime.redeemed += lot_credits - sum;
                             }
                             ("customer_points", "redemption") => lifetime.redeemed -= sum,
-                            // Forfeited on erasure: gone like expired points.
-                            ("customer_points", "expiry" | "forfeit") => lifetime.expired -= sum,
+                            ("customer_points", "expiry") => lifetime.expired -= sum,
+                            // Forfeited on erasure: gone like expired points; a debt written
+                            // off with it undoes what its return took back.
+                            ("customer_points", "forfeit") => {
+                                lifetime.expired -= sum - other_credits;
+                                lifetime.returned -= other_credits;
+                            }
                             // Given back into a lot: what paid, no longer redeemed.
                             ("customer_points", "return") => {
                                 lifetime.redeemed -= lot_credits;
@@ -973,8 +978,9 @@ macro_rules! ledger_ops {
                 // A merge may have moved the purchase to the survivor while this waited for
                 // the duplicate's lock: then it takes the survivor's too, whose accounts
                 // now hold the purchase's points.
+                let mut status;
                 loop {
-                    Self::lock_customer(&mut tx, &ctx.program_id, &customer_id).await?;
+                    status = Self::lock_customer(&mut tx, &ctx.program_id, &customer_id).await?;
                     let (now_owner,): (String,) = sqlx::query_as("SELECT customer_id FROM purchases WHERE program_id = $1 AND id = $2")
                         .bind(&ctx.program_id)
                         .bind(purchase_id)
@@ -1008,8 +1014,16 @@ macro_rules! ledger_ops {
                 .bind(purchase_id)
                 .fetch_all(&mut *tx)
                 .await?;
-                let Dues { amount, points: points_due, cashback: cash_due, lines: line_updates, refund } =
+                let Dues { amount, points: mut points_due, cashback: mut cash_due, lines: line_updates, mut refund } =
                     return_dues(&purchase, &lines, req)?;
+                // An erased record's value was forfeited with it: a return takes nothing more
+                // from it (no debt, no negative wallet) and gives nothing back to it; the
+                // money goes back, and the sale's returned share is recorded as always.
+                let erased = status == CustomerStatus::Erased;
+                if erased {
+                    (points_due, cash_due) = (0, 0);
+                    (refund.points, refund.points_value_minor, refund.cashback_minor) = (0, 0, 0);
+                }
                 // All of it back: what the rules gave with it, unused, goes too (before any
                 // account is locked, as a claim takes a reward's row).
                 let (withdrawn_claims, withdrawn_coupons) = if purchase.returned_minor + amount >= purchase.total_minor {
@@ -1056,7 +1070,10 @@ macro_rules! ledger_ops {
                 let reversible = (purchase.points_earned - expired_own - purchase.points_reversed).max(0);
                 let own_reversed = vafa_core::ledger::plan_reversal(
                     &lots, own, points_due.min(reversible), settings.return_policy, account.debt, ctx.now).reversed;
-                let gifts = Self::gifts_to_take_back(&mut tx, &program, purchase.occurred_at, &customer_id, amount, own_reversed, ctx.now).await?;
+                let gifts = match erased {
+                    true => Vec::new(),
+                    false => Self::gifts_to_take_back(&mut tx, &program, purchase.occurred_at, &customer_id, amount, own_reversed, ctx.now).await?,
+                };
                 let gift_plan: Vec<(Option<usize>, i64)> = gifts
                     .iter()
                     .map(|(_, lot, due)| (lot.as_ref().and_then(|id| lots.iter().position(|l| &l.id == id)), *due))

@@ -205,9 +205,10 @@ macro_rules! ledger_more_ops {
 
             /// On erasure, what the record holds is nobody's any more: its open lots
             /// (available or pending; expired ones are the expiry job's) and its cashback go
-            /// to the program's `forfeited` accounts, and a debt is written off against
-            /// them, in one `forfeit` entry — so the liability stops counting them. Points
-            /// and cashback forfeited, or `None` when it held nothing.
+            /// to the program's `forfeited` accounts, and a debt (points, or a wallet below
+            /// zero) is written off against what was issued, in one `forfeit` entry — so the
+            /// liability stops counting them. Points and cashback forfeited (a wallet's
+            /// debt as a negative), or `None` when it held nothing.
             pub(crate) async fn forfeit_value<C: Db>(conn: &mut C, ctx: &Ctx, customer: &str) -> Result<Option<(i64, i64)>> {
                 let (program, _) = Self::program_and_settings(&mut *conn, &ctx.program_id).await?;
                 let currency = program.currency.code();
@@ -225,23 +226,27 @@ macro_rules! ledger_more_ops {
                     legs.push(Leg::lot(pts.clone(), -lot.remaining, &lot.id));
                     points += lot.remaining;
                 }
+                // A debt is written off against what was issued (the return that made it
+                // took the points back from there): forfeited counts only value taken.
                 let debt = row.debt.max(0);
                 if debt > 0 {
                     legs.push(Leg::new(pts.clone(), debt));
+                    legs.push(Leg::new(AccountSpec::program("issued", POINTS, customer), -debt));
                 }
-                if points - debt != 0 {
-                    legs.push(Leg::new(AccountSpec::program("forfeited", POINTS, customer), points - debt));
+                if points != 0 {
+                    legs.push(Leg::new(AccountSpec::program("forfeited", POINTS, customer), points));
                 }
                 if cash != 0 {
+                    let to = if cash > 0 { "forfeited" } else { "issued" };
                     legs.push(Leg::new(cash_acct.clone(), -cash));
-                    legs.push(Leg::new(AccountSpec::program("forfeited", currency, customer), cash));
+                    legs.push(Leg::new(AccountSpec::program(to, currency, customer), cash));
                 }
                 if legs.is_empty() {
                     return Ok(None);
                 }
                 let explanation = serde_json::json!({"erased": customer, "points": points, "debt_written_off": debt, "cashback_minor": cash});
                 Self::post_entry(&mut *conn, ctx, "forfeit", Some(customer), None, explanation, &legs).await?;
-                Ok(Some((points - debt, cash)))
+                Ok(Some((points, cash)))
             }
 
             /// Move what a merged duplicate holds to the survivor, inside the merge's
