@@ -109,6 +109,23 @@ impl Role {
     }
 }
 
+impl Role {
+    /// The role of a new API key: any but `support`, which is a person's (a staff
+    /// member signs in, and their replies and goodwill carry their name).
+    pub fn for_api_key(s: &str) -> Result<Role, String> {
+        match s.parse::<Role>() {
+            Ok(Role::Support) => Err(
+                "support is a staff role, not a key's: expected admin, manager, cashier, partner or analyst"
+                    .to_owned(),
+            ),
+            Ok(r) => Ok(r),
+            Err(_) => Err(format!(
+                "unknown role {s:?}: expected admin, manager, cashier, partner or analyst"
+            )),
+        }
+    }
+}
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -673,7 +673,7 @@ async fn keys(command: KeyCommand) -> Result<()> {
             name,
             json,
         } => {
-            let role: Role = role.parse()?;
+            let role = Role::for_api_key(&role).map_err(anyhow::Error::msg)?;
             let store = open(&db, false).await?;
             let key = store
                 .create_api_key(&cli_ctx(&program), role, name.as_deref())

@@ -562,7 +562,7 @@ pub struct ReplyInput {
     pub template: Option<String>,
     /// `fa` or `en` (default: the program's language).
     pub locale: Option<String>,
-    /// For templates that mention points.
+    /// For templates that mention points: 0 to the program's `goodwill_max_points`.
     pub points: Option<i64>,
     /// `true`: an internal note, not sent to the customer and not a response.
     pub note: Option<bool>,
@@ -586,6 +586,28 @@ pub async fn reply(
         .get_ticket(auth.program_id(), &id, now)
         .await?
         .ok_or_else(|| ApiError::not_found("ticket"))?;
+    if input
+        .locale
+        .as_deref()
+        .is_some_and(|l| !matches!(l, "fa" | "en"))
+    {
+        return Err(ApiError::field("locale", "must be fa or en"));
+    }
+    // The number a message tells the customer they were given: within what a ticket
+    // may grant, never negative.
+    if let Some(points) = input.points {
+        let max = state
+            .store
+            .crm_settings(auth.program_id())
+            .await?
+            .goodwill_max_points;
+        if !(0..=max).contains(&points) {
+            return Err(ApiError::field(
+                "points",
+                format!("must be between 0 and {max}"),
+            ));
+        }
+    }
     let body = match (&input.body, &input.template) {
         (Some(_), Some(_)) => {
             return Err(ApiError::field(

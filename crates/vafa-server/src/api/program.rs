@@ -117,7 +117,7 @@ pub async fn create_key(
     auth: Auth,
     Json(input): Json<NewKeyInput>,
 ) -> ApiResult<(StatusCode, axum::Json<NewKeyView>)> {
-    let role: Role = input.role.parse().map_err(|e| ApiError::field("role", e))?;
+    let role = Role::for_api_key(&input.role).map_err(|e| ApiError::field("role", e))?;
     let name = match input.name.as_deref().map(|n| validate::short_text(n, 80)) {
         None => None,
         Some(Ok(n)) => n,

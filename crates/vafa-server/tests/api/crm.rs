@@ -235,6 +235,18 @@ async fn a_complaint_is_answered_politely_resolved_with_goodwill_and_rated() {
         app.call(Method::POST, &format!("/api/v1/tickets/{id}/replies"), &token, Some(json!({"template": "nope"})))
             .await
             .problem(422, "validation_failed");
+        // The points a message tells the customer of stay within what a ticket may grant,
+        // and a language is checked with or without a template; nothing is sent.
+        let queued = app.get("/api/v1/outbox").await.ok(200)["items"].as_array().unwrap().len();
+        for (body, field) in [
+            (json!({"template": "resolved", "points": -5}), "points"),
+            (json!({"template": "resolved", "points": 5001}), "points"),
+            (json!({"body": "hi", "locale": "de"}), "locale"),
+        ] {
+            let r = app.call(Method::POST, &format!("/api/v1/tickets/{id}/replies"), &token, Some(body)).await;
+            assert_eq!(r.problem(422, "validation_failed")["field"], field);
+        }
+        assert_eq!(app.get("/api/v1/outbox").await.ok(200)["items"].as_array().unwrap().len(), queued);
         // A program's own wording replaces the built-in one.
         app.call(Method::PUT, "/api/v1/crm/templates/acknowledge", &app.admin_key,
             Some(json!({"fa": "{{customer_name}} گرامی، پیام شما رسید.", "en": "Dear {{customer_name}}, we got your message."})))

@@ -127,6 +127,11 @@ async fn bad_requests_are_problems_and_change_nothing() {
         app.post("/api/v1/api-keys", json!({"role": "owner"}))
             .await
             .problem(422, "validation_failed");
+        // Support is a person's role: a key for it would grant goodwill under no name.
+        let support = app
+            .post("/api/v1/api-keys", json!({"role": "support"}))
+            .await;
+        assert_eq!(support.problem(422, "validation_failed")["field"], "role");
         app.patch("/api/v1/customers/x", json!({"status": "erased"}))
             .await
             .problem(422, "validation_failed");
