@@ -763,6 +763,20 @@ async fn customers(
             1 => by_mob.contains_key(v),
             _ => by_nid.contains_key(v),
         };
+        // A key an earlier row of this file had is a duplicate, even when that row's batch
+        // is already written (else it would read as "already there").
+        let dup = ids.iter().find_map(|(k, f, v)| {
+            v.as_ref()
+                .and_then(|v| seen.get(&(*k, v.clone())).map(|l| (*f, *l)))
+        });
+        if let Some((field, first)) = dup {
+            rejects.push(Reject {
+                line,
+                field: field.into(),
+                reason: format!("the same as line {first}"),
+            });
+            continue;
+        }
         // The row's own key says whether it is already there: its external id when it
         // has one, else its mobile. Another key held by someone else is a clash.
         let own = if ids[0].2.is_some() { 0 } else { 1 };
@@ -778,18 +792,6 @@ async fn customers(
                 line,
                 field: (*field).into(),
                 reason: "another customer of this program already has it".into(),
-            });
-            continue;
-        }
-        let dup = ids.iter().find_map(|(k, f, v)| {
-            v.as_ref()
-                .and_then(|v| seen.get(&(*k, v.clone())).map(|l| (*f, *l)))
-        });
-        if let Some((field, first)) = dup {
-            rejects.push(Reject {
-                line,
-                field: field.into(),
-                reason: format!("the same as line {first}"),
             });
             continue;
         }
@@ -821,7 +823,8 @@ async fn customers(
 /// 1900 and 2200 (so that arithmetic on it cannot leave jiff's range).
 pub(crate) fn parse_time(s: &str, tz: &TimeZone) -> Result<Timestamp, String> {
     let t = parse_any_time(s, tz)?;
-    let year = t.to_zoned(TimeZone::UTC).year();
+    // The year as the program reads it: local midnight of 1900-01-01 is still 1899 in UTC.
+    let year = t.to_zoned(tz.clone()).year();
     if !(1900..=2200).contains(&year) {
         return Err("must be between the years 1900 and 2200".to_owned());
     }
@@ -1060,6 +1063,15 @@ async fn purchases(
             });
             continue;
         };
+        // Before "already there": an earlier row's batch may be written already.
+        if let Some(first) = seen.get(&(9, receipt.clone())) {
+            rejects.push(Reject {
+                line: g.line,
+                field: "external_id".into(),
+                reason: format!("the same receipt as line {first}"),
+            });
+            continue;
+        }
         match recorded.get(&receipt) {
             Some(owner) if owner == customer_id => {
                 unchanged += 1;
@@ -1074,14 +1086,6 @@ async fn purchases(
                 continue;
             }
             None => {}
-        }
-        if let Some(first) = seen.get(&(9, receipt.clone())) {
-            rejects.push(Reject {
-                line: g.line,
-                field: "external_id".into(),
-                reason: format!("the same receipt as line {first}"),
-            });
-            continue;
         }
         seen.insert((9, receipt), g.line);
         g.sale.customer_id = customer_id.clone();
@@ -1147,5 +1151,9 @@ mod tests {
         assert!(parse_time("-009999-01-02T02:00:00Z", &tz).is_err());
         assert!(parse_time("9999-12-31T00:00:00Z", &tz).is_err());
         assert!(parse_time("1899-12-31", &tz).is_err());
+        assert!(
+            parse_time("1900-01-01", &tz).is_ok(),
+            "from 1900 on, in the program's zone"
+        );
     }
 }

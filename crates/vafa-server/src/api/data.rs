@@ -54,15 +54,39 @@ fn import_error(e: import::ImportError) -> ApiError {
 #[utoipa::path(post, path = "/api/v1/imports/{kind}", tag = "data",
     params(("kind" = String, Path, description = "customers or purchases"), ImportQuery),
     request_body(content = String, content_type = "text/csv"),
-    responses((status = 200, body = ImportResult), (status = 413), (status = 422)),
+    responses((status = 200, body = ImportResult), (status = 413), (status = 415), (status = 422)),
     security(("api_key" = ["data.import"])))]
 pub async fn import_csv(
     State(state): State<AppState>,
     auth: Auth,
     Path(kind): Path<String>,
     Query(q): Query<ImportQuery>,
+    headers: axum::http::HeaderMap,
     body: Body,
 ) -> ApiResult<axum::Json<ImportResult>> {
+    // A CSV file, however the sender labels one; JSON or a form is a mistaken upload
+    // that would otherwise be read as one odd column.
+    let media = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if media.as_deref().is_some_and(|m| {
+        !matches!(
+            m,
+            "text/csv"
+                | "application/csv"
+                | "text/plain"
+                | "application/vnd.ms-excel"
+                | "application/octet-stream"
+                | ""
+        )
+    }) {
+        return Err(ApiError::new(
+            ErrorCode::UnsupportedMediaType,
+            "expected Content-Type: text/csv",
+        ));
+    }
     let kind: ImportKind = kind
         .parse()
         .map_err(|e: String| ApiError::field("kind", e))?;

@@ -485,3 +485,51 @@ async fn an_import_after_a_merge_finds_the_survivor() {
     })
     .await;
 }
+
+/// A key an earlier row had is a duplicate wherever the batch boundary falls: a repeat more
+/// than one batch (5,000 rows) away had been counted "already there" — a different sale
+/// silently dropped. And an upload labelled as JSON is refused, not read as one column.
+#[tokio::test]
+async fn a_repeat_a_batch_away_is_still_a_duplicate() {
+    each_app(|app| async move {
+        let n = vafa_server::import::BATCH + 2;
+        let mut csv = String::from("external_id,first_name\nQ-1,First\n");
+        for i in 0..n {
+            csv.push_str(&format!("F-{i},Filler\n"));
+        }
+        csv.push_str("Q-1,Second\n");
+        let r = app
+            .raw(
+                Method::POST,
+                "/api/v1/imports/customers",
+                Some(&app.admin_key),
+                Some(("text/csv", csv.into_bytes())),
+            )
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(
+            (
+                r["imported"].as_u64(),
+                r["unchanged"].as_u64(),
+                r["rejected"].as_u64()
+            ),
+            (Some(n as u64 + 1), Some(0), Some(1)),
+            "{}: {r}",
+            app.backend
+        );
+        let last_line = n as u64 + 3;
+        assert_eq!(line_and_field(&r), [(last_line, "external_id")]);
+        assert_eq!(r["rejects"][0]["reason"], "the same as line 2");
+        let json = app
+            .raw(
+                Method::POST,
+                "/api/v1/imports/customers",
+                Some(&app.admin_key),
+                Some(("application/json", b"{\"a\": 1}".to_vec())),
+            )
+            .await;
+        json.problem(415, "unsupported_media_type");
+    })
+    .await;
+}
