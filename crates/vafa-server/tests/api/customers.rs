@@ -340,3 +340,66 @@ async fn cards_block_and_replace_over_http() {
     })
     .await;
 }
+
+/// A blocked record's points are frozen: merging it into an active one would free them,
+/// so it is refused, and nothing moves (a blocked survivor may take it).
+#[tokio::test]
+async fn a_blocked_duplicate_does_not_merge_into_an_active_record() {
+    each_app(|app| async move {
+        let keep = app
+            .create_customer(json!({"first_name": "Keep", "mobile": "09351230001"}))
+            .await;
+        let dup = app
+            .create_customer(json!({"first_name": "Frozen", "mobile": "09351230002"}))
+            .await;
+        let (keep, dup) = (
+            keep["id"].as_str().unwrap().to_owned(),
+            dup["id"].as_str().unwrap().to_owned(),
+        );
+        app.post(
+            "/api/v1/purchases",
+            json!({"customer_id": dup, "total": {"amount": "400000", "currency": "IRR"}}),
+        )
+        .await
+        .ok(201);
+        app.patch(
+            &format!("/api/v1/customers/{dup}"),
+            json!({"status": "blocked"}),
+        )
+        .await
+        .ok(200);
+        let merge = app
+            .post(
+                &format!("/api/v1/customers/{keep}/merge"),
+                json!({"duplicate_id": dup}),
+            )
+            .await;
+        merge.problem(409, "invalid_state");
+        let still = app
+            .get(&format!("/api/v1/customers/{dup}"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(still["status"], "blocked", "{}: {still}", app.backend);
+        let kept = app
+            .get(&format!("/api/v1/customers/{keep}/balance"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(kept["points"]["available"], 0);
+        // Into a blocked survivor, the points stay frozen: allowed.
+        app.patch(
+            &format!("/api/v1/customers/{keep}"),
+            json!({"status": "blocked"}),
+        )
+        .await
+        .ok(200);
+        app.post(
+            &format!("/api/v1/customers/{keep}/merge"),
+            json!({"duplicate_id": dup}),
+        )
+        .await
+        .ok(200);
+    })
+    .await;
+}

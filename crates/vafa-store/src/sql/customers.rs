@@ -238,6 +238,13 @@ macro_rules! customer_ops {
                 let a = Self::open_customer(&mut tx, &ctx.program_id, first).await?;
                 let b = Self::open_customer(&mut tx, &ctx.program_id, second).await?;
                 let (mut survivor, mut dup) = if a.id == survivor_id { (a, b) } else { (b, a) };
+                // A block freezes the duplicate's points (no spending, no transfers): a
+                // merge into an active record would free them.
+                if dup.status == CustomerStatus::Blocked && survivor.status != CustomerStatus::Blocked {
+                    return Err(StoreError::Conflict(
+                        "the duplicate is blocked and its points are frozen: unblock it first, or block the survivor, to merge".into(),
+                    ));
+                }
                 let known_as = [
                     ("mobile", dup.mobile.as_ref().map(|m| m.as_e164().to_owned())),
                     ("external_id", dup.external_id.clone()),
