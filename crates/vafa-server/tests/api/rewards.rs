@@ -78,6 +78,32 @@ async fn rewards_over_http() {
         let catalog = app.get(&format!("/api/v1/rewards/{rid}")).await.ok(200).clone();
         assert_eq!((catalog["stock_left"].as_i64(), catalog["claimed"].as_i64()), (Some(9), Some(1)));
         assert!(app.store.verify_ledger(Some(&app.program_id)).await.unwrap().problems.is_empty());
+
+        // Erased: an unused claim dies with the record, its unit back in stock; a gift
+        // already shipped stays, and its code says why it cannot be used.
+        let gift = app
+            .post("/api/v1/rewards", json!({"name": "ماگ", "kind": {"type": "physical_gift"}, "cost_points": 50, "stock": 5}))
+            .await
+            .ok(201)
+            .clone();
+        let gid = gift["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/customers/{cid}/adjustments"), json!({"points": 50, "reason": "for the mug"}))
+            .await
+            .ok(201);
+        let open = app.post(&path, json!({"reward_id": rid})).await.ok(201).clone();
+        let sent = app.post(&path, json!({"reward_id": gid})).await.ok(201).clone();
+        app.call(Method::PUT, &format!("/api/v1/reward-claims/{}/fulfilment", sent["id"].as_str().unwrap()), &app.admin_key,
+            Some(json!({"fulfilment": "shipped"})))
+            .await
+            .ok(200);
+        app.delete(&format!("/api/v1/customers/{cid}")).await.ok(200);
+        let look = app.get(&format!("/api/v1/reward-codes/{}", open["code"].as_str().unwrap())).await.ok(200).clone();
+        assert_eq!((look["usable"].as_bool(), look["reason"].as_str()), (Some(false), Some("the claim was cancelled")), "{}: {look}", app.backend);
+        let catalog = app.get(&format!("/api/v1/rewards/{rid}")).await.ok(200).clone();
+        assert_eq!(catalog["stock_left"], 9, "the unit is back");
+        let look = app.get(&format!("/api/v1/reward-codes/{}", sent["code"].as_str().unwrap())).await.ok(200).clone();
+        assert_eq!((look["usable"].as_bool(), look["reason"].as_str()), (Some(false), Some("the customer's record was erased")), "{look}");
+        assert!(app.store.verify_ledger(Some(&app.program_id)).await.unwrap().problems.is_empty());
     })
     .await;
 }

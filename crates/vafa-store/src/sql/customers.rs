@@ -190,6 +190,26 @@ macro_rules! customer_ops {
                 }
                 c.erase(ctx.now);
                 Self::save_customer(&mut tx, &c, false).await?;
+                // Unused rewards die with the record (a gift not yet shipped has nobody to
+                // go to): cancelled, their stock back; the points they cost stay spent.
+                // Before any account is locked, as a claim takes a reward's row.
+                let open_claims = format!(
+                    "SELECT id, reward_id FROM reward_claims WHERE program_id = $1 AND customer_id = $2 AND status = 'issued' \
+                     AND (fulfilment IS NULL OR fulfilment IN ('pending', 'packed')) ORDER BY reward_id, id{}",
+                    $lock
+                );
+                let claims: Vec<(String, String)> = sqlx::query_as(&open_claims).bind(&ctx.program_id).bind(&c.id).fetch_all(&mut *tx).await?;
+                for (claim, reward) in &claims {
+                    sqlx::query("UPDATE reward_claims SET status = 'cancelled', cancelled_at = $1, cancel_reason = 'the customer was erased' WHERE id = $2")
+                        .bind(micros(ctx.now))
+                        .bind(claim)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("UPDATE rewards SET stock_left = stock_left + 1 WHERE id = $1 AND stock_left IS NOT NULL")
+                        .bind(reward)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 let forfeited = Self::forfeit_value(&mut *tx, ctx, &c.id).await?;
                 // Former mobiles and ids of merged records are personal data too.
                 sqlx::query("DELETE FROM customer_aliases WHERE customer_id = $1 OR duplicate_id = $1").bind(&c.id).execute(&mut *tx).await?;
@@ -218,6 +238,9 @@ macro_rules! customer_ops {
                 };
                 if !merged.is_empty() {
                     summary["merged_records_erased"] = serde_json::json!(merged);
+                }
+                if !claims.is_empty() {
+                    summary["claims_cancelled"] = serde_json::json!(claims.iter().map(|c| &c.0).collect::<Vec<_>>());
                 }
                 Self::audit(&mut tx, ctx, "customer.erased", "customer", &c.id, summary).await?;
                 tx.commit().await?;
