@@ -5,6 +5,7 @@ use crate::helpers::{customer, each_app};
 use reqwest::Method;
 use serde_json::json;
 use vafa_core::auth::Role;
+use vafa_server::clock::Clock;
 
 #[tokio::test]
 async fn rewards_over_http() {
@@ -103,6 +104,43 @@ async fn rewards_over_http() {
         assert_eq!(catalog["stock_left"], 9, "the unit is back");
         let look = app.get(&format!("/api/v1/reward-codes/{}", sent["code"].as_str().unwrap())).await.ok(200).clone();
         assert_eq!((look["usable"].as_bool(), look["reason"].as_str()), (Some(false), Some("the customer's record was erased")), "{look}");
+        assert!(app.store.verify_ledger(Some(&app.program_id)).await.unwrap().problems.is_empty());
+    })
+    .await;
+}
+
+/// Claiming a reward and cancelling the claim gives the points back as they were: expiring
+/// when the lots they came from would have. It had renewed points five days from expiry
+/// for a whole year, a way round expiry for anyone who may cancel a claim.
+#[tokio::test]
+async fn a_cancelled_claim_gives_points_back_no_longer_lived() {
+    each_app(|app| async move {
+        app.edit_ledger_settings(|s| s["expiry"] = json!({"kind": "days", "days": 30}))
+            .await;
+        let r = app
+            .post("/api/v1/rewards", json!({"name": "Latte", "kind": {"type": "free_product", "sku": "LATTE"}, "cost_points": 100}))
+            .await
+            .ok(201)
+            .clone();
+        let c = app.create_customer(customer("Nima", "09131230009")).await;
+        let cid = c["id"].as_str().unwrap().to_owned();
+        app.post(&format!("/api/v1/customers/{cid}/adjustments"), json!({"points": 100, "reason": "welcome"}))
+            .await
+            .ok(201);
+        let expiring = |b: &serde_json::Value| b["points"]["expiring_soon"].clone();
+        let before = app.get(&format!("/api/v1/customers/{cid}/balance")).await.ok(200).clone();
+        app.clock.set(app.clock.now() + jiff::SignedDuration::from_hours(24 * 25));
+        let claim = app
+            .post(&format!("/api/v1/customers/{cid}/rewards"), json!({"reward_id": r["id"]}))
+            .await
+            .ok(201)
+            .clone();
+        app.post(&format!("/api/v1/reward-claims/{}/cancel", claim["id"].as_str().unwrap()), json!({"reason": "changed mind"}))
+            .await
+            .ok(200);
+        let after = app.get(&format!("/api/v1/customers/{cid}/balance")).await.ok(200).clone();
+        assert_eq!(after["points"]["available"], 100);
+        assert_eq!(expiring(&after), expiring(&before), "{}: {after}", app.backend);
         assert!(app.store.verify_ledger(Some(&app.program_id)).await.unwrap().problems.is_empty());
     })
     .await;

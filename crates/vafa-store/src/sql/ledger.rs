@@ -356,18 +356,19 @@ macro_rules! ledger_ops {
                 Ok(())
             }
 
-            /// When the lots a purchase's checkout spent points from expire: the latest of
-            /// them, `Some(None)` when one never does, `None` when it spent from none.
+            /// When the lots an entry spent points from expire (a purchase's checkout, a
+            /// reward's claim): the latest of them, `Some(None)` when one never does, `None`
+            /// when it spent from none. Points given back expire then: never given longer.
             async fn spent_lots_expiry<C: Db>(
                 conn: &mut C,
-                purchase_id: &str,
+                entry_id: &str,
                 own_lot: Option<&str>,
             ) -> Result<Option<Option<jiff::Timestamp>>> {
                 let rows: Vec<(Option<i64>,)> = db::query(
-                    "SELECT l.expires_at FROM purchases p JOIN postings s ON s.entry_id = p.entry_id \
-                     JOIN lots l ON l.id = s.lot_id WHERE p.id = $1 AND s.amount < 0 AND l.id <> $2",
+                    "SELECT l.expires_at FROM postings s JOIN lots l ON l.id = s.lot_id \
+                     WHERE s.entry_id = $1 AND s.amount < 0 AND l.id <> $2",
                 )
-                .bind(purchase_id)
+                .bind(entry_id)
                 .bind(own_lot.unwrap_or(""))
                 .fetch_all(&mut *conn)
                 .await?;
@@ -1041,7 +1042,7 @@ macro_rules! ledger_ops {
                 // spent from would have: given back, never given longer. The reversal below
                 // may take from it like from any lot, and what is left pays a debt first.
                 let refund_lot = if refund.points > 0 {
-                    let expires_at = match Self::spent_lots_expiry(&mut tx, purchase_id, purchase.lot_id.as_deref()).await? {
+                    let expires_at = match Self::spent_lots_expiry(&mut tx, &purchase.entry_id, purchase.lot_id.as_deref()).await? {
                         Some(at) => at,
                         // Not found (it cannot be, but a ledger from elsewhere might): the
                         // program's policy from now.

@@ -542,13 +542,25 @@ macro_rules! reward_ops {
                     tx.commit().await?;
                     return Ok(claim);
                 }
-                // The points come back as a new lot, expiring by today's policy.
+                // The points come back as a new lot, expiring when the latest of the lots
+                // they were spent from would have: given back, never given longer (a claim
+                // and its cancel had renewed points about to expire by a whole year).
                 let acct = AccountSpec::customer_points(&claim.customer_id);
                 let row = Self::lock_account(&mut tx, &ctx.program_id, &acct, ctx.now).await?;
-                let tz = jiff::tz::TimeZone::get(&program.timezone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
-                let expires = settings.expiry.expires_at(ctx.now, &tz);
+                let expires = match Self::spent_lots_expiry(&mut tx, &claim.entry_id, None).await? {
+                    Some(at) => at,
+                    // Spent from no lot (a ledger from elsewhere): the policy from now.
+                    None => {
+                        let tz = jiff::tz::TimeZone::get(&program.timezone).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                        settings.expiry.expires_at(ctx.now, &tz)
+                    }
+                };
                 let lot = Self::new_lot(&mut tx, ctx, &row.id, None, claim.points, ctx.now, expires).await?;
-                let paid = claim.points.min(row.debt.max(0));
+                // Points already past their expiry pay nothing: the next expiry run takes them.
+                let paid = match expires.is_some_and(|at| at <= ctx.now) {
+                    true => 0,
+                    false => claim.points.min(row.debt.max(0)),
+                };
                 let mut legs = vec![
                     Leg::lot(acct.clone(), claim.points, &lot),
                     Leg::new(AccountSpec::program("redeemed", POINTS, &claim.customer_id), -claim.points),
