@@ -76,6 +76,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         let inner = err.into_inner();
         if inner.is_syntax() || inner.is_eof() {
             ApiError::new(ErrorCode::MalformedJson, inner.to_string())
+        } else if let Err(broken) = serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            // A field error found before the text turned out not to be JSON at all
+            // (`{"a":` is an unknown field, then the end): the body is what is wrong.
+            ApiError::new(ErrorCode::MalformedJson, broken.to_string())
         } else {
             let message = inner.to_string();
             let path = offending_member(bytes, &path, &message).unwrap_or(path);

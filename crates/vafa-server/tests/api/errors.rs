@@ -28,6 +28,10 @@ async fn bad_requests_are_problems_and_change_nothing() {
         post("application/json", b"{\"first_name\": \"a\"} trailing")
             .await
             .problem(400, "malformed_json");
+        // Cut short after an unknown member: not JSON, whatever serde met first.
+        post("application/json", b"{\"favourite\": ")
+            .await
+            .problem(400, "malformed_json");
         post("text/plain", b"{}")
             .await
             .problem(415, "unsupported_media_type");
