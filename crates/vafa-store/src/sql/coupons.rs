@@ -204,7 +204,7 @@ macro_rules! coupon_ops {
                     .await?;
                     if n >= limit {
                         return Err(StoreError::CouponNotApplicable(format!(
-                            "this customer has used this coupon {n} times, the most allowed"
+                            "this customer has used this coupon {n} times; the most allowed is {limit}"
                         )));
                     }
                 }

@@ -173,7 +173,7 @@ macro_rules! reward_ops {
                     .fetch_one(&mut *tx)
                     .await?;
                     if n >= limit {
-                        return Err(StoreError::RewardUnavailable(format!("the customer has claimed this reward {n} times, the most allowed")));
+                        return Err(StoreError::RewardUnavailable(format!("the customer has claimed this reward {n} times; the most allowed is {limit}")));
                     }
                 }
                 let points = def.cost_for(tier.as_deref());
