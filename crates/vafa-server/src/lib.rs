@@ -10,6 +10,7 @@ pub mod extract;
 pub mod feedback_form;
 pub mod import;
 pub mod metrics;
+mod openapi_problems;
 pub mod outbox;
 pub mod ui;
 
@@ -180,9 +181,12 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(crm::retry_outbox))
 }
 
-/// The OpenAPI document, as served at `/openapi.json`.
-pub fn openapi() -> utoipa::openapi::OpenApi {
-    routes().split_for_parts().1
+/// The OpenAPI document, as served at `/openapi.json`: utoipa's, with the errors
+/// (`openapi_problems`).
+pub fn openapi() -> serde_json::Value {
+    let mut doc = serde_json::to_value(routes().split_for_parts().1).unwrap_or_default();
+    openapi_problems::document(&mut doc);
+    doc
 }
 
 #[derive(Clone)]
@@ -212,7 +216,8 @@ async fn method_not_allowed() -> axum::response::Response {
 /// error caught by every test that starts a server).
 pub fn app(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Result<Router, String> {
     let (router, doc) = routes().split_for_parts();
-    let doc_json = serde_json::to_value(&doc).map_err(|e| e.to_string())?;
+    let mut doc_json = serde_json::to_value(&doc).map_err(|e| e.to_string())?;
+    openapi_problems::document(&mut doc_json);
     let permissions = RoutePermissions::from_openapi(&doc_json)?;
     let metrics = Arc::new(metrics::Metrics::new());
     let state = AppState {

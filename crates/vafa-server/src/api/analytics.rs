@@ -84,11 +84,11 @@ fn end_of(
 #[into_params(parameter_in = Query)]
 pub struct PeriodQuery {
     /// First local date (inclusive); default one year before `to`.
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, example = "2026-11-01", pattern = r"^[0-9۰-۹٠-٩]{4}[-/][0-9۰-۹٠-٩]{1,2}[-/][0-9۰-۹٠-٩]{1,2}$")]
     #[serde(default, deserialize_with = "calendar_day")]
     pub from: Option<jiff::civil::Date>,
     /// Last local date (inclusive); default today.
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, example = "2026-11-01", pattern = r"^[0-9۰-۹٠-٩]{4}[-/][0-9۰-۹٠-٩]{1,2}[-/][0-9۰-۹٠-٩]{1,2}$")]
     #[serde(default, deserialize_with = "calendar_day")]
     pub to: Option<jiff::civil::Date>,
 }
@@ -204,17 +204,19 @@ pub enum TimeUnit {
 #[into_params(parameter_in = Query)]
 pub struct ClvQuery {
     /// Last local date of the calibration period (default today).
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, example = "2026-11-01", pattern = r"^[0-9۰-۹٠-٩]{4}[-/][0-9۰-۹٠-٩]{1,2}[-/][0-9۰-۹٠-٩]{1,2}$")]
     #[serde(default, deserialize_with = "calendar_day")]
     pub calibration_end: Option<jiff::civil::Date>,
     /// The period repeat purchases are counted in (default `day`).
     pub time_unit: Option<TimeUnit>,
     /// Customers: how far ahead to predict, in days (default 365).
+    #[param(minimum = 1, maximum = 3650)]
     pub horizon_days: Option<u32>,
     /// Customers: `value` (highest predicted value first, default) or `churn_risk`
     /// (repeat buyers least likely to be alive first).
     pub order: Option<String>,
     /// Customers: how many (default 50, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -224,7 +226,7 @@ pub struct ClvQuery {
 #[into_params(parameter_in = Query)]
 pub struct ClvModelQuery {
     /// Last local date of the calibration period (default today).
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, example = "2026-11-01", pattern = r"^[0-9۰-۹٠-٩]{4}[-/][0-9۰-۹٠-٩]{1,2}[-/][0-9۰-۹٠-٩]{1,2}$")]
     #[serde(default, deserialize_with = "calendar_day")]
     pub calibration_end: Option<jiff::civil::Date>,
     /// The period repeat purchases are counted in (default `day`).
@@ -498,14 +500,16 @@ pub async fn clv_customers_report(
 #[into_params(parameter_in = Query)]
 pub struct RfmQuery {
     /// The local date recency is measured at, the window's last day (default today).
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, example = "2026-11-01", pattern = r"^[0-9۰-۹٠-٩]{4}[-/][0-9۰-۹٠-٩]{1,2}[-/][0-9۰-۹٠-٩]{1,2}$")]
     #[serde(default, deserialize_with = "calendar_day")]
     pub as_of: Option<jiff::civil::Date>,
     /// The window in days, ending on `as_of` (default 365).
+    #[param(minimum = 1, maximum = 3650)]
     pub window_days: Option<u32>,
     /// List this segment's members (e.g. `at_risk`), best monetary first.
     pub segment: Option<String>,
     /// How many members (default 100, at most 1000).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 
@@ -895,10 +899,11 @@ pub async fn kpis_of_sales(
 #[into_params(parameter_in = Query)]
 pub struct CohortQuery {
     /// The last day counted (default today); its month is the last shown.
-    #[param(value_type = Option<String>, format = Date)]
+    #[param(value_type = Option<String>, example = "2026-11-01", pattern = r"^[0-9۰-۹٠-٩]{4}[-/][0-9۰-۹٠-٩]{1,2}[-/][0-9۰-۹٠-٩]{1,2}$")]
     #[serde(default, deserialize_with = "calendar_day")]
     pub to: Option<jiff::civil::Date>,
     /// How many monthly cohorts (default 12, at most 60).
+    #[param(minimum = 1, maximum = 60)]
     pub months: Option<u32>,
 }
 

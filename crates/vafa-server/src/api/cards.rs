@@ -98,6 +98,7 @@ pub struct IssueCardsInput {
     /// Issue one personal card bound to this customer.
     pub customer_id: Option<String>,
     /// Without `customer_id`: how many bearer cards to issue (1–10000, default 1).
+    #[schema(minimum = 1, maximum = 10000)]
     pub count: Option<u32>,
 }
 

@@ -151,7 +151,7 @@ pub struct InteractionInput {
 /// Record a call, message, visit, meeting or note with the customer.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/interactions", tag = "crm",
     params(("id" = String, Path)), request_body = InteractionInput,
-    responses((status = 201, body = Interaction), (status = 404), (status = 422)),
+    responses((status = 201, body = Interaction), (status = 404, description = "No such customer, or a linked ticket, order or campaign"), (status = 409, description = "The customer is erased or merged (customer_closed)"), (status = 422)),
     security(("api_key" = ["crm.write"])))]
 pub async fn record_interaction(
     State(state): State<AppState>,
@@ -272,7 +272,7 @@ pub struct TaskInput {
 /// Create a task, or record a promise made to a customer. A reminder is queued in the
 /// outbox before it falls due.
 #[utoipa::path(post, path = "/api/v1/tasks", tag = "crm", request_body = TaskInput,
-    responses((status = 201, body = Task), (status = 422)),
+    responses((status = 201, body = Task), (status = 404, description = "No such customer or ticket"), (status = 409, description = "The customer is erased or merged"), (status = 422)),
     security(("api_key" = ["crm.write"])))]
 pub async fn create_task(
     State(state): State<AppState>,
@@ -436,7 +436,7 @@ pub struct TicketInput {
 /// Open a ticket (a complaint or request). Its first-response and resolution deadlines
 /// are counted in business hours from now.
 #[utoipa::path(post, path = "/api/v1/tickets", tag = "crm", request_body = TicketInput,
-    responses((status = 201, body = TicketDetail), (status = 404), (status = 422)),
+    responses((status = 201, body = TicketDetail), (status = 404, description = "No such customer"), (status = 409, description = "The customer is erased or merged"), (status = 422)),
     security(("api_key" = ["crm.write"])))]
 pub async fn open_ticket(
     State(state): State<AppState>,
@@ -813,7 +813,7 @@ pub struct FeedbackInput {
 
 /// Record an NPS or CSAT answer, or ask for one with a link that needs no login.
 #[utoipa::path(post, path = "/api/v1/feedback", tag = "crm", request_body = FeedbackInput,
-    responses((status = 201, body = Feedback), (status = 404), (status = 422)),
+    responses((status = 201, body = Feedback), (status = 404, description = "No such customer, purchase, ticket or staff member"), (status = 409, description = "The customer is erased or merged, or the ticket already has that rating"), (status = 422)),
     security(("api_key" = ["crm.write"])))]
 pub async fn record_feedback(
     State(state): State<AppState>,
@@ -928,7 +928,7 @@ pub struct OrderInput {
 
 /// Record an order; its stage is sent to the customer through the outbox.
 #[utoipa::path(post, path = "/api/v1/orders", tag = "crm", request_body = OrderInput,
-    responses((status = 201, body = Order), (status = 404), (status = 422)),
+    responses((status = 201, body = Order), (status = 404, description = "No such customer"), (status = 409, description = "The customer is erased or merged"), (status = 422)),
     security(("api_key" = ["crm.write"])))]
 pub async fn create_order(
     State(state): State<AppState>,

@@ -171,7 +171,7 @@ impl From<RewardClaim> for ClaimView {
 /// Spend the customer's points on a reward: one journal entry, and a code to use.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/rewards", tag = "rewards", request_body = ClaimInput,
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 201, body = ClaimView), (status = 404), (status = 422)),
+    responses((status = 201, body = ClaimView), (status = 404), (status = 409, description = "The customer is blocked, erased or merged, or the reward is out of stock, retired or past its limit"), (status = 422)),
     security(("api_key" = ["points.redeem"])))]
 pub async fn claim(
     State(state): State<AppState>,

@@ -161,7 +161,7 @@ pub struct LoginInput {
 
 /// Sign in: a session token to send as `Authorization: Bearer`, valid for 12 hours.
 #[utoipa::path(post, path = "/auth/login", tag = "staff", request_body = LoginInput,
-    responses((status = 200, body = IssuedSession), (status = 401)))]
+    responses((status = 200, body = IssuedSession), (status = 401, description = "Unknown username or wrong password"), (status = 422), (status = 429, description = "Too many failed sign-ins for this username; wait and retry")))]
 pub async fn login(
     State(state): State<AppState>,
     Json(input): Json<LoginInput>,

@@ -162,7 +162,7 @@ pub struct TierOverrideInput {
 /// Put a customer on a tier by hand, with a reason. Audited; no entry gift.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/tier", tag = "tiers", request_body = TierOverrideInput,
     params(("id" = String, Path)),
-    responses((status = 201, body = Object), (status = 404), (status = 422)),
+    responses((status = 201, body = Object), (status = 404), (status = 409, description = "The customer is erased or merged"), (status = 422)),
     security(("api_key" = ["tiers.manage"])))]
 pub async fn override_tier(
     State(state): State<AppState>,

@@ -8,7 +8,23 @@ use vafa_core::auth::{Permission, Role};
 use vafa_server::auth::{operations, RoutePermissions};
 
 fn doc() -> Value {
-    serde_json::to_value(vafa_server::openapi()).unwrap()
+    vafa_server::openapi()
+}
+
+/// Unless the document lists `status` among the operation's responses (an error's
+/// answer then being `Problem`, application/problem+json): what is missing.
+fn undocumented(doc: &Value, method: &Method, template: &str, status: u16) -> Option<String> {
+    let op = &doc["paths"][template][method.as_str().to_lowercase()];
+    let response = &op["responses"][status.to_string()];
+    if !response.is_object() {
+        return Some(format!(
+            "{method} {template} answered {status}, which its document does not list"
+        ));
+    }
+    (status >= 400
+        && response["content"]["application/problem+json"]["schema"]["$ref"]
+            != "#/components/schemas/Problem")
+        .then(|| format!("{method} {template} {status} is not documented as a Problem"))
 }
 
 /// Resources of program A that the generated requests point at.
@@ -344,6 +360,7 @@ async fn every_documented_route_is_served() {
     each_app(|app| async move {
         let f = fixture(&app).await;
         let doc = doc();
+        let mut missing = Vec::new();
         for (path, _, method, _) in operations(&doc) {
             let (concrete, body) = request_for(&method, path, &f);
             let res = app
@@ -353,7 +370,9 @@ async fn every_documented_route_is_served() {
                 res.body["detail"], "no such route",
                 "{method} {path} is documented but not routed"
             );
+            missing.extend(undocumented(&doc, &method, path, res.status.as_u16()));
         }
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
     })
     .await;
 }
@@ -365,6 +384,7 @@ async fn a_key_of_another_program_sees_nothing() {
         let (_, b_admin) = app.new_program("Program B").await;
         let before = app.audit_count().await;
         let mut checked = 0;
+        let mut missing = Vec::new();
         for (method, template) in api_operations() {
             let (path, body) = request_for(&method, &template, &f);
             // A's resources are only ever named in the path or in the body.
@@ -382,6 +402,12 @@ async fn a_key_of_another_program_sees_nothing() {
                 continue;
             }
             let res = app.call(method.clone(), &path, &b_admin, body).await;
+            missing.extend(undocumented(
+                &doc(),
+                &method,
+                &template,
+                res.status.as_u16(),
+            ));
             assert_eq!(
                 res.status.as_u16(),
                 404,
@@ -392,6 +418,7 @@ async fn a_key_of_another_program_sees_nothing() {
             checked += 1;
         }
         assert!(checked >= 11, "only {checked} routes checked");
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
         assert_eq!(
             app.audit_count().await,
             before,
@@ -421,7 +448,9 @@ async fn a_key_of_another_program_sees_nothing() {
 #[tokio::test]
 async fn each_role_gets_exactly_its_permissions() {
     each_app(|app| async move {
-        let table = RoutePermissions::from_openapi(&doc()).unwrap();
+        let doc = doc();
+        let table = RoutePermissions::from_openapi(&doc).unwrap();
+        let mut missing = Vec::new();
         for role in Role::ALL {
             // Fresh resources per role: the allowed roles' writes (erase, merge) consume them.
             let f = fixture(&app).await;
@@ -430,6 +459,7 @@ async fn each_role_gets_exactly_its_permissions() {
                 let permission = table.get(&method, &template).unwrap();
                 let (path, body) = request_for(&method, &template, &f);
                 let res = app.call(method.clone(), &path, &key, body).await;
+                missing.extend(undocumented(&doc, &method, &template, res.status.as_u16()));
                 let forbidden = res.status.as_u16() == 403;
                 assert_eq!(
                     forbidden,
@@ -439,6 +469,9 @@ async fn each_role_gets_exactly_its_permissions() {
                 );
             }
         }
+        missing.sort();
+        missing.dedup();
+        assert!(missing.is_empty(), "{}", missing.join("\n"));
     })
     .await;
 }
@@ -488,4 +521,45 @@ fn permission_docs_match_the_enforced_table() {
         current, rendered,
         "docs/permissions.md is stale: run with VAFA_UPDATE_DOCS=1"
     );
+}
+
+/// The document says what the server takes: a day in ISO or Jalali (in any digits, not
+/// only `format: date`), the real ranges, and errors as `Problem` on every operation.
+#[test]
+fn the_document_states_ranges_days_and_errors() {
+    let doc = doc();
+    let param = |path: &str, name: &str| {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap()["schema"]
+            .clone()
+    };
+    let limit = param("/api/v1/analytics/clv/customers", "limit");
+    assert_eq!(
+        (limit["minimum"].as_u64(), limit["maximum"].as_u64()),
+        (Some(1), Some(1000)),
+        "{limit}"
+    );
+    let day = param("/api/v1/analytics/kpis", "from");
+    assert!(day.get("format").is_none(), "{day}");
+    assert!(
+        day["pattern"].as_str().unwrap().contains("۰-۹"),
+        "Persian digits too: {day}"
+    );
+    assert!(doc["components"]["schemas"]["Problem"]["properties"]["code"].is_object());
+    let login = &doc["paths"]["/auth/login"]["post"]["responses"];
+    assert!(
+        login["429"]["content"]["application/problem+json"].is_object(),
+        "{login}"
+    );
+    let list = &doc["paths"]["/api/v1/audit"]["get"]["responses"];
+    for status in ["401", "403", "422", "503"] {
+        assert!(
+            list[status]["content"]["application/problem+json"].is_object(),
+            "{status}: {list}"
+        );
+    }
 }
