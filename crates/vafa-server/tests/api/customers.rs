@@ -214,6 +214,22 @@ async fn search_update_erase_merge() {
         let old = app.get(&format!("/api/v1/customers/{dup_id}")).await;
         assert_eq!(old.ok(200)["status"], "merged");
         assert_eq!(old.body["merged_into"], id);
+        // The duplicate's mobile, which the survivor did not take, still finds the person:
+        // by search, at the counter; and registering it again is the duplicate it was.
+        let found = app.get("/api/v1/customers?mobile=09359998877").await.ok(200).clone();
+        assert_eq!(found["items"][0]["id"], id, "{}: {found}", app.backend);
+        let by_mobile = app
+            .post(
+                "/api/v1/checkout/quote",
+                json!({"mobile": "۰۹۳۵۹۹۹۸۸۷۷", "total": {"amount": "10000", "currency": "IRR"}}),
+            )
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(by_mobile["customer_id"], id, "{by_mobile}");
+        app.post("/api/v1/customers", json!({"first_name": "Ali", "mobile": "09359998877"}))
+            .await
+            .problem(409, "duplicate_mobile");
         // A quote for the merged record is refused as its purchase would be, not answered
         // with none of the points that are now the survivor's.
         let quote = app

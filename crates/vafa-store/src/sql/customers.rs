@@ -62,6 +62,38 @@ macro_rules! customer_ops {
                 Ok(c)
             }
 
+            /// The live customer a merged duplicate's former mobile, external id or
+            /// national id (`kind`) names: its survivor, unless erased.
+            pub(crate) async fn alias_of<C: Db>(conn: &mut C, program_id: &str, kind: &str, value: &str) -> Result<Option<String>> {
+                let row: Option<(String,)> = db::query(
+                    "SELECT COALESCE(c.merged_into, c.id) FROM customer_aliases a JOIN customers c ON c.id = a.customer_id \
+                     WHERE a.program_id = $1 AND a.kind = $2 AND a.value = $3 AND c.status <> 'erased'",
+                )
+                .bind(program_id)
+                .bind(kind)
+                .bind(value)
+                .fetch_optional(&mut *conn)
+                .await?;
+                Ok(row.map(|r| r.0))
+            }
+
+            /// A new or changed mobile, external id or national id that a merged duplicate
+            /// of another customer had: the same person, registered again.
+            async fn check_aliases<C: Db>(conn: &mut C, c: &Customer) -> Result<()> {
+                let ids = [
+                    ("mobile", c.mobile.as_ref().map(|m| m.as_e164().to_owned()), StoreError::DuplicateMobile),
+                    ("external_id", c.external_id.clone(), StoreError::DuplicateExternalId),
+                    ("national_id", c.national_id.as_ref().map(|n| n.as_str().to_owned()), StoreError::DuplicateNationalId),
+                ];
+                for (kind, value, clash) in ids {
+                    let Some(value) = value else { continue };
+                    if Self::alias_of(&mut *conn, &c.program_id, kind, &value).await?.is_some_and(|owner| owner != c.id) {
+                        return Err(clash);
+                    }
+                }
+                Ok(())
+            }
+
             /// Write the whole record (row, tags, consents) as it now is.
             pub(crate) async fn save_customer<C: Db>(
                 conn: &mut C,
@@ -152,6 +184,7 @@ macro_rules! customer_ops {
                 let mut c = Customer::new(new_id(ids::CUSTOMER), ctx.program_id.clone(), ctx.now);
                 let fields = c.apply(profile, ctx.now);
                 let mut tx = self.begin_write().await?;
+                Self::check_aliases(&mut tx, &c).await?;
                 Self::save_customer(&mut tx, &c, true).await?;
                 let summary = serde_json::json!({ "fields": fields });
                 Self::audit(&mut tx, ctx, "customer.created", "customer", &c.id, summary).await?;
@@ -172,6 +205,7 @@ macro_rules! customer_ops {
                         message: "a customer needs at least a mobile, a name, an e-mail or an external id".into(),
                     });
                 }
+                Self::check_aliases(&mut tx, &c).await?;
                 Self::save_customer(&mut tx, &c, false).await?;
                 let summary = serde_json::json!({ "fields": fields });
                 Self::audit(&mut tx, ctx, "customer.updated", "customer", &c.id, summary).await?;
@@ -333,11 +367,16 @@ macro_rules! customer_ops {
                         b.push(" AND status IN ('active', 'blocked')");
                     }
                 }
+                // A merged duplicate's former mobile or external id finds its survivor.
+                let alias = " OR id IN (SELECT COALESCE(c2.merged_into, c2.id) FROM customer_aliases a JOIN customers c2 ON c2.id = a.customer_id \
+                              WHERE a.program_id = ";
                 if let Some(m) = &q.mobile {
-                    b.push(" AND mobile = ").push_bind(m.as_e164().to_owned());
+                    b.push(" AND (mobile = ").push_bind(m.as_e164().to_owned());
+                    b.push(alias).push_bind(program_id).push(" AND a.kind = 'mobile' AND a.value = ").push_bind(m.as_e164().to_owned()).push("))");
                 }
                 if let Some(ext) = &q.external_id {
-                    b.push(" AND external_id = ").push_bind(ext.clone());
+                    b.push(" AND (external_id = ").push_bind(ext.clone());
+                    b.push(alias).push_bind(program_id).push(" AND a.kind = 'external_id' AND a.value = ").push_bind(ext.clone()).push("))");
                 }
                 if let Some(card) = &q.card {
                     b.push(" AND id IN (SELECT customer_id FROM cards WHERE program_id = ")

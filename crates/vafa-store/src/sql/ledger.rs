@@ -614,7 +614,12 @@ macro_rules! ledger_ops {
                         .bind(m.as_e164())
                         .fetch_optional(&mut *conn)
                         .await?;
-                        (row.ok_or(StoreError::NotFound("customer"))?.0, None)
+                        // A merged duplicate's former mobile still finds the person.
+                        let id = match row {
+                            Some((id,)) => id,
+                            None => Self::alias_of(&mut *conn, &ctx.program_id, "mobile", m.as_e164()).await?.ok_or(StoreError::NotFound("customer"))?,
+                        };
+                        (id, None)
                     }
                     CustomerRef::Card(number) => {
                         let mut card = Self::active_card(conn, &ctx.program_id, number).await?;

@@ -509,7 +509,14 @@ macro_rules! rules_ops {
                         .bind(program_id).bind(n.as_str()).fetch_optional(&mut *conn).await?,
                 };
                 let what = if matches!(who, CustomerRef::Card(_)) { "card" } else { "customer" };
-                Ok(row.ok_or(StoreError::NotFound(what))?.0)
+                match (row, who) {
+                    (Some((id,)), _) => Ok(id),
+                    // A merged duplicate's former mobile still finds the person.
+                    (None, CustomerRef::Mobile(m)) => Ok(Some(
+                        Self::alias_of(&mut *conn, program_id, "mobile", m.as_e164()).await?.ok_or(StoreError::NotFound(what))?,
+                    )),
+                    (None, _) => Err(StoreError::NotFound(what)),
+                }
             }
 
             pub(crate) async fn simulate_op(&self, program_id: &str, req: &SimulateRequest) -> Result<Simulation> {
