@@ -300,11 +300,12 @@ pub fn spawn_jobs(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> tokio::task::
                 .expire_lots("", clock.now(), EXPIRY_BATCH, EXPIRY_MAX_BATCHES)
                 .await
             {
-                Ok(run) if run.lots_expired > 0 => {
+                Ok(run) if run.lots_expired > 0 || run.claims_expired > 0 => {
                     tracing::info!(
                         lots = run.lots_expired,
                         points = run.points_expired,
-                        "expired points"
+                        claims = run.claims_expired,
+                        "expired points and unused reward claims"
                     )
                 }
                 Ok(_) => {}

@@ -286,6 +286,9 @@ pub struct ExpiryRun {
     pub lots_expired: i64,
     pub points_expired: i64,
     pub batches: i64,
+    /// Reward claims left unused past their code's life: now `expired`, their units
+    /// back in stock (the points they cost stay spent).
+    pub claims_expired: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]

@@ -27,7 +27,8 @@ pub struct RewardClaim {
     pub code: String,
     pub points: i64,
     pub entry_id: String,
-    /// `issued`, `used` or `cancelled`.
+    /// `issued`, `used`, `cancelled`, or `expired` (left unused past `expires_at`; the
+    /// expiry job marks it and puts its unit back in stock).
     pub status: String,
     /// Physical gifts: `pending`, `packed`, `shipped`, `delivered`.
     pub fulfilment: Option<String>,

@@ -768,10 +768,11 @@ async fn ledger(command: LedgerCommand) -> Result<()> {
                 )
                 .await?;
             outln!(
-                "expired {} lots ({} points) in {} batches",
+                "expired {} lots ({} points) in {} batches, and {} unused reward claims",
                 run.lots_expired,
                 run.points_expired,
-                run.batches
+                run.batches,
+                run.claims_expired
             );
             Ok(())
         }

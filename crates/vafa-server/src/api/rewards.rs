@@ -130,7 +130,8 @@ pub struct ClaimView {
     pub points: i64,
     /// The journal entry that spent the points.
     pub entry_id: String,
-    /// `issued`, `used` or `cancelled`.
+    /// `issued`, `used`, `cancelled`, or `expired` (left unused past `expires_at`; the
+    /// expiry job marks it and puts its unit back in stock).
     pub status: String,
     /// Physical gifts: `pending`, `packed`, `shipped`, `delivered`.
     pub fulfilment: Option<String>,
@@ -171,7 +172,7 @@ impl From<RewardClaim> for ClaimView {
 /// Spend the customer's points on a reward: one journal entry, and a code to use.
 #[utoipa::path(post, path = "/api/v1/customers/{id}/rewards", tag = "rewards", request_body = ClaimInput,
     params(("id" = String, Path), ("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 201, body = ClaimView), (status = 404), (status = 409, description = "The customer is blocked, erased or merged, or the reward is out of stock, retired or past its limit"), (status = 422)),
+    responses((status = 201, body = ClaimView), (status = 404), (status = 409, description = "The customer is blocked, erased or merged"), (status = 422)),
     security(("api_key" = ["points.redeem"])))]
 pub async fn claim(
     State(state): State<AppState>,
@@ -278,7 +279,7 @@ pub async fn check_code(
     let reason = match claim.status.as_str() {
         "used" => Some("already used".to_owned()),
         "cancelled" => Some("the claim was cancelled".to_owned()),
-        _ if claim.expires_at <= state.clock.now() => {
+        _ if claim.status == "expired" || claim.expires_at <= state.clock.now() => {
             Some(format!("expired at {}", claim.expires_at))
         }
         // Using it would be refused (`customer_closed`): say so before the cashier tries.

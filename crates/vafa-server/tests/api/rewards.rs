@@ -145,3 +145,102 @@ async fn a_cancelled_claim_gives_points_back_no_longer_lived() {
     })
     .await;
 }
+
+/// A claim left unused past its code's life is `expired` by the expiry job: its unit goes
+/// back in stock and the customer's limit no longer counts it (the points stay spent, as
+/// documented). It had stayed `issued` for ever, holding its unit and the limit.
+#[tokio::test]
+async fn an_unused_claim_expires_and_frees_its_unit() {
+    each_app(|app| async move {
+        let r = app
+            .post(
+                "/api/v1/rewards",
+                json!({"name": "Cake", "kind": {"type": "free_product", "sku": "CAKE"},
+                "cost_points": 10, "stock": 1, "per_customer_limit": 1, "code_valid_days": 1}),
+            )
+            .await
+            .ok(201)
+            .clone();
+        let rid = r["id"].as_str().unwrap();
+        let c = app.create_customer(customer("Mina", "09131230010")).await;
+        let cid = c["id"].as_str().unwrap().to_owned();
+        app.post(
+            &format!("/api/v1/customers/{cid}/adjustments"),
+            json!({"points": 30, "reason": "welcome"}),
+        )
+        .await
+        .ok(201);
+        let path = format!("/api/v1/customers/{cid}/rewards");
+        let claim = app
+            .post(&path, json!({"reward_id": rid}))
+            .await
+            .ok(201)
+            .clone();
+        app.post(&path, json!({"reward_id": rid}))
+            .await
+            .problem(422, "reward_unavailable");
+        app.clock
+            .set(app.clock.now() + jiff::SignedDuration::from_hours(49));
+        let run = app
+            .store
+            .expire_lots("", app.clock.now(), 100, 10)
+            .await
+            .unwrap();
+        assert_eq!(run.claims_expired, 1, "{}: {run:?}", app.backend);
+        let again = app
+            .store
+            .expire_lots("", app.clock.now(), 100, 10)
+            .await
+            .unwrap();
+        assert_eq!(again.claims_expired, 0, "idempotent");
+        let mine = app.get(&path).await.ok(200).clone();
+        assert_eq!(mine["items"][0]["status"], "expired", "{mine}");
+        let catalog = app
+            .get(&format!("/api/v1/rewards/{rid}"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(
+            (catalog["stock_left"].as_i64(), catalog["claimed"].as_i64()),
+            (Some(1), Some(0)),
+            "{catalog}"
+        );
+        let look = app
+            .get(&format!(
+                "/api/v1/reward-codes/{}",
+                claim["code"].as_str().unwrap()
+            ))
+            .await
+            .ok(200)
+            .clone();
+        assert!(
+            look["reason"].as_str().unwrap().starts_with("expired at"),
+            "{look}"
+        );
+        app.post(
+            &format!(
+                "/api/v1/reward-claims/{}/cancel",
+                claim["id"].as_str().unwrap()
+            ),
+            json!({"reason": "late"}),
+        )
+        .await
+        .problem(409, "reward_claim_not_usable");
+        // The unit and the limit are free again: a new claim, for 10 more points.
+        app.post(&path, json!({"reward_id": rid})).await.ok(201);
+        let bal = app
+            .get(&format!("/api/v1/customers/{cid}/balance"))
+            .await
+            .ok(200)
+            .clone();
+        assert_eq!(bal["points"]["available"], 10);
+        assert!(app
+            .store
+            .verify_ledger(Some(&app.program_id))
+            .await
+            .unwrap()
+            .problems
+            .is_empty());
+    })
+    .await;
+}

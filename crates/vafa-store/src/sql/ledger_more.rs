@@ -496,7 +496,49 @@ macro_rules! ledger_more_ops {
                         break;
                     }
                 }
+                for _ in 0..max_batches.max(1) {
+                    let claims = self.expire_claims_batch(program_id, now, batch.max(1)).await?;
+                    run.claims_expired += claims;
+                    if claims < i64::from(batch.max(1)) {
+                        break;
+                    }
+                }
                 Ok(run)
+            }
+
+            /// One batch of reward claims left unused past their code's life: `expired`,
+            /// with their units back in stock, so the catalog and the customer's limit
+            /// count only what is still theirs. A physical gift is not: it waits on the
+            /// shop, not on its code. The guarded update loses to a use or cancel.
+            async fn expire_claims_batch(&self, program_id: &str, now: jiff::Timestamp, batch: u32) -> Result<i64> {
+                let mut tx = self.begin_write().await?;
+                let rows: Vec<(String, String)> = sqlx::query_as(
+                    "SELECT id, reward_id FROM reward_claims WHERE ($1 = '' OR program_id = $1) AND status = 'issued' \
+                     AND fulfilment IS NULL AND expires_at <= $2 ORDER BY reward_id, id LIMIT $3",
+                )
+                .bind(program_id)
+                .bind(micros(now))
+                .bind(i64::from(batch))
+                .fetch_all(&mut *tx)
+                .await?;
+                let mut done = 0;
+                for (id, reward) in &rows {
+                    let n = sqlx::query("UPDATE reward_claims SET status = 'expired' WHERE id = $1 AND status = 'issued' AND expires_at <= $2")
+                        .bind(id)
+                        .bind(micros(now))
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                    if n == 1 {
+                        sqlx::query("UPDATE rewards SET stock_left = stock_left + 1 WHERE id = $1 AND stock_left IS NOT NULL")
+                            .bind(reward)
+                            .execute(&mut *tx)
+                            .await?;
+                        done += 1;
+                    }
+                }
+                tx.commit().await?;
+                Ok(done)
             }
         }
     };

@@ -49,7 +49,7 @@ pub(crate) fn claim_of(r: ClaimRow) -> Result<crate::RewardClaim, crate::StoreEr
 }
 
 pub(crate) const REWARD_SELECT: &str = "SELECT r.id, r.definition, r.stock_left, r.status, r.created_at, \
-     (SELECT COUNT(*) FROM reward_claims c WHERE c.reward_id = r.id AND c.status <> 'cancelled') FROM rewards r";
+     (SELECT COUNT(*) FROM reward_claims c WHERE c.reward_id = r.id AND c.status NOT IN ('cancelled', 'expired')) FROM rewards r";
 
 pub(crate) type RewardRow = (String, String, Option<i64>, String, i64, i64);
 
@@ -165,7 +165,7 @@ macro_rules! reward_ops {
                 if let Some(limit) = def.per_customer_limit {
                     // A claim the rules gave (0 points) is the campaign's, not one bought.
                     let (n,): (i64,) = sqlx::query_as(
-                        "SELECT COUNT(*) FROM reward_claims WHERE program_id = $1 AND reward_id = $2 AND customer_id = $3 AND status <> 'cancelled' AND points > 0",
+                        "SELECT COUNT(*) FROM reward_claims WHERE program_id = $1 AND reward_id = $2 AND customer_id = $3 AND status NOT IN ('cancelled', 'expired') AND points > 0",
                     )
                     .bind(&ctx.program_id)
                     .bind(reward_id)
