@@ -99,39 +99,63 @@ pub fn free_items(lines: &[crate::coupons::CartLine], skus: &[String]) -> Vec<(S
         .collect()
 }
 
-/// What each line weighs when a sale is spread over its lines: quantity times price, less
-/// what a free unit (`free`, as the quote took it) took off that line, less each coupon's
-/// discount (`coupons`: what it took, and the lines it applies to, as
-/// [`crate::coupons::discounted_lines`] says) spread over its own lines — a unit paid
-/// nothing is worth nothing back, and a coupon for the shoes does not cheapen the shirt.
-pub fn paid_weights(
+/// What each line is worth after the tier's benefits: quantity times price, less a unit
+/// the tier gave free (`free`, as the quote took it), less its share of the tier's
+/// percent off what the lines then come to (spread exactly, by largest remainder). This
+/// is what a coupon for some lines is computed on.
+pub fn line_values(
     lines: &[crate::coupons::CartLine],
     free: &[(String, i64)],
-    coupons: &[(i64, Vec<bool>)],
+    percent: Decimal,
 ) -> Vec<i64> {
-    let mut weights: Vec<i64> = lines
+    let mut values: Vec<i64> = lines
         .iter()
-        .map(|l| l.quantity.saturating_mul(l.unit_price_minor))
+        .map(|l| l.quantity.saturating_mul(l.unit_price_minor).max(0))
         .collect();
     for (sku, took) in free {
         if let Some(i) = free_line(lines, sku) {
-            weights[i] = (weights[i] - took).max(0);
+            values[i] = (values[i] - took).max(0);
         }
     }
+    let sum = values.iter().fold(0i64, |a, v| a.saturating_add(*v));
+    let shares = crate::ledger::allocate(tier_discount(sum, percent), &values);
+    for (v, share) in values.iter_mut().zip(shares) {
+        *v = (*v - share).max(0);
+    }
+    values
+}
+
+/// Take a coupon's discount off the lines it applies to (`on`, as
+/// [`crate::coupons::discounted_lines`] says), in proportion to what each is still worth;
+/// lines already worth nothing (or no line named) are left as they are.
+pub fn take_off(values: &mut [i64], took: i64, on: &[bool]) {
+    let own: Vec<i64> = values
+        .iter()
+        .zip(on.iter().chain(std::iter::repeat(&false)))
+        .map(|(v, on)| if *on { (*v).max(0) } else { 0 })
+        .collect();
+    if own.iter().all(|v| *v == 0) {
+        return;
+    }
+    let shares = crate::ledger::allocate(took.max(0), &own);
+    for (v, share) in values.iter_mut().zip(shares) {
+        *v = (*v - share).max(0);
+    }
+}
+
+/// What each line weighs when a sale is spread over its lines: what it is worth after the
+/// tier's benefits ([`line_values`]), less each coupon's discount (`coupons`: what it
+/// took, and the lines it applies to) off its own lines — a unit paid nothing is worth
+/// nothing back, and a coupon for the shoes does not cheapen the shirt.
+pub fn paid_weights(
+    lines: &[crate::coupons::CartLine],
+    free: &[(String, i64)],
+    percent: Decimal,
+    coupons: &[(i64, Vec<bool>)],
+) -> Vec<i64> {
+    let mut weights = line_values(lines, free, percent);
     for (took, on) in coupons {
-        let own: Vec<i64> = weights
-            .iter()
-            .zip(on.iter().chain(std::iter::repeat(&false)))
-            .map(|(w, on)| if *on { (*w).max(0) } else { 0 })
-            .collect();
-        // Lines already worth nothing (or no line named) leave the weights as they are.
-        if own.iter().all(|w| *w == 0) {
-            continue;
-        }
-        let shares = crate::ledger::allocate((*took).max(0), &own);
-        for (w, share) in weights.iter_mut().zip(shares) {
-            *w = (*w - share).max(0);
-        }
+        take_off(&mut weights, *took, on);
     }
     weights
 }
@@ -259,10 +283,13 @@ mod tests {
         );
         let on = discounted_lines(&shoes, &lines);
         assert_eq!(on, [true, false]);
-        assert_eq!(paid_weights(&lines, &[], &[(500_000, on)]), [0, 500_000]);
+        assert_eq!(
+            paid_weights(&lines, &[], Decimal::ZERO, &[(500_000, on)]),
+            [0, 500_000]
+        );
         // Half off the shoes.
         assert_eq!(
-            paid_weights(&lines, &[], &[(250_000, vec![true, false])]),
+            paid_weights(&lines, &[], Decimal::ZERO, &[(250_000, vec![true, false])]),
             [250_000, 500_000]
         );
         // A free shirt: its own line.
@@ -275,10 +302,67 @@ mod tests {
         let all = rules(serde_json::json!({"type": "percent", "percent": "10"}), &[]);
         let on = discounted_lines(&all, &lines);
         assert_eq!(
-            paid_weights(&lines, &[], &[(100_000, on.clone())]),
+            paid_weights(&lines, &[], Decimal::ZERO, &[(100_000, on.clone())]),
             [450_000, 450_000]
         );
-        assert_eq!(paid_weights(&lines, &[], &[(2_000_000, on)]), [0, 0]);
+        assert_eq!(
+            paid_weights(&lines, &[], Decimal::ZERO, &[(2_000_000, on)]),
+            [0, 0]
+        );
+    }
+
+    /// A coupon for some lines is computed on what they are worth after the tier's
+    /// percent, never takes more than that, and comes off them only (found by the third
+    /// business review: 50% of the shoe's list price, and 100,000 off a shoe worth 70,000
+    /// after a VIP's 30%, the rest coming off the shirt).
+    #[test]
+    fn a_coupon_for_some_lines_takes_what_is_left_of_them_after_the_tier() {
+        use crate::coupons::{discount_for, discounted_lines, CartLine, CouponRules};
+        let line = |sku: &str, price: i64| CartLine {
+            sku: Some(sku.into()),
+            category: Some(if sku == "COFFEE" { "coffee" } else { "other" }.into()),
+            quantity: 1,
+            unit_price_minor: price,
+        };
+        let lines = [line("SHOE", 100_000), line("SHIRT", 100_000)];
+        let vip = Decimal::from(30);
+        let values = line_values(&lines, &[], vip);
+        assert_eq!(values, [70_000, 70_000]);
+        let total = after_tier(200_000, &[], vip);
+        let at = "2026-12-01T00:00:00Z".parse().unwrap();
+        let rules = |discount: serde_json::Value| -> CouponRules {
+            serde_json::from_value(serde_json::json!({"discount": discount, "skus": ["SHOE"]}))
+                .unwrap()
+        };
+        let half = rules(serde_json::json!({"type": "percent", "percent": "50"}));
+        assert_eq!(discount_for(&half, &lines, &values, total, at), Ok(35_000));
+        let amount = rules(serde_json::json!({"type": "amount", "amount_minor": 100_000}));
+        assert_eq!(
+            discount_for(&amount, &lines, &values, total, at),
+            Ok(70_000)
+        );
+        let free = rules(serde_json::json!({"type": "free_item", "sku": "SHOE"}));
+        assert_eq!(discount_for(&free, &lines, &values, total, at), Ok(70_000));
+        // The shirt keeps what the tier left of it.
+        let on = discounted_lines(&amount, &lines);
+        assert_eq!(
+            paid_weights(&lines, &[], vip, &[(70_000, on.clone())]),
+            [0, 70_000]
+        );
+        // A second coupon on the same line finds nothing left of it.
+        let mut left = values.clone();
+        take_off(&mut left, 70_000, &on);
+        assert!(discount_for(&half, &lines, &left, total - 70_000, at).is_err());
+        // 5% off, then 50,000 off the coffee: 45,000 and 95,000, not 46,667 and 93,333.
+        let lines = [line("COFFEE", 100_000), line("CAKE", 100_000)];
+        let coffee: CouponRules = serde_json::from_value(serde_json::json!(
+            {"discount": {"type": "amount", "amount_minor": 50_000}, "categories": ["coffee"]}))
+        .unwrap();
+        let on = discounted_lines(&coffee, &lines);
+        assert_eq!(
+            paid_weights(&lines, &[], Decimal::from(5), &[(50_000, on)]),
+            [45_000, 95_000]
+        );
     }
 
     #[test]
@@ -306,8 +390,19 @@ mod tests {
         );
         assert_eq!(after_tier(300_000, &free, Decimal::from(10)), 189_000);
         // The free unit is off the latte line when the sale is spread over the lines.
-        assert_eq!(paid_weights(&lines, &free, &[]), [90_000, 120_000]);
-        assert_eq!(paid_weights(&lines, &[], &[]), [180_000, 120_000]);
+        assert_eq!(
+            paid_weights(&lines, &free, Decimal::ZERO, &[]),
+            [90_000, 120_000]
+        );
+        // The tier's 10% off what is left, spread over the lines: they add up to the sale.
+        assert_eq!(
+            line_values(&lines, &free, Decimal::from(10)),
+            [81_000, 108_000]
+        );
+        assert_eq!(
+            paid_weights(&lines, &[], Decimal::ZERO, &[]),
+            [180_000, 120_000]
+        );
         let mut i = input(300_000);
         i.free_items = free;
         i.coupons.clear();

@@ -215,14 +215,25 @@ pub fn discounted_lines(rules: &CouponRules, lines: &[CartLine]) -> Vec<bool> {
 }
 
 /// The discount (minor units) `rules` give a cart of `lines` totalling `total` at `at`.
-/// Lines may be empty (a total-only cart): then only unrestricted percent and amount
-/// coupons apply, to the total.
+/// `values` is what each line is still worth (after the tier's benefits and any coupon
+/// before this one; its quantity times price when there are none): a coupon for some
+/// lines is computed on, and never takes more than, what is left of them. Lines may be
+/// empty (a total-only cart): then only unrestricted percent and amount coupons apply, to
+/// the total.
 pub fn discount_for(
     rules: &CouponRules,
     lines: &[CartLine],
+    values: &[i64],
     total: i64,
     at: Timestamp,
 ) -> Result<i64, CouponRefusal> {
+    let value = |i: usize, l: &CartLine| {
+        values
+            .get(i)
+            .copied()
+            .unwrap_or_else(|| l.quantity.saturating_mul(l.unit_price_minor))
+            .max(0)
+    };
     if let Some(f) = rules.valid_from.filter(|f| at < *f) {
         return Err(CouponRefusal::NotYet(f));
     }
@@ -237,8 +248,9 @@ pub fn discount_for(
     let eligible: i64 = if restricted {
         lines
             .iter()
-            .filter(|l| eligible_line(l))
-            .map(|l| l.quantity.saturating_mul(l.unit_price_minor).max(0))
+            .enumerate()
+            .filter(|(_, l)| eligible_line(l))
+            .map(|(i, l)| value(i, l))
             .fold(0i64, i64::saturating_add)
     } else {
         total
@@ -253,13 +265,23 @@ pub fn discount_for(
             max_minor.map_or(raw, |m| raw.min(m))
         }
         CouponDiscount::Amount { amount_minor } => (*amount_minor).min(eligible),
+        // One unit of the cheapest such line, as much of it as the line is still worth
+        // (a unit's share of the line: the tier's discount already took its part).
         CouponDiscount::FreeItem { sku } => lines
             .iter()
-            .filter(|l| {
+            .enumerate()
+            .filter(|(_, l)| {
                 l.sku.as_deref() == Some(sku.as_str()) && l.quantity > 0 && eligible_line(l)
             })
-            .map(|l| l.unit_price_minor)
-            .min()
+            .min_by_key(|(_, l)| l.unit_price_minor)
+            .map(|(i, l)| {
+                let worth = value(i, l);
+                let list = l.quantity.saturating_mul(l.unit_price_minor).max(1);
+                let unit = (i128::from(l.unit_price_minor.max(0)) * i128::from(worth)
+                    + i128::from(list - 1))
+                    / i128::from(list);
+                i64::try_from(unit).unwrap_or(i64::MAX).min(worth)
+            })
             .unwrap_or(0)
             .min(total),
     };
@@ -335,37 +357,40 @@ mod tests {
             })
         };
         assert_eq!(
-            discount_for(&pct("10", None), &cart, 180_000, at),
+            discount_for(&pct("10", None), &cart, &[], 180_000, at),
             Ok(18_000)
         );
         assert_eq!(
-            discount_for(&pct("10", Some(5_000)), &cart, 180_000, at),
+            discount_for(&pct("10", Some(5_000)), &cart, &[], 180_000, at),
             Ok(5_000)
         );
         let mut coffee = pct("50", None);
         coffee.categories = vec!["coffee".into()];
-        assert_eq!(discount_for(&coffee, &cart, 180_000, at), Ok(50_000));
+        assert_eq!(discount_for(&coffee, &cart, &[], 180_000, at), Ok(50_000));
         let amount = rules(CouponDiscount::Amount {
             amount_minor: 500_000,
         });
         assert_eq!(
-            discount_for(&amount, &cart, 180_000, at),
+            discount_for(&amount, &cart, &[], 180_000, at),
             Ok(180_000),
             "never more than the cart"
         );
         let free = rules(CouponDiscount::FreeItem {
             sku: "LATTE".into(),
         });
-        assert_eq!(discount_for(&free, &cart, 180_000, at), Ok(50_000));
+        assert_eq!(discount_for(&free, &cart, &[], 180_000, at), Ok(50_000));
         let free_tea = rules(CouponDiscount::FreeItem { sku: "TEA".into() });
         assert_eq!(
-            discount_for(&free_tea, &cart, 180_000, at),
+            discount_for(&free_tea, &cart, &[], 180_000, at),
             Err(CouponRefusal::NothingEligible)
         );
         // A total-only cart: unrestricted coupons apply to the total.
-        assert_eq!(discount_for(&pct("10", None), &[], 70_000, at), Ok(7_000));
         assert_eq!(
-            discount_for(&coffee, &[], 70_000, at),
+            discount_for(&pct("10", None), &[], &[], 70_000, at),
+            Ok(7_000)
+        );
+        assert_eq!(
+            discount_for(&coffee, &[], &[], 70_000, at),
             Err(CouponRefusal::NothingEligible)
         );
     }
@@ -380,19 +405,19 @@ mod tests {
         r.min_cart_minor = 100_000;
         let t = |s: &str| s.parse::<Timestamp>().unwrap();
         assert!(matches!(
-            discount_for(&r, &[], 200_000, t("2026-11-30T23:59:59Z")),
+            discount_for(&r, &[], &[], 200_000, t("2026-11-30T23:59:59Z")),
             Err(CouponRefusal::NotYet(_))
         ));
         assert_eq!(
-            discount_for(&r, &[], 200_000, t("2026-12-01T00:00:00Z")),
+            discount_for(&r, &[], &[], 200_000, t("2026-12-01T00:00:00Z")),
             Ok(10_000)
         );
         assert!(matches!(
-            discount_for(&r, &[], 200_000, t("2026-12-22T00:00:00Z")),
+            discount_for(&r, &[], &[], 200_000, t("2026-12-22T00:00:00Z")),
             Err(CouponRefusal::Expired(_))
         ));
         assert_eq!(
-            discount_for(&r, &[], 99_999, t("2026-12-10T00:00:00Z")),
+            discount_for(&r, &[], &[], 99_999, t("2026-12-10T00:00:00Z")),
             Err(CouponRefusal::BelowMinimum(100_000))
         );
         let mut bad = rules(CouponDiscount::Percent {

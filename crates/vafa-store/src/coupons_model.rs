@@ -42,6 +42,10 @@ pub struct CouponBatch {
 pub struct CouponCart {
     pub lines: Vec<CartLine>,
     pub total_minor: i64,
+    /// What each line is still worth: after the tier's benefits
+    /// ([`vafa_core::checkout::line_values`]) and the coupons before this one. Empty:
+    /// quantity times price (a cart without a tier or other coupons).
+    pub values: Vec<i64>,
 }
 
 /// What a code would give (check) or gave (use).

@@ -285,8 +285,9 @@ pub(crate) async fn price(
             .as_ref()
             .map_or(&[][..], |s| &s.tier.free_items[..]),
     );
-    let cart = CouponCart {
+    let mut cart = CouponCart {
         total_minor: after_tier(gross, &free, tier_pct),
+        values: vafa_core::checkout::line_values(&lines, &free, tier_pct),
         lines,
     };
     let mut coupons = Vec::new();
@@ -308,6 +309,8 @@ pub(crate) async fn price(
             .await
         {
             Ok(u) => {
+                // The next code sees what this one left of its lines, as the purchase does.
+                vafa_core::checkout::take_off(&mut cart.values, u.discount_minor, &u.lines);
                 coupons.push((code, u.discount_minor));
                 coupon_lines.push(u.lines);
                 refused.push(None);
@@ -350,7 +353,7 @@ pub(crate) async fn price(
     })?;
     // What the money paid would earn, each line weighing what was paid for it.
     let taken: Vec<(i64, Vec<bool>)> = q.coupons.iter().map(|c| c.1).zip(coupon_lines).collect();
-    let weights = vafa_core::checkout::paid_weights(&cart.lines, &q.free_items, &taken);
+    let weights = vafa_core::checkout::paid_weights(&cart.lines, &q.free_items, tier_pct, &taken);
     purchase.total_minor = q.payable_minor;
     let earn = state
         .store

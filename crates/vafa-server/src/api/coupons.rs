@@ -291,7 +291,14 @@ fn parse_request(r: &CouponRequest, currency: Currency) -> Result<(String, Coupo
         });
     }
     match (errs.is_empty(), total) {
-        (true, Some(total_minor)) => Ok((code, CouponCart { lines, total_minor })),
+        (true, Some(total_minor)) => Ok((
+            code,
+            CouponCart {
+                lines,
+                total_minor,
+                values: Vec::new(),
+            },
+        )),
         _ => Err(errs.into()),
     }
 }

@@ -191,7 +191,7 @@ macro_rules! coupon_ops {
                 if max_uses.is_some_and(|m| uses >= m) {
                     return Err(StoreError::CouponUsedUp);
                 }
-                let discount = vafa_core::coupons::discount_for(&rules, &cart.lines, cart.total_minor, at)
+                let discount = vafa_core::coupons::discount_for(&rules, &cart.lines, &cart.values, cart.total_minor, at)
                     .map_err(|e| StoreError::CouponNotApplicable(e.to_string()))?;
                 if let (Some(limit), Some(customer)) = (rules.max_uses_per_customer, customer_id) {
                     let (n,): (i64,) = db::query(

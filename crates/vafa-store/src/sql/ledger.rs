@@ -678,8 +678,9 @@ macro_rules! ledger_ops {
                         sku: l.sku.clone(), category: l.category.clone(), quantity: l.quantity, unit_price_minor: l.unit_price_minor,
                     }).collect();
                     let free = vafa_core::checkout::free_items(&lines, tier.map_or(&[][..], |t| &t.free_items[..]));
-                    let cart = CouponCart {
+                    let mut cart = CouponCart {
                         total_minor: vafa_core::checkout::after_tier(p.total_minor, &free, pct),
+                        values: vafa_core::checkout::line_values(&lines, &free, pct),
                         lines,
                     };
                     // Lock the presented codes in one order (sorted), whatever order they
@@ -696,6 +697,8 @@ macro_rules! ledger_ops {
                     let mut coupon_lines = Vec::new();
                     for code in &p.coupons {
                         let u = Self::coupon_terms(&mut *tx, &ctx.program_id, code, Some(&customer_id), &cart, ctx.now, true).await?;
+                        // The next code sees what this one left of its lines.
+                        vafa_core::checkout::take_off(&mut cart.values, u.discount_minor, &u.lines);
                         raws.push((code.clone(), u.discount_minor));
                         coupon_lines.push(u.lines);
                     }
@@ -779,7 +782,7 @@ macro_rules! ledger_ops {
                     }
                     sale_total = q.discounted_minor;
                     let taken: Vec<(i64, Vec<bool>)> = q.coupons.iter().map(|c| c.1).zip(coupon_lines).collect();
-                    weights = vafa_core::checkout::paid_weights(&cart.lines, &q.free_items, &taken);
+                    weights = vafa_core::checkout::paid_weights(&cart.lines, &q.free_items, pct, &taken);
                     let mut paid = p.clone();
                     paid.total_minor = q.payable_minor;
                     earning = std::borrow::Cow::Owned(paid);

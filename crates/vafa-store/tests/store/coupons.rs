@@ -30,6 +30,7 @@ fn cart(total: i64) -> CouponCart {
     CouponCart {
         lines: Vec::new(),
         total_minor: total,
+        values: Vec::new(),
     }
 }
 
