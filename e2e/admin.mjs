@@ -8,6 +8,7 @@
 // it, and the purchase is read back through the API (the discount and the points it
 // took, the balance after). Then the customer 360 shows it on the timeline, the
 // language switches to English and back, and a page the role may not see is refused.
+// An analyst's dashboard shades its heat map by value.
 // Any console error, page error or request to another host fails the run.
 //
 // Chromium: /usr/bin/chromium (Debian's `chromium` package), or VAFA_CHROMIUM.
@@ -158,6 +159,23 @@ async function main() {
     check(expectedStatus.has(refused.status()), `a cashier may not open the settings (${refused.status()})`);
     check((await page.textContent('main')).includes(ui.fa.no_access), 'the refusal says why');
     await ctx.close();
+
+    // ------------------------------------------------------------ the dashboard's charts
+    // A heat map's cells are shaded by their value (a style rule for every bar had painted
+    // them all one colour).
+    const analyst = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const dash = await analyst.newPage();
+    dash.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
+    await dash.goto(base + '/login');
+    await dash.fill('#username', 'analyst');
+    await dash.fill('#password', password);
+    await Promise.all([dash.waitForNavigation(), dash.click('button[type=submit]')]);
+    await dash.goto(base + '/dashboard');
+    const fills = await dash.$$eval('svg.heat rect.cell', (cells) => cells.map((c) => getComputedStyle(c).fill));
+    check(fills.length > 4, `the dashboard draws its cohort heat map (${fills.length} cells)`);
+    check(new Set(fills).size > 2, `the heat map's cells are shaded by value: ${[...new Set(fills)].join(', ')}`);
+    console.log(`e2e admin: the cohort heat map shows ${new Set(fills).size} shades over ${fills.length} cells`);
+    await analyst.close();
   } finally {
     await browser.close();
   }

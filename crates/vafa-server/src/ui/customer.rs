@@ -378,12 +378,13 @@ async fn build(state: &AppState, ui: &Ui, id: &str, forms: Forms) -> super::UiRe
                 .take(5)
                 .map(|h| {
                     format!(
-                        "{} • {} → {}",
+                        "{} • {} {} {}",
                         v.at(&h.at),
                         h.from_tier
                             .as_deref()
                             .map(|t| super::tier_name_of(&names, t))
                             .unwrap_or_else(dash),
+                        v.arrow(),
                         super::tier_name_of(&names, &h.to_tier)
                     )
                 })
@@ -660,10 +661,8 @@ async fn timeline_page(
                         Some("status") => v.t(&format!("ticket_status_{to}")),
                         _ => staff.get(&to).cloned().unwrap_or(to),
                     };
-                    format!(
-                        "{} → {to}",
-                        v.t(&format!("ticket_{}", t.title.clone().unwrap_or_default()))
-                    )
+                    let event = v.t(&format!("ticket_{}", t.title.clone().unwrap_or_default()));
+                    format!("{event} {} {to}", v.arrow())
                 }
                 "interaction" | "ledger" | "ticket" => {
                     let key = format!(

@@ -145,14 +145,29 @@ async fn build(state: &AppState, ui: &Ui, query: Option<&str>) -> UiResult {
         card(v, "active_customers", v.n(&k.active_customers), ""),
         card(v, "new_customers", v.n(&k.new_customers), ""),
         card(v, "revenue", v.money(&amount(&k.revenue)), ""),
-        card(v, "repeat_rate", v.pct(&k.repeat_purchase_rate), ""),
-        card(v, "aov", v.money(&amount(&k.average_order_value)), ""),
         card(
             v,
-            "retention_rate",
-            v.pct(&k.retention_rate),
-            "retention_note",
+            "repeat_rate",
+            v.pct(&k.repeat_purchase_rate),
+            "repeat_rate_note",
         ),
+        card(v, "aov", v.money(&amount(&k.average_order_value)), ""),
+        // Against the period of the same length just before (docs/analytics.md).
+        Card {
+            label: v.t("retention_rate"),
+            value: v.pct(&k.retention_rate),
+            note: v.tf(
+                "retention_note",
+                &[(
+                    "days",
+                    v.n(&(period
+                        .to
+                        .since(period.from)
+                        .map_or(0, |s| i64::from(s.get_days()))
+                        + 1)),
+                )],
+            ),
+        },
         card(v, "active_members", v.pct(&k.active_member_percent), ""),
         card(
             v,

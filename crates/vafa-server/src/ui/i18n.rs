@@ -183,6 +183,14 @@ impl View {
         }
     }
 
+    /// "From … to …" reads in the page's direction: ← in Persian, → in English.
+    pub fn arrow(&self) -> &'static str {
+        match self.lang {
+            Lang::Fa => "←",
+            Lang::En => "→",
+        }
+    }
+
     /// An amount in minor units, as people read it: `۱۲٬۵۰۰ تومان`. Toman shows whole
     /// toman (rials below one toman are not shown; receipts round the same way).
     pub fn money(&self, minor: &i64) -> String {

@@ -634,6 +634,8 @@ mod tests {
                 "apimsg_cel_at",
                 "apimsg_goodwill_max",
                 "apimsg_goodwill_customer",
+                "apimsg_points_cart_max",
+                "apimsg_cashback_cart_max",
                 "apimsg_whole_not_negative",
                 "field_row",
             ]

@@ -95,6 +95,8 @@ pub(super) const API_MESSAGES: &[(&str, &str)] = &[
     ("is too large", "apimsg_too_large"),
     ("must not be negative", "apimsg_negative"),
     ("must be more than zero", "apimsg_positive"),
+    ("must be positive", "apimsg_positive"),
+    ("a whole number of points, or", "apimsg_points_whole"),
     ("out of range", "apimsg_out_of_range"),
     ("is not an e-mail address", "apimsg_email"),
     (
@@ -166,6 +168,21 @@ fn api_message(v: &View, message: &str) -> String {
                 &[("granted", v.n(&granted)), ("left", v.n(&left))],
             );
         }
+    }
+    // The points (or cashback) a cart can take: the most, in the reader's digits and unit.
+    if let Some(max) = message
+        .strip_prefix("at most ")
+        .and_then(|m| m.strip_suffix(" points can pay for this cart"))
+        .and_then(number)
+    {
+        return v.tf("apimsg_points_cart_max", &[("max", v.n(&max))]);
+    }
+    if let Some(max) = message
+        .strip_prefix("at most ")
+        .and_then(|m| m.strip_suffix(" of cashback can pay for this cart (minor units)"))
+        .and_then(number)
+    {
+        return v.tf("apimsg_cashback_cart_max", &[("max", v.money(&max))]);
     }
     // A CEL parse error, "line 1, column 17: Syntax error: …": where, in the reader's
     // words, with the parser's own text kept for whoever fixes it.
@@ -241,6 +258,14 @@ mod tests {
             super::api_message(&en, "at most 100 characters"),
             "at most 100 characters"
         );
+        // The counter's most common refusal, in Persian with Persian digits.
+        let points = super::api_message(&fa, "at most 700 points can pay for this cart");
+        assert!(
+            points.contains("۷۰۰") && !points.contains("points"),
+            "{points}"
+        );
+        assert!(!super::api_message(&fa, "a whole number of points, or \"max\"").is_ascii());
+        assert!(!super::api_message(&fa, "must be positive").is_ascii());
         // Words not in the table: Persian first, the API's own kept in brackets.
         let other = super::api_message(&fa, "must be value or churn_risk");
         assert!(

@@ -535,7 +535,13 @@ async fn coupons_page(
                 v.t(&format!("batch_{}", b.kind)),
                 b.pattern.as_deref().map(super::ltr).unwrap_or_default(),
                 gives,
-                format!("{} / {}", v.n(&b.used), v.n(&b.generated)),
+                // Of what may be used: a unique batch's codes (once each), a shared
+                // code's limit over all customers (none: no end).
+                match (b.kind.as_str(), b.rules.max_uses_total) {
+                    ("unique", _) => format!("{} / {}", v.n(&b.used), v.n(&b.generated)),
+                    (_, Some(max)) => format!("{} / {}", v.n(&b.used), v.n(&max)),
+                    (_, None) => format!("{} / ∞", v.n(&b.used)),
+                },
                 v.day(&b.created_at.to_zoned(v.tz.clone()).date()),
             ];
             (b.id.clone(), cells, b.kind == "unique")

@@ -523,7 +523,7 @@ async fn the_dashboard_draws_the_programs_numbers() {
         let dash = b.get("/dashboard").await.html;
         for title in [
             "درآمد ماهانه (تومان)",
-            "نرخ خرید تکراری در هر ماه (٪)",
+            "خریداران بازگشتی در هر ماه (٪)",
             "منحنی پارتو",
             "ماندگاری گروه‌های ماهانه",
             "امتیازهای این بازه",
@@ -545,6 +545,10 @@ async fn the_dashboard_draws_the_programs_numbers() {
             "{kpis}"
         );
         assert!(kpis.contains("<b>۲</b>"), "{kpis}");
+        // Retention is against the period of the same length before: its note says so.
+        assert!(kpis.contains("از مشتریان ۳۰ روز پیش از آن"), "{kpis}");
+        let week = b.get("/dashboard?from=1405/09/01&to=1405/09/07").await.html;
+        assert!(week.contains("از مشتریان ۷ روز پیش از آن"), "{week}");
         // In English: the same figures, Latin digits, the Jalali months by their names.
         b.post("/lang", &[("lang", "en")]).await;
         let en = b.get("/dashboard").await.html;
