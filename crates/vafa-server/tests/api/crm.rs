@@ -327,11 +327,16 @@ async fn a_complaint_is_answered_politely_resolved_with_goodwill_and_rated() {
         assert!(p["detail"].as_str().unwrap().contains("at most 300 more"), "{p}");
         let still = app.get(&format!("/api/v1/tickets/{}", again["id"].as_str().unwrap())).await.ok(200).clone();
         assert_eq!((still["status"].as_str(), still["goodwill_points"].as_i64()), (Some("new"), Some(0)), "nothing changed");
+        let issued = |k: Value| k["points"]["issued"].as_i64().unwrap();
+        let kpis = "/api/v1/analytics/kpis?from=2026-01-01&to=2026-12-31";
+        let before = issued(app.get(kpis).await.ok(200).clone());
         let ok = app
             .call(Method::POST, &again_status, &token, Some(json!({"status": "resolved", "goodwill_points": 300})))
             .await
             .ok(200)
             .clone();
+        // Goodwill counts as issued in the KPIs (care gives points as purchases do).
+        assert_eq!(issued(app.get(kpis).await.ok(200).clone()), before + 300, "{}", app.backend);
         assert_eq!(ok["goodwill_points"], 300);
         let bal = app.get(&format!("/api/v1/customers/{cid}/balance")).await.ok(200).clone();
         assert_eq!(bal["points"]["available"], 800);

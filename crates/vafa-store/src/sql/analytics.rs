@@ -149,7 +149,7 @@ macro_rules! analytics_ops {
                 let rows: Vec<(String, Option<i64>)> = sqlx::query_as(
                     "SELECT a.kind, CAST(SUM(p.amount) AS BIGINT) FROM postings p \
                      JOIN accounts a ON a.id = p.account_id JOIN journal_entries j ON j.id = p.entry_id \
-                     WHERE p.program_id = $1 AND a.unit = 'points' AND a.kind IN ('issued', 'redeemed', 'expired', 'adjustments', 'forfeited') \
+                     WHERE p.program_id = $1 AND a.unit = 'points' AND a.kind IN ('issued', 'goodwill', 'redeemed', 'expired', 'adjustments', 'forfeited') \
                      AND j.at >= $2 AND j.at < $3 GROUP BY a.kind",
                 )
                 .bind(program_id)
@@ -162,7 +162,8 @@ macro_rules! analytics_ops {
                     let sum = sum.unwrap_or(0);
                     match kind.as_str() {
                         // The issued account gives points away: its postings are negative.
-                        "issued" => f.issued = -sum,
+                        // Goodwill a complaint's resolution granted is issued too (care).
+                        "issued" | "goodwill" => f.issued -= sum,
                         "redeemed" => f.redeemed = sum,
                         // Like issued, the adjustments account gives what it grants.
                         "adjustments" => f.adjusted = -sum,
