@@ -83,7 +83,7 @@ enum Command {
         seed: u64,
         /// The history ends as this local (Tehran) day begins; default today. The same
         /// seed and day give the same demo.
-        #[arg(long)]
+        #[arg(long, value_parser = calendar_day)]
         as_of: Option<jiff::civil::Date>,
         /// Print the report (with the keys) as JSON.
         #[arg(long)]
@@ -170,10 +170,10 @@ enum ReportCommand {
         #[arg(long)]
         program: String,
         /// First local date (default one year before --to).
-        #[arg(long)]
+        #[arg(long, value_parser = calendar_day)]
         from: Option<jiff::civil::Date>,
         /// Last local date (default today).
-        #[arg(long)]
+        #[arg(long, value_parser = calendar_day)]
         to: Option<jiff::civil::Date>,
     },
     /// Loyalty KPIs over a period, with points figures and liability.
@@ -183,10 +183,10 @@ enum ReportCommand {
         #[arg(long)]
         program: String,
         /// First local date (default 29 days before --to).
-        #[arg(long)]
+        #[arg(long, value_parser = calendar_day)]
         from: Option<jiff::civil::Date>,
         /// Last local date (default today).
-        #[arg(long)]
+        #[arg(long, value_parser = calendar_day)]
         to: Option<jiff::civil::Date>,
     },
     /// Monthly retention cohorts (Jalali months for a `fa` program).
@@ -196,7 +196,7 @@ enum ReportCommand {
         #[arg(long)]
         program: String,
         /// The last day counted (default today); its month is the last shown.
-        #[arg(long)]
+        #[arg(long, value_parser = calendar_day)]
         to: Option<jiff::civil::Date>,
         #[arg(long)]
         months: Option<u32>,
@@ -208,7 +208,7 @@ enum ReportCommand {
         #[arg(long)]
         program: String,
         /// Local date recency is measured at (default today).
-        #[arg(long)]
+        #[arg(long, value_parser = calendar_day)]
         as_of: Option<jiff::civil::Date>,
         /// Window in days ending on --as-of (default 365).
         #[arg(long)]
@@ -227,7 +227,7 @@ enum ReportCommand {
         #[arg(long)]
         program: String,
         /// Last local date of calibration (default today).
-        #[arg(long)]
+        #[arg(long, value_parser = calendar_day)]
         calibration_end: Option<jiff::civil::Date>,
         /// day (default) or week.
         #[arg(long, value_parser = ["day", "week"])]
@@ -662,6 +662,17 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Report { command } => report(command).await,
         Command::Coupons { command } => coupons(command).await,
     }
+}
+
+/// A day as people type it: ISO (`2026-11-22`) or Jalali (`1405/09/01`), in any digits,
+/// between the years 1900 and 2200 — what the report endpoints take.
+fn calendar_day(s: &str) -> std::result::Result<jiff::civil::Date, String> {
+    let day = vafa_core::date::parse_calendar_date(s)
+        .map_err(|e| format!("{e}: a day like 2026-11-22 or 1405/09/01"))?;
+    if !(1900..=2200).contains(&day.year()) {
+        return Err("must be between the years 1900 and 2200".to_owned());
+    }
+    Ok(day)
 }
 
 async fn keys(command: KeyCommand) -> Result<()> {

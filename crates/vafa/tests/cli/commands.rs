@@ -439,6 +439,21 @@ async fn report_pareto_prints_the_figures() {
             "the top 20% of 4 is 1 customer"
         );
         assert_eq!(r["customers_for_80_percent"], 50.0);
+        // The same month in Jalali days, in Persian digits, as the endpoints take them.
+        let jalali = json(&vafa(
+            url,
+            &[
+                "report",
+                "pareto",
+                "--program",
+                &program_id,
+                "--from",
+                "1405/07/09",
+                "--to",
+                "۱۴۰۵/۰۸/۰۹",
+            ],
+        ));
+        assert_eq!(jalali, r, "9 Mehr to 9 Aban 1405 is October 2026");
         let too_little = vafa(url, &["report", "clv", "--program", &program_id]);
         assert!(!too_little.status.success());
         assert!(String::from_utf8_lossy(&too_little.stderr).contains("cannot fit"));
