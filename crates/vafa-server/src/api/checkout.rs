@@ -166,9 +166,23 @@ pub async fn quote_view(
         .map_or(Default::default(), |t| t.discount_percent);
     let gross = q.total_minor;
     let m = |v| MoneyDto::of(v, currency);
-    let explanation = vec![
+    // The tier's percent is of what its free units left.
+    let free_total: i64 = q.free_items.iter().map(|f| f.1).sum();
+    let mut explanation = Vec::new();
+    if !q.free_items.is_empty() {
+        explanation.push(format!(
+            "tier free items: {}",
+            q.free_items
+                .iter()
+                .map(|(sku, off)| format!("{sku} {off}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    explanation.extend([
         format!(
-            "tier discount {tier_pct}% of {gross}: {}",
+            "tier discount {tier_pct}% of {}: {}",
+            gross - free_total,
             q.tier_discount_minor
         ),
         format!(
@@ -185,7 +199,7 @@ pub async fn quote_view(
         ),
         format!("cashback pays {}", q.cashback_used_minor),
         format!("{} is paid in money and earns", q.payable_minor),
-    ];
+    ]);
     Ok(axum::Json(QuoteView {
         customer_id,
         tier: tier.map(|t| t.code),

@@ -116,6 +116,9 @@ async fn a_quote_stacks_tier_coupons_and_points() {
         assert_eq!(q["free_items"][0]["discount"]["amount"], "90000", "{q}");
         assert_eq!(q["tier_discount"]["amount"], "21000");
         assert_eq!(q["payable"]["amount"], "189000");
+        // The steps say so: the free unit, then 10% of what it left.
+        let steps: Vec<&str> = q["explanation"].as_array().unwrap().iter().map(|s| s.as_str().unwrap()).collect();
+        assert_eq!(&steps[..2], ["tier free items: LATTE 90000", "tier discount 10% of 210000: 21000"], "{q}");
         let mut buy_body = cart;
         buy_body["checkout"] = json!({});
         let p = app.post("/api/v1/purchases", buy_body).await.ok(201).clone();
