@@ -416,7 +416,21 @@ pub fn evaluate(
                 Some(cond) => cond.eval(&ctx),
             };
             match holds {
-                Ok(true) => pending.push(apply_effects(c, rule, input.purchase, lines)),
+                Ok(true) => {
+                    // A rule that gives this purchase nothing (a bonus on bread when no
+                    // bread was bought, points that round to none) has not fired: it
+                    // must not use up the campaign's count caps, or exclude others.
+                    let p = apply_effects(c, rule, input.purchase, lines);
+                    let gives = p.fired.points != 0
+                        || p.fired.cashback_minor != 0
+                        || !p.fired.awards.is_empty()
+                        || !p.multipliers.is_empty();
+                    if gives {
+                        pending.push(p);
+                    } else {
+                        skipped.push(skip(c, Some(&rule.id), "gives nothing to this purchase"));
+                    }
+                }
                 Ok(false) => skipped.push(skip(c, Some(&rule.id), "condition is false")),
                 Err(EvalError::Execution(e)) => skipped.push(skip(
                     c,

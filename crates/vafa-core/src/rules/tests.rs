@@ -561,6 +561,37 @@ fn count_caps_per_day_week_month_year_and_lifetime() {
     }
 }
 
+/// A rule that gives a purchase nothing has not fired: a once-a-day bonus on bread is not
+/// used up by a purchase with no bread in it (found by the third business review: every
+/// customer who bought anything that day was locked out of the bonus).
+#[test]
+fn a_rule_that_gives_nothing_does_not_use_a_count_cap() {
+    let bread = campaign(
+        "c",
+        json!({"name": "c", "caps": [{"period": "day", "count": 1}]}),
+        vec![json!({"name": "bread", "effects": [
+            {"type": "points_per_amount", "points": 10, "per_minor": 10_000, "categories": ["bread"]}]})],
+    );
+    let at = monday_afternoon();
+    let milk = run_at(
+        std::slice::from_ref(&bread),
+        &purchase(),
+        &customer(),
+        at,
+        &HashMap::new(),
+    );
+    assert!(
+        milk.fired.is_empty() && milk.campaigns.is_empty(),
+        "{:?}",
+        milk.fired
+    );
+    assert_eq!(milk.skipped[0].reason, "gives nothing to this purchase");
+    let mut with_bread = purchase();
+    with_bread.items.push(item("loaf", "bread", 1, 100_000));
+    let e = run_at(&[bread], &with_bread, &customer(), at, &HashMap::new());
+    assert_eq!((e.points, e.campaigns.len()), (100, 1));
+}
+
 #[test]
 fn point_caps_cut_the_award_to_what_is_left() {
     let c = capped(json!([{"period": "day", "points": 150}]), None);
