@@ -387,9 +387,26 @@ pub struct Schedule {
 }
 
 impl Schedule {
+    /// A range that wraps past midnight belongs to the day it starts on: "Thursday
+    /// 22:00–02:00" runs Thursday night into Friday 02:00, not in the small hours of
+    /// Thursday.
     pub fn contains(&self, local: jiff::civil::DateTime) -> bool {
-        (self.weekdays.is_empty() || self.weekdays.contains(&Weekday::of(local.date())))
-            && (self.hours.is_empty() || self.hours.iter().any(|h| h.contains(local.time())))
+        let on = |day: jiff::civil::Date| {
+            self.weekdays.is_empty() || self.weekdays.contains(&Weekday::of(day))
+        };
+        let t = local.time();
+        if self.hours.is_empty() {
+            return on(local.date());
+        }
+        self.hours.iter().any(|h| {
+            if h.from <= h.to {
+                on(local.date()) && h.from <= t && t < h.to
+            } else if t >= h.from {
+                on(local.date())
+            } else {
+                t < h.to && local.date().yesterday().is_ok_and(on)
+            }
+        })
     }
 }
 

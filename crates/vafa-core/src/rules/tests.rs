@@ -465,6 +465,28 @@ fn schedule_weekdays_and_hours_in_the_program_timezone() {
     );
 }
 
+/// "Thursday 22:00–02:00" is Thursday night: its hours after midnight are Friday's small
+/// hours, not Thursday's (found by the third business review).
+#[test]
+fn a_range_past_midnight_belongs_to_the_day_it_starts() {
+    let s: Schedule = serde_json::from_value(
+        json!({"weekdays": ["thursday"], "hours": [{"from": "22:00", "to": "02:00"}]}),
+    )
+    .unwrap();
+    let at = |d: &str| -> jiff::civil::DateTime { d.parse().unwrap() };
+    assert!(s.contains(at("2026-11-26T23:00")), "Thursday night");
+    assert!(
+        s.contains(at("2026-11-27T00:30")),
+        "Friday 00:30, still Thursday night"
+    );
+    assert!(
+        !s.contains(at("2026-11-26T00:30")),
+        "Wednesday night's small hours"
+    );
+    assert!(!s.contains(at("2026-11-27T22:30")), "Friday night");
+    assert!(!s.contains(at("2026-11-27T02:00")), "the end is not in it");
+}
+
 #[test]
 fn validity_window_and_status() {
     let mk = |def: serde_json::Value| {
