@@ -242,6 +242,15 @@ impl TierLadder {
     }
 }
 
+/// Points under the multiplier a purchase recorded as text (its explanation's
+/// `tier.earn_multiplier`); none, or one that does not read, changes nothing.
+pub fn multiply_points_recorded(points: i64, multiplier: Option<&str>) -> i64 {
+    match multiplier.and_then(|m| m.parse::<Decimal>().ok()) {
+        Some(m) => multiply_points(points, m),
+        None => points,
+    }
+}
+
 /// `points × multiplier`, rounded down; a multiplier of 1 changes nothing.
 pub fn multiply_points(points: i64, multiplier: Decimal) -> i64 {
     use rust_decimal::prelude::ToPrimitive;

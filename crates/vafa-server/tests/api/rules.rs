@@ -277,6 +277,37 @@ async fn backtest_matches_a_hand_computed_fixture() {
     .await;
 }
 
+/// The rules as they are, backtested, give what was given: the draft total is earned
+/// under the tier each purchase was made in, and judged on the money paid (it had left
+/// out a gold customer's ×2, and earned on points that paid).
+#[tokio::test]
+async fn an_unchanged_rule_set_backtests_to_no_difference() {
+    each_app(|app| async move {
+        let ladder = json!({"metric": "spend", "window": {"kind": "lifetime"}, "tiers": [
+            {"code": "simple", "name": "Simple", "threshold": 0},
+            {"code": "gold", "name": "Gold", "threshold": 1000000, "earn_multiplier": "2"}]});
+        app.call(reqwest::Method::PUT, "/api/v1/tiers", &app.admin_key, Some(ladder)).await.ok(200);
+        let c = app.create_customer(customer("Golnar", "09120000031")).await;
+        let id = c["id"].as_str().unwrap();
+        for (total, pay) in [("1000000", false), ("1000000", false), ("500000", true)] {
+            let mut body = json!({"customer_id": id, "total": irr(total), "occurred_at": "2026-11-21T08:00:00Z"});
+            if pay {
+                body["checkout"] = json!({"redeem_points": 50});
+            }
+            app.post("/api/v1/purchases", body).await.ok(201);
+        }
+        let r = app
+            .post("/api/v1/rules/backtest", json!({"from": "2026-11-20T00:00:00Z", "to": "2026-11-23T00:00:00Z", "campaigns": [], "include_base_rule": true}))
+            .await
+            .ok(200)
+            .clone();
+        // 100, then 200 as gold, then (500,000 − 5,000 paid in points) / 10,000 = 49 × 2.
+        assert_eq!(r["actual"]["points"], 398, "{}: {r}", app.backend);
+        assert_eq!((r["draft"]["points"].as_i64(), r["points_difference"].as_i64()), (Some(398), Some(0)), "{r}");
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_free_line_keeps_its_own_bonus_until_it_comes_back() {
     each_app(|app| async move {

@@ -701,10 +701,14 @@ macro_rules! rules_ops {
                 let mut draft_by: std::collections::BTreeMap<String, BacktestFigures> = Default::default();
                 let (mut purchases, mut after) = (0i64, (i64::MIN, String::new()));
                 loop {
-                    let page: Vec<(String, String, Option<String>, Option<String>, Option<String>, i64, i64, Option<String>)> = sqlx::query_as(
-                        "SELECT id, customer_id, store, channel, external_id, total_minor, occurred_at, coupons FROM purchases \
-                         WHERE program_id = $1 AND occurred_at >= $2 AND occurred_at < $3 AND (occurred_at > $4 OR (occurred_at = $4 AND id > $5)) \
-                         ORDER BY occurred_at, id LIMIT 2000",
+                    // With what paid in points or cashback (the rules judged the money paid)
+                    // and the tier multiplier the purchase earned under.
+                    type Row = (String, String, Option<String>, Option<String>, Option<String>, i64, i64, Option<String>, i64, Option<String>);
+                    let page: Vec<Row> = sqlx::query_as(
+                        "SELECT p.id, p.customer_id, p.store, p.channel, p.external_id, p.total_minor, p.occurred_at, p.coupons, p.redeemed_value_minor, e.explanation \
+                         FROM purchases p LEFT JOIN journal_entries e ON e.id = p.entry_id \
+                         WHERE p.program_id = $1 AND p.occurred_at >= $2 AND p.occurred_at < $3 AND (p.occurred_at > $4 OR (p.occurred_at = $4 AND p.id > $5)) \
+                         ORDER BY p.occurred_at, p.id LIMIT 2000",
                     )
                     .bind(program_id)
                     .bind(from)
@@ -751,16 +755,29 @@ macro_rules! rules_ops {
                             facts_cache.insert(c.id.clone(), crate::sql::rules::facts_of(&c));
                         }
                     }
-                    for (pid, cid, store, channel, external_id, total, at_us, coupons) in page {
+                    for (pid, cid, store, channel, external_id, total, at_us, coupons, paid_otherwise, explanation) in page {
                         purchases += 1;
+                        let multiplier = explanation
+                            .as_deref()
+                            .and_then(|e| serde_json::from_str::<serde_json::Value>(e).ok())
+                            .and_then(|e| e["tier"]["earn_multiplier"].as_str().map(str::to_owned));
+                        // The money paid, spread over the lines as the purchase spread it.
+                        let paid = (total - paid_otherwise).max(0);
+                        let mut items = lines.remove(&pid).unwrap_or_default();
+                        if paid != total {
+                            let weights: Vec<i64> = items.iter().map(|i| i.amount_minor).collect();
+                            for (item, share) in items.iter_mut().zip(vafa_core::ledger::allocate(paid, &weights)) {
+                                item.amount_minor = share;
+                            }
+                        }
                         let at = from_micros(at_us)?;
                         let (count, last) = history.get(&cid).cloned().unwrap_or((0, None));
                         let mut facts = facts_cache.get(&cid).cloned().unwrap_or_else(|| vafa_core::rules::CustomerFacts::new(cid.clone(), at));
                         facts.purchase_count = count;
                         facts.last_purchase_at = last.map(from_micros).transpose()?;
                         let purchase = vafa_core::rules::PurchaseFacts {
-                            total_minor: total,
-                            items: lines.remove(&pid).unwrap_or_default(),
+                            total_minor: paid,
+                            items,
                             store,
                             channel,
                             coupons: coupons.as_deref().map(decode::<Vec<String>>).transpose()?.unwrap_or_default(),
@@ -806,7 +823,10 @@ macro_rules! rules_ops {
                         if eval.points > 0 || eval.cashback_minor > 0 {
                             draft_total.purchases += 1;
                         }
-                        draft_total.points = draft_total.points.saturating_add(eval.points);
+                        // The whole is earned under the tier, as the purchase earned (each
+                        // campaign's figures, draft and actual, are before it).
+                        let earned = vafa_core::tiers::multiply_points_recorded(eval.points, multiplier.as_deref());
+                        draft_total.points = draft_total.points.saturating_add(earned);
                         draft_total.cashback_minor = draft_total.cashback_minor.saturating_add(eval.cashback_minor);
                         history.insert(cid, (count + 1, Some(at_us.max(last.unwrap_or(i64::MIN)))));
                     }
