@@ -297,7 +297,7 @@ pub async fn panel(state: &AppState, ui: &Ui, id: &str) -> Result<Panel, UiError
                     "tier_discount_pct",
                     &[(
                         "p",
-                        v.digits(&t.tier.discount_percent.normalize().to_string()),
+                        v.decimal_text(&t.tier.discount_percent.normalize().to_string()),
                     )],
                 )
             }),

@@ -724,9 +724,11 @@ async fn feedback(
         };
         let nps_chart = charts::bars(v.lang, &dist(0..=10, &nps_scores), |x| v.n(&x), |x| v.n(&x));
         let csat_chart = charts::bars(v.lang, &dist(1..=5, &csat_scores), |x| v.n(&x), |x| v.n(&x));
-        let comments = answers
-            .iter()
-            .filter(|f| f.comment.is_some())
+        // The latest answers first (the list comes in the order requests were made).
+        let mut with_comment: Vec<_> = answers.iter().filter(|f| f.comment.is_some()).collect();
+        with_comment.sort_by(|a, b| b.answered_at.cmp(&a.answered_at).then(b.id.cmp(&a.id)));
+        let comments = with_comment
+            .into_iter()
             .take(30)
             .map(|f| feedback_item(v, f, &staff_map))
             .collect();

@@ -410,11 +410,11 @@ async fn build(state: &AppState, ui: &Ui, id: &str, forms: Forms) -> super::UiRe
                     &[
                         (
                             "discount",
-                            v.digits(&standing.tier.discount_percent.normalize().to_string()),
+                            v.decimal_text(&standing.tier.discount_percent.normalize().to_string()),
                         ),
                         (
                             "multiplier",
-                            v.digits(&standing.tier.earn_multiplier.normalize().to_string()),
+                            v.decimal_text(&standing.tier.earn_multiplier.normalize().to_string()),
                         ),
                     ],
                 ),

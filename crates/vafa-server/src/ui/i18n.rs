@@ -160,6 +160,15 @@ impl View {
         self.lang.digits(s)
     }
 
+    /// A decimal written as text (`1.25`), in this language's digits and decimal sign
+    /// (`۱٫۲۵`).
+    pub fn decimal_text(&self, s: &str) -> String {
+        match self.lang {
+            Lang::Fa => self.digits(s).replace('.', "٫"),
+            Lang::En => s.to_owned(),
+        }
+    }
+
     /// The unit money is shown (and typed) in.
     pub fn unit_name(&self) -> String {
         match (self.currency, self.unit) {

@@ -319,10 +319,13 @@ impl Ui {
     }
 }
 
-/// Where a role starts: the first page it may see.
+/// Where a role starts: the first page it may see — customer care's own work (the CRM)
+/// before the customer list it shares with everyone.
 async fn home(ui: Ui) -> Response {
+    let care = ui.can(Permission::CrmRead) && ui.can(Permission::TicketsGoodwill);
     let first = PAGES
         .iter()
+        .filter(|(href, _, _)| !(care && *href == "/customers"))
         .find(|(_, _, p)| ui.can(*p))
         .map_or("/customers", |(href, _, _)| *href);
     Redirect::to(first).into_response()

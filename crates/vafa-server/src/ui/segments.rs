@@ -241,6 +241,8 @@ struct CountFragment {
     count: Option<String>,
     condition: String,
     problems: Vec<String>,
+    /// What to do next, before anything is wrong (the form drawn, nothing chosen yet).
+    hint: Option<String>,
 }
 
 async fn preview(State(state): State<AppState>, p: Posted) -> Response {
@@ -255,6 +257,7 @@ async fn preview(State(state): State<AppState>, p: Posted) -> Response {
                     count: None,
                     condition: String::new(),
                     problems: super::problem_lines(v, &e),
+                    hint: None,
                 }));
             }
             Err(e) => return Err(e),
@@ -263,7 +266,8 @@ async fn preview(State(state): State<AppState>, p: Posted) -> Response {
             return Ok(render(&CountFragment {
                 count: None,
                 condition: String::new(),
-                problems: vec![v.t("segment_pick")],
+                problems: Vec::new(),
+                hint: Some(v.t("segment_pick")),
             }));
         };
         let def = json!({"name": p.get("name").unwrap_or("preview"), "condition": condition});
@@ -283,11 +287,13 @@ async fn preview(State(state): State<AppState>, p: Posted) -> Response {
                 count: Some(v.tf("segment_count", &[("n", v.n(&(pv.0.members as i64)))])),
                 condition,
                 problems: Vec::new(),
+                hint: None,
             }),
             Err(UiError::Api(e)) => render(&CountFragment {
                 count: None,
                 condition,
                 problems: super::problem_lines(v, &e),
+                hint: None,
             }),
             Err(e) => return Err(e),
         })

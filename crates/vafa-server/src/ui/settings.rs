@@ -403,7 +403,7 @@ async fn rewards_page(
                 }
                 vafa_core::rewards::RewardKind::PercentDiscount { percent } => v.tf(
                     "reward_percent",
-                    &[("p", v.digits(&percent.normalize().to_string()))],
+                    &[("p", v.decimal_text(&percent.normalize().to_string()))],
                 ),
                 vafa_core::rewards::RewardKind::FreeProduct { sku } => {
                     v.tf("reward_product", &[("sku", super::ltr(sku))])
@@ -521,7 +521,7 @@ async fn coupons_page(
             let gives = match &b.rules.discount {
                 vafa_core::coupons::CouponDiscount::Percent { percent, .. } => v.tf(
                     "reward_percent",
-                    &[("p", v.digits(&percent.normalize().to_string()))],
+                    &[("p", v.decimal_text(&percent.normalize().to_string()))],
                 ),
                 vafa_core::coupons::CouponDiscount::Amount { amount_minor } => {
                     v.tf("reward_fixed", &[("amount", v.money(amount_minor))])

@@ -37,7 +37,7 @@ pub fn effect_text(v: &View, e: &Effect) -> String {
         ),
         Effect::Multiplier { factor } => v.tf(
             "effect_multiplier",
-            &[("x", v.digits(&factor.normalize().to_string()))],
+            &[("x", v.decimal_text(&factor.normalize().to_string()))],
         ),
         Effect::FixedBonus { points } => v.tf("effect_fixed", &[("n", v.n(points))]),
         Effect::ItemBonus {
@@ -45,7 +45,7 @@ pub fn effect_text(v: &View, e: &Effect) -> String {
         } => v.tf("effect_item", &[("n", v.n(points_per_unit))]),
         Effect::CashbackPercent { percent, .. } => v.tf(
             "effect_cashback",
-            &[("p", v.digits(&percent.normalize().to_string()))],
+            &[("p", v.decimal_text(&percent.normalize().to_string()))],
         ),
         other => serde_json::to_value(other)
             .ok()

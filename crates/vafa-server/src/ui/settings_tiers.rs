@@ -125,10 +125,13 @@ fn table_of(v: &View, l: &TierLadder) -> Vec<Vec<String>> {
                 } else {
                     v.n(&t.threshold)
                 },
-                v.digits(&format!("×{}", t.earn_multiplier.normalize())),
+                v.decimal_text(&format!("×{}", t.earn_multiplier.normalize())),
                 v.tf(
                     "percent_of",
-                    &[("p", v.digits(&t.discount_percent.normalize().to_string()))],
+                    &[(
+                        "p",
+                        v.decimal_text(&t.discount_percent.normalize().to_string()),
+                    )],
                 ),
                 v.n(&t.entry_gift_points),
                 t.free_items.join(", "),

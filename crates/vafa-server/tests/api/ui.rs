@@ -124,6 +124,12 @@ async fn staff_sign_in_roles_and_csrf() {
         let stale = Browser::new(&app);
         stale.set_cookie("vafa_session", &session);
         assert_eq!(stale.get("/cashier").await.location(), "/login");
+
+        // Customer care starts at its own work, the CRM.
+        staff(&app, "care", "support").await;
+        let care = Browser::new(&app);
+        care.login("care", PASSWORD).await;
+        assert_eq!(care.get("/").await.location(), "/crm");
     })
     .await;
 }
