@@ -110,6 +110,10 @@ pub(super) const API_MESSAGES: &[(&str, &str)] = &[
     ("the first tier starts at 0", "apimsg_first_tier_zero"),
     ("must be above the previous tier's", "apimsg_above_previous"),
     ("at most 50 non-empty SKUs", "apimsg_free_items"),
+    (
+        "needs at least 6 # (random characters)",
+        "apimsg_pattern_random",
+    ),
 ];
 
 fn api_message(v: &View, message: &str) -> String {
@@ -197,7 +201,8 @@ fn api_message(v: &View, message: &str) -> String {
     }
     // What the JSON parser says of a number that is not one, or is out of its range.
     if let Some(rest) = message.strip_prefix("invalid value: integer ") {
-        return if rest.contains("expected u") {
+        // A whole number too large for its field is out of range, not "negative".
+        return if rest.contains("expected u") && rest.trim_start_matches('`').starts_with('-') {
             v.t("apimsg_whole_not_negative")
         } else {
             v.t("apimsg_out_of_range")

@@ -279,21 +279,87 @@ async fn simulate(State(state): State<AppState>, p: Posted) -> Response {
             body["items"] = json!([{"sku": p.get("sku").unwrap_or("ITEM"), "category": cat, "quantity": 1, "unit_price": money_json(v, amount)}]);
         }
         let sim = api::rules::simulate(State(state.clone()), ui.auth(), Json(input(body)?)).await?.0;
+        // The base rule by the page's words; a rule named as its campaign, once.
+        let campaign_name = |id: &str, name: &str| match id {
+            vafa_core::rules::DEFAULT_CAMPAIGN_ID => v.t("base_earning"),
+            _ => name.to_owned(),
+        };
         let fired = sim
             .rules
             .iter()
-            .map(|f| (format!("{} • {}", f.campaign_name, f.rule_name), v.tf("n_points", &[("n", v.n(&f.points))]), f.explanation.join(" • ")))
+            .map(|f| {
+                let campaign = campaign_name(&f.campaign_id, &f.campaign_name);
+                let name = if f.rule_name == f.campaign_name || f.campaign_id == vafa_core::rules::DEFAULT_CAMPAIGN_ID {
+                    campaign
+                } else {
+                    format!("{campaign} • {}", f.rule_name)
+                };
+                // The engine's steps are in English and minor units: shown in English only.
+                let why = match v.lang {
+                    super::Lang::En => f.explanation.join(" • "),
+                    super::Lang::Fa => String::new(),
+                };
+                (name, v.tf("n_points", &[("n", v.n(&f.points))]), why)
+            })
             .collect();
-        let skipped = sim.skipped.iter().map(|s| s.reason.clone()).collect();
+        let names: std::collections::HashMap<String, String> = state
+            .store
+            .list_campaigns(&ui.principal.program_id)
+            .await?
+            .into_iter()
+            .map(|c| (c.id, c.def.name))
+            .collect();
+        let skipped = sim
+            .skipped
+            .iter()
+            .map(|s| {
+                let name = campaign_name(&s.campaign_id, names.get(&s.campaign_id).map_or(s.campaign_id.as_str(), String::as_str));
+                format!("{name}: {}", skip_reason(v, &s.reason))
+            })
+            .collect();
+        // The tier's multiplier explains a total above the rules' sum.
+        let tier = match &sim.tier {
+            Some(code) => {
+                let ladder = state.store.tier_ladder(&ui.principal.program_id).await?;
+                let t = ladder.as_ref().and_then(|l| l.tiers.iter().find(|t| &t.code == code));
+                Some(match t {
+                    Some(t) if t.earn_multiplier != rust_decimal::Decimal::ONE => {
+                        format!("{} ×{}", t.name, v.decimal_text(&t.earn_multiplier.normalize().to_string()))
+                    }
+                    Some(t) => t.name.clone(),
+                    None => code.clone(),
+                })
+            }
+            None => None,
+        };
         Ok(render(&SimulationFragment {
             total: v.tf("simulation_total", &[("n", v.n(&sim.points)), ("cashback", v.money_str(&sim.cashback.amount))]),
             fired,
             skipped,
-            tier: sim.tier,
+            tier,
         }))
     }
     .await;
     answer(ui, r)
+}
+
+/// Why a campaign or rule did not fire, in the page's words (the engine's own when it
+/// gives one this table does not know).
+fn skip_reason(v: &View, reason: &str) -> String {
+    const REASONS: [(&str, &str); 8] = [
+        ("outside its schedule", "skip_schedule"),
+        ("condition is false", "skip_condition"),
+        ("customer not in the audience", "skip_audience"),
+        ("cap reached", "skip_cap"),
+        ("budget spent", "skip_budget"),
+        ("not running", "skip_not_running"),
+        ("gives nothing to this purchase", "skip_nothing"),
+        ("excluded by exclusive campaign", "skip_excluded"),
+    ];
+    match REASONS.iter().find(|(start, _)| reason.starts_with(start)) {
+        Some((_, key)) => v.t(key),
+        None => reason.to_owned(),
+    }
 }
 
 /// Pause a running campaign or run a paused one again: a new campaign version with the

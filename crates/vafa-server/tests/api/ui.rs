@@ -865,6 +865,9 @@ async fn every_page_renders_in_both_languages_and_the_forms_write_through_the_ap
         assert!(campaigns.as_array().unwrap().iter().any(|c| c["definition"]["name"] == "Gold mornings"));
         let sim = b.post("/settings/rules/simulate", &[("mobile", "09121234567"), ("amount", "500000")]).await;
         assert!(sim.html.contains("data-test=\"simulation\""), "{}", sim.html);
+        // In the page's words: the base rule by its Persian name, once; no engine English.
+        assert!(sim.html.contains("امتیاز پایه") && !sim.html.contains("Base earning"), "{}", sim.html);
+        assert!(!sim.html.contains("points per"), "{}", sim.html);
 
         // A segment counted live, saved, and exported.
         let count = b.post("/segments/preview", &[("min_purchases", "1")]).await;
