@@ -233,17 +233,7 @@ macro_rules! customer_ops {
                     $lock
                 );
                 let claims: Vec<(String, String)> = sqlx::query_as(&open_claims).bind(&ctx.program_id).bind(&c.id).fetch_all(&mut *tx).await?;
-                for (claim, reward) in &claims {
-                    sqlx::query("UPDATE reward_claims SET status = 'cancelled', cancelled_at = $1, cancel_reason = 'the customer was erased' WHERE id = $2")
-                        .bind(micros(ctx.now))
-                        .bind(claim)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query("UPDATE rewards SET stock_left = stock_left + 1 WHERE id = $1 AND stock_left IS NOT NULL")
-                        .bind(reward)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                Self::cancel_unused_claims(&mut *tx, &claims, ctx.now, "the customer was erased").await?;
                 let forfeited = Self::forfeit_value(&mut *tx, ctx, &c.id).await?;
                 // Former mobiles and ids of merged records are personal data too.
                 sqlx::query("DELETE FROM customer_aliases WHERE customer_id = $1 OR duplicate_id = $1").bind(&c.id).execute(&mut *tx).await?;

@@ -410,6 +410,34 @@ macro_rules! reward_ops {
                 Ok(out)
             }
 
+            /// Cancel unused claims (id, reward), each unit back in its reward's stock; the
+            /// points they cost are not given back here. The caller holds the rewards' rows
+            /// in id order.
+            pub(crate) async fn cancel_unused_claims<C: Db>(
+                conn: &mut C,
+                claims: &[(String, String)],
+                now: jiff::Timestamp,
+                reason: &str,
+            ) -> Result<()> {
+                for (id, reward) in claims {
+                    let n = db::query(
+                        "UPDATE reward_claims SET status = 'cancelled', cancelled_at = $1, cancel_reason = $2 WHERE id = $3 AND status = 'issued'",
+                    )
+                    .bind(micros(now))
+                    .bind(reason)
+                    .bind(id)
+                    .execute(&mut *conn)
+                    .await?;
+                    if n == 1 {
+                        db::query("UPDATE rewards SET stock_left = stock_left + 1 WHERE id = $1 AND stock_left IS NOT NULL")
+                            .bind(reward)
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                }
+                Ok(())
+            }
+
             /// What the rules gave with a purchase that has now come back whole: its
             /// unused claims are cancelled (their stock returns; a gift already shipped
             /// stays) and its unused coupon codes can no longer be used. The claim ids and
@@ -428,20 +456,7 @@ macro_rules! reward_ops {
                 );
                 let claims: Vec<(String, String)> =
                     db::query(sql).bind(&ctx.program_id).bind(customer_id).bind(entry_id).fetch_all(&mut *conn).await?;
-                for (id, reward) in &claims {
-                    db::query(
-                        "UPDATE reward_claims SET status = 'cancelled', cancelled_at = $1, cancel_reason = 'the purchase was returned' \
-                         WHERE id = $2 AND status = 'issued'",
-                    )
-                    .bind(micros(ctx.now))
-                    .bind(id)
-                    .execute(&mut *conn)
-                    .await?;
-                    db::query("UPDATE rewards SET stock_left = stock_left + 1 WHERE id = $1 AND stock_left IS NOT NULL")
-                        .bind(reward)
-                        .execute(&mut *conn)
-                        .await?;
-                }
+                Self::cancel_unused_claims(&mut *conn, &claims, ctx.now, "the purchase was returned").await?;
                 let codes: Vec<(String,)> = db::query(
                     "SELECT code FROM coupon_codes WHERE program_id = $1 AND issued_to = $2 AND issued_entry = $3 AND uses = 0",
                 )
