@@ -48,6 +48,28 @@ pub struct CouponCart {
     pub values: Vec<i64>,
 }
 
+impl CouponCart {
+    /// A checkout's cart: `total_minor` and its lines after the tier's free units
+    /// (`free`) and percent, as coupons are computed on them.
+    pub fn after_tier(
+        lines: Vec<CartLine>,
+        total_minor: i64,
+        free: &[(String, i64)],
+        percent: rust_decimal::Decimal,
+    ) -> Self {
+        CouponCart {
+            total_minor: vafa_core::checkout::after_tier(total_minor, free, percent),
+            values: vafa_core::checkout::line_values(&lines, free, percent),
+            lines,
+        }
+    }
+
+    /// A coupon has taken its discount: the next one sees what it left of its lines.
+    pub fn take(&mut self, used: &CouponUse) {
+        vafa_core::checkout::take_off(&mut self.values, used.discount_minor, &used.lines);
+    }
+}
+
 /// What a code would give (check) or gave (use).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CouponUse {

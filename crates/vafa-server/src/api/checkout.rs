@@ -12,7 +12,7 @@ use crate::AppState;
 use axum::extract::State;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use vafa_core::checkout::{after_tier, free_items, quote, PointsWanted, QuoteError, QuoteInput};
+use vafa_core::checkout::{free_items, quote, PointsWanted, QuoteError, QuoteInput};
 use vafa_core::coupons::{normalize, CartLine};
 use vafa_store::{CouponCart, StoreError};
 
@@ -299,11 +299,7 @@ pub(crate) async fn price(
             .as_ref()
             .map_or(&[][..], |s| &s.tier.free_items[..]),
     );
-    let mut cart = CouponCart {
-        total_minor: after_tier(gross, &free, tier_pct),
-        values: vafa_core::checkout::line_values(&lines, &free, tier_pct),
-        lines,
-    };
+    let mut cart = CouponCart::after_tier(lines, gross, &free, tier_pct);
     let mut coupons = Vec::new();
     let mut coupon_lines = Vec::new();
     let mut refused = Vec::new();
@@ -323,8 +319,7 @@ pub(crate) async fn price(
             .await
         {
             Ok(u) => {
-                // The next code sees what this one left of its lines, as the purchase does.
-                vafa_core::checkout::take_off(&mut cart.values, u.discount_minor, &u.lines);
+                cart.take(&u);
                 coupons.push((code, u.discount_minor));
                 coupon_lines.push(u.lines);
                 refused.push(None);

@@ -272,22 +272,25 @@ pub async fn check_code(
         .reward_claim_by_code(auth.program_id(), &code)
         .await?
         .ok_or_else(|| ApiError::not_found("reward code"))?;
-    let holder = state
-        .store
-        .get_customer(auth.program_id(), &claim.customer_id)
-        .await?;
-    let reason = match claim.status.as_str() {
+    let mut reason = match claim.status.as_str() {
         "used" => Some("already used".to_owned()),
         "cancelled" => Some("the claim was cancelled".to_owned()),
         _ if claim.status == "expired" || claim.expires_at <= state.clock.now() => {
             Some(format!("expired at {}", claim.expires_at))
         }
-        // Using it would be refused (`customer_closed`): say so before the cashier tries.
-        _ if holder.is_some_and(|c| c.status == vafa_core::customer::CustomerStatus::Erased) => {
-            Some("the customer's record was erased".to_owned())
-        }
         _ => None,
     };
+    // Otherwise usable: using it would still be refused (`customer_closed`) for an erased
+    // holder, so say so before the cashier tries.
+    if reason.is_none() {
+        let holder = state
+            .store
+            .get_customer(auth.program_id(), &claim.customer_id)
+            .await?;
+        if holder.is_some_and(|c| c.status == vafa_core::customer::CustomerStatus::Erased) {
+            reason = Some("the customer's record was erased".to_owned());
+        }
+    }
     Ok(axum::Json(CodeCheckView {
         usable: reason.is_none(),
         reason,

@@ -77,16 +77,17 @@ macro_rules! customer_ops {
                 Ok(row.map(|r| r.0))
             }
 
-            /// A new or changed mobile, external id or national id that a merged duplicate
-            /// of another customer had: the same person, registered again.
-            async fn check_aliases<C: Db>(conn: &mut C, c: &Customer) -> Result<()> {
+            /// A new or changed mobile, external id or national id (of those `touched`)
+            /// that a merged duplicate of another customer had: the same person,
+            /// registered again.
+            async fn check_aliases<C: Db>(conn: &mut C, c: &Customer, touched: &[&str]) -> Result<()> {
                 let ids = [
                     ("mobile", c.mobile.as_ref().map(|m| m.as_e164().to_owned()), StoreError::DuplicateMobile),
                     ("external_id", c.external_id.clone(), StoreError::DuplicateExternalId),
                     ("national_id", c.national_id.as_ref().map(|n| n.as_str().to_owned()), StoreError::DuplicateNationalId),
                 ];
                 for (kind, value, clash) in ids {
-                    let Some(value) = value else { continue };
+                    let Some(value) = value.filter(|_| touched.contains(&kind)) else { continue };
                     if Self::alias_of(&mut *conn, &c.program_id, kind, &value).await?.is_some_and(|owner| owner != c.id) {
                         return Err(clash);
                     }
@@ -184,7 +185,7 @@ macro_rules! customer_ops {
                 let mut c = Customer::new(new_id(ids::CUSTOMER), ctx.program_id.clone(), ctx.now);
                 let fields = c.apply(profile, ctx.now);
                 let mut tx = self.begin_write().await?;
-                Self::check_aliases(&mut tx, &c).await?;
+                Self::check_aliases(&mut tx, &c, &fields).await?;
                 Self::save_customer(&mut tx, &c, true).await?;
                 let summary = serde_json::json!({ "fields": fields });
                 Self::audit(&mut tx, ctx, "customer.created", "customer", &c.id, summary).await?;
@@ -205,7 +206,7 @@ macro_rules! customer_ops {
                         message: "a customer needs at least a mobile, a name, an e-mail or an external id".into(),
                     });
                 }
-                Self::check_aliases(&mut tx, &c).await?;
+                Self::check_aliases(&mut tx, &c, &fields).await?;
                 Self::save_customer(&mut tx, &c, false).await?;
                 let summary = serde_json::json!({ "fields": fields });
                 Self::audit(&mut tx, ctx, "customer.updated", "customer", &c.id, summary).await?;

@@ -678,11 +678,7 @@ macro_rules! ledger_ops {
                         sku: l.sku.clone(), category: l.category.clone(), quantity: l.quantity, unit_price_minor: l.unit_price_minor,
                     }).collect();
                     let free = vafa_core::checkout::free_items(&lines, tier.map_or(&[][..], |t| &t.free_items[..]));
-                    let mut cart = CouponCart {
-                        total_minor: vafa_core::checkout::after_tier(p.total_minor, &free, pct),
-                        values: vafa_core::checkout::line_values(&lines, &free, pct),
-                        lines,
-                    };
+                    let mut cart = CouponCart::after_tier(lines, p.total_minor, &free, pct);
                     // Lock the presented codes in one order (sorted), whatever order they
                     // were typed in, so two purchases never wait on each other's codes.
                     if !$lock.is_empty() {
@@ -697,8 +693,7 @@ macro_rules! ledger_ops {
                     let mut coupon_lines = Vec::new();
                     for code in &p.coupons {
                         let u = Self::coupon_terms(&mut *tx, &ctx.program_id, code, Some(&customer_id), &cart, ctx.now, true).await?;
-                        // The next code sees what this one left of its lines.
-                        vafa_core::checkout::take_off(&mut cart.values, u.discount_minor, &u.lines);
+                        cart.take(&u);
                         raws.push((code.clone(), u.discount_minor));
                         coupon_lines.push(u.lines);
                     }
